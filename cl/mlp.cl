@@ -1,0 +1,97 @@
+/* MLP kernels around the matrix products: the input features, bias + activation forward,
+ * the activation derivative backward, and bias gradients. Matrices are row-major
+ * (rows = batch); 2-D ranges are (column, row) so no kernel divides an index. */
+
+#ifndef FM_PI
+#define FM_PI 3.14159265358979f
+#endif
+
+/* Input row i: [x_i (dim), t_i, sin(2 pi k t_i), cos(2 pi k t_i) for k = 1..n_freq]. */
+__kernel void fm_mlp_input(__global const float *x, __global const float *t,
+                           __global float *in, uint n, uint dim, uint n_freq) {
+  uint i = get_global_id(0);
+  if (i >= n) return;
+  uint width = dim + 1 + 2 * n_freq;
+  __global float *row = in + (size_t)i * width;
+  for (uint d = 0; d < dim; d++) row[d] = x[(size_t)i * dim + d];
+  float ti = t[i];
+  row[dim] = ti;
+  for (uint k = 1; k <= n_freq; k++) {
+    float a = 2.0f * FM_PI * (float)k * ti;
+    row[dim + 2 * k - 1] = sin(a);
+    row[dim + 2 * k] = cos(a);
+  }
+}
+
+inline float fm_sigmoid(float z) { return 1.0f / (1.0f + exp(-z)); }
+
+/* Each activation: its value and its derivative at the pre-activation z. */
+inline float fm_act_silu(float z) { return z * fm_sigmoid(z); }
+inline float fm_dact_silu(float z) {
+  float s = fm_sigmoid(z);
+  return s * (1.0f + z * (1.0f - s));
+}
+inline float fm_act_relu(float z) { return z > 0.0f ? z : 0.0f; }
+inline float fm_dact_relu(float z) { return z > 0.0f ? 1.0f : 0.0f; }
+inline float fm_act_tanh(float z) { return tanh(z); }
+inline float fm_dact_tanh(float z) {
+  float y = tanh(z);
+  return 1.0f - y * y;
+}
+/* GELU, exact (erf) form as PyTorch's default. */
+inline float fm_act_gelu(float z) { return 0.5f * z * (1.0f + erf(z * 0.70710678f)); }
+inline float fm_dact_gelu(float z) {
+  return 0.5f * (1.0f + erf(z * 0.70710678f)) + z * 0.39894228f * exp(-0.5f * z * z);
+}
+
+/* z (n, width) += bias; h = act(z). The bias is params[bias_at ...]. Range (width, n). */
+#define FM_BIAS_ACT(act)                                                                   \
+  __kernel void fm_bias_##act(__global float *z, __global float *h,                       \
+                              __global const float *params, uint bias_at, uint n,         \
+                              uint width) {                                               \
+    uint j = get_global_id(0), i = get_global_id(1);                                        \
+    if (j >= width || i >= n) return;                                                       \
+    size_t at = (size_t)i * width + j;                                                      \
+    float v = z[at] + params[bias_at + j];                                                  \
+    z[at] = v;                                                                              \
+    h[at] = fm_act_##act(v);                                                                \
+  }
+
+/* g (n, width) *= act'(z): the gradient at the activation's output becomes the gradient
+ * at its input. Range (width, n). */
+#define FM_ACT_BACKWARD(act)                                                               \
+  __kernel void fm_backward_##act(__global float *g, __global const float *z, uint n,      \
+                                  uint width) {                                             \
+    uint j = get_global_id(0), i = get_global_id(1);                                        \
+    if (j >= width || i >= n) return;                                                       \
+    size_t at = (size_t)i * width + j;                                                      \
+    g[at] *= fm_dact_##act(z[at]);                                                          \
+  }
+
+FM_BIAS_ACT(silu)
+FM_BIAS_ACT(relu)
+FM_BIAS_ACT(tanh)
+FM_BIAS_ACT(gelu)
+FM_ACT_BACKWARD(silu)
+FM_ACT_BACKWARD(relu)
+FM_ACT_BACKWARD(tanh)
+FM_ACT_BACKWARD(gelu)
+
+/* y (n, width) += params[bias_at ...], the output layer (no activation). Range (width, n). */
+__kernel void fm_bias_add(__global float *y, __global const float *params, uint bias_at, uint n,
+                          uint width) {
+  uint j = get_global_id(0), i = get_global_id(1);
+  if (j >= width || i >= n) return;
+  y[(size_t)i * width + j] += params[bias_at + j];
+}
+
+/* grads[out_at + j] = sum_i g[i, j]: the bias gradient. One work-item per column, rows in
+ * order, so the sum is the same on every run. */
+__kernel void fm_column_sums(__global const float *g, __global float *grads, uint out_at, uint n,
+                             uint width) {
+  uint j = get_global_id(0);
+  if (j >= width) return;
+  float s = 0.0f;
+  for (uint i = 0; i < n; i++) s += g[(size_t)i * width + j];
+  grads[out_at + j] = s;
+}

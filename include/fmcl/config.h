@@ -1,0 +1,104 @@
+/* Experiment configuration: a struct of defaults overlaid by a JSON file and by
+ * `--set key.path=value` overrides. Every key is described by one table entry, which
+ * drives parsing, validation, the resolved-config output and the documentation. */
+#ifndef FMCL_CONFIG_H
+#define FMCL_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fmcl/device.h"
+#include "fmcl/status.h"
+
+#define FM_MAX_HIDDEN 16
+
+typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
+
+typedef enum fm_scheduler { FM_SCHED_CONDOT } fm_scheduler;
+
+typedef enum fm_solver_kind {
+  FM_SOLVER_EULER,
+  FM_SOLVER_MIDPOINT,
+  FM_SOLVER_HEUN,
+  FM_SOLVER_RK4
+} fm_solver_kind;
+
+typedef struct fm_config {
+  char name[64];
+  uint64_t seed;
+  struct {
+    fm_device_kind type;
+    int index;
+    char name[128];
+  } device;
+  struct {
+    char name[32];
+    int n_train;
+    int n_test;
+  } data;
+  struct {
+    int hidden[FM_MAX_HIDDEN];
+    int n_hidden;
+    fm_activation activation;
+    int time_features;
+  } model;
+  struct {
+    fm_scheduler scheduler;
+    double sigma_min;
+  } path;
+  struct {
+    int steps;
+    int batch;
+    double lr;
+    double beta1, beta2, eps;
+    double weight_decay;
+    int log_every;
+    int checkpoint_every;
+  } train;
+  struct {
+    fm_solver_kind solver;
+    int steps;
+    int n;
+    int batch;
+  } sample;
+  struct {
+    char dir[512];
+  } output;
+} fm_config;
+
+/* The defaults: the reference recipe on 8gaussians. */
+void fm_config_defaults(fm_config *cfg);
+
+/* Overlays a JSON document (text of length len) on cfg. source names it in messages
+ * ("configs/x.json"). Syntax errors give line and column; unknown keys and bad values
+ * name the key path. */
+fm_status fm_config_parse(fm_config *cfg, const char *text, size_t len, const char *source);
+
+/* Reads a JSON file and overlays it on cfg. */
+fm_status fm_config_load(fm_config *cfg, const char *path);
+
+/* Applies one "key.path=value" override; value is JSON (a number, a list, true) or else
+ * taken as a plain string. */
+fm_status fm_config_set(fm_config *cfg, const char *assignment);
+
+/* Checks the relations between keys (the single keys are checked when set). */
+fm_status fm_config_validate(const fm_config *cfg);
+
+/* The resolved config as formatted JSON, malloc'd; every key is present. */
+char *fm_config_to_json(const fm_config *cfg);
+
+/* The run folder: output.dir, or runs/<name> when it is empty. */
+void fm_config_run_dir(const fm_config *cfg, char *out, size_t size);
+
+/* A 64-bit FNV-1a hash of the resolved config with the keys that do not change the model
+ * or its training left out (device, output, logging, sampling). */
+uint64_t fm_config_model_hash(const fm_config *cfg);
+
+/* Prints every key with its type, default and meaning (for --help and the README). */
+void fm_config_print_reference(FILE *out);
+
+const char *fm_activation_name(fm_activation a);
+const char *fm_scheduler_name(fm_scheduler s);
+const char *fm_solver_name(fm_solver_kind s);
+
+#endif

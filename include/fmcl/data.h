@@ -1,0 +1,34 @@
+/* Data sets: the toy distributions of FFJORD (Grathwohl et al., 2019), generated from a
+ * seed, as points on the host; the trainer copies the training split to the device once. */
+#ifndef FMCL_DATA_H
+#define FMCL_DATA_H
+
+#include <stdint.h>
+
+#include "fmcl/status.h"
+
+/* Points, one per row: x is (n, dim), label is (n) (the mixture component or class, 0 when
+ * the set has none). Plain data: free with fm_points_free. */
+typedef struct fm_points {
+  float *x;
+  int *label;
+  int n, dim;
+} fm_points;
+
+/* The toy set names, NULL-terminated. */
+extern const char *const fm_toy_names[];
+
+/* n points of the named toy set, a pure function of (name, seed, stream, n). stream keeps
+ * the training and the held-out split apart (FM_STREAM_DATA_TRAIN, FM_STREAM_DATA_TEST). */
+fm_status fm_toy_generate(const char *name, uint64_t seed, uint32_t stream, int n,
+                          fm_points *out);
+
+/* Whether name is a toy set. */
+int fm_toy_exists(const char *name);
+
+void fm_points_free(fm_points *p);
+
+/* Writes points as CSV with a header row (x0,x1,...[,label]); label column if with_label. */
+fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_label);
+
+#endif

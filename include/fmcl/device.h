@@ -1,0 +1,100 @@
+/* OpenCL devices: discovery, selection, one context with one in-order queue, kernels
+ * built from the embedded cl/ sources, and buffers whose bytes are counted. */
+#ifndef FMCL_DEVICE_H
+#define FMCL_DEVICE_H
+
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmcl/status.h"
+
+typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_device_kind;
+
+/* Which device to open. Precedence: index, then name, then kind. */
+typedef struct fm_device_select {
+  fm_device_kind kind; /* auto: the first GPU, else the first device */
+  int index;           /* position in `fmcl devices`; -1 for any */
+  char name[128];      /* case-insensitive substring of the device name; "" for any */
+  int profiling;       /* enable OpenCL event profiling on the queue */
+} fm_device_select;
+
+typedef struct fm_device_info {
+  int index;
+  char platform[128];
+  char name[256];
+  char vendor[128];
+  char version[128]; /* "OpenCL 3.0 ..." */
+  char driver[128];
+  char type[16]; /* "GPU", "CPU", "accelerator", "other" */
+  int is_gpu;
+  unsigned compute_units;
+  unsigned clock_mhz;
+  uint64_t global_mem;
+  uint64_t max_alloc;
+  uint64_t local_mem;
+  size_t max_work_group;
+  cl_platform_id platform_id;
+  cl_device_id id;
+} fm_device_info;
+
+typedef struct fm_device fm_device;
+
+/* Every device of every platform, in the order `fmcl devices` prints them. The caller
+ * frees *list with free(). No platform at all is FM_ERR_NO_DEVICE with advice. */
+fm_status fm_device_list(fm_device_info **list, int *count);
+
+/* The device type's name: "auto", "gpu", "cpu". */
+const char *fm_device_kind_name(fm_device_kind kind);
+
+fm_status fm_device_open(const fm_device_select *select, fm_device **out);
+void fm_device_destroy(fm_device *dev);
+
+const fm_device_info *fm_device_get_info(const fm_device *dev);
+cl_context fm_device_context(const fm_device *dev);
+cl_command_queue fm_device_queue(const fm_device *dev);
+
+/* A kernel of one of the embedded programs ("mlp", "path", ...), built on first use with
+ * the program's options and cached on the device. Set every argument before each launch. */
+fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
+                           cl_kernel *out);
+
+/* Builds a program from source text (tests and tools use this for their own kernels).
+ * label names it in errors. The caller releases the program. */
+fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
+                          const char *options, cl_program *out);
+
+/* Enqueues a kernel. local may be NULL for the device's default 1-D size; global is
+ * rounded up to a multiple of local, so kernels guard their index. */
+fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims,
+                           const size_t *global, const size_t *local);
+
+/* A device buffer of bytes; what names it in an out-of-memory message. */
+fm_status fm_device_alloc(fm_device *dev, size_t bytes, const char *what, cl_mem *out);
+void fm_device_release(fm_device *dev, cl_mem mem);
+
+/* Blocking copies between host and device. */
+fm_status fm_device_write(fm_device *dev, cl_mem mem, size_t offset, size_t bytes,
+                          const void *src);
+fm_status fm_device_read(fm_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst);
+
+/* Non-blocking fill of a float buffer range with value. */
+fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
+                         float value);
+
+fm_status fm_device_finish(fm_device *dev);
+
+/* Bytes held in buffers allocated through fm_device_alloc: now and at most so far. */
+uint64_t fm_device_bytes_in_use(const fm_device *dev);
+uint64_t fm_device_bytes_peak(const fm_device *dev);
+
+/* Seconds spent in clBuildProgram on this device (kernel compilation or cache loads). */
+double fm_device_build_seconds(const fm_device *dev);
+
+/* The default work-group size for 1-D elementwise kernels on this device. */
+size_t fm_device_local_1d(const fm_device *dev);
+
+/* Sets kernel argument i to the value of an lvalue. */
+#define FM_ARG(kernel, i, value) clSetKernelArg((kernel), (i), sizeof(value), &(value))
+
+#endif

@@ -1,0 +1,61 @@
+/* The velocity field v_theta(x, t): a multilayer perceptron on [x, t, time features] with
+ * hidden layers of an activation and a linear output of the data's dimension. Parameters
+ * and gradients are each one flat device buffer; layer l's weight W_l (out, in), row-major
+ * as in PyTorch, and its bias b_l (out) sit at fixed offsets in it. */
+#ifndef FMCL_MLP_H
+#define FMCL_MLP_H
+
+#include "fmcl/config.h"
+#include "fmcl/device.h"
+
+typedef struct fm_mlp_shape {
+  int dim;           /* data dimension: input x and output v */
+  int time_features; /* sin/cos pairs of t added to the input */
+  int n_hidden;
+  int hidden[FM_MAX_HIDDEN];
+  fm_activation activation;
+} fm_mlp_shape;
+
+typedef struct fm_mlp fm_mlp;
+
+/* The shape a config describes for data of dimension dim. */
+fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim);
+
+/* Creates the model with zero parameters and room for batches of up to capacity rows. */
+fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out);
+void fm_mlp_destroy(fm_mlp *mlp);
+
+/* PyTorch's nn.Linear default: W and b uniform in +-1/sqrt(fan_in), from (seed, INIT). */
+fm_status fm_mlp_init(fm_mlp *mlp, uint64_t seed);
+
+/* out (n, dim) = v(x (n, dim), t (n)); keeps the activations for fm_mlp_backward. */
+fm_status fm_mlp_forward(fm_mlp *mlp, cl_mem x, cl_mem t, int n, cl_mem out);
+
+/* Gradients of the parameters into the gradient buffer (overwritten, not added) from
+ * dout (n, dim) = dL/dv, for the batch of the last forward call. */
+fm_status fm_mlp_backward(fm_mlp *mlp, cl_mem dout, int n);
+
+/* Layer geometry: linear layers (hidden + output), input width, offsets in the flat
+ * buffers (in floats; each layer's block starts on a 128-byte boundary). */
+int fm_mlp_layers(const fm_mlp *mlp);
+int fm_mlp_layer_in(const fm_mlp *mlp, int layer);
+int fm_mlp_layer_out(const fm_mlp *mlp, int layer);
+size_t fm_mlp_weight_offset(const fm_mlp *mlp, int layer);
+size_t fm_mlp_bias_offset(const fm_mlp *mlp, int layer);
+
+const fm_mlp_shape *fm_mlp_get_shape(const fm_mlp *mlp);
+size_t fm_mlp_param_count(const fm_mlp *mlp); /* trainable numbers */
+size_t fm_mlp_flat_size(const fm_mlp *mlp);   /* floats in the flat buffers, with padding */
+int fm_mlp_capacity(const fm_mlp *mlp);
+fm_device *fm_mlp_device(const fm_mlp *mlp);
+cl_mem fm_mlp_params(const fm_mlp *mlp);
+cl_mem fm_mlp_grads(const fm_mlp *mlp);
+
+/* Multiply-adds of one forward pass per row (x2 for FLOPs; backward is about 2x that). */
+double fm_mlp_macs_per_row(const fm_mlp *mlp);
+
+/* Host copies of the flat parameter buffer (fm_mlp_flat_size floats). */
+fm_status fm_mlp_read_params(fm_mlp *mlp, float *host);
+fm_status fm_mlp_write_params(fm_mlp *mlp, const float *host);
+
+#endif

@@ -1,0 +1,37 @@
+/* Whole runs: an experiment (train, sample, write the run folder), sampling again from a
+ * checkpoint, and exporting a data set. The command-line program is a thin layer on these. */
+#ifndef FMCL_RUN_H
+#define FMCL_RUN_H
+
+#include <stdio.h>
+
+#include "fmcl/config.h"
+
+typedef struct fm_run_options {
+  FILE *log; /* messages and progress (stderr) */
+  int live;  /* live progress line: -1 when log is a terminal, 0 never, 1 always */
+  int quiet; /* only errors */
+} fm_run_options;
+
+typedef struct fm_run_result {
+  char dir[1024];
+  double final_loss;
+  double train_steps_per_s;
+  long nfe;
+} fm_run_result;
+
+/* Trains the experiment and samples from it; writes config.json, train.csv, test.csv,
+ * samples.csv, model.fmck and summary.json into the run folder. */
+fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res);
+
+/* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,
+ * device.*, seed). Writes a CSV to out_path, or when it is NULL to
+ * <checkpoint folder>/samples-<solver><steps>-n<n>.csv; the path used goes to written. */
+fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, int n_overrides,
+                        const char *out_path, const fm_run_options *opt, char *written,
+                        size_t written_size);
+
+/* Writes the experiment's data set as train.csv and test.csv into dir. */
+fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run_options *opt);
+
+#endif

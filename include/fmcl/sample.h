@@ -1,0 +1,29 @@
+/* Generation: source points x0 ~ N(0, I) carried to data by integrating
+ * dx/dt = v_theta(x, t) from t = 0 to 1 with a fixed-step solver. */
+#ifndef FMCL_SAMPLE_H
+#define FMCL_SAMPLE_H
+
+#include <stdint.h>
+
+#include "fmcl/mlp.h"
+#include "fmcl/solver.h"
+
+typedef struct fm_sample_params {
+  fm_solver_kind solver;
+  int steps;
+  int n;     /* points to generate */
+  int batch; /* points integrated at once (at most the model's capacity) */
+  uint64_t seed;
+} fm_sample_params;
+
+/* Writes n points (n, dim) to out on the host. Point i's source is drawn from
+ * (seed, FM_STREAM_SAMPLE, i), so the result does not depend on the batch size. *nfe is
+ * the number of velocity evaluations per point. */
+fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out, long *nfe);
+
+/* Fills x (n, dim) on the device with N(0, I) rows first_row .. first_row + n - 1 of the
+ * stream (seed, stream). */
+fm_status fm_sample_normal_rows(fm_device *dev, cl_mem x, int n, int dim, uint64_t seed,
+                                uint32_t stream, uint32_t first_row);
+
+#endif

@@ -1,0 +1,251 @@
+/* Checkpoint writing and verified reading. The whole file is read into memory and checked
+ * (size, magic, version, checksum) before any field is trusted. */
+#include "fmcl/checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "internal.h"
+
+static const char magic[8] = {'F', 'M', 'C', 'L', 'C', 'K', 'P', 'T'};
+
+uint32_t fm_crc32(uint32_t crc, const void *data, size_t n) {
+  static uint32_t table[256];
+  static int ready = 0;
+  if (!ready) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    ready = 1;
+  }
+  const unsigned char *p = data;
+  crc = ~crc;
+  for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
+}
+
+/* A writer that checksums what it writes. */
+typedef struct writer {
+  FILE *f;
+  uint32_t crc;
+  int failed;
+} writer;
+
+static void put(writer *w, const void *data, size_t n) {
+  if (w->failed || n == 0) return;
+  if (fwrite(data, 1, n, w->f) != n) w->failed = 1;
+  w->crc = fm_crc32(w->crc, data, n);
+}
+static void put_u32(writer *w, uint32_t v) { put(w, &v, sizeof v); }
+static void put_u64(writer *w, uint64_t v) { put(w, &v, sizeof v); }
+
+fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck) {
+  fm_file file;
+  fm_status st = fm_file_begin(&file, path, "wb");
+  if (st != FM_OK) return fm_fail_context(st, "checkpoint: ");
+  char *json = fm_config_to_json(&ck->config);
+  if (!json) {
+    fm_file_abort(&file);
+    return fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+  }
+  writer w = {file.f, 0, 0};
+  put(&w, magic, sizeof magic);
+  put_u32(&w, FM_CHECKPOINT_VERSION);
+  put_u32(&w, 0);
+  put_u64(&w, ck->model_hash);
+  put_u64(&w, ck->step);
+  put_u64(&w, ck->optim_steps);
+  uint32_t json_len = (uint32_t)strlen(json);
+  put_u32(&w, json_len);
+  put(&w, json, json_len);
+  free(json);
+  put_u32(&w, (uint32_t)ck->dim);
+  put_u32(&w, (uint32_t)ck->n_layers);
+  for (int l = 0; l < ck->n_layers; l++) {
+    put_u32(&w, (uint32_t)ck->layer_in[l]);
+    put_u32(&w, (uint32_t)ck->layer_out[l]);
+  }
+  put_u64(&w, ck->flat_size);
+  put(&w, ck->params, ck->flat_size * sizeof(float));
+  put_u32(&w, ck->optim_state ? 1u : 0u);
+  if (ck->optim_state) put(&w, ck->optim_state, 2 * ck->flat_size * sizeof(float));
+  uint32_t crc = w.crc;
+  put_u32(&w, crc);
+  if (w.failed) {
+    int err = errno;
+    fm_file_abort(&file);
+    return fm_fail(FM_ERR_IO, "checkpoint %s: write failed: %s (is the disk full?); the previous "
+                   "checkpoint, if any, is unchanged", path, strerror(err ? err : EIO));
+  }
+  st = fm_file_commit(&file);
+  return st == FM_OK ? FM_OK : fm_fail_context(st, "checkpoint: ");
+}
+
+/* A bounds-checked reader over the file's bytes. */
+typedef struct reader {
+  const unsigned char *p;
+  size_t n, at;
+  int short_read;
+} reader;
+
+static void get(reader *r, void *out, size_t n) {
+  if (r->short_read || n > r->n - r->at) {
+    r->short_read = 1;
+    memset(out, 0, n);
+    return;
+  }
+  memcpy(out, r->p + r->at, n);
+  r->at += n;
+}
+static uint32_t get_u32(reader *r) {
+  uint32_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+static uint64_t get_u64(reader *r) {
+  uint64_t v;
+  get(r, &v, sizeof v);
+  return v;
+}
+
+static fm_status read_whole(const char *path, unsigned char **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return fm_fail(FM_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    unsigned char *grown = realloc(buf, cap * 2);
+    if (!grown) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = grown;
+    cap *= 2;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (!buf) return fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory reading it", path);
+  if (bad) {
+    free(buf);
+    return fm_fail(FM_ERR_IO, "checkpoint %s: read failed", path);
+  }
+  *data = buf;
+  *size = n;
+  return FM_OK;
+}
+
+fm_status fm_checkpoint_load(const char *path, fm_checkpoint *ck) {
+  memset(ck, 0, sizeof *ck);
+  unsigned char *data = NULL;
+  size_t size = 0;
+  fm_status st = read_whole(path, &data, &size);
+  if (st != FM_OK) return st;
+  const char *why = NULL;
+  if (size < sizeof magic || memcmp(data, magic, sizeof magic) != 0) {
+    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: not an fmcl checkpoint (wrong magic bytes); pass "
+                 "a model.fmck written by fmcl", path);
+    goto done;
+  }
+  reader r = {data, size, sizeof magic, 0};
+  uint32_t version = get_u32(&r);
+  if (!r.short_read && version != FM_CHECKPOINT_VERSION) {
+    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: format version %u, this fmcl reads version %d; "
+                 "use the fmcl that wrote it", path, version, FM_CHECKPOINT_VERSION);
+    goto done;
+  }
+  if (size < r.at + 4 ||
+      fm_crc32(0, data, size - 4) != (uint32_t)(data[size - 4] | data[size - 3] << 8 |
+                                                data[size - 2] << 16 | (uint32_t)data[size - 1] << 24)) {
+    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: checksum mismatch: the file is truncated or "
+                 "damaged (%zu bytes); use an earlier copy or train again", path, size);
+    goto done;
+  }
+  r.n = size - 4; /* the checksum is verified; the fields must end where it begins */
+  get_u32(&r);
+  ck->model_hash = get_u64(&r);
+  ck->step = get_u64(&r);
+  ck->optim_steps = get_u64(&r);
+  uint32_t json_len = get_u32(&r);
+  if (json_len > r.n - r.at) {
+    why = "config length runs past the end";
+    goto bad;
+  }
+  fm_config_defaults(&ck->config);
+  st = fm_config_parse(&ck->config, (const char *)data + r.at, json_len, "checkpoint config");
+  if (st != FM_OK) {
+    fm_fail_context(FM_ERR_FORMAT, "checkpoint %s: its config is not valid for this fmcl: ", path);
+    st = FM_ERR_FORMAT;
+    goto done;
+  }
+  r.at += json_len;
+  ck->dim = (int)get_u32(&r);
+  uint32_t layers = get_u32(&r);
+  if (layers < 2 || layers > FM_MAX_HIDDEN + 1) {
+    why = "layer count out of range";
+    goto bad;
+  }
+  ck->n_layers = (int)layers;
+  for (uint32_t l = 0; l < layers; l++) {
+    ck->layer_in[l] = (int)get_u32(&r);
+    ck->layer_out[l] = (int)get_u32(&r);
+  }
+  uint64_t flat = get_u64(&r);
+  if (r.short_read || flat == 0 || flat > (r.n - r.at) / sizeof(float)) {
+    why = "parameter count does not fit the file";
+    goto bad;
+  }
+  ck->flat_size = (size_t)flat;
+  ck->params = malloc(ck->flat_size * sizeof(float));
+  if (!ck->params) {
+    st = fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+    goto done;
+  }
+  get(&r, ck->params, ck->flat_size * sizeof(float));
+  uint32_t has_optim = get_u32(&r);
+  if (has_optim > 1) {
+    why = "bad optimizer flag";
+    goto bad;
+  }
+  if (has_optim) {
+    if (ck->flat_size > (r.n - r.at) / (2 * sizeof(float))) {
+      why = "optimizer state does not fit the file";
+      goto bad;
+    }
+    ck->optim_state = malloc(2 * ck->flat_size * sizeof(float));
+    if (!ck->optim_state) {
+      st = fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+      goto done;
+    }
+    get(&r, ck->optim_state, 2 * ck->flat_size * sizeof(float));
+  }
+  if (r.short_read || r.at != r.n) {
+    why = r.short_read ? "fields run past the end" : "unexpected bytes after the last field";
+    goto bad;
+  }
+  st = FM_OK;
+  goto done;
+bad:
+  st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: inconsistent contents (%s) although the checksum "
+               "matches; it was not written by this version of fmcl", path, why);
+done:
+  free(data);
+  if (st != FM_OK) fm_checkpoint_free(ck);
+  return st;
+}
+
+void fm_checkpoint_free(fm_checkpoint *ck) {
+  if (!ck) return;
+  free(ck->params);
+  free(ck->optim_state);
+  ck->params = NULL;
+  ck->optim_state = NULL;
+}

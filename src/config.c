@@ -1,0 +1,509 @@
+/* The config schema (one table entry per key), the JSON overlay with errors that name the
+ * key path, `--set` overrides and the resolved-config writer. */
+#include "fmcl/config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmcl/data.h"
+#include "internal.h"
+
+typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST } field_type;
+
+/* Flag: the key changes what is trained, so it is part of the model hash. */
+#define F_MODEL 1
+
+typedef struct field {
+  const char *path;
+  field_type type;
+  size_t offset;
+  double min, max;          /* F_INT, F_REAL, F_INT_LIST items: inclusive range */
+  int min_exclusive;        /* F_REAL: value must be > min */
+  size_t size;              /* F_STRING: buffer size; F_INT_LIST: max items */
+  const char *const *names; /* F_ENUM: value names, NULL-terminated */
+  int flags;
+  const char *doc;
+} field;
+
+static const char *const device_types[] = {"auto", "gpu", "cpu", NULL};
+static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
+static const char *const schedulers[] = {"condot", NULL};
+static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", NULL};
+
+#define OFF(member) offsetof(fm_config, member)
+#define SZ(member) sizeof(((fm_config *)0)->member)
+#define BIG 2147483647.0
+
+static const field fields[] = {
+    {"name", F_STRING, OFF(name), 0, 0, 0, SZ(name), NULL, 0,
+     "experiment name; the run folder defaults to runs/<name>"},
+    {"seed", F_SEED, OFF(seed), 0, 9007199254740991.0, 0, 0, NULL, F_MODEL,
+     "seed of every random number (data, initialisation, batches, sampling)"},
+    {"device.type", F_ENUM, OFF(device.type), 0, 0, 0, 0, device_types, 0,
+     "auto (first GPU, else first device), gpu or cpu"},
+    {"device.index", F_INT, OFF(device.index), -1, 1024, 0, 0, NULL, 0,
+     "device position as `fmcl devices` lists it; -1 for any"},
+    {"device.name", F_STRING, OFF(device.name), 0, 0, 0, SZ(device.name), NULL, 0,
+     "substring of the device name (case-insensitive); empty for any"},
+    {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
+     "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
+     "rings"},
+    {"data.n_train", F_INT, OFF(data.n_train), 1, 100000000, 0, 0, NULL, F_MODEL,
+     "training points (kept on the device; batches are drawn from them)"},
+    {"data.n_test", F_INT, OFF(data.n_test), 1, 100000000, 0, 0, NULL, 0,
+     "held-out points, written to the run folder as test.csv"},
+    {"model.hidden", F_INT_LIST, OFF(model.hidden), 1, 65536, 0, FM_MAX_HIDDEN, NULL, F_MODEL,
+     "widths of the hidden layers"},
+    {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, activations, F_MODEL,
+     "silu, relu, tanh or gelu (tanh approximation)"},
+    {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
+     "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
+    {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, schedulers, F_MODEL,
+     "probability path: condot (x_t = t x1 + (1 - (1 - sigma_min) t) x0)"},
+    {"path.sigma_min", F_REAL, OFF(path.sigma_min), 0, 1, 0, 0, NULL, F_MODEL,
+     "width of the path at t = 1 (condot)"},
+    {"train.steps", F_INT, OFF(train.steps), 0, BIG, 0, 0, NULL, 0, "optimizer steps"},
+    {"train.batch", F_INT, OFF(train.batch), 1, 16777216, 0, 0, NULL, F_MODEL,
+     "points per batch"},
+    {"train.lr", F_REAL, OFF(train.lr), 0, 10, 1, 0, NULL, F_MODEL, "Adam learning rate"},
+    {"train.beta1", F_REAL, OFF(train.beta1), 0, 0.999999, 0, 0, NULL, F_MODEL, "Adam beta1"},
+    {"train.beta2", F_REAL, OFF(train.beta2), 0, 0.99999999, 0, 0, NULL, F_MODEL, "Adam beta2"},
+    {"train.eps", F_REAL, OFF(train.eps), 0, 1, 1, 0, NULL, F_MODEL, "Adam epsilon"},
+    {"train.weight_decay", F_REAL, OFF(train.weight_decay), 0, 1, 0, 0, NULL, F_MODEL,
+     "decoupled weight decay (AdamW); 0 for plain Adam"},
+    {"train.log_every", F_INT, OFF(train.log_every), 1, BIG, 0, 0, NULL, 0,
+     "steps between loss reads (a train.csv row and a progress update)"},
+    {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
+     "steps between checkpoints (model.fmck); 0 writes one only at the end"},
+    {"sample.solver", F_ENUM, OFF(sample.solver), 0, 0, 0, 0, solvers, 0,
+     "ODE solver: euler, midpoint, heun or rk4"},
+    {"sample.steps", F_INT, OFF(sample.steps), 1, 1000000, 0, 0, NULL, 0,
+     "solver steps from t = 0 to t = 1"},
+    {"sample.n", F_INT, OFF(sample.n), 0, 100000000, 0, 0, NULL, 0,
+     "points to generate (samples.csv); 0 skips sampling"},
+    {"sample.batch", F_INT, OFF(sample.batch), 1, 16777216, 0, 0, NULL, 0,
+     "points integrated at once"},
+    {"output.dir", F_STRING, OFF(output.dir), 0, 0, 0, SZ(output.dir), NULL, 0,
+     "run folder; empty for runs/<name>"},
+};
+
+void fm_config_defaults(fm_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  fm_strlcpy(cfg->name, "8gaussians", sizeof cfg->name);
+  cfg->seed = 0;
+  cfg->device.type = FM_DEVICE_AUTO;
+  cfg->device.index = -1;
+  fm_strlcpy(cfg->data.name, "8gaussians", sizeof cfg->data.name);
+  cfg->data.n_train = 100000;
+  cfg->data.n_test = 2000;
+  cfg->model.n_hidden = 3;
+  for (int i = 0; i < 3; i++) cfg->model.hidden[i] = 256;
+  cfg->model.activation = FM_ACT_SILU;
+  cfg->model.time_features = 0;
+  cfg->path.scheduler = FM_SCHED_CONDOT;
+  cfg->path.sigma_min = 1e-4;
+  cfg->train.steps = 5000;
+  cfg->train.batch = 512;
+  cfg->train.lr = 1e-3;
+  cfg->train.beta1 = 0.9;
+  cfg->train.beta2 = 0.999;
+  cfg->train.eps = 1e-8;
+  cfg->train.weight_decay = 0.0;
+  cfg->train.log_every = 100;
+  cfg->train.checkpoint_every = 1000;
+  cfg->sample.solver = FM_SOLVER_RK4;
+  cfg->sample.steps = 25;
+  cfg->sample.n = 2000;
+  cfg->sample.batch = 8192;
+}
+
+const char *fm_activation_name(fm_activation a) { return activations[a]; }
+const char *fm_scheduler_name(fm_scheduler s) { return schedulers[s]; }
+const char *fm_solver_name(fm_solver_kind s) { return solvers[s]; }
+
+static const field *find_field(const char *path) {
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++)
+    if (strcmp(fields[i].path, path) == 0) return &fields[i];
+  return NULL;
+}
+
+/* Whether some key starts with "prefix." (so prefix is a section). */
+static int is_section(const char *prefix) {
+  size_t n = strlen(prefix);
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++)
+    if (strncmp(fields[i].path, prefix, n) == 0 && fields[i].path[n] == '.') return 1;
+  return 0;
+}
+
+/* The keys directly inside a section ("" for the top level), for "known keys" hints. */
+static void section_keys(const char *prefix, char *out, size_t size) {
+  size_t n = strlen(prefix);
+  out[0] = '\0';
+  char last[64] = "";
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
+    const char *p = fields[i].path;
+    if (n && (strncmp(p, prefix, n) != 0 || p[n] != '.')) continue;
+    const char *rest = n ? p + n + 1 : p;
+    char key[64];
+    snprintf(key, sizeof key, "%.*s", (int)strcspn(rest, "."), rest);
+    if (strcmp(key, last) == 0) continue; /* the table keeps a section's keys together */
+    fm_strlcpy(last, key, sizeof last);
+    size_t used = strlen(out);
+    snprintf(out + used, size - used, "%s%s", used ? ", " : "", key);
+  }
+}
+
+static const char *json_kind(const cJSON *v) {
+  if (cJSON_IsString(v)) return "a string";
+  if (cJSON_IsNumber(v)) return "a number";
+  if (cJSON_IsBool(v)) return "a boolean";
+  if (cJSON_IsNull(v)) return "null";
+  if (cJSON_IsArray(v)) return "a list";
+  if (cJSON_IsObject(v)) return "an object";
+  return "an unknown value";
+}
+
+/* Describes v for messages: the number itself, or its kind. */
+static void describe(const cJSON *v, char *out, size_t size) {
+  if (cJSON_IsNumber(v)) snprintf(out, size, "%.17g", v->valuedouble);
+  else if (cJSON_IsString(v)) snprintf(out, size, "\"%.60s\"", v->valuestring);
+  else snprintf(out, size, "%s", json_kind(v));
+}
+
+static fm_status type_error(const char *source, const field *f, const char *expected,
+                            const cJSON *v) {
+  char got[96];
+  describe(v, got, sizeof got);
+  return fm_fail(FM_ERR_CONFIG, "%s: %s: expected %s, got %s", source, f->path, expected, got);
+}
+
+static int is_integer(double x) { return isfinite(x) && floor(x) == x; }
+
+static void range_text(const field *f, char *out, size_t size) {
+  const char *what = f->min == 1 ? "a positive integer" : f->min == 0 ? "an integer >= 0" : NULL;
+  if (what && f->max >= BIG) snprintf(out, size, "%s", what);
+  else if (what) snprintf(out, size, "%s up to %.0f", what, f->max);
+  else snprintf(out, size, "an integer from %.0f to %.0f", f->min, f->max);
+}
+
+static fm_status set_int(const char *source, const field *f, const cJSON *v, int *dst) {
+  char want[96];
+  range_text(f, want, sizeof want);
+  if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble) || v->valuedouble < f->min ||
+      v->valuedouble > f->max)
+    return type_error(source, f, want, v);
+  *dst = (int)v->valuedouble;
+  return FM_OK;
+}
+
+static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, const char *source) {
+  char *base = (char *)cfg + f->offset;
+  char want[160];
+  switch (f->type) {
+  case F_INT:
+    return set_int(source, f, v, (int *)base);
+  case F_SEED:
+    if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > f->max)
+      return type_error(source, f, "an integer from 0 to 2^53-1", v);
+    *(uint64_t *)base = (uint64_t)v->valuedouble;
+    return FM_OK;
+  case F_REAL: {
+    snprintf(want, sizeof want, "a number %s %g and <= %g", f->min_exclusive ? ">" : ">=", f->min,
+             f->max);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return type_error(source, f, want, v);
+    double x = v->valuedouble;
+    if (x < f->min || (f->min_exclusive && x <= f->min) || x > f->max)
+      return type_error(source, f, want, v);
+    *(double *)base = x;
+    return FM_OK;
+  }
+  case F_STRING:
+    if (!cJSON_IsString(v)) return type_error(source, f, "a string", v);
+    if (strlen(v->valuestring) >= f->size) {
+      snprintf(want, sizeof want, "a string of at most %zu characters", f->size - 1);
+      return type_error(source, f, want, v);
+    }
+    if (strcmp(f->path, "data.name") == 0 && !fm_toy_exists(v->valuestring))
+      return fm_fail(FM_ERR_CONFIG, "%s: data.name: unknown data set \"%s\"; choose one of "
+                     "8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
+                     "rings", source, v->valuestring);
+    fm_strlcpy(base, v->valuestring, f->size);
+    return FM_OK;
+  case F_ENUM: {
+    want[0] = '\0';
+    for (int i = 0; f->names[i]; i++) {
+      size_t used = strlen(want);
+      snprintf(want + used, sizeof want - used, "%s\"%s\"", i ? " or " : "one of ", f->names[i]);
+    }
+    if (!cJSON_IsString(v)) return type_error(source, f, want, v);
+    for (int i = 0; f->names[i]; i++)
+      if (strcmp(f->names[i], v->valuestring) == 0) {
+        *(int *)base = i;
+        return FM_OK;
+      }
+    return type_error(source, f, want, v);
+  }
+  case F_INT_LIST: {
+    snprintf(want, sizeof want, "a list of 1 to %zu integers from %.0f to %.0f", f->size, f->min,
+             f->max);
+    if (!cJSON_IsArray(v)) return type_error(source, f, want, v);
+    int n = cJSON_GetArraySize(v);
+    if (n < 1 || (size_t)n > f->size) return type_error(source, f, want, v);
+    int values[FM_MAX_HIDDEN];
+    for (int i = 0; i < n; i++) {
+      const cJSON *item = cJSON_GetArrayItem(v, i);
+      if (!cJSON_IsNumber(item) || !is_integer(item->valuedouble) || item->valuedouble < f->min ||
+          item->valuedouble > f->max) {
+        char got[96];
+        describe(item, got, sizeof got);
+        return fm_fail(FM_ERR_CONFIG, "%s: %s[%d]: expected an integer from %.0f to %.0f, got %s",
+                       source, f->path, i, f->min, f->max, got);
+      }
+      values[i] = (int)item->valuedouble;
+    }
+    /* The list and its count are adjacent in the struct: hidden[], then n_hidden. */
+    memcpy(base, values, (size_t)n * sizeof(int));
+    *(int *)(base + f->size * sizeof(int)) = n;
+    return FM_OK;
+  }
+  }
+  return FM_ERR_INVALID;
+}
+
+/* Walks a JSON object under prefix, applying leaves and rejecting unknown keys. */
+static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, const char *source,
+                         int depth) {
+  if (depth > 8)
+    return fm_fail(FM_ERR_CONFIG, "%s: %s: nested too deeply", source, prefix[0] ? prefix : "top level");
+  for (const cJSON *item = obj->child; item; item = item->next) {
+    char path[256];
+    if (!item->string)
+      return fm_fail(FM_ERR_CONFIG, "%s: malformed object under %s", source, prefix);
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", item->string);
+    const field *f = find_field(path);
+    fm_status st;
+    if (f) {
+      st = apply_value(cfg, f, item, source);
+    } else if (is_section(path)) {
+      if (!cJSON_IsObject(item))
+        return fm_fail(FM_ERR_CONFIG, "%s: %s: expected an object, got %s", source, path,
+                       json_kind(item));
+      st = overlay(cfg, item, path, source, depth + 1);
+    } else {
+      char known[512];
+      section_keys(prefix, known, sizeof known);
+      return fm_fail(FM_ERR_CONFIG, "%s: unknown key \"%s\"; the keys %s%s are: %s", source, path,
+                     prefix[0] ? "in " : "at the top level", prefix, known);
+    }
+    if (st != FM_OK) return st;
+  }
+  return FM_OK;
+}
+
+/* Line and column (1-based) of byte offset pos in text. */
+static void line_column(const char *text, size_t pos, int *line, int *column) {
+  *line = 1, *column = 1;
+  for (size_t i = 0; i < pos && text[i]; i++) {
+    if (text[i] == '\n') (*line)++, *column = 1;
+    else (*column)++;
+  }
+}
+
+fm_status fm_config_parse(fm_config *cfg, const char *text, size_t len, const char *source) {
+  const char *end = NULL;
+  size_t start = 0;
+  while (start < len && strchr(" \t\r\n", text[start])) start++;
+  if (start == len)
+    return fm_fail(FM_ERR_CONFIG, "%s: the file is empty; a config is a JSON object such as "
+                   "{\"name\": \"x\", \"train\": {\"steps\": 100}}", source);
+  cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+  if (!root) {
+    const char *where = cJSON_GetErrorPtr();
+    size_t pos = where && where >= text && where <= text + len ? (size_t)(where - text) : len;
+    int line, column;
+    line_column(text, pos, &line, &column);
+    return fm_fail(FM_ERR_CONFIG, "%s:%d:%d: JSON syntax error near \"%.20s\"", source, line,
+                   column, pos < len ? text + pos : "(end of file)");
+  }
+  /* Trailing text after the object is an error too. */
+  size_t used = (size_t)(end - text);
+  while (used < len && strchr(" \t\r\n", text[used])) used++;
+  fm_status st = FM_OK;
+  if (used < len && text[used] != '\0') {
+    int line, column;
+    line_column(text, used, &line, &column);
+    st = fm_fail(FM_ERR_CONFIG, "%s:%d:%d: unexpected text after the JSON object", source, line,
+                 column);
+  } else if (!cJSON_IsObject(root)) {
+    st = fm_fail(FM_ERR_CONFIG, "%s: expected a JSON object at the top level, got %s", source,
+                 json_kind(root));
+  } else {
+    st = overlay(cfg, root, "", source, 0);
+  }
+  cJSON_Delete(root);
+  return st;
+}
+
+fm_status fm_config_load(fm_config *cfg, const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fm_fail(FM_ERR_CONFIG, "config %s: cannot open: %s", path, strerror(errno));
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len + 4096 + 1 > cap) {
+      cap = cap ? 2 * cap : 8192;
+      if (cap > (64u << 20)) {
+        free(text);
+        fclose(f);
+        return fm_fail(FM_ERR_CONFIG, "config %s: larger than 64 MiB; is this a config file?", path);
+      }
+      char *grown = realloc(text, cap);
+      if (!grown) {
+        free(text);
+        fclose(f);
+        return fm_fail(FM_ERR_NOMEM, "config %s: out of memory", path);
+      }
+      text = grown;
+    }
+    size_t got = fread(text + len, 1, 4096, f);
+    len += got;
+    if (got < 4096) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(text);
+    return fm_fail(FM_ERR_CONFIG, "config %s: read failed", path);
+  }
+  text[len] = '\0';
+  fm_status st = fm_config_parse(cfg, text, len, path);
+  free(text);
+  return st;
+}
+
+fm_status fm_config_set(fm_config *cfg, const char *assignment) {
+  const char *eq = strchr(assignment, '=');
+  if (!eq || eq == assignment)
+    return fm_fail(FM_ERR_CONFIG, "--set %s: expected key.path=value, e.g. --set train.steps=100",
+                   assignment);
+  char path[256];
+  size_t n = (size_t)(eq - assignment);
+  if (n >= sizeof path) return fm_fail(FM_ERR_CONFIG, "--set: key too long");
+  memcpy(path, assignment, n);
+  path[n] = '\0';
+  const field *f = find_field(path);
+  if (!f) {
+    char known[1024] = "";
+    for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
+      size_t used = strlen(known);
+      snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", fields[i].path);
+    }
+    return fm_fail(FM_ERR_CONFIG, "--set: unknown key \"%s\"; known keys: %s", path, known);
+  }
+  const char *value = eq + 1;
+  cJSON *v = cJSON_Parse(value);
+  /* A bare word is a string; so is anything given for a string key. */
+  if (!v || ((f->type == F_STRING || f->type == F_ENUM) && !cJSON_IsString(v))) {
+    cJSON_Delete(v);
+    v = cJSON_CreateString(value);
+  }
+  if (!v) return fm_fail(FM_ERR_NOMEM, "--set: out of memory");
+  fm_status st = apply_value(cfg, f, v, "--set");
+  cJSON_Delete(v);
+  return st;
+}
+
+fm_status fm_config_validate(const fm_config *cfg) {
+  if (cfg->sample.n > 0 && cfg->sample.batch < 1)
+    return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
+  if (!fm_toy_exists(cfg->data.name))
+    return fm_fail(FM_ERR_CONFIG, "config: data.name: unknown data set \"%s\"", cfg->data.name);
+  return FM_OK;
+}
+
+/* Finds or creates the object for the section part of path and returns the leaf name. */
+static cJSON *section_object(cJSON *root, const char *path, const char **leaf) {
+  cJSON *obj = root;
+  const char *p = path;
+  const char *dot;
+  while ((dot = strchr(p, '.'))) {
+    char name[64];
+    size_t n = (size_t)(dot - p);
+    memcpy(name, p, n);
+    name[n] = '\0';
+    cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!child) child = cJSON_AddObjectToObject(obj, name);
+    obj = child;
+    p = dot + 1;
+  }
+  *leaf = p;
+  return obj;
+}
+
+static cJSON *config_tree(const fm_config *cfg, int model_only) {
+  cJSON *root = cJSON_CreateObject();
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
+    const field *f = &fields[i];
+    if (model_only && !(f->flags & F_MODEL)) continue;
+    const char *base = (const char *)cfg + f->offset;
+    const char *leaf;
+    cJSON *obj = section_object(root, f->path, &leaf);
+    switch (f->type) {
+    case F_INT: cJSON_AddNumberToObject(obj, leaf, *(const int *)base); break;
+    case F_SEED: cJSON_AddNumberToObject(obj, leaf, (double)*(const uint64_t *)base); break;
+    case F_REAL: cJSON_AddNumberToObject(obj, leaf, *(const double *)base); break;
+    case F_STRING: cJSON_AddStringToObject(obj, leaf, base); break;
+    case F_ENUM: cJSON_AddStringToObject(obj, leaf, f->names[*(const int *)base]); break;
+    case F_INT_LIST: {
+      int n = *(const int *)(base + f->size * sizeof(int));
+      cJSON *list = cJSON_CreateIntArray((const int *)base, n);
+      cJSON_AddItemToObject(obj, leaf, list);
+      break;
+    }
+    }
+  }
+  return root;
+}
+
+char *fm_config_to_json(const fm_config *cfg) {
+  cJSON *root = config_tree(cfg, 0);
+  char *text = cJSON_Print(root);
+  cJSON_Delete(root);
+  return text;
+}
+
+uint64_t fm_config_model_hash(const fm_config *cfg) {
+  cJSON *root = config_tree(cfg, 1);
+  char *text = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  uint64_t h = 1469598103934665603ull;
+  for (const char *p = text; p && *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  free(text);
+  return h;
+}
+
+void fm_config_run_dir(const fm_config *cfg, char *out, size_t size) {
+  if (cfg->output.dir[0]) fm_strlcpy(out, cfg->output.dir, size);
+  else snprintf(out, size, "runs/%s", cfg->name);
+}
+
+void fm_config_print_reference(FILE *out) {
+  fm_config d;
+  fm_config_defaults(&d);
+  cJSON *defaults = config_tree(&d, 0);
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
+    const field *f = &fields[i];
+    const char *leaf;
+    cJSON *obj = section_object(defaults, f->path, &leaf);
+    char *value = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(obj, leaf));
+    fprintf(out, "  %-22s %-18s %s\n", f->path, value ? value : "", f->doc);
+    free(value);
+  }
+  cJSON_Delete(defaults);
+}

@@ -1,0 +1,60 @@
+/* Atomic file replacement and folder creation. */
+#include "fileio.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+fm_status fm_file_begin(fm_file *file, const char *path, const char *mode) {
+  memset(file, 0, sizeof *file);
+  fm_strlcpy(file->path, path, sizeof file->path);
+  snprintf(file->tmp, sizeof file->tmp, "%s.tmp", path);
+  file->f = fopen(file->tmp, mode);
+  if (!file->f)
+    return fm_fail(FM_ERR_IO, "%s: cannot create: %s; check that the folder exists and is "
+                   "writable", file->tmp, strerror(errno));
+  return FM_OK;
+}
+
+fm_status fm_file_commit(fm_file *file) {
+  if (!file->f) return fm_fail(FM_ERR_IO, "%s: not open", file->path);
+  int failed = ferror(file->f) || fflush(file->f) != 0;
+  int err = errno;
+  if (!failed && fsync(fileno(file->f)) != 0) failed = 1, err = errno;
+  if (fclose(file->f) != 0 && !failed) failed = 1, err = errno;
+  file->f = NULL;
+  if (!failed && rename(file->tmp, file->path) != 0) failed = 1, err = errno;
+  if (failed) {
+    remove(file->tmp);
+    return fm_fail(FM_ERR_IO, "%s: write failed: %s (is the disk full?); the previous file, if "
+                   "any, is unchanged", file->path, strerror(err ? err : EIO));
+  }
+  return FM_OK;
+}
+
+void fm_file_abort(fm_file *file) {
+  if (file->f) fclose(file->f);
+  file->f = NULL;
+  if (file->tmp[0]) remove(file->tmp);
+}
+
+fm_status fm_make_dirs(const char *path) {
+  char buf[1024];
+  fm_strlcpy(buf, path, sizeof buf);
+  size_t n = strlen(buf);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    char saved = buf[i];
+    buf[i] = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+      return fm_fail(FM_ERR_IO, "cannot create folder %s: %s", buf, strerror(errno));
+    buf[i] = saved;
+  }
+  struct stat sb;
+  if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    return fm_fail(FM_ERR_IO, "%s exists but is not a folder", path);
+  return FM_OK;
+}

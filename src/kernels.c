@@ -1,0 +1,101 @@
+/* Program table: which cl/ files make up each program. Shared helpers (the random number
+ * generator) are prepended as source so every program stays one self-contained unit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "kernels.h"
+
+typedef struct program_files {
+  const char *program;
+  const char *files[4];
+} program_files;
+
+static const program_files programs[] = {
+    {"rng", {"rng", NULL}},
+    {"path", {"rng", "path", NULL}},
+    {"mlp", {"mlp", NULL}},
+    {"loss", {"loss", NULL}},
+    {"optim", {"optim", NULL}},
+    {"solver", {"solver", NULL}},
+    {"gemm", {"gemm", NULL}},
+};
+
+static const char *embedded_source(const char *file) {
+  for (const fm_kernel_source *k = fm_embedded_kernels; k->name; k++)
+    if (strcmp(k->name, file) == 0) return k->source;
+  return NULL;
+}
+
+/* Reads dir/file.cl into a malloc'd string. */
+static fm_status read_kernel_file(const char *dir, const char *file, char **out) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s.cl", dir, file);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return fm_fail(FM_ERR_IO, "kernel file %s: cannot open (FMCL_KERNEL_DIR=%s); unset "
+                   "FMCL_KERNEL_DIR to use the embedded kernels", path, dir);
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
+  if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
+    free(text);
+    fclose(f);
+    return fm_fail(FM_ERR_IO, "kernel file %s: read failed", path);
+  }
+  text[len] = '\0';
+  fclose(f);
+  *out = text;
+  return FM_OK;
+}
+
+fm_status fm_kernels_program_source(const char *program, char **source, char *origin,
+                                    size_t origin_size) {
+  const program_files *p = NULL;
+  for (size_t i = 0; i < FM_ARRAY_LEN(programs); i++)
+    if (strcmp(programs[i].program, program) == 0) p = &programs[i];
+  if (!p) return fm_fail(FM_ERR_INVALID, "no kernel program named '%s'", program);
+
+  const char *dir = getenv("FMCL_KERNEL_DIR");
+  if (dir && !*dir) dir = NULL;
+  char *joined = NULL;
+  size_t len = 0;
+  origin[0] = '\0';
+  for (int i = 0; p->files[i]; i++) {
+    char *owned = NULL;
+    const char *text;
+    if (dir) {
+      fm_status st = read_kernel_file(dir, p->files[i], &owned);
+      if (st != FM_OK) {
+        free(joined);
+        return st;
+      }
+      text = owned;
+    } else {
+      text = embedded_source(p->files[i]);
+      FM_ASSERT(text != NULL);
+    }
+    size_t n = strlen(text);
+    char *grown = realloc(joined, len + n + 2);
+    if (!grown) {
+      free(owned);
+      free(joined);
+      return fm_fail(FM_ERR_NOMEM, "out of host memory joining kernel sources");
+    }
+    joined = grown;
+    memcpy(joined + len, text, n);
+    len += n;
+    joined[len++] = '\n';
+    joined[len] = '\0';
+    free(owned);
+    size_t used = strlen(origin);
+    snprintf(origin + used, origin_size - used, "%s%s/%s.cl", i ? " + " : "", dir ? dir : "cl",
+             p->files[i]);
+  }
+  size_t used = strlen(origin);
+  snprintf(origin + used, origin_size - used, dir ? " (from disk)" : " (embedded)");
+  *source = joined;
+  return FM_OK;
+}

@@ -1,0 +1,247 @@
+/* The fmcl command-line program: parses commands and options, calls the library's run
+ * functions, prints errors and chooses the exit status. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmcl/fmcl.h"
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NUMERIC = 3 };
+
+#define MAX_SETS 256
+
+typedef struct cli {
+  const char *command;
+  const char *config;
+  const char *checkpoint;
+  const char *out;
+  const char *sets[MAX_SETS];
+  int n_sets;
+  int quiet;
+  int live; /* -1 auto */
+  int help;
+} cli;
+
+static const char *usage_main =
+    "usage: fmcl --config EXP.json [--set KEY=VALUE]... [options]\n"
+    "       fmcl COMMAND [options]\n"
+    "\n"
+    "Trains a flow-matching model (Lipman et al., 2022) on an OpenCL device, samples from it\n"
+    "with an ODE solver and writes a run folder (runs/<name> unless output.dir is set).\n"
+    "\n"
+    "commands:\n"
+    "  train     train and sample an experiment (the default when --config is given)\n"
+    "  sample    sample again from a saved model.fmck\n"
+    "  devices   list the OpenCL devices and their indices\n"
+    "  data      write an experiment's data set (train.csv, test.csv) to a folder\n"
+    "  config    print the resolved config of an experiment, or every key with --keys\n"
+    "\n"
+    "options:\n"
+    "  --config FILE       experiment config (JSON); see configs/\n"
+    "  --set KEY=VALUE     override a config key, e.g. --set train.steps=1000 (repeatable)\n"
+    "  --quiet             print errors only\n"
+    "  --progress MODE     progress display: auto (live line on a terminal), live, lines\n"
+    "  --help              this text; `fmcl COMMAND --help` for a command\n"
+    "  --version           fmcl, CLBlast and OpenCL platform versions\n"
+    "\n"
+    "exit status: 0 done, 1 runtime failure (device, file, memory), 2 bad command line or\n"
+    "config, 3 training diverged (NaN loss)\n";
+
+static const char *usage_train =
+    "usage: fmcl train --config EXP.json [--set KEY=VALUE]... [--quiet] [--progress MODE]\n"
+    "\n"
+    "Trains the experiment and samples from the trained model. The run folder gets:\n"
+    "  config.json   the resolved config (every key)\n"
+    "  train.csv     step,loss,lr,steps_per_s every train.log_every steps\n"
+    "  test.csv      the held-out points (x0,x1,...)\n"
+    "  samples.csv   sample.n generated points (x0,x1,...)\n"
+    "  model.fmck    the trained weights and optimizer state (loadable by fmcl sample)\n"
+    "  summary.json  device, timings, steps/s, peak device memory, final loss, NFE\n"
+    "Without --config the defaults are used (the reference recipe on 8gaussians).\n";
+
+static const char *usage_sample =
+    "usage: fmcl sample --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--out FILE.csv]\n"
+    "\n"
+    "Samples from a trained model with the config stored in the checkpoint; --set may change\n"
+    "sample.solver, sample.steps, sample.n, sample.batch, seed (the source noise) and\n"
+    "device.*. Writes FILE.csv, or RUN/samples-<solver><steps>-n<n>.csv by default.\n"
+    "example: fmcl sample --checkpoint runs/8gaussians/model.fmck --set sample.n=10000\n";
+
+static const char *usage_devices =
+    "usage: fmcl devices\n"
+    "\n"
+    "Lists every OpenCL device: index (for device.index), name, vendor, type, compute units,\n"
+    "memory and OpenCL version. device.type=auto picks the first GPU, else the first device.\n";
+
+static const char *usage_data =
+    "usage: fmcl data --config EXP.json [--set KEY=VALUE]... --out FOLDER\n"
+    "\n"
+    "Writes the experiment's training and held-out points as FOLDER/train.csv and\n"
+    "FOLDER/test.csv (columns x0,x1,label), the same points `fmcl train` uses.\n";
+
+static const char *usage_config =
+    "usage: fmcl config [--config EXP.json] [--set KEY=VALUE]...\n"
+    "       fmcl config --keys\n"
+    "\n"
+    "Prints the resolved config as JSON (checking it), or with --keys every key with its\n"
+    "default and meaning.\n";
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "fmcl: ");
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, "\nrun `fmcl --help` for usage\n");
+  va_end(ap);
+  return EXIT_USAGE;
+}
+
+static int report(fm_status st) {
+  fprintf(stderr, "fmcl: error: %s\n", fm_error_message());
+  switch (st) {
+  case FM_ERR_CONFIG:
+  case FM_ERR_INVALID: return EXIT_USAGE;
+  case FM_ERR_NUMERIC: return EXIT_NUMERIC;
+  default: return EXIT_RUNTIME;
+  }
+}
+
+static int parse_args(int argc, char **argv, cli *c, int *keys) {
+  memset(c, 0, sizeof *c);
+  c->live = -1;
+  int i = 1;
+  if (argc > 1 && argv[1][0] != '-') c->command = argv[i++];
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      c->help = 1;
+    } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+      c->quiet = 1;
+    } else if (strcmp(a, "--keys") == 0) {
+      *keys = 1;
+    } else if (strcmp(a, "--config") == 0 || strcmp(a, "--checkpoint") == 0 ||
+               strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--progress") == 0) {
+      if (!next) return usage_error("%s needs a value", a);
+      i++;
+      if (strcmp(a, "--config") == 0) c->config = next;
+      else if (strcmp(a, "--checkpoint") == 0) c->checkpoint = next;
+      else if (strcmp(a, "--out") == 0) c->out = next;
+      else if (strcmp(a, "--progress") == 0) {
+        if (strcmp(next, "auto") == 0) c->live = -1;
+        else if (strcmp(next, "live") == 0) c->live = 1;
+        else if (strcmp(next, "lines") == 0) c->live = 0;
+        else return usage_error("--progress takes auto, live or lines, not '%s'", next);
+      } else {
+        if (c->n_sets == MAX_SETS) return usage_error("too many --set options");
+        c->sets[c->n_sets++] = next;
+      }
+    } else {
+      return usage_error("unknown option '%s'", a);
+    }
+  }
+  return 0;
+}
+
+static int load_config(const cli *c, fm_config *cfg) {
+  fm_config_defaults(cfg);
+  fm_status st = FM_OK;
+  if (c->config) st = fm_config_load(cfg, c->config);
+  for (int i = 0; st == FM_OK && i < c->n_sets; i++) st = fm_config_set(cfg, c->sets[i]);
+  if (st == FM_OK) st = fm_config_validate(cfg);
+  return st == FM_OK ? 0 : report(st);
+}
+
+static int cmd_devices(void) {
+  fm_device_info *list = NULL;
+  int n = 0;
+  fm_status st = fm_device_list(&list, &n);
+  if (st != FM_OK) return report(st);
+  printf("%-5s %-44s %-22s %-5s %5s %10s  %s\n", "index", "name", "vendor", "type", "CUs",
+         "memory", "OpenCL");
+  for (int i = 0; i < n; i++)
+    printf("%-5d %-44.44s %-22.22s %-5s %5u %6.1f GiB  %s (driver %s, platform %s)\n",
+           list[i].index, list[i].name, list[i].vendor, list[i].type, list[i].compute_units,
+           (double)list[i].global_mem / (1u << 30), list[i].version, list[i].driver,
+           list[i].platform);
+  free(list);
+  return 0;
+}
+
+static int cmd_version(void) {
+  printf("fmcl %s\n", FMCL_VERSION);
+  printf("CLBlast %s (built against)\n", fm_gemm_clblast_version());
+  fm_device_info *list = NULL;
+  int n = 0;
+  if (fm_device_list(&list, &n) != FM_OK) {
+    printf("OpenCL: %s\n", fm_error_message());
+    return 0;
+  }
+  for (int i = 0; i < n; i++)
+    if (i == 0 || list[i].platform_id != list[i - 1].platform_id) {
+      char version[128] = "?";
+      clGetPlatformInfo(list[i].platform_id, CL_PLATFORM_VERSION, sizeof version, version, NULL);
+      version[sizeof version - 1] = '\0';
+      printf("OpenCL platform: %s: %s\n", list[i].platform, version);
+    }
+  free(list);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  cli c;
+  int keys = 0;
+  if (argc > 1 && strcmp(argv[1], "--version") == 0) return cmd_version();
+  int rc = parse_args(argc, argv, &c, &keys);
+  if (rc) return rc;
+  const char *cmd = c.command ? c.command : (c.config || c.n_sets ? "train" : NULL);
+  fm_run_options opt = {stderr, c.live, c.quiet};
+
+  if (!cmd) {
+    fputs(usage_main, c.help ? stdout : stderr);
+    return c.help ? 0 : EXIT_USAGE;
+  }
+  if (strcmp(cmd, "train") == 0 || strcmp(cmd, "run") == 0) {
+    if (c.help) return fputs(usage_train, stdout), 0;
+    fm_config cfg;
+    if ((rc = load_config(&c, &cfg))) return rc;
+    fm_run_result res;
+    fm_status st = fm_run_experiment(&cfg, &opt, &res);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "sample") == 0) {
+    if (c.help) return fputs(usage_sample, stdout), 0;
+    if (!c.checkpoint) return usage_error("sample needs --checkpoint RUN/model.fmck");
+    fm_status st = fm_run_sample(c.checkpoint, c.sets, c.n_sets, c.out, &opt, NULL, 0);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "devices") == 0) {
+    if (c.help) return fputs(usage_devices, stdout), 0;
+    return cmd_devices();
+  }
+  if (strcmp(cmd, "data") == 0) {
+    if (c.help) return fputs(usage_data, stdout), 0;
+    if (!c.out) return usage_error("data needs --out FOLDER");
+    fm_config cfg;
+    if ((rc = load_config(&c, &cfg))) return rc;
+    fm_status st = fm_run_export_data(&cfg, c.out, &opt);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "config") == 0) {
+    if (c.help) return fputs(usage_config, stdout), 0;
+    if (keys) {
+      printf("  %-22s %-18s %s\n", "key", "default", "meaning");
+      fm_config_print_reference(stdout);
+      return 0;
+    }
+    fm_config cfg;
+    if ((rc = load_config(&c, &cfg))) return rc;
+    char *json = fm_config_to_json(&cfg);
+    puts(json);
+    free(json);
+    return 0;
+  }
+  return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,287 @@
+/* The MLP's forward and backward passes: matrix products through fm_gemm and the
+ * elementwise kernels of cl/mlp.cl. Activations of the last forward pass stay on the
+ * device for the backward pass. */
+#include "fmcl/mlp.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmcl/gemm.h"
+#include "fmcl/rng.h"
+#include "internal.h"
+
+#define MAX_LAYERS (FM_MAX_HIDDEN + 1)
+#define ALIGN_FLOATS 32
+
+struct fm_mlp {
+  fm_device *dev;
+  fm_mlp_shape shape;
+  int n_layers;
+  int in[MAX_LAYERS], out[MAX_LAYERS];
+  size_t w_off[MAX_LAYERS], b_off[MAX_LAYERS];
+  size_t flat_size, n_params;
+  int capacity, max_width;
+  cl_mem params, grads; /* (flat_size) */
+  cl_mem input;         /* (capacity, in[0]) */
+  cl_mem z[MAX_LAYERS]; /* pre-activations of hidden layer l: (capacity, out[l]) */
+  cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
+  cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
+  cl_kernel k_input, k_bias_act, k_backward_act, k_bias_add, k_column_sums;
+};
+
+fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim) {
+  fm_mlp_shape s;
+  memset(&s, 0, sizeof s);
+  s.dim = dim;
+  s.time_features = cfg->model.time_features;
+  s.n_hidden = cfg->model.n_hidden;
+  memcpy(s.hidden, cfg->model.hidden, sizeof s.hidden);
+  s.activation = cfg->model.activation;
+  return s;
+}
+
+static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out) {
+  fm_status st = FM_OK;
+  *out = NULL;
+  if (shape->dim < 1 || shape->n_hidden < 1 || shape->n_hidden > FM_MAX_HIDDEN || capacity < 1)
+    return fm_fail(FM_ERR_INVALID, "mlp: bad shape (dim %d, %d hidden layers, capacity %d)",
+                   shape->dim, shape->n_hidden, capacity);
+  fm_mlp *m = calloc(1, sizeof *m);
+  if (!m) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the model");
+  m->dev = dev;
+  m->shape = *shape;
+  m->capacity = capacity;
+  m->n_layers = shape->n_hidden + 1;
+  size_t off = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    m->in[l] = l == 0 ? shape->dim + 1 + 2 * shape->time_features : shape->hidden[l - 1];
+    m->out[l] = l < shape->n_hidden ? shape->hidden[l] : shape->dim;
+    m->w_off[l] = off;
+    off = align_up(off + (size_t)m->in[l] * (size_t)m->out[l]);
+    m->b_off[l] = off;
+    off = align_up(off + (size_t)m->out[l]);
+    m->n_params += (size_t)m->in[l] * (size_t)m->out[l] + (size_t)m->out[l];
+    if (m->out[l] > m->max_width) m->max_width = m->out[l];
+    if (m->in[l] > m->max_width) m->max_width = m->in[l];
+  }
+  m->flat_size = off;
+  size_t cap = (size_t)capacity;
+  FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model parameters", &m->params));
+  FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model gradients", &m->grads));
+  FM_TRY(fm_device_fill(dev, m->params, 0, m->flat_size, 0.0f));
+  FM_TRY(fm_device_fill(dev, m->grads, 0, m->flat_size, 0.0f));
+  FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[0] * sizeof(float), "model input", &m->input));
+  for (int l = 0; l < shape->n_hidden; l++) {
+    size_t bytes = cap * (size_t)m->out[l] * sizeof(float);
+    FM_TRY(fm_device_alloc(dev, bytes, "hidden pre-activations", &m->z[l]));
+    FM_TRY(fm_device_alloc(dev, bytes, "hidden activations", &m->h[l]));
+  }
+  size_t scratch = cap * (size_t)m->max_width * sizeof(float);
+  FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_a));
+  FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_b));
+
+  char name[64];
+  const char *act = fm_activation_name(shape->activation);
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_mlp_input", &m->k_input));
+  snprintf(name, sizeof name, "fm_bias_%s", act);
+  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_bias_act));
+  snprintf(name, sizeof name, "fm_backward_%s", act);
+  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_backward_act));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_bias_add", &m->k_bias_add));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_sums", &m->k_column_sums));
+  *out = m;
+  return FM_OK;
+fail:
+  fm_mlp_destroy(m);
+  return st;
+}
+
+void fm_mlp_destroy(fm_mlp *m) {
+  if (!m) return;
+  for (int l = 0; l < MAX_LAYERS; l++) {
+    fm_device_release(m->dev, m->z[l]);
+    fm_device_release(m->dev, m->h[l]);
+  }
+  fm_device_release(m->dev, m->grad_a);
+  fm_device_release(m->dev, m->grad_b);
+  fm_device_release(m->dev, m->input);
+  fm_device_release(m->dev, m->grads);
+  fm_device_release(m->dev, m->params);
+  free(m);
+}
+
+fm_status fm_mlp_init(fm_mlp *m, uint64_t seed) {
+  float *host = calloc(m->flat_size, sizeof *host);
+  if (!host) return fm_fail(FM_ERR_NOMEM, "out of host memory initialising the model");
+  for (int l = 0; l < m->n_layers; l++) {
+    double bound = 1.0 / sqrt((double)m->in[l]);
+    fm_rng rng;
+    fm_rng_init(&rng, seed, FM_STREAM_INIT, (uint32_t)l);
+    size_t nw = (size_t)m->in[l] * (size_t)m->out[l];
+    for (size_t i = 0; i < nw; i++)
+      host[m->w_off[l] + i] = (float)((2.0 * fm_rng_uniform(&rng) - 1.0) * bound);
+    for (int i = 0; i < m->out[l]; i++)
+      host[m->b_off[l] + (size_t)i] = (float)((2.0 * fm_rng_uniform(&rng) - 1.0) * bound);
+  }
+  fm_status st = fm_mlp_write_params(m, host);
+  free(host);
+  return st;
+}
+
+/* A 2-D work-group for a (width, n) range: as wide as the matrix, up to 64 items. */
+static void local_2d(const fm_mlp *m, int width, size_t local[2]) {
+  size_t lx = 1;
+  while (lx < (size_t)width && lx < 64) lx *= 2;
+  size_t total = fm_device_local_1d(m->dev);
+  if (total < lx) lx = total;
+  local[0] = lx;
+  local[1] = total / lx;
+}
+
+static fm_status launch_rows(fm_mlp *m, cl_kernel k, int width, int n) {
+  size_t global[2] = {(size_t)width, (size_t)n}, local[2];
+  local_2d(m, width, local);
+  return fm_device_launch(m->dev, k, 2, global, local);
+}
+
+/* z_l += b_l, h_l = act(z_l) for hidden layer l. */
+static fm_status bias_act(fm_mlp *m, int l, int n) {
+  fm_status st = FM_OK;
+  cl_kernel k = m->k_bias_act;
+  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
+  FM_CL(FM_ARG(k, 0, m->z[l]));
+  FM_CL(FM_ARG(k, 1, m->h[l]));
+  FM_CL(FM_ARG(k, 2, m->params));
+  FM_CL(FM_ARG(k, 3, at));
+  FM_CL(FM_ARG(k, 4, un));
+  FM_CL(FM_ARG(k, 5, width));
+  FM_TRY(launch_rows(m, k, (int)width, n));
+fail:
+  return st;
+}
+
+static fm_status check_batch(const fm_mlp *m, int n) {
+  if (n < 1 || n > m->capacity)
+    return fm_fail(FM_ERR_INVALID, "mlp: batch of %d rows, capacity is %d", n, m->capacity);
+  return FM_OK;
+}
+
+fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
+  fm_status st = FM_OK;
+  FM_TRY(check_batch(m, n));
+  cl_uint un = (cl_uint)n, dim = (cl_uint)m->shape.dim, nf = (cl_uint)m->shape.time_features;
+  cl_kernel k = m->k_input;
+  FM_CL(FM_ARG(k, 0, x));
+  FM_CL(FM_ARG(k, 1, t));
+  FM_CL(FM_ARG(k, 2, m->input));
+  FM_CL(FM_ARG(k, 3, un));
+  FM_CL(FM_ARG(k, 4, dim));
+  FM_CL(FM_ARG(k, 5, nf));
+  size_t rows = (size_t)n;
+  FM_TRY(fm_device_launch(m->dev, k, 1, &rows, NULL));
+
+  for (int l = 0; l < m->n_layers; l++) {
+    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, (size_t)m->in[l]};
+    fm_matrix w = {m->params, m->w_off[l], (size_t)m->in[l]};
+    int last = l == m->n_layers - 1;
+    fm_matrix c = {last ? out : m->z[l], 0, (size_t)m->out[l]};
+    /* (n, in) x W^T (in, out) */
+    FM_TRY(fm_gemm(m->dev, 0, 1, rows, (size_t)m->out[l], (size_t)m->in[l], 1.0f, a, w, 0.0f, c));
+    if (!last) {
+      FM_TRY(bias_act(m, l, n));
+    } else {
+      cl_uint width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
+      k = m->k_bias_add;
+      FM_CL(FM_ARG(k, 0, out));
+      FM_CL(FM_ARG(k, 1, m->params));
+      FM_CL(FM_ARG(k, 2, at));
+      FM_CL(FM_ARG(k, 3, un));
+      FM_CL(FM_ARG(k, 4, width));
+      FM_TRY(launch_rows(m, k, (int)width, n));
+    }
+  }
+fail:
+  return st;
+}
+
+static fm_status bias_grad(fm_mlp *m, int l, cl_mem g, int n) {
+  fm_status st = FM_OK;
+  cl_kernel k = m->k_column_sums;
+  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
+  FM_CL(FM_ARG(k, 0, g));
+  FM_CL(FM_ARG(k, 1, m->grads));
+  FM_CL(FM_ARG(k, 2, at));
+  FM_CL(FM_ARG(k, 3, un));
+  FM_CL(FM_ARG(k, 4, width));
+  size_t cols = width;
+  FM_TRY(fm_device_launch(m->dev, k, 1, &cols, NULL));
+fail:
+  return st;
+}
+
+fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
+  fm_status st = FM_OK;
+  FM_TRY(check_batch(m, n));
+  size_t rows = (size_t)n;
+  cl_mem g = dout; /* gradient at the output of layer l (after its activation) */
+  for (int l = m->n_layers - 1; l >= 0; l--) {
+    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+    if (l < m->n_layers - 1) {
+      /* Through the activation: g *= act'(z_l). */
+      cl_kernel k = m->k_backward_act;
+      cl_uint un = (cl_uint)n, width = (cl_uint)outw;
+      FM_CL(FM_ARG(k, 0, g));
+      FM_CL(FM_ARG(k, 1, m->z[l]));
+      FM_CL(FM_ARG(k, 2, un));
+      FM_CL(FM_ARG(k, 3, width));
+      FM_TRY(launch_rows(m, k, (int)outw, n));
+    }
+    fm_matrix gz = {g, 0, outw};
+    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
+    fm_matrix dw = {m->grads, m->w_off[l], in};
+    /* dW_l (out, in) = g^T (out, n) x a (n, in) */
+    FM_TRY(fm_gemm(m->dev, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
+    FM_TRY(bias_grad(m, l, g, n));
+    if (l > 0) {
+      /* Gradient at the previous activation: g (n, out) x W_l (out, in). */
+      cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
+      fm_matrix w = {m->params, m->w_off[l], in};
+      fm_matrix gn = {next, 0, in};
+      FM_TRY(fm_gemm(m->dev, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
+      g = next;
+    }
+  }
+fail:
+  return st;
+}
+
+int fm_mlp_layers(const fm_mlp *m) { return m->n_layers; }
+int fm_mlp_layer_in(const fm_mlp *m, int l) { return m->in[l]; }
+int fm_mlp_layer_out(const fm_mlp *m, int l) { return m->out[l]; }
+size_t fm_mlp_weight_offset(const fm_mlp *m, int l) { return m->w_off[l]; }
+size_t fm_mlp_bias_offset(const fm_mlp *m, int l) { return m->b_off[l]; }
+const fm_mlp_shape *fm_mlp_get_shape(const fm_mlp *m) { return &m->shape; }
+size_t fm_mlp_param_count(const fm_mlp *m) { return m->n_params; }
+size_t fm_mlp_flat_size(const fm_mlp *m) { return m->flat_size; }
+int fm_mlp_capacity(const fm_mlp *m) { return m->capacity; }
+fm_device *fm_mlp_device(const fm_mlp *m) { return m->dev; }
+cl_mem fm_mlp_params(const fm_mlp *m) { return m->params; }
+cl_mem fm_mlp_grads(const fm_mlp *m) { return m->grads; }
+
+double fm_mlp_macs_per_row(const fm_mlp *m) {
+  double macs = 0;
+  for (int l = 0; l < m->n_layers; l++) macs += (double)m->in[l] * m->out[l];
+  return macs;
+}
+
+fm_status fm_mlp_read_params(fm_mlp *m, float *host) {
+  return fm_device_read(m->dev, m->params, 0, m->flat_size * sizeof(float), host);
+}
+
+fm_status fm_mlp_write_params(fm_mlp *m, const float *host) {
+  return fm_device_write(m->dev, m->params, 0, m->flat_size * sizeof(float), host);
+}

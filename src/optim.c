@@ -1,0 +1,80 @@
+/* Adam's host side: bias corrections per step (in double), one kernel launch per update. */
+#include "fmcl/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+struct fm_optim {
+  fm_device *dev;
+  fm_adam_params p;
+  size_t n;
+  cl_mem state; /* (2, n): m then v */
+  uint64_t t;
+  cl_kernel k_adam;
+};
+
+fm_status fm_optim_create(fm_device *dev, size_t n, const fm_adam_params *params, fm_optim **out) {
+  fm_status st = FM_OK;
+  *out = NULL;
+  fm_optim *o = calloc(1, sizeof *o);
+  if (!o) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the optimizer");
+  o->dev = dev;
+  o->p = *params;
+  o->n = n;
+  FM_TRY(fm_device_alloc(dev, 2 * n * sizeof(float), "Adam state", &o->state));
+  FM_TRY(fm_device_fill(dev, o->state, 0, 2 * n, 0.0f));
+  FM_TRY(fm_device_kernel(dev, "optim", "fm_adam", &o->k_adam));
+  *out = o;
+  return FM_OK;
+fail:
+  fm_optim_destroy(o);
+  return st;
+}
+
+void fm_optim_destroy(fm_optim *o) {
+  if (!o) return;
+  fm_device_release(o->dev, o->state);
+  free(o);
+}
+
+fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
+  fm_status st = FM_OK;
+  o->t++;
+  double bc1 = 1.0 - pow(o->p.beta1, (double)o->t), bc2 = 1.0 - pow(o->p.beta2, (double)o->t);
+  float beta1 = (float)o->p.beta1, beta2 = (float)o->p.beta2, eps = (float)o->p.eps;
+  float one_minus_beta1 = (float)(1.0 - o->p.beta1), one_minus_beta2 = (float)(1.0 - o->p.beta2);
+  float decay = (float)(1.0 - lr * o->p.weight_decay), step_size = (float)(lr / bc1);
+  float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+  cl_uint n = (cl_uint)o->n;
+  cl_kernel k = o->k_adam;
+  FM_CL(FM_ARG(k, 0, params));
+  FM_CL(FM_ARG(k, 1, grads));
+  FM_CL(FM_ARG(k, 2, o->state));
+  FM_CL(FM_ARG(k, 3, n));
+  FM_CL(FM_ARG(k, 4, beta1));
+  FM_CL(FM_ARG(k, 5, one_minus_beta1));
+  FM_CL(FM_ARG(k, 6, beta2));
+  FM_CL(FM_ARG(k, 7, one_minus_beta2));
+  FM_CL(FM_ARG(k, 8, eps));
+  FM_CL(FM_ARG(k, 9, decay));
+  FM_CL(FM_ARG(k, 10, step_size));
+  FM_CL(FM_ARG(k, 11, inv_sqrt_bc2));
+  size_t global = o->n;
+  FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
+fail:
+  return st;
+}
+
+uint64_t fm_optim_steps(const fm_optim *o) { return o->t; }
+size_t fm_optim_size(const fm_optim *o) { return o->n; }
+
+fm_status fm_optim_read_state(fm_optim *o, float *host) {
+  return fm_device_read(o->dev, o->state, 0, 2 * o->n * sizeof(float), host);
+}
+
+fm_status fm_optim_write_state(fm_optim *o, const float *host, uint64_t steps) {
+  o->t = steps;
+  return fm_device_write(o->dev, o->state, 0, 2 * o->n * sizeof(float), host);
+}

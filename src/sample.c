@@ -1,0 +1,74 @@
+/* Batched generation: source noise on the device, the solver with the model as its
+ * velocity, one read of each finished batch. */
+#include "fmcl/sample.h"
+
+#include "fmcl/rng.h"
+#include "internal.h"
+
+typedef struct model_velocity {
+  fm_device *dev;
+  fm_mlp *mlp;
+  cl_mem t; /* (rows): the current time, broadcast */
+  int rows;
+} model_velocity;
+
+static fm_status velocity(void *ctx, cl_mem x, float t, cl_mem out) {
+  model_velocity *mv = ctx;
+  fm_status st = fm_device_fill(mv->dev, mv->t, 0, (size_t)mv->rows, t);
+  if (st != FM_OK) return st;
+  return fm_mlp_forward(mv->mlp, x, mv->t, mv->rows, out);
+}
+
+fm_status fm_sample_normal_rows(fm_device *dev, cl_mem x, int n, int dim, uint64_t seed,
+                                uint32_t stream, uint32_t first_row) {
+  fm_status st = FM_OK;
+  cl_kernel k = NULL;
+  FM_TRY(fm_device_kernel(dev, "rng", "fm_rng_normal_rows", &k));
+  cl_uint un = (cl_uint)n, ud = (cl_uint)dim, row0 = first_row, us = stream;
+  cl_uint2 key = {{(cl_uint)seed, (cl_uint)(seed >> 32)}};
+  FM_CL(FM_ARG(k, 0, x));
+  FM_CL(FM_ARG(k, 1, un));
+  FM_CL(FM_ARG(k, 2, ud));
+  FM_CL(FM_ARG(k, 3, key));
+  FM_CL(FM_ARG(k, 4, row0));
+  FM_CL(FM_ARG(k, 5, us));
+  size_t global = (size_t)n;
+  FM_TRY(fm_device_launch(dev, k, 1, &global, NULL));
+fail:
+  return st;
+}
+
+fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out, long *nfe) {
+  fm_status st = FM_OK;
+  fm_device *dev = NULL;
+  const fm_mlp_shape *shape = fm_mlp_get_shape(mlp);
+  int dim = shape->dim;
+  int batch = p->batch < fm_mlp_capacity(mlp) ? p->batch : fm_mlp_capacity(mlp);
+  if (batch > p->n) batch = p->n;
+  cl_mem x = NULL, t = NULL;
+  fm_solver *solver = NULL;
+  *nfe = 0;
+  if (p->n <= 0) return FM_OK;
+  dev = fm_mlp_device(mlp);
+  FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "sample state", &x));
+  FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(float), "sample times", &t));
+  FM_TRY(fm_solver_create(dev, p->solver, (size_t)batch * (size_t)dim, &solver));
+  for (int first = 0; first < p->n; first += batch) {
+    int rows = p->n - first < batch ? p->n - first : batch;
+    model_velocity mv = {dev, mlp, t, rows};
+    long evals = 0;
+    FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE, (uint32_t)first));
+    FM_TRY(fm_solver_integrate(solver, x, (size_t)rows * (size_t)dim, 0.0, 1.0, p->steps,
+                               velocity, &mv, &evals));
+    FM_TRY(fm_device_read(dev, x, 0, (size_t)rows * (size_t)dim * sizeof(float),
+                          out + (size_t)first * (size_t)dim));
+    *nfe = evals;
+  }
+fail:
+  fm_solver_destroy(solver);
+  if (dev) {
+    fm_device_release(dev, t);
+    fm_device_release(dev, x);
+  }
+  return st;
+}

@@ -1,0 +1,110 @@
+/* One training step = path kernel, MLP forward, loss, MLP backward, Adam: about a dozen
+ * kernel launches and GEMMs on one in-order queue. */
+#include "fmcl/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "fmcl/loss.h"
+#include "fmcl/path.h"
+#include "internal.h"
+
+struct fm_trainer {
+  fm_device *dev;
+  fm_mlp *mlp;
+  fm_optim *optim;
+  fm_path_params path;
+  uint64_t seed;
+  double lr;
+  int batch, dim, n_data;
+  uint64_t step;
+  cl_mem data;     /* (n_data, dim) training points */
+  cl_mem x_t;      /* (batch, dim) */
+  cl_mem t;        /* (batch) */
+  cl_mem u;        /* (batch, dim) target velocity */
+  cl_mem v;        /* (batch, dim) model velocity */
+  cl_mem dv;       /* (batch, dim) dL/dv */
+  cl_mem row_loss; /* (batch) */
+  cl_mem loss_acc; /* (2): sum of step losses, number of steps */
+};
+
+fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
+                            fm_trainer **out) {
+  fm_status st = FM_OK;
+  *out = NULL;
+  fm_device *dev = fm_mlp_device(mlp);
+  if (fm_mlp_capacity(mlp) < cfg->train.batch)
+    return fm_fail(FM_ERR_INVALID, "trainer: model capacity %d < batch %d", fm_mlp_capacity(mlp),
+                   cfg->train.batch);
+  fm_trainer *tr = calloc(1, sizeof *tr);
+  if (!tr) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the trainer");
+  tr->dev = dev;
+  tr->mlp = mlp;
+  tr->path.scheduler = cfg->path.scheduler;
+  tr->path.sigma_min = (float)cfg->path.sigma_min;
+  tr->seed = cfg->seed;
+  tr->lr = cfg->train.lr;
+  tr->batch = cfg->train.batch;
+  tr->dim = train->dim;
+  tr->n_data = train->n;
+  size_t rows = (size_t)tr->batch, dim = (size_t)tr->dim;
+  size_t data_bytes = (size_t)train->n * dim * sizeof(float);
+  FM_TRY(fm_device_alloc(dev, data_bytes, "training data", &tr->data));
+  FM_TRY(fm_device_write(dev, tr->data, 0, data_bytes, train->x));
+  FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch x_t", &tr->x_t));
+  FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch t", &tr->t));
+  FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch u_t", &tr->u));
+  FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch v", &tr->v));
+  FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch dL/dv", &tr->dv));
+  FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch losses", &tr->row_loss));
+  FM_TRY(fm_device_alloc(dev, 2 * sizeof(float), "loss sum", &tr->loss_acc));
+  FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, 2, 0.0f));
+  fm_adam_params adam = {cfg->train.lr, cfg->train.beta1, cfg->train.beta2, cfg->train.eps,
+                         cfg->train.weight_decay};
+  FM_TRY(fm_optim_create(dev, fm_mlp_flat_size(mlp), &adam, &tr->optim));
+  *out = tr;
+  return FM_OK;
+fail:
+  fm_trainer_destroy(tr);
+  return st;
+}
+
+void fm_trainer_destroy(fm_trainer *tr) {
+  if (!tr) return;
+  fm_optim_destroy(tr->optim);
+  cl_mem bufs[] = {tr->data, tr->x_t, tr->t, tr->u, tr->v, tr->dv, tr->row_loss, tr->loss_acc};
+  for (size_t i = 0; i < FM_ARRAY_LEN(bufs); i++) fm_device_release(tr->dev, bufs[i]);
+  free(tr);
+}
+
+fm_status fm_trainer_step(fm_trainer *tr) {
+  fm_status st = FM_OK;
+  uint64_t step = tr->step + 1;
+  FM_TRY(fm_path_sample(tr->dev, &tr->path, tr->data, tr->n_data, tr->dim, tr->batch, tr->seed,
+                        (uint32_t)step, tr->x_t, tr->t, tr->u));
+  FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->batch, tr->v));
+  FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->row_loss, tr->batch, tr->dim));
+  FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc));
+  FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
+  FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp), tr->lr));
+  tr->step = step;
+  /* Submit now so the device works while the host prepares the next step. */
+  clFlush(fm_device_queue(tr->dev));
+fail:
+  return st;
+}
+
+uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }
+void fm_trainer_set_steps(fm_trainer *tr, uint64_t steps) { tr->step = steps; }
+fm_optim *fm_trainer_optim(fm_trainer *tr) { return tr->optim; }
+
+fm_status fm_trainer_take_loss(fm_trainer *tr, double *mean, int *count) {
+  fm_status st = FM_OK;
+  float acc[2] = {0, 0};
+  FM_TRY(fm_device_read(tr->dev, tr->loss_acc, 0, sizeof acc, acc));
+  FM_TRY(fm_device_fill(tr->dev, tr->loss_acc, 0, 2, 0.0f));
+  *count = (int)acc[1];
+  *mean = acc[1] > 0 ? (double)acc[0] / (double)acc[1] : NAN;
+fail:
+  return st;
+}

@@ -1,0 +1,83 @@
+/* Test helpers shared by the suites. */
+#include "support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static fm_device *device;
+
+fm_device *test_device(void) {
+  if (device) return device;
+  fm_device_select sel = {FM_DEVICE_AUTO, -1, "", 0};
+  const char *index = getenv("FMCL_TEST_DEVICE");
+  if (index && *index) sel.index = atoi(index);
+  if (fm_device_open(&sel, &device) != FM_OK) {
+    fprintf(stderr, "cannot open a device for the tests: %s\n", fm_error_message());
+    exit(1);
+  }
+  return device;
+}
+
+void test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi) {
+  unsigned long long s = 0x9E3779B97F4A7C15ull * (seed + 1);
+  for (size_t i = 0; i < n; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    x[i] = lo + (hi - lo) * (float)((s >> 40) * (1.0 / 16777216.0));
+  }
+}
+
+size_t test_mismatches(const char *what, const float *got, const double *want, size_t n,
+                       double atol, double rtol) {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    double err = fabs((double)got[i] - want[i]);
+    if (!(err <= atol + rtol * fabs(want[i]))) {
+      if (bad < 5)
+        fprintf(stderr, "%s[%zu]: got %.9g, want %.9g (error %.3g)\n", what, i, got[i], want[i], err);
+      bad++;
+    }
+  }
+  if (bad) fprintf(stderr, "%s: %zu of %zu values differ\n", what, bad, n);
+  return bad;
+}
+
+cl_mem test_upload(const float *host, size_t n) {
+  cl_mem m = NULL;
+  if (fm_device_alloc(test_device(), n * sizeof(float), "test", &m) != FM_OK ||
+      fm_device_write(test_device(), m, 0, n * sizeof(float), host) != FM_OK) {
+    fprintf(stderr, "upload failed: %s\n", fm_error_message());
+    exit(1);
+  }
+  return m;
+}
+
+cl_mem test_zeros(size_t n) {
+  cl_mem m = NULL;
+  if (fm_device_alloc(test_device(), n * sizeof(float), "test", &m) != FM_OK ||
+      fm_device_fill(test_device(), m, 0, n, 0.0f) != FM_OK) {
+    fprintf(stderr, "alloc failed: %s\n", fm_error_message());
+    exit(1);
+  }
+  return m;
+}
+
+float *test_download(cl_mem mem, size_t n) {
+  float *host = malloc(n * sizeof(float));
+  if (!host || fm_device_read(test_device(), mem, 0, n * sizeof(float), host) != FM_OK) {
+    fprintf(stderr, "download failed: %s\n", fm_error_message());
+    exit(1);
+  }
+  return host;
+}
+
+int test_run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  fm_device_destroy(device);
+  device = NULL;
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,41 @@
+/* Shared test helpers: the device every suite runs on, seeded random inputs, and
+ * comparisons with tolerance that print the first mismatches. */
+#ifndef FMCL_TEST_SUPPORT_H
+#define FMCL_TEST_SUPPORT_H
+
+#include <check.h>
+#include <stddef.h>
+
+#include "fmcl/fmcl.h"
+
+/* The device for kernel tests: FMCL_TEST_DEVICE (an index) or the default device. Opened
+ * once per process. */
+fm_device *test_device(void);
+
+/* Fails the test with the library's message when st is not FM_OK. */
+#define ck_fm(expr)                                                                        \
+  do {                                                                                     \
+    fm_status st_ = (expr);                                                                \
+    ck_assert_msg(st_ == FM_OK, "%s failed: %s: %s", #expr, fm_status_str(st_),            \
+                  fm_error_message());                                                     \
+  } while (0)
+
+/* Uniform numbers in [lo, hi) from a seed (host side, not the library's generator). */
+void test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi);
+
+/* Counts i with |got - want| > atol + rtol |want| and prints the first few. */
+size_t test_mismatches(const char *what, const float *got, const double *want, size_t n,
+                       double atol, double rtol);
+
+/* A device buffer holding a copy of host floats. */
+cl_mem test_upload(const float *host, size_t n);
+/* A zeroed device buffer of n floats. */
+cl_mem test_zeros(size_t n);
+/* Reads n floats back into a malloc'd array. */
+float *test_download(cl_mem mem, size_t n);
+
+/* Runs the suite without forking (OpenCL state does not survive fork) and returns the
+ * process exit status. */
+int test_run_suite(Suite *s);
+
+#endif

@@ -1,0 +1,308 @@
+/* Every elementwise kernel against a plain C reference on seeded random inputs, at sizes
+ * that are not multiples of the work-group size. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static cl_kernel kernel(const char *program, const char *name) {
+  cl_kernel k = NULL;
+  ck_fm(fm_device_kernel(test_device(), program, name, &k));
+  return k;
+}
+
+static void launch_1d(cl_kernel k, size_t n) { ck_fm(fm_device_launch(test_device(), k, 1, &n, NULL)); }
+
+static void launch_2d(cl_kernel k, size_t cols, size_t rows) {
+  size_t global[2] = {cols, rows}, local[2] = {8, 4};
+  ck_fm(fm_device_launch(test_device(), k, 2, global, local));
+}
+
+#define ARG(k, i, v) ck_assert_int_eq(clSetKernelArg((k), (i), sizeof(v), &(v)), CL_SUCCESS)
+
+static double act(int a, double z) {
+  switch (a) {
+  case FM_ACT_SILU: return z / (1 + exp(-z));
+  case FM_ACT_RELU: return z > 0 ? z : 0;
+  case FM_ACT_TANH: return tanh(z);
+  default: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
+  }
+}
+
+static double dact(int a, double z) {
+  double s = 1 / (1 + exp(-z));
+  switch (a) {
+  case FM_ACT_SILU: return s * (1 + z * (1 - s));
+  case FM_ACT_RELU: return z > 0 ? 1 : 0;
+  case FM_ACT_TANH: return 1 - tanh(z) * tanh(z);
+  default: return 0.5 * (1 + erf(z / sqrt(2.0))) + z * exp(-0.5 * z * z) / sqrt(2 * 3.14159265358979);
+  }
+}
+
+START_TEST(mlp_input_builds_x_t_and_time_features) {
+  const cl_uint n = 37, dim = 3, nf = 2, width = dim + 1 + 2 * nf;
+  float x[37 * 3], t[37];
+  test_fill_uniform(x, n * dim, 1, -2, 2);
+  test_fill_uniform(t, n, 2, 0, 1);
+  cl_mem dx = test_upload(x, n * dim), dt = test_upload(t, n), din = test_zeros(n * width);
+  cl_kernel k = kernel("mlp", "fm_mlp_input");
+  ARG(k, 0, dx); ARG(k, 1, dt); ARG(k, 2, din); ARG(k, 3, n); ARG(k, 4, dim); ARG(k, 5, nf);
+  launch_1d(k, n);
+  float *got = test_download(din, n * width);
+  double want[37 * 8];
+  for (cl_uint i = 0; i < n; i++) {
+    for (cl_uint d = 0; d < dim; d++) want[i * width + d] = x[i * dim + d];
+    want[i * width + dim] = t[i];
+    for (cl_uint f = 1; f <= nf; f++) {
+      want[i * width + dim + 2 * f - 1] = sin(2 * 3.14159265358979 * f * t[i]);
+      want[i * width + dim + 2 * f] = cos(2 * 3.14159265358979 * f * t[i]);
+    }
+  }
+  ck_assert_uint_eq(test_mismatches("input", got, want, n * width, 1e-5, 1e-5), 0);
+  free(got);
+  fm_device_release(test_device(), dx), fm_device_release(test_device(), dt);
+  fm_device_release(test_device(), din);
+}
+END_TEST
+
+START_TEST(bias_activation_forward_and_backward_match_reference) {
+  const char *names[] = {"silu", "relu", "tanh", "gelu"};
+  const cl_uint n = 37, width = 45, at = 5;
+  float z[37 * 45], params[50], g[37 * 45];
+  test_fill_uniform(z, n * width, 3, -4, 4);
+  test_fill_uniform(params, 50, 4, -1, 1);
+  test_fill_uniform(g, n * width, 5, -1, 1);
+  for (int a = 0; a < 4; a++) {
+    cl_mem dz = test_upload(z, n * width), dh = test_zeros(n * width), dp = test_upload(params, 50);
+    char name[64];
+    snprintf(name, sizeof name, "fm_bias_%s", names[a]);
+    cl_kernel k = kernel("mlp", name);
+    ARG(k, 0, dz); ARG(k, 1, dh); ARG(k, 2, dp); ARG(k, 3, at); ARG(k, 4, n); ARG(k, 5, width);
+    launch_2d(k, width, n);
+    float *gz = test_download(dz, n * width), *gh = test_download(dh, n * width);
+    double *wz = malloc(n * width * sizeof *wz), *wh = malloc(n * width * sizeof *wh);
+    for (cl_uint i = 0; i < n; i++)
+      for (cl_uint j = 0; j < width; j++) {
+        double v = (double)z[i * width + j] + params[at + j];
+        wz[i * width + j] = v;
+        wh[i * width + j] = act(a, v);
+      }
+    ck_assert_uint_eq(test_mismatches(name, gz, wz, n * width, 1e-6, 1e-6), 0);
+    ck_assert_uint_eq(test_mismatches(name, gh, wh, n * width, 1e-5, 1e-5), 0);
+
+    cl_mem dg = test_upload(g, n * width);
+    snprintf(name, sizeof name, "fm_backward_%s", names[a]);
+    k = kernel("mlp", name);
+    ARG(k, 0, dg); ARG(k, 1, dz); ARG(k, 2, n); ARG(k, 3, width);
+    launch_2d(k, width, n);
+    float *gg = test_download(dg, n * width);
+    for (cl_uint i = 0; i < n * width; i++) wh[i] = g[i] * dact(a, wz[i]);
+    ck_assert_uint_eq(test_mismatches(name, gg, wh, n * width, 1e-5, 1e-5), 0);
+    free(gz), free(gh), free(gg), free(wz), free(wh);
+    fm_device_release(test_device(), dz), fm_device_release(test_device(), dh);
+    fm_device_release(test_device(), dp), fm_device_release(test_device(), dg);
+  }
+}
+END_TEST
+
+START_TEST(bias_add_and_column_sums_match_reference) {
+  const cl_uint n = 37, width = 3, at = 2;
+  float y[37 * 3], params[8];
+  test_fill_uniform(y, n * width, 6, -1, 1);
+  test_fill_uniform(params, 8, 7, -1, 1);
+  cl_mem dy = test_upload(y, n * width), dp = test_upload(params, 8);
+  cl_kernel k = kernel("mlp", "fm_bias_add");
+  ARG(k, 0, dy); ARG(k, 1, dp); ARG(k, 2, at); ARG(k, 3, n); ARG(k, 4, width);
+  launch_2d(k, width, n);
+  float *got = test_download(dy, n * width);
+  double want[37 * 3];
+  for (cl_uint i = 0; i < n * width; i++) want[i] = (double)y[i] + params[at + i % width];
+  ck_assert_uint_eq(test_mismatches("bias_add", got, want, n * width, 1e-6, 1e-6), 0);
+
+  cl_mem grads = test_zeros(8);
+  k = kernel("mlp", "fm_column_sums");
+  ARG(k, 0, dy); ARG(k, 1, grads); ARG(k, 2, at); ARG(k, 3, n); ARG(k, 4, width);
+  launch_1d(k, width);
+  float *sums = test_download(grads, 8);
+  double want_sums[8] = {0};
+  for (cl_uint i = 0; i < n * width; i++) want_sums[at + i % width] += want[i];
+  ck_assert_uint_eq(test_mismatches("column_sums", sums, want_sums, 8, 1e-5, 1e-5), 0);
+  free(got), free(sums);
+  fm_device_release(test_device(), dy), fm_device_release(test_device(), dp);
+  fm_device_release(test_device(), grads);
+}
+END_TEST
+
+START_TEST(cfm_loss_and_its_gradient_match_reference) {
+  const int n = 37, dim = 3;
+  float v[37 * 3], u[37 * 3];
+  test_fill_uniform(v, n * dim, 8, -2, 2);
+  test_fill_uniform(u, n * dim, 9, -2, 2);
+  cl_mem dv = test_upload(v, n * dim), du = test_upload(u, n * dim), dg = test_zeros(n * dim);
+  cl_mem rows = test_zeros(n), acc = test_zeros(2);
+  ck_fm(fm_loss_cfm(test_device(), dv, du, dg, rows, n, dim));
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc));
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc)); /* twice: the sum accumulates */
+  float *grad = test_download(dg, n * dim), *a = test_download(acc, 2);
+  double want[37 * 3], loss = 0;
+  for (int i = 0; i < n * dim; i++) {
+    want[i] = 2.0 * ((double)v[i] - u[i]) / n;
+    loss += ((double)v[i] - u[i]) * ((double)v[i] - u[i]) / n;
+  }
+  ck_assert_uint_eq(test_mismatches("dL/dv", grad, want, n * dim, 1e-6, 1e-5), 0);
+  double want_acc[2] = {2 * loss, 2};
+  ck_assert_uint_eq(test_mismatches("loss sum", a, want_acc, 2, 1e-5, 1e-5), 0);
+  free(grad), free(a);
+  cl_mem bufs[] = {dv, du, dg, rows, acc};
+  for (int i = 0; i < 5; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
+START_TEST(adam_update_matches_torch_formula) {
+  const size_t n = 1037;
+  float p[1037], g[1037], state[2 * 1037];
+  test_fill_uniform(p, n, 10, -1, 1);
+  test_fill_uniform(g, n, 11, -1, 1);
+  memset(state, 0, sizeof state);
+  fm_adam_params hp = {1e-2, 0.9, 0.999, 1e-8, 0.1};
+  fm_optim *opt = NULL;
+  ck_fm(fm_optim_create(test_device(), n, &hp, &opt));
+  cl_mem dp = test_upload(p, n), dg = test_upload(g, n);
+  double wp[1037], wm[1037] = {0}, wv[1037] = {0};
+  for (size_t i = 0; i < n; i++) wp[i] = p[i];
+  for (int t = 1; t <= 3; t++) {
+    ck_fm(fm_optim_step(opt, dp, dg, hp.lr));
+    double bc1 = 1 - pow(hp.beta1, t), bc2 = 1 - pow(hp.beta2, t);
+    for (size_t i = 0; i < n; i++) {
+      wp[i] *= 1 - hp.lr * hp.weight_decay;
+      wm[i] = hp.beta1 * wm[i] + (1 - hp.beta1) * g[i];
+      wv[i] = hp.beta2 * wv[i] + (1 - hp.beta2) * g[i] * g[i];
+      wp[i] -= hp.lr / bc1 * wm[i] / (sqrt(wv[i]) / sqrt(bc2) + hp.eps);
+    }
+  }
+  ck_assert_uint_eq(fm_optim_steps(opt), 3);
+  float *got = test_download(dp, n);
+  ck_assert_uint_eq(test_mismatches("adam", got, wp, n, 1e-6, 1e-5), 0);
+  ck_fm(fm_optim_read_state(opt, state));
+  ck_assert_uint_eq(test_mismatches("adam m", state, wm, n, 1e-7, 1e-5), 0);
+  ck_assert_uint_eq(test_mismatches("adam v", state + n, wv, n, 1e-9, 1e-5), 0);
+  free(got);
+  fm_optim_destroy(opt);
+  fm_device_release(test_device(), dp), fm_device_release(test_device(), dg);
+}
+END_TEST
+
+START_TEST(condot_path_matches_reference_and_hits_both_endpoints) {
+  const int n = 37, dim = 5, n_data = 11;
+  const uint64_t seed = 77;
+  const uint32_t step = 3;
+  const float sigma = 0.01f;
+  float data[11 * 5];
+  test_fill_uniform(data, n_data * dim, 12, -3, 3);
+  cl_mem dd = test_upload(data, n_data * dim), xt = test_zeros(n * dim), t = test_zeros(n);
+  cl_mem u = test_zeros(n * dim);
+  fm_path_params path = {FM_SCHED_CONDOT, sigma};
+  ck_fm(fm_path_sample(test_device(), &path, dd, n_data, dim, n, seed, step, xt, t, u));
+  float *gx = test_download(xt, n * dim), *gt = test_download(t, n), *gu = test_download(u, n * dim);
+  double wx[37 * 5], wu[37 * 5], wt[37];
+  uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  for (int i = 0; i < n; i++) {
+    uint32_t c[4] = {(uint32_t)i, 0, step, FM_STREAM_BATCH}, r[4];
+    fm_philox4x32(c, key, r);
+    uint32_t idx = (uint32_t)(((uint64_t)r[0] * n_data) >> 32);
+    double ti = (r[1] >> 8) / 16777216.0;
+    wt[i] = ti;
+    for (int d = 0; d < dim; d++) {
+      uint32_t cb[4] = {(uint32_t)i, (uint32_t)(d / 4), step, FM_STREAM_NOISE}, q[4];
+      fm_philox4x32(cb, key, q);
+      int j = d % 4;
+      uint32_t r1 = q[j < 2 ? 0 : 2], r2 = q[j < 2 ? 1 : 3];
+      double u1 = ((r1 >> 8) + 1) / 16777216.0, u2 = (r2 >> 8) / 16777216.0;
+      double rad = sqrt(-2 * log(u1)), ang = 6.283185307179586 * u2;
+      double z = j % 2 == 0 ? rad * cos(ang) : rad * sin(ang);
+      double a, s, da, ds;
+      fm_path_coefficients(&path, ti, &a, &s, &da, &ds);
+      double x1 = data[idx * dim + d];
+      wx[i * dim + d] = a * x1 + s * z;
+      wu[i * dim + d] = da * x1 + ds * z;
+    }
+  }
+  ck_assert_uint_eq(test_mismatches("t", gt, wt, n, 0, 0), 0);
+  ck_assert_uint_eq(test_mismatches("x_t", gx, wx, n * dim, 1e-5, 1e-5), 0);
+  ck_assert_uint_eq(test_mismatches("u_t", gu, wu, n * dim, 1e-5, 1e-5), 0);
+  /* Endpoints: x_0 = x0 (noise) and x_1 = x1 + sigma_min x0. */
+  double a, s, da, ds;
+  fm_path_coefficients(&path, 0.0, &a, &s, &da, &ds);
+  ck_assert(a == 0.0 && s == 1.0);
+  fm_path_coefficients(&path, 1.0, &a, &s, &da, &ds);
+  ck_assert(a == 1.0 && fabs(s - sigma) < 1e-9);
+  /* u_t is the time derivative of x_t. */
+  for (double tt = 0.1; tt < 1; tt += 0.2) {
+    double a1, s1, a2, s2, h = 1e-6;
+    fm_path_coefficients(&path, tt + h, &a1, &s1, &da, &ds);
+    fm_path_coefficients(&path, tt - h, &a2, &s2, &da, &ds);
+    ck_assert(fabs((a1 - a2) / (2 * h) - da) < 1e-6 && fabs((s1 - s2) / (2 * h) - ds) < 1e-6);
+  }
+  free(gx), free(gt), free(gu);
+  fm_device_release(test_device(), dd), fm_device_release(test_device(), xt);
+  fm_device_release(test_device(), t), fm_device_release(test_device(), u);
+}
+END_TEST
+
+START_TEST(solver_stage_kernels_match_reference) {
+  const cl_uint n = 1037;
+  float x[1037], k1[1037], k2[1037], k3[1037], k4[1037];
+  test_fill_uniform(x, n, 13, -1, 1);
+  test_fill_uniform(k1, n, 14, -1, 1);
+  test_fill_uniform(k2, n, 15, -1, 1);
+  test_fill_uniform(k3, n, 16, -1, 1);
+  test_fill_uniform(k4, n, 17, -1, 1);
+  const float h = 0.125f;
+  cl_mem dx = test_upload(x, n), d1 = test_upload(k1, n), d2 = test_upload(k2, n);
+  cl_mem d3 = test_upload(k3, n), d4 = test_upload(k4, n), y = test_zeros(n);
+  double want[1037];
+  cl_kernel k = kernel("solver", "fm_axpy");
+  ARG(k, 0, y); ARG(k, 1, dx); ARG(k, 2, d1); ARG(k, 3, h); ARG(k, 4, n);
+  launch_1d(k, n);
+  float *got = test_download(y, n);
+  for (cl_uint i = 0; i < n; i++) want[i] = x[i] + (double)h * k1[i];
+  ck_assert_uint_eq(test_mismatches("axpy", got, want, n, 1e-6, 1e-6), 0);
+  free(got);
+
+  k = kernel("solver", "fm_heun_update");
+  ARG(k, 0, y); ARG(k, 1, d1); ARG(k, 2, d2); ARG(k, 3, h); ARG(k, 4, n);
+  launch_1d(k, n);
+  got = test_download(y, n);
+  for (cl_uint i = 0; i < n; i++) want[i] += 0.5 * h * ((double)k1[i] + k2[i]);
+  ck_assert_uint_eq(test_mismatches("heun", got, want, n, 1e-6, 1e-6), 0);
+  free(got);
+
+  k = kernel("solver", "fm_rk4_update");
+  ARG(k, 0, y); ARG(k, 1, d1); ARG(k, 2, d2); ARG(k, 3, d3); ARG(k, 4, d4); ARG(k, 5, h);
+  ARG(k, 6, n);
+  launch_1d(k, n);
+  got = test_download(y, n);
+  for (cl_uint i = 0; i < n; i++)
+    want[i] += h / 6.0 * ((double)k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+  ck_assert_uint_eq(test_mismatches("rk4", got, want, n, 1e-6, 1e-6), 0);
+  free(got);
+  cl_mem bufs[] = {dx, d1, d2, d3, d4, y};
+  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("kernels");
+  TCase *tc = tcase_create("kernels");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, mlp_input_builds_x_t_and_time_features);
+  tcase_add_test(tc, bias_activation_forward_and_backward_match_reference);
+  tcase_add_test(tc, bias_add_and_column_sums_match_reference);
+  tcase_add_test(tc, cfm_loss_and_its_gradient_match_reference);
+  tcase_add_test(tc, adam_update_matches_torch_formula);
+  tcase_add_test(tc, condot_path_matches_reference_and_hits_both_endpoints);
+  tcase_add_test(tc, solver_stage_kernels_match_reference);
+  suite_add_tcase(s, tc);
+  return test_run_suite(s);
+}

@@ -1,0 +1,174 @@
+/* The MLP: forward pass against a double-precision reference, the backward pass and the
+ * loss gradient against central finite differences, and the initialisation. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+enum { N = 37, DIM = 3 };
+
+static double act(int a, double z) {
+  switch (a) {
+  case FM_ACT_SILU: return z / (1 + exp(-z));
+  case FM_ACT_RELU: return z > 0 ? z : 0;
+  case FM_ACT_TANH: return tanh(z);
+  default: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
+  }
+}
+
+/* v(x, t) for one row in double, from the flat parameters. */
+static void reference_forward(const fm_mlp *m, const double *flat, const float *x, float t,
+                              double *out) {
+  const fm_mlp_shape *s = fm_mlp_get_shape(m);
+  double a[300], b[300];
+  int w = 0;
+  for (int d = 0; d < s->dim; d++) a[w++] = x[d];
+  a[w++] = t;
+  for (int k = 1; k <= s->time_features; k++) {
+    a[w++] = sin(2 * 3.14159265358979 * k * t);
+    a[w++] = cos(2 * 3.14159265358979 * k * t);
+  }
+  int L = fm_mlp_layers(m);
+  for (int l = 0; l < L; l++) {
+    int in = fm_mlp_layer_in(m, l), o = fm_mlp_layer_out(m, l);
+    const double *W = flat + fm_mlp_weight_offset(m, l), *bias = flat + fm_mlp_bias_offset(m, l);
+    for (int j = 0; j < o; j++) {
+      double z = bias[j];
+      for (int i = 0; i < in; i++) z += W[j * in + i] * a[i];
+      b[j] = l < L - 1 ? act(s->activation, z) : z;
+    }
+    memcpy(a, b, (size_t)o * sizeof *a);
+  }
+  memcpy(out, a, (size_t)s->dim * sizeof *out);
+}
+
+static double reference_loss(const fm_mlp *m, const double *flat, const float *x, const float *t,
+                             const float *u) {
+  double loss = 0, v[DIM];
+  for (int i = 0; i < N; i++) {
+    reference_forward(m, flat, x + i * DIM, t[i], v);
+    for (int d = 0; d < DIM; d++) loss += (v[d] - u[i * DIM + d]) * (v[d] - u[i * DIM + d]);
+  }
+  return loss / N;
+}
+
+static fm_mlp *make_mlp(fm_activation a, int time_features) {
+  fm_mlp_shape shape = {DIM, time_features, 2, {13, 7}, a};
+  fm_mlp *m = NULL;
+  ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
+  ck_fm(fm_mlp_init(m, 11));
+  return m;
+}
+
+static double *params_double(fm_mlp *m) {
+  size_t n = fm_mlp_flat_size(m);
+  float *f = malloc(n * sizeof *f);
+  ck_fm(fm_mlp_read_params(m, f));
+  double *d = malloc(n * sizeof *d);
+  for (size_t i = 0; i < n; i++) d[i] = f[i];
+  free(f);
+  return d;
+}
+
+START_TEST(forward_matches_reference_for_every_activation) {
+  for (int a = 0; a < 4; a++) {
+    fm_mlp *m = make_mlp((fm_activation)a, 2);
+    float x[N * DIM], t[N];
+    test_fill_uniform(x, N * DIM, 1, -2, 2);
+    test_fill_uniform(t, N, 2, 0, 1);
+    cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), out = test_zeros(N * DIM);
+    ck_fm(fm_mlp_forward(m, dx, dt, N, out));
+    float *got = test_download(out, N * DIM);
+    double *flat = params_double(m), want[N * DIM];
+    for (int i = 0; i < N; i++) reference_forward(m, flat, x + i * DIM, t[i], want + i * DIM);
+    ck_assert_uint_eq(test_mismatches(fm_activation_name((fm_activation)a), got, want, N * DIM, 1e-5, 1e-4), 0);
+    free(got), free(flat);
+    fm_device_release(test_device(), dx), fm_device_release(test_device(), dt);
+    fm_device_release(test_device(), out);
+    fm_mlp_destroy(m);
+  }
+}
+END_TEST
+
+START_TEST(backward_matches_finite_differences) {
+  for (int a = 0; a < 4; a++) {
+    fm_mlp *m = make_mlp((fm_activation)a, 1);
+    float x[N * DIM], t[N], u[N * DIM];
+    test_fill_uniform(x, N * DIM, 3, -2, 2);
+    test_fill_uniform(t, N, 4, 0, 1);
+    test_fill_uniform(u, N * DIM, 5, -2, 2);
+    cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
+    cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
+    ck_fm(fm_mlp_forward(m, dx, dt, N, v));
+    ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
+    ck_fm(fm_mlp_backward(m, dv, N));
+    size_t n = fm_mlp_flat_size(m);
+    float *grad = test_download(fm_mlp_grads(m), n);
+    double *flat = params_double(m), *want = malloc(n * sizeof *want);
+    for (size_t i = 0; i < n; i++) {
+      double keep = flat[i], h = 1e-6;
+      flat[i] = keep + h;
+      double up = reference_loss(m, flat, x, t, u);
+      flat[i] = keep - h;
+      double down = reference_loss(m, flat, x, t, u);
+      flat[i] = keep;
+      want[i] = (up - down) / (2 * h);
+    }
+    /* Padding between layers has no parameters: its gradient must be exactly 0 too. */
+    ck_assert_uint_eq(test_mismatches(fm_activation_name((fm_activation)a), grad, want, n, 2e-5, 2e-3), 0);
+    free(grad), free(flat), free(want);
+    cl_mem bufs[] = {dx, dt, du, v, dv, rows};
+    for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
+    fm_mlp_destroy(m);
+  }
+}
+END_TEST
+
+START_TEST(init_follows_pytorch_linear_bounds) {
+  fm_mlp_shape shape = {2, 0, 2, {256, 64}, FM_ACT_SILU};
+  fm_mlp *m = NULL;
+  ck_fm(fm_mlp_create(test_device(), &shape, 8, &m));
+  ck_fm(fm_mlp_init(m, 5));
+  ck_assert_uint_eq(fm_mlp_param_count(m), 3 * 256 + 256 + 256 * 64 + 64 + 64 * 2 + 2);
+  double *flat = params_double(m);
+  for (int l = 0; l < fm_mlp_layers(m); l++) {
+    int in = fm_mlp_layer_in(m, l), out = fm_mlp_layer_out(m, l);
+    double bound = 1 / sqrt((double)in), max = 0, sum2 = 0;
+    size_t n = (size_t)in * out;
+    for (size_t i = 0; i < n; i++) {
+      double w = flat[fm_mlp_weight_offset(m, l) + i];
+      max = fmax(max, fabs(w));
+      sum2 += w * w;
+    }
+    ck_assert_msg(max <= bound && max > 0.9 * bound, "layer %d: max %g bound %g", l, max, bound);
+    /* Uniform on +-bound has variance bound^2 / 3. */
+    ck_assert_msg(fabs(sum2 / n / (bound * bound / 3) - 1) < 0.2, "layer %d variance", l);
+    for (int j = 0; j < out; j++) ck_assert(fabs(flat[fm_mlp_bias_offset(m, l) + j]) <= bound);
+  }
+  free(flat);
+  fm_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(forward_refuses_a_batch_over_capacity) {
+  fm_mlp *m = make_mlp(FM_ACT_SILU, 0);
+  cl_mem x = test_zeros(100 * DIM), t = test_zeros(100), out = test_zeros(100 * DIM);
+  ck_assert_int_eq(fm_mlp_forward(m, x, t, 65, out), FM_ERR_INVALID);
+  fm_device_release(test_device(), x), fm_device_release(test_device(), t);
+  fm_device_release(test_device(), out);
+  fm_mlp_destroy(m);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("mlp");
+  TCase *tc = tcase_create("mlp");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, forward_matches_reference_for_every_activation);
+  tcase_add_test(tc, backward_matches_finite_differences);
+  tcase_add_test(tc, init_follows_pytorch_linear_bounds);
+  tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
+  suite_add_tcase(s, tc);
+  return test_run_suite(s);
+}
