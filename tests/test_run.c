@@ -1,0 +1,261 @@
+/* End to end through the fmcl program: every config in configs/ trains briefly and writes a
+ * complete run folder; sampling from a checkpoint; the command line's errors and help. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char work[256];
+
+/* Runs a shell command, captures stdout and stderr into *out (malloc'd), returns the exit
+ * status. */
+static int run(const char *cmd, char **out) {
+  char full[4096];
+  snprintf(full, sizeof full, "%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  ck_assert_ptr_nonnull(p);
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  size_t got;
+  while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+    n += got;
+    if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+  }
+  buf[n] = '\0';
+  int status = pclose(p);
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "missing %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *text = malloc((size_t)n + 1);
+  ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+static int count_lines(const char *text) {
+  int n = 0;
+  for (; *text; text++) n += *text == '\n';
+  return n;
+}
+
+static void check_run_folder(const char *dir, int samples) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/samples.csv", dir);
+  char *text = read_file(path);
+  ck_assert_msg(strncmp(text, "x0,x1\n", 6) == 0, "samples.csv header: %.20s", text);
+  ck_assert_int_eq(count_lines(text), samples + 1);
+  free(text);
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  text = read_file(path);
+  ck_assert(strncmp(text, "step,loss,lr,steps_per_s\n", 25) == 0);
+  ck_assert_int_ge(count_lines(text), 2);
+  free(text);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  text = read_file(path);
+  cJSON *s = cJSON_Parse(text);
+  ck_assert_ptr_nonnull(s);
+  cJSON *train = cJSON_GetObjectItem(s, "train"), *sample = cJSON_GetObjectItem(s, "sample");
+  ck_assert(cJSON_GetObjectItem(train, "steps_per_s")->valuedouble > 0);
+  ck_assert(cJSON_GetObjectItem(train, "final_loss")->valuedouble > 0);
+  ck_assert(cJSON_GetObjectItem(sample, "nfe")->valuedouble > 0);
+  ck_assert(cJSON_GetObjectItem(s, "peak_device_bytes")->valuedouble > 0);
+  ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "device"), "name"));
+  cJSON_Delete(s);
+  free(text);
+  const char *others[] = {"config.json", "test.csv", "model.fmck"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, others[i]);
+    ck_assert_msg(access(path, R_OK) == 0, "missing %s", path);
+  }
+}
+
+START_TEST(every_config_in_configs_runs) {
+  char dir_path[512];
+  snprintf(dir_path, sizeof dir_path, "%s/configs", FMCL_SOURCE_DIR);
+  DIR *d = opendir(dir_path);
+  ck_assert_ptr_nonnull(d);
+  struct dirent *e;
+  int ran = 0;
+  while ((e = readdir(d))) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0) continue;
+    char cmd[4096], out_dir[1024];
+    snprintf(out_dir, sizeof out_dir, "%s/%.*s", work, (int)(len - 5), e->d_name);
+    snprintf(cmd, sizeof cmd,
+             "%s --config %s/%s --set train.steps=30 --set train.log_every=10 "
+             "--set data.n_train=2000 --set data.n_test=100 --set sample.n=64 "
+             "--set sample.steps=4 --set output.dir=%s",
+             FMCL_BINARY, dir_path, e->d_name, out_dir);
+    char *out = NULL;
+    int rc = run(cmd, &out);
+    ck_assert_msg(rc == 0, "%s failed (%d):\n%s", e->d_name, rc, out);
+    /* Not a terminal: plain progress lines. */
+    ck_assert_msg(strstr(out, "step 30/30") && !strchr(out, '\r'), "%s", out);
+    free(out);
+    check_run_folder(out_dir, 64);
+    ran++;
+  }
+  closedir(d);
+  ck_assert_int_ge(ran, 8);
+}
+END_TEST
+
+START_TEST(sample_command_reuses_a_checkpoint) {
+  char cmd[2048], dir[512], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/resample", work);
+  snprintf(cmd, sizeof cmd,
+           "%s train --set model.hidden=[32] --set train.steps=20 --set data.n_train=500 "
+           "--set sample.n=10 --set output.dir=%s --quiet",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.n=123 "
+           "--set sample.solver=midpoint", FMCL_BINARY, dir);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "NFE 50"), "%s", out);
+  free(out);
+  char path[600];
+  snprintf(path, sizeof path, "%s/samples-midpoint25-n123.csv", dir);
+  char *text = read_file(path);
+  ck_assert_int_eq(count_lines(text), 124);
+  free(text);
+  /* Changing what was trained is refused. */
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set model.hidden=[64]",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "change the trained model"), "%s", out);
+  free(out);
+  /* A damaged checkpoint is refused with its path. */
+  snprintf(path, sizeof path, "%s/model.fmck", dir);
+  FILE *f = fopen(path, "r+b");
+  fseek(f, 200, SEEK_SET);
+  fputc('!', f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s", FMCL_BINARY, path);
+  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_msg(strstr(out, "checksum mismatch") && strstr(out, path), "%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(resolved_config_reproduces_itself) {
+  char cmd[2048], *a = NULL, *b = NULL, path[600];
+  snprintf(path, sizeof path, "%s/resolved.json", work);
+  snprintf(cmd, sizeof cmd, "%s config --config %s/configs/moons.json --set seed=5 > %s",
+           FMCL_BINARY, FMCL_SOURCE_DIR, path);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  snprintf(cmd, sizeof cmd, "%s config --config %s", FMCL_BINARY, path);
+  ck_assert_int_eq(run(cmd, &b), 0);
+  a = read_file(path);
+  ck_assert_str_eq(a, b);
+  ck_assert_msg(strstr(a, "\"seed\":\t5"), "%s", a);
+  free(a), free(b);
+}
+END_TEST
+
+START_TEST(command_line_errors_are_clear) {
+  char cmd[2048], *out = NULL, path[600];
+  snprintf(path, sizeof path, "%s/bad.json", work);
+  FILE *f = fopen(path, "w");
+  fputs("{\"train\": {\"batch\": -4}}", f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s --config %s", FMCL_BINARY, path);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "train.batch") && strstr(out, "-4"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s --config %s/missing.json", FMCL_BINARY, work);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "missing.json"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s frobnicate", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "unknown command 'frobnicate'"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s train --set device.type=gpu --set device.name=nosuchdevice",
+           FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_msg(strstr(out, "nosuchdevice") && strstr(out, "found"), "%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(help_and_version_describe_the_program) {
+  const char *commands[] = {"", "train ", "sample ", "devices ", "data ", "config "};
+  for (int i = 0; i < 6; i++) {
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s %s--help", FMCL_BINARY, commands[i]);
+    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_msg(strstr(out, "usage: fmcl"), "%s", out);
+    free(out);
+  }
+  char cmd[1024], *out = NULL;
+  snprintf(cmd, sizeof cmd, "%s --version", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "fmcl ") && strstr(out, "CLBlast") && strstr(out, "OpenCL"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s devices", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "index") && strstr(out, "OpenCL"), "%s", out);
+  free(out);
+  snprintf(cmd, sizeof cmd, "%s config --keys", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "train.batch") && strstr(out, "sample.solver"), "%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(data_command_exports_the_training_points) {
+  char cmd[1024], dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/data", work);
+  snprintf(cmd, sizeof cmd, "%s data --set data.name=rings --set data.n_train=40 "
+           "--set data.n_test=7 --out %s --quiet", FMCL_BINARY, dir);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  char *text = read_file(path);
+  ck_assert_int_eq(count_lines(text), 41);
+  ck_assert(strncmp(text, "x0,x1,label\n", 12) == 0);
+  free(text);
+  fm_points p;
+  ck_fm(fm_toy_generate("rings", 0, FM_STREAM_DATA_TRAIN, 40, &p));
+  text = read_file(path);
+  float x0;
+  sscanf(strchr(text, '\n') + 1, "%g", &x0);
+  ck_assert_float_eq_tol(x0, p.x[0], 1e-6);
+  fm_points_free(&p);
+  free(text);
+}
+END_TEST
+
+int main(void) {
+  snprintf(work, sizeof work, "/tmp/fmcl-test-run-%d", (int)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
+  if (system(cmd) != 0) return 1;
+  Suite *s = suite_create("run");
+  TCase *tc = tcase_create("run");
+  tcase_set_timeout(tc, 900);
+  tcase_add_test(tc, every_config_in_configs_runs);
+  tcase_add_test(tc, sample_command_reuses_a_checkpoint);
+  tcase_add_test(tc, resolved_config_reproduces_itself);
+  tcase_add_test(tc, command_line_errors_are_clear);
+  tcase_add_test(tc, help_and_version_describe_the_program);
+  tcase_add_test(tc, data_command_exports_the_training_points);
+  suite_add_tcase(s, tc);
+  int rc = test_run_suite(s);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+  if (rc == 0 && system(cmd) != 0) return 1;
+  return rc;
+}

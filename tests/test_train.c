@@ -1,0 +1,165 @@
+/* Training: the loss falls, the same seed gives the same loss curve and parameters bit for
+ * bit, and a short run learns 8gaussians well enough to put samples on its modes. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static fm_config small_config(const char *data, uint64_t seed) {
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  snprintf(cfg.data.name, sizeof cfg.data.name, "%s", data);
+  cfg.seed = seed;
+  cfg.model.n_hidden = 2;
+  cfg.model.hidden[0] = cfg.model.hidden[1] = 64;
+  cfg.train.batch = 256;
+  cfg.train.lr = 3e-3;
+  return cfg;
+}
+
+typedef struct trained {
+  fm_mlp *mlp;
+  fm_trainer *tr;
+  fm_points data;
+} trained;
+
+static trained setup(const fm_config *cfg, int n_train) {
+  trained t;
+  ck_fm(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, n_train, &t.data));
+  fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, 2);
+  ck_fm(fm_mlp_create(test_device(), &shape, 2048, &t.mlp));
+  ck_fm(fm_mlp_init(t.mlp, cfg->seed));
+  ck_fm(fm_trainer_create(t.mlp, cfg, &t.data, &t.tr));
+  return t;
+}
+
+static void teardown(trained *t) {
+  fm_trainer_destroy(t->tr);
+  fm_mlp_destroy(t->mlp);
+  fm_points_free(&t->data);
+}
+
+/* Runs steps, reading the mean loss every `every` steps into curve. */
+static void train(trained *t, int steps, int every, double *curve) {
+  for (int s = 1; s <= steps; s++) {
+    ck_fm(fm_trainer_step(t->tr));
+    if (s % every == 0) {
+      int count = 0;
+      ck_fm(fm_trainer_take_loss(t->tr, &curve[s / every - 1], &count));
+      ck_assert_int_eq(count, every);
+    }
+  }
+}
+
+START_TEST(loss_falls_during_training) {
+  fm_config cfg = small_config("moons", 1);
+  trained t = setup(&cfg, 5000);
+  double curve[20];
+  train(&t, 400, 20, curve);
+  ck_assert_msg(curve[19] < 0.85 * curve[0], "loss %g -> %g", curve[0], curve[19]);
+  ck_assert_uint_eq(fm_trainer_steps(t.tr), 400);
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(same_seed_gives_the_same_loss_curve_and_weights) {
+  fm_config cfg = small_config("checkerboard", 7);
+  double c1[10], c2[10], c3[10];
+  trained a = setup(&cfg, 3000);
+  train(&a, 100, 10, c1);
+  trained b = setup(&cfg, 3000);
+  train(&b, 100, 10, c2);
+  ck_assert_int_eq(memcmp(c1, c2, sizeof c1), 0);
+  size_t n = fm_mlp_flat_size(a.mlp);
+  float *pa = test_download(fm_mlp_params(a.mlp), n), *pb = test_download(fm_mlp_params(b.mlp), n);
+  ck_assert_int_eq(memcmp(pa, pb, n * sizeof(float)), 0);
+  free(pa), free(pb);
+  teardown(&a);
+  teardown(&b);
+
+  fm_config other = small_config("checkerboard", 8);
+  trained c = setup(&other, 3000);
+  train(&c, 100, 10, c3);
+  ck_assert_int_ne(memcmp(c1, c3, sizeof c1), 0);
+  teardown(&c);
+}
+END_TEST
+
+START_TEST(nan_in_the_data_shows_in_the_loss) {
+  fm_config cfg = small_config("moons", 1);
+  trained t = setup(&cfg, 50);
+  for (int i = 0; i < t.data.n * 2; i++) t.data.x[i] = NAN;
+  fm_trainer_destroy(t.tr);
+  ck_fm(fm_trainer_create(t.mlp, &cfg, &t.data, &t.tr));
+  double curve[1];
+  train(&t, 5, 5, curve);
+  ck_assert(!isfinite(curve[0]));
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(short_run_puts_samples_on_the_eight_modes) {
+  fm_config cfg = small_config("8gaussians", 0);
+  trained t = setup(&cfg, 20000);
+  double curve[15];
+  train(&t, 1500, 100, curve);
+  enum { N = 2000 };
+  float *x = malloc(N * 2 * sizeof *x);
+  long nfe = 0;
+  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5};
+  ck_fm(fm_sample_generate(t.mlp, &sp, x, &nfe));
+  ck_assert_int_eq(nfe, 40);
+  const double s = 0.70710678118654752;
+  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
+  int near = 0, per_mode[8] = {0};
+  for (int i = 0; i < N; i++) {
+    int best = 0;
+    double best_d = 1e9;
+    for (int k = 0; k < 8; k++) {
+      double d = hypot(x[2 * i] - 4 * c[k][0] / 1.414, x[2 * i + 1] - 4 * c[k][1] / 1.414);
+      if (d < best_d) best_d = d, best = k;
+    }
+    per_mode[best]++;
+    if (best_d < 3 * 0.5 / 1.414) near++; /* within 3 standard deviations */
+  }
+  ck_assert_msg(near > 0.85 * N, "only %d of %d samples are near a mode", near, N);
+  for (int k = 0; k < 8; k++)
+    ck_assert_msg(per_mode[k] > 0.08 * N && per_mode[k] < 0.17 * N, "mode %d has %d samples", k,
+                  per_mode[k]);
+  free(x);
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(samples_do_not_depend_on_the_sampling_batch) {
+  fm_config cfg = small_config("moons", 3);
+  trained t = setup(&cfg, 1000);
+  double curve[1];
+  train(&t, 20, 20, curve);
+  enum { N = 300 };
+  float a[N * 2], b[N * 2];
+  long nfe;
+  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9}, pieces = {FM_SOLVER_HEUN, 5, N, 77, 9};
+  ck_fm(fm_sample_generate(t.mlp, &whole, a, &nfe));
+  ck_fm(fm_sample_generate(t.mlp, &pieces, b, &nfe));
+  double want[N * 2];
+  for (int i = 0; i < N * 2; i++) want[i] = a[i];
+  ck_assert_uint_eq(test_mismatches("batched samples", b, want, N * 2, 1e-5, 1e-5), 0);
+  teardown(&t);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("train");
+  TCase *tc = tcase_create("train");
+  tcase_set_timeout(tc, 900);
+  tcase_add_test(tc, loss_falls_during_training);
+  tcase_add_test(tc, same_seed_gives_the_same_loss_curve_and_weights);
+  tcase_add_test(tc, nan_in_the_data_shows_in_the_loss);
+  tcase_add_test(tc, short_run_puts_samples_on_the_eight_modes);
+  tcase_add_test(tc, samples_do_not_depend_on_the_sampling_batch);
+  suite_add_tcase(s, tc);
+  return test_run_suite(s);
+}
