@@ -95,3 +95,12 @@ __kernel void fm_column_sums(__global const float *g, __global float *grads, uin
   for (uint i = 0; i < n; i++) s += g[(size_t)i * width + j];
   grads[out_at + j] = s;
 }
+
+/* dst[at + c * rows + r] = src[at + r * cols + c]: a (rows, cols) block transposed in place
+ * of the same offset of another buffer. Range (cols, rows). */
+__kernel void fm_transpose(__global const float *src, __global float *dst, uint at, uint rows,
+                           uint cols) {
+  uint c = get_global_id(0), r = get_global_id(1);
+  if (c >= cols || r >= rows) return;
+  dst[at + (size_t)c * rows + r] = src[at + (size_t)r * cols + c];
+}

@@ -1,7 +1,8 @@
-/* Matrix products through CLBlast, with every failure named. */
+/* Matrix products through CLBlast or fmcl's own tiled kernels, with every failure named. */
 #include "fmcl/gemm.h"
 
 #include <clblast_c.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -29,9 +30,65 @@ static const char *clblast_status_name(CLBlastStatusCode s) {
   }
 }
 
-fm_status fm_gemm(fm_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                  float alpha, fm_matrix a, fm_matrix b, float beta, fm_matrix c) {
+fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider) {
+  if (provider != FM_GEMM_AUTO) return provider;
+  return strcmp(fm_device_get_info(dev)->type, "CPU") == 0 ? FM_GEMM_FMCL : FM_GEMM_CLBLAST;
+}
+
+const char *fm_gemm_provider_name(fm_gemm_provider provider) {
+  switch (provider) {
+  case FM_GEMM_AUTO: return "auto";
+  case FM_GEMM_CLBLAST: return "clblast";
+  case FM_GEMM_FMCL: return "fmcl";
+  }
+  return "?";
+}
+
+/* fmcl's kernels: tiled for op(B) = B, one item per element otherwise. */
+static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                           float alpha, fm_matrix a, fm_matrix b, float beta, fm_matrix c) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  int tiled = !trans_b;
+  FM_TRY(fm_device_kernel(dev, "gemm", !tiled ? "fm_gemm_any" : trans_a ? "fm_gemm_tn" : "fm_gemm_nn",
+                          &kern));
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, ta = trans_a, tb = trans_b;
+  cl_int offa = (cl_int)a.offset, lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld;
+  cl_int offc = (cl_int)c.offset, ldc = (cl_int)c.ld;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(kern, i++, im));
+  FM_CL(FM_ARG(kern, i++, in));
+  FM_CL(FM_ARG(kern, i++, ik));
+  FM_CL(FM_ARG(kern, i++, alpha));
+  FM_CL(FM_ARG(kern, i++, a.mem));
+  FM_CL(FM_ARG(kern, i++, offa));
+  FM_CL(FM_ARG(kern, i++, lda));
+  if (!tiled) FM_CL(FM_ARG(kern, i++, ta));
+  FM_CL(FM_ARG(kern, i++, b.mem));
+  FM_CL(FM_ARG(kern, i++, offb));
+  FM_CL(FM_ARG(kern, i++, ldb));
+  if (!tiled) FM_CL(FM_ARG(kern, i++, tb));
+  FM_CL(FM_ARG(kern, i++, beta));
+  FM_CL(FM_ARG(kern, i++, c.mem));
+  FM_CL(FM_ARG(kern, i++, offc));
+  FM_CL(FM_ARG(kern, i++, ldc));
+  if (tiled) {
+    size_t global[2] = {(n + 31) / 32, (m + 7) / 8}, local[2] = {1, 1};
+    FM_TRY(fm_device_launch(dev, kern, 2, global, local));
+  } else {
+    size_t global[2] = {n, m}, local[2] = {8, 8};
+    FM_TRY(fm_device_launch(dev, kern, 2, global, local));
+  }
+fail:
+  return st;
+}
+
+fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int trans_b, size_t m,
+                  size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b, float beta,
+                  fm_matrix c) {
   if (m == 0 || n == 0) return FM_OK;
+  if (fm_gemm_resolve(dev, provider) == FM_GEMM_FMCL)
+    return gemm_fmcl(dev, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
   cl_command_queue queue = fm_device_queue(dev);
   CLBlastStatusCode s = CLBlastSgemm(
       CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,

@@ -24,11 +24,15 @@ struct fm_mlp {
   size_t flat_size, n_params;
   int capacity, max_width;
   cl_mem params, grads; /* (flat_size) */
+  cl_mem params_t;      /* (flat_size): each W_l transposed to (in, out) at the same offset,
+                           so the forward product reads B row by row */
+  int params_t_stale;   /* params changed since params_t was made */
+  fm_gemm_provider gemm;
   cl_mem input;         /* (capacity, in[0]) */
   cl_mem z[MAX_LAYERS]; /* pre-activations of hidden layer l: (capacity, out[l]) */
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
   cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
-  cl_kernel k_input, k_bias_act, k_backward_act, k_bias_add, k_column_sums;
+  cl_kernel k_input, k_bias_act, k_backward_act, k_bias_add, k_column_sums, k_transpose;
 };
 
 fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim) {
@@ -72,6 +76,8 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   size_t cap = (size_t)capacity;
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model parameters", &m->params));
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model gradients", &m->grads));
+  FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "transposed weights", &m->params_t));
+  m->params_t_stale = 1;
   FM_TRY(fm_device_fill(dev, m->params, 0, m->flat_size, 0.0f));
   FM_TRY(fm_device_fill(dev, m->grads, 0, m->flat_size, 0.0f));
   FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[0] * sizeof(float), "model input", &m->input));
@@ -93,6 +99,7 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_backward_act));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_bias_add", &m->k_bias_add));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_sums", &m->k_column_sums));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_transpose", &m->k_transpose));
   *out = m;
   return FM_OK;
 fail:
@@ -110,6 +117,7 @@ void fm_mlp_destroy(fm_mlp *m) {
   fm_device_release(m->dev, m->grad_b);
   fm_device_release(m->dev, m->input);
   fm_device_release(m->dev, m->grads);
+  fm_device_release(m->dev, m->params_t);
   fm_device_release(m->dev, m->params);
   free(m);
 }
@@ -164,6 +172,29 @@ fail:
   return st;
 }
 
+/* params_t = each W_l transposed, when the parameters changed since the last time. */
+static fm_status refresh_transposed(fm_mlp *m) {
+  fm_status st = FM_OK;
+  if (!m->params_t_stale) return FM_OK;
+  cl_kernel k = m->k_transpose;
+  for (int l = 0; l < m->n_layers; l++) {
+    cl_uint at = (cl_uint)m->w_off[l], rows = (cl_uint)m->out[l], cols = (cl_uint)m->in[l];
+    FM_CL(FM_ARG(k, 0, m->params));
+    FM_CL(FM_ARG(k, 1, m->params_t));
+    FM_CL(FM_ARG(k, 2, at));
+    FM_CL(FM_ARG(k, 3, rows));
+    FM_CL(FM_ARG(k, 4, cols));
+    FM_TRY(launch_rows(m, k, (int)cols, (int)rows));
+  }
+  m->params_t_stale = 0;
+fail:
+  return st;
+}
+
+void fm_mlp_params_changed(fm_mlp *m) { m->params_t_stale = 1; }
+
+void fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) { m->gemm = provider; }
+
 static fm_status check_batch(const fm_mlp *m, int n) {
   if (n < 1 || n > m->capacity)
     return fm_fail(FM_ERR_INVALID, "mlp: batch of %d rows, capacity is %d", n, m->capacity);
@@ -173,6 +204,7 @@ static fm_status check_batch(const fm_mlp *m, int n) {
 fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
+  FM_TRY(refresh_transposed(m));
   cl_uint un = (cl_uint)n, dim = (cl_uint)m->shape.dim, nf = (cl_uint)m->shape.time_features;
   cl_kernel k = m->k_input;
   FM_CL(FM_ARG(k, 0, x));
@@ -186,11 +218,12 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
 
   for (int l = 0; l < m->n_layers; l++) {
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, (size_t)m->in[l]};
-    fm_matrix w = {m->params, m->w_off[l], (size_t)m->in[l]};
+    fm_matrix wt = {m->params_t, m->w_off[l], (size_t)m->out[l]};
     int last = l == m->n_layers - 1;
     fm_matrix c = {last ? out : m->z[l], 0, (size_t)m->out[l]};
     /* (n, in) x W^T (in, out) */
-    FM_TRY(fm_gemm(m->dev, 0, 1, rows, (size_t)m->out[l], (size_t)m->in[l], 1.0f, a, w, 0.0f, c));
+    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, (size_t)m->out[l], (size_t)m->in[l], 1.0f, a, wt,
+                   0.0f, c));
     if (!last) {
       FM_TRY(bias_act(m, l, n));
     } else {
@@ -244,14 +277,14 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix dw = {m->grads, m->w_off[l], in};
     /* dW_l (out, in) = g^T (out, n) x a (n, in) */
-    FM_TRY(fm_gemm(m->dev, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
+    FM_TRY(fm_gemm(m->dev, m->gemm, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
     FM_TRY(bias_grad(m, l, g, n));
     if (l > 0) {
       /* Gradient at the previous activation: g (n, out) x W_l (out, in). */
       cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
       fm_matrix w = {m->params, m->w_off[l], in};
       fm_matrix gn = {next, 0, in};
-      FM_TRY(fm_gemm(m->dev, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
+      FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
       g = next;
     }
   }
@@ -283,5 +316,6 @@ fm_status fm_mlp_read_params(fm_mlp *m, float *host) {
 }
 
 fm_status fm_mlp_write_params(fm_mlp *m, const float *host) {
+  m->params_t_stale = 1;
   return fm_device_write(m->dev, m->params, 0, m->flat_size * sizeof(float), host);
 }

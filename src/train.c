@@ -87,6 +87,7 @@ fm_status fm_trainer_step(fm_trainer *tr) {
   FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc));
   FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
   FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp), tr->lr));
+  fm_mlp_params_changed(tr->mlp);
   tr->step = step;
   /* Submit now so the device works while the host prepares the next step. */
   clFlush(fm_device_queue(tr->dev));

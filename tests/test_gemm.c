@@ -4,6 +4,8 @@
 
 #include "support.h"
 
+static fm_gemm_provider provider;
+
 static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, float beta,
                        unsigned seed) {
   /* Stored shapes: A is (m, k) or (k, m), B is (k, n) or (n, k); rows padded by 3. */
@@ -29,10 +31,11 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
   cl_mem da = test_upload(a, off + ar * lda), db = test_upload(b, off + br * ldb);
   cl_mem dc = test_upload(c, off + m * ldc);
   fm_matrix ma = {da, off, lda}, mb = {db, off, ldb}, mc = {dc, off, ldc};
-  ck_fm(fm_gemm(test_device(), ta, tb, m, n, k, alpha, ma, mb, beta, mc));
+  ck_fm(fm_gemm(test_device(), provider, ta, tb, m, n, k, alpha, ma, mb, beta, mc));
   float *got = test_download(dc, off + m * ldc);
   char what[64];
-  snprintf(what, sizeof what, "gemm %c%c %zux%zux%zu", ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k);
+  snprintf(what, sizeof what, "%s gemm %c%c %zux%zux%zu", fm_gemm_provider_name(provider),
+           ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k);
   /* Padding and the offset region must be untouched: they are compared too. */
   ck_assert_uint_eq(test_mismatches(what, got, want, off + m * ldc, 1e-5, 1e-4), 0);
   free(a), free(b), free(c), free(want), free(got);
@@ -40,22 +43,34 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
   fm_device_release(test_device(), dc);
 }
 
+/* Each test runs for both providers (the loop index selects one). */
+static void use_provider(int i) { provider = i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL; }
+
 START_TEST(gemm_matches_reference_for_every_transpose) {
+  use_provider(_i);
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++) check_gemm(ta, tb, 37, 45, 29, 1.0f, 0.0f, 10u + 2u * ta + tb);
 }
 END_TEST
 
-START_TEST(gemm_applies_alpha_and_beta) { check_gemm(0, 1, 33, 17, 65, 0.5f, 2.0f, 20); }
+START_TEST(gemm_applies_alpha_and_beta) {
+  use_provider(_i);
+  for (int ta = 0; ta < 2; ta++) check_gemm(ta, 0, 33, 17, 65, 0.5f, 2.0f, 20u + ta);
+  check_gemm(0, 1, 33, 17, 65, 0.5f, 2.0f, 22);
+}
 END_TEST
 
 START_TEST(gemm_handles_the_model_shapes) {
-  /* Thin and wide products of the MLP: input layer, hidden layer, output layer. */
-  check_gemm(0, 1, 130, 64, 3, 1.0f, 0.0f, 30);
-  check_gemm(0, 1, 130, 64, 64, 1.0f, 0.0f, 31);
-  check_gemm(0, 1, 130, 2, 64, 1.0f, 0.0f, 32);
+  use_provider(_i);
+  /* The MLP's products: forward (input, hidden, output layer), weight gradients, and the
+   * gradient passed back; full tiles and partial ones in both directions. */
+  check_gemm(0, 0, 130, 64, 3, 1.0f, 0.0f, 30);
+  check_gemm(0, 0, 128, 64, 64, 1.0f, 0.0f, 31);
+  check_gemm(0, 0, 130, 2, 64, 1.0f, 0.0f, 32);
   check_gemm(1, 0, 64, 3, 130, 1.0f, 0.0f, 33);
-  check_gemm(0, 0, 130, 64, 2, 1.0f, 0.0f, 34);
+  check_gemm(1, 0, 64, 64, 128, 1.0f, 0.0f, 34);
+  check_gemm(1, 0, 2, 64, 130, 1.0f, 0.0f, 35);
+  check_gemm(0, 0, 130, 64, 2, 1.0f, 0.0f, 36);
 }
 END_TEST
 
@@ -63,9 +78,9 @@ int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
   tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, gemm_matches_reference_for_every_transpose);
-  tcase_add_test(tc, gemm_applies_alpha_and_beta);
-  tcase_add_test(tc, gemm_handles_the_model_shapes);
+  tcase_add_loop_test(tc, gemm_matches_reference_for_every_transpose, 0, 2);
+  tcase_add_loop_test(tc, gemm_applies_alpha_and_beta, 0, 2);
+  tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 2);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

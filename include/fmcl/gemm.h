@@ -12,9 +12,22 @@ typedef struct fm_matrix {
   size_t ld;     /* row stride in floats */
 } fm_matrix;
 
-/* op(A) is (m, k), op(B) is (k, n), C is (m, n); trans_a / trans_b select A^T / B^T. */
-fm_status fm_gemm(fm_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
-                  float alpha, fm_matrix a, fm_matrix b, float beta, fm_matrix c);
+/* Who computes the products. */
+typedef enum fm_gemm_provider {
+  FM_GEMM_AUTO,    /* fmcl's kernels on CPUs, CLBlast elsewhere */
+  FM_GEMM_CLBLAST, /* CLBlast with its tuned (or default) parameters */
+  FM_GEMM_FMCL     /* fmcl's register-tiled kernels (cl/gemm.cl) */
+} fm_gemm_provider;
+
+/* The provider auto stands for on dev; others are returned unchanged. */
+fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider);
+const char *fm_gemm_provider_name(fm_gemm_provider provider);
+
+/* op(A) is (m, k), op(B) is (k, n), C is (m, n); trans_a / trans_b select A^T / B^T.
+ * fmcl's kernels are fast for op(B) = B; A B^T works but slowly. */
+fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int trans_b, size_t m,
+                  size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b, float beta,
+                  fm_matrix c);
 
 /* The CLBlast version fmcl was built against ("1.5.3"); CLBlast has no run-time query. */
 const char *fm_gemm_clblast_version(void);

@@ -7,6 +7,7 @@
 
 #include "fmcl/config.h"
 #include "fmcl/device.h"
+#include "fmcl/gemm.h"
 
 typedef struct fm_mlp_shape {
   int dim;           /* data dimension: input x and output v */
@@ -24,6 +25,13 @@ fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim);
 /* Creates the model with zero parameters and room for batches of up to capacity rows. */
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out);
 void fm_mlp_destroy(fm_mlp *mlp);
+
+/* Who computes the matrix products (auto unless set). */
+void fm_mlp_set_gemm(fm_mlp *mlp, fm_gemm_provider provider);
+
+/* Tells the model its parameter buffer was changed on the device (by the optimizer), so
+ * derived copies are refreshed before the next forward pass. */
+void fm_mlp_params_changed(fm_mlp *mlp);
 
 /* PyTorch's nn.Linear default: W and b uniform in +-1/sqrt(fan_in), from (seed, INIT). */
 fm_status fm_mlp_init(fm_mlp *mlp, uint64_t seed);
