@@ -25,8 +25,20 @@ typedef struct cached_program {
   cl_program program;
 } cached_program;
 
+#define FM_MAX_PENDING 4096
+#define FM_MAX_PROFILE 128
+
+typedef struct pending_event {
+  cl_event event;
+  char label[64];
+} pending_event;
+
 struct fm_device {
   fm_device_info info;
+  int profiling; /* record an event per command and sum device time by label */
+  pending_event pending[FM_MAX_PENDING];
+  fm_profile_entry profile[FM_MAX_PROFILE];
+  int n_pending, n_profile;
   cl_context context;
   cl_command_queue queue;
   cached_program programs[FM_MAX_PROGRAMS];
@@ -237,6 +249,7 @@ fm_status fm_device_open(const fm_device_select *sel, fm_device **out) {
   dev->queue = clCreateCommandQueue(dev->context, dev->info.id,
                                     sel->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
   FM_CL(err);
+  dev->profiling = sel->profiling;
   free(list);
   *out = dev;
   return FM_OK;
@@ -252,6 +265,7 @@ fail:
 void fm_device_destroy(fm_device *dev) {
   if (!dev) return;
   if (dev->queue) clFinish(dev->queue);
+  for (int i = 0; i < dev->n_pending; i++) clReleaseEvent(dev->pending[i].event);
   for (int i = 0; i < dev->n_kernels; i++) clReleaseKernel(dev->kernels[i].kernel);
   for (int i = 0; i < dev->n_programs; i++) clReleaseProgram(dev->programs[i].program);
   if (dev->queue) clReleaseCommandQueue(dev->queue);
@@ -348,6 +362,11 @@ fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kern
 
 fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims, const size_t *global,
                            const size_t *local) {
+  return fm_device_launch_as(dev, NULL, kernel, dims, global, local);
+}
+
+fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kernel, cl_uint dims,
+                              const size_t *global, const size_t *local) {
   size_t rounded[3], local_1d[1];
   if (!local) {
     FM_ASSERT(dims == 1);
@@ -358,8 +377,16 @@ fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims, const
     if (global[d] == 0) return FM_OK;
     rounded[d] = (global[d] + local[d] - 1) / local[d] * local[d];
   }
+  cl_event *event = NULL;
+  if (dev->profiling) {
+    char name[64] = "?";
+    clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
+    name[sizeof name - 1] = '\0';
+    event = fm_device_profile_slot(dev, label ? label : name);
+  }
   cl_int err = clEnqueueNDRangeKernel(dev->queue, kernel, dims, NULL, rounded, local, 0, NULL,
-                                      NULL);
+                                      event);
+  if (event && err == CL_SUCCESS) fm_device_profile_commit(dev);
   if (err != CL_SUCCESS) {
     char name[128] = "?";
     clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
@@ -439,4 +466,51 @@ fm_status fm_device_finish(fm_device *dev) {
   FM_CL(clFinish(dev->queue));
 fail:
   return st;
+}
+
+cl_event *fm_device_profile_slot(fm_device *dev, const char *label) {
+  if (!dev->profiling) return NULL;
+  if (dev->n_pending == FM_MAX_PENDING) fm_device_profile_collect(dev);
+  pending_event *p = &dev->pending[dev->n_pending];
+  p->event = NULL;
+  fm_strlcpy(p->label, label, sizeof p->label);
+  return &p->event;
+}
+
+void fm_device_profile_commit(fm_device *dev) {
+  if (dev->profiling && dev->pending[dev->n_pending].event) dev->n_pending++;
+}
+
+void fm_device_profile_collect(fm_device *dev) {
+  if (!dev->n_pending) return;
+  clFinish(dev->queue);
+  for (int i = 0; i < dev->n_pending; i++) {
+    pending_event *p = &dev->pending[i];
+    cl_ulong start = 0, end = 0;
+    clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
+    clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
+    clReleaseEvent(p->event);
+    int j = 0;
+    while (j < dev->n_profile && strcmp(dev->profile[j].label, p->label) != 0) j++;
+    if (j == dev->n_profile) {
+      if (dev->n_profile == FM_MAX_PROFILE) continue;
+      memset(&dev->profile[j], 0, sizeof dev->profile[j]);
+      fm_strlcpy(dev->profile[j].label, p->label, sizeof dev->profile[j].label);
+      dev->n_profile++;
+    }
+    dev->profile[j].seconds += end > start ? (double)(end - start) * 1e-9 : 0.0;
+    dev->profile[j].count++;
+  }
+  dev->n_pending = 0;
+}
+
+int fm_device_profile(fm_device *dev, const fm_profile_entry **entries) {
+  fm_device_profile_collect(dev);
+  *entries = dev->profile;
+  return dev->n_profile;
+}
+
+void fm_device_profile_reset(fm_device *dev) {
+  fm_device_profile_collect(dev);
+  dev->n_profile = 0;
 }

@@ -2,6 +2,7 @@
 #include "fmcl/gemm.h"
 
 #include <clblast_c.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -72,12 +73,15 @@ static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, s
   FM_CL(FM_ARG(kern, i++, c.mem));
   FM_CL(FM_ARG(kern, i++, offc));
   FM_CL(FM_ARG(kern, i++, ldc));
+  char label[64];
+  snprintf(label, sizeof label, "gemm %c%c %zux%zux%zu", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m,
+           n, k);
   if (tiled) {
     size_t global[2] = {(n + 31) / 32, (m + 7) / 8}, local[2] = {1, 1};
-    FM_TRY(fm_device_launch(dev, kern, 2, global, local));
+    FM_TRY(fm_device_launch_as(dev, label, kern, 2, global, local));
   } else {
     size_t global[2] = {n, m}, local[2] = {8, 8};
-    FM_TRY(fm_device_launch(dev, kern, 2, global, local));
+    FM_TRY(fm_device_launch_as(dev, label, kern, 2, global, local));
   }
 fail:
   return st;
@@ -90,10 +94,15 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
   if (fm_gemm_resolve(dev, provider) == FM_GEMM_FMCL)
     return gemm_fmcl(dev, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
   cl_command_queue queue = fm_device_queue(dev);
+  char label[64];
+  snprintf(label, sizeof label, "clblast %c%c %zux%zux%zu", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
+           m, n, k);
+  cl_event *event = fm_device_profile_slot(dev, label);
   CLBlastStatusCode s = CLBlastSgemm(
       CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.offset, a.ld,
-      b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &queue, NULL);
+      b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &queue, event);
+  if (s == CLBlastSuccess) fm_device_profile_commit(dev);
   if (s != CLBlastSuccess)
     return fm_fail(s == CLBlastTempBufferAllocFailure || s == CLBlastOpenCLOutOfResources
                        ? FM_ERR_NOMEM

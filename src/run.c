@@ -29,9 +29,10 @@ static void say(const fm_run_options *opt, const char *fmt, ...) {
   fflush(opt->log);
 }
 
-static fm_status open_device(const fm_config *cfg, fm_device **dev) {
+static fm_status open_device(const fm_config *cfg, int profiling, fm_device **dev) {
   fm_device_select sel;
   memset(&sel, 0, sizeof sel);
+  sel.profiling = profiling;
   sel.kind = cfg->device.type;
   sel.index = cfg->device.index;
   fm_strlcpy(sel.name, cfg->device.name, sizeof sel.name);
@@ -89,6 +90,46 @@ static fm_status save_checkpoint(const char *path, const fm_config *cfg, fm_mlp 
 fail:
   fm_checkpoint_free(&ck);
   return st;
+}
+
+static int by_time(const void *a, const void *b) {
+  double x = ((const fm_profile_entry *)a)->seconds, y = ((const fm_profile_entry *)b)->seconds;
+  return (x < y) - (x > y);
+}
+
+/* The device-time table of the timed training steps: printed and written as CSV. */
+static fm_status report_profile(fm_device *dev, const fm_run_options *opt, const char *path,
+                                long steps) {
+  const fm_profile_entry *entries;
+  int n = fm_device_profile(dev, &entries);
+  fm_profile_entry *sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+  if (!sorted) return fm_fail(FM_ERR_NOMEM, "out of memory");
+  memcpy(sorted, entries, (size_t)n * sizeof *sorted);
+  qsort(sorted, (size_t)n, sizeof *sorted, by_time);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += sorted[i].seconds;
+  fm_file f;
+  fm_status st = fm_file_begin(&f, path, "w");
+  if (st != FM_OK) {
+    free(sorted);
+    return st;
+  }
+  fprintf(f.f, "command,calls_per_step,us_per_call,us_per_step,share\n");
+  say(opt, "device time per training step (%ld steps profiled, %.1f us per step):\n", steps,
+      steps ? 1e6 * total / (double)steps : 0.0);
+  say(opt, "  %-32s %8s %10s %10s %7s\n", "command", "calls", "us/call", "us/step", "share");
+  for (int i = 0; i < n; i++) {
+    const fm_profile_entry *e = &sorted[i];
+    double per_step = steps ? 1e6 * e->seconds / (double)steps : 0.0;
+    double calls = steps ? (double)e->count / (double)steps : 0.0;
+    double share = total > 0 ? e->seconds / total : 0.0;
+    say(opt, "  %-32s %8.2f %10.1f %10.1f %6.1f%%\n", e->label, calls,
+        1e6 * e->seconds / (double)e->count, per_step, 100 * share);
+    fprintf(f.f, "%s,%.3f,%.3f,%.3f,%.5f\n", e->label, calls, 1e6 * e->seconds / (double)e->count,
+            per_step, share);
+  }
+  free(sorted);
+  return fm_file_commit(&f);
 }
 
 typedef struct run_times {
@@ -178,7 +219,7 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
   snprintf(path, sizeof path, "%s/config.json", dir);
   FM_TRY(write_text(path, json));
 
-  FM_TRY(open_device(cfg, &dev));
+  FM_TRY(open_device(cfg, opt->profile, &dev));
   describe_device(opt, dev);
 
   FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train, &train));
@@ -217,6 +258,7 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
       tm.first_step = fm_seconds() - t_train;
       t_train = t_log = fm_seconds();
       fm_progress_begin(&progress, opt->log, opt->live, opt->quiet, 1, steps);
+      if (opt->profile) fm_device_profile_reset(dev);
     }
     int log_now = step % (uint64_t)cfg->train.log_every == 0 || step == steps;
     if (log_now) {
@@ -250,6 +292,10 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
   if (steps > 1) steps_timed = (int)steps - 1;
   tm.train = fm_seconds() - t_train;
   if (steps > 0) fm_progress_end(&progress);
+  if (opt->profile) {
+    snprintf(path, sizeof path, "%s/profile.csv", dir);
+    FM_TRY(report_profile(dev, opt, path, steps_timed));
+  }
   fclose(log_csv);
   log_csv = NULL;
   FM_TRY(save_checkpoint(ckpt, cfg, mlp, tr));
@@ -349,7 +395,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     snprintf(path, sizeof path, "%s/samples-%s%d-n%d.csv", folder, fm_solver_name(cfg.sample.solver),
              cfg.sample.steps, cfg.sample.n);
   }
-  FM_TRY(open_device(&cfg, &dev));
+  FM_TRY(open_device(&cfg, opt->profile, &dev));
   describe_device(opt, dev);
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));

@@ -69,6 +69,10 @@ fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
 fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims,
                            const size_t *global, const size_t *local);
 
+/* As fm_device_launch, with the label the profile files the kernel's time under. */
+fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kernel, cl_uint dims,
+                              const size_t *global, const size_t *local);
+
 /* A device buffer of bytes; what names it in an out-of-memory message. */
 fm_status fm_device_alloc(fm_device *dev, size_t bytes, const char *what, cl_mem *out);
 void fm_device_release(fm_device *dev, cl_mem mem);
@@ -93,6 +97,26 @@ double fm_device_build_seconds(const fm_device *dev);
 
 /* The default work-group size for 1-D elementwise kernels on this device. */
 size_t fm_device_local_1d(const fm_device *dev);
+
+/* Device time per command label, summed from OpenCL events when the device was opened with
+ * profiling (kernels are labelled by function name, matrix products by provider and shape). */
+typedef struct fm_profile_entry {
+  char label[64];
+  double seconds;
+  long count;
+} fm_profile_entry;
+
+/* When profiling: an event slot for a command about to be enqueued under label, or NULL.
+ * After a successful enqueue with it, call fm_device_profile_commit. */
+cl_event *fm_device_profile_slot(fm_device *dev, const char *label);
+void fm_device_profile_commit(fm_device *dev);
+
+/* Waits for the queue and adds the finished commands' times to the table. */
+void fm_device_profile_collect(fm_device *dev);
+
+/* The table so far (collects first); returns the number of entries. */
+int fm_device_profile(fm_device *dev, const fm_profile_entry **entries);
+void fm_device_profile_reset(fm_device *dev);
 
 /* Sets kernel argument i to the value of an lvalue. */
 #define FM_ARG(kernel, i, value) clSetKernelArg((kernel), (i), sizeof(value), &(value))

@@ -11,6 +11,7 @@ typedef struct fm_run_options {
   FILE *log; /* messages and progress (stderr) */
   int live;  /* live progress line: -1 when log is a terminal, 0 never, 1 always */
   int quiet; /* only errors */
+  int profile; /* time every device command; print and save the table (profile.csv) */
 } fm_run_options;
 
 typedef struct fm_run_result {
