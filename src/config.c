@@ -31,6 +31,7 @@ typedef struct field {
 } field;
 
 static const char *const device_types[] = {"auto", "gpu", "cpu", NULL};
+static const char *const gemm_providers[] = {"auto", "clblast", "fmcl", NULL};
 static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
 static const char *const schedulers[] = {"condot", NULL};
 static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", NULL};
@@ -50,6 +51,8 @@ static const field fields[] = {
      "device position as `fmcl devices` lists it; -1 for any"},
     {"device.name", F_STRING, OFF(device.name), 0, 0, 0, SZ(device.name), NULL, 0,
      "substring of the device name (case-insensitive); empty for any"},
+    {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, gemm_providers, 0,
+     "matrix products: auto (fmcl's kernels on CPUs, CLBlast on GPUs), clblast or fmcl"},
     {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
      "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
      "rings"},
@@ -60,7 +63,7 @@ static const field fields[] = {
     {"model.hidden", F_INT_LIST, OFF(model.hidden), 1, 65536, 0, FM_MAX_HIDDEN, NULL, F_MODEL,
      "widths of the hidden layers"},
     {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, activations, F_MODEL,
-     "silu, relu, tanh or gelu (tanh approximation)"},
+     "silu, relu, tanh or gelu (exact erf form, as PyTorch's default)"},
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
     {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, schedulers, F_MODEL,

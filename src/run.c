@@ -39,10 +39,12 @@ static fm_status open_device(const fm_config *cfg, int profiling, fm_device **de
   return fm_device_open(&sel, dev);
 }
 
-static void describe_device(const fm_run_options *opt, fm_device *dev) {
+static void describe_device(const fm_run_options *opt, fm_device *dev, const fm_config *cfg) {
   const fm_device_info *d = fm_device_get_info(dev);
-  say(opt, "device %d: %s (%s, %s, %u compute units, %.1f GiB, driver %s)\n", d->index, d->name,
-      d->type, d->version, d->compute_units, (double)d->global_mem / (1u << 30), d->driver);
+  say(opt, "device %d: %s (%s, %s, %u compute units, %.1f GiB, driver %s); matrix products: %s\n",
+      d->index, d->name, d->type, d->version, d->compute_units,
+      (double)d->global_mem / (1u << 30), d->driver,
+      fm_gemm_provider_name(fm_gemm_resolve(dev, cfg->device.gemm)));
 }
 
 static fm_status write_text(const char *path, const char *text) {
@@ -153,6 +155,7 @@ static fm_status write_summary(const char *path, const fm_config *cfg, fm_device
   cJSON_AddStringToObject(jd, "driver", d->driver);
   cJSON_AddNumberToObject(jd, "compute_units", d->compute_units);
   cJSON_AddStringToObject(jd, "clblast", fm_gemm_clblast_version());
+  cJSON_AddStringToObject(jd, "gemm", fm_gemm_provider_name(fm_gemm_resolve(dev, cfg->device.gemm)));
   cJSON *jm = cJSON_AddObjectToObject(root, "model");
   cJSON_AddNumberToObject(jm, "parameters", (double)fm_mlp_param_count(mlp));
   cJSON_AddNumberToObject(jm, "dim", fm_mlp_get_shape(mlp)->dim);
@@ -220,7 +223,7 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
   FM_TRY(write_text(path, json));
 
   FM_TRY(open_device(cfg, opt->profile, &dev));
-  describe_device(opt, dev);
+  describe_device(opt, dev, cfg);
 
   FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train, &train));
   FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TEST, cfg->data.n_test, &test));
@@ -231,6 +234,7 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
   int sample_rows = cfg->sample.n < cfg->sample.batch ? cfg->sample.n : cfg->sample.batch;
   int capacity = cfg->train.batch > sample_rows ? cfg->train.batch : sample_rows;
   FM_TRY(fm_mlp_create(dev, &shape, capacity, &mlp));
+  fm_mlp_set_gemm(mlp, cfg->device.gemm);
   FM_TRY(fm_mlp_init(mlp, cfg->seed));
   FM_TRY(fm_trainer_create(mlp, cfg, &train, &tr));
   say(opt, "data %s: %d training, %d held-out points; model: %zu parameters; %d steps of batch %d\n",
@@ -396,9 +400,10 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
              cfg.sample.steps, cfg.sample.n);
   }
   FM_TRY(open_device(&cfg, opt->profile, &dev));
-  describe_device(opt, dev);
+  describe_device(opt, dev, &cfg);
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
+  fm_mlp_set_gemm(mlp, cfg.device.gemm);
   samples = malloc((size_t)cfg.sample.n * (size_t)ck.dim * sizeof(float));
   if (!samples) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg.sample.n);

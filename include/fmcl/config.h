@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fmcl/device.h"
+#include "fmcl/gemm.h"
 #include "fmcl/status.h"
 
 #define FM_MAX_HIDDEN 16
@@ -30,6 +31,7 @@ typedef struct fm_config {
     fm_device_kind type;
     int index;
     char name[128];
+    fm_gemm_provider gemm;
   } device;
   struct {
     char name[32];
