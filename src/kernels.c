@@ -77,14 +77,20 @@ fm_status fm_kernels_program_source(const char *program, char **source, char *or
       text = embedded_source(p->files[i]);
       FM_ASSERT(text != NULL);
     }
+    /* A #line directive makes build logs name the file and line a message refers to. */
+    char line[1100];
+    int line_len = snprintf(line, sizeof line, "#line 1 \"%s/%s.cl\"\n", dir ? dir : "cl",
+                            p->files[i]);
     size_t n = strlen(text);
-    char *grown = realloc(joined, len + n + 2);
+    char *grown = realloc(joined, len + (size_t)line_len + n + 2);
     if (!grown) {
       free(owned);
       free(joined);
       return fm_fail(FM_ERR_NOMEM, "out of host memory joining kernel sources");
     }
     joined = grown;
+    memcpy(joined + len, line, (size_t)line_len);
+    len += (size_t)line_len;
     memcpy(joined + len, text, n);
     len += n;
     joined[len++] = '\n';

@@ -292,6 +292,24 @@ START_TEST(solver_stage_kernels_match_reference) {
 }
 END_TEST
 
+START_TEST(transpose_copies_a_block_at_its_offset) {
+  const cl_uint rows = 37, cols = 45, at = 7, total = 7 + 37 * 45 + 3;
+  float src[7 + 37 * 45 + 3];
+  test_fill_uniform(src, total, 18, -1, 1);
+  cl_mem ds = test_upload(src, total), dd = test_zeros(total);
+  cl_kernel k = kernel("mlp", "fm_transpose");
+  ARG(k, 0, ds); ARG(k, 1, dd); ARG(k, 2, at); ARG(k, 3, rows); ARG(k, 4, cols);
+  launch_2d(k, cols, rows);
+  float *got = test_download(dd, total);
+  double want[7 + 37 * 45 + 3] = {0};
+  for (cl_uint r = 0; r < rows; r++)
+    for (cl_uint c = 0; c < cols; c++) want[at + c * rows + r] = src[at + r * cols + c];
+  ck_assert_uint_eq(test_mismatches("transpose", got, want, total, 0, 0), 0);
+  free(got);
+  fm_device_release(test_device(), ds), fm_device_release(test_device(), dd);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
@@ -303,6 +321,7 @@ int main(void) {
   tcase_add_test(tc, adam_update_matches_torch_formula);
   tcase_add_test(tc, condot_path_matches_reference_and_hits_both_endpoints);
   tcase_add_test(tc, solver_stage_kernels_match_reference);
+  tcase_add_test(tc, transpose_copies_a_block_at_its_offset);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

@@ -239,6 +239,65 @@ START_TEST(data_command_exports_the_training_points) {
 }
 END_TEST
 
+START_TEST(missing_opencl_platform_says_how_to_install_one) {
+  char cmd[1024], *out = NULL;
+  snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=/nonexistent-icd-folder %s devices", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_msg(strstr(out, "no OpenCL platform found") && strstr(out, "apt-get install"), "%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(kernels_load_from_a_folder_and_build_errors_show_the_log) {
+  char cmd[4096], dir[512], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/cl", work);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/cl/*.cl %s/", dir, FMCL_SOURCE_DIR, dir);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  const char *train = "train --set model.hidden=[16] --set train.steps=3 --set data.n_train=100 "
+                      "--set sample.n=5 --quiet";
+  snprintf(cmd, sizeof cmd, "FMCL_KERNEL_DIR=%s %s %s --set output.dir=%s/kd", dir, FMCL_BINARY,
+           train, work);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  free(out);
+  snprintf(cmd, sizeof cmd, "echo 'this is not OpenCL C;' >> %s/mlp.cl", dir);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  snprintf(cmd, sizeof cmd, "FMCL_KERNEL_DIR=%s %s %s --set output.dir=%s/kd", dir, FMCL_BINARY,
+           train, work);
+  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_msg(strstr(out, "mlp.cl") && strstr(out, "options:") && strstr(out, "build log:") &&
+                    strstr(out, "/mlp.cl:"),
+                "%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(profile_reports_every_command_of_a_step) {
+  char cmd[2048], dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/profiled", work);
+  snprintf(cmd, sizeof cmd, "%s train --set model.hidden=[32,32] --set train.steps=20 "
+           "--set data.n_train=500 --set sample.n=10 --set output.dir=%s --profile --quiet",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(run(cmd, NULL), 0);
+  snprintf(path, sizeof path, "%s/profile.csv", dir);
+  char *text = read_file(path);
+  ck_assert(strncmp(text, "command,calls_per_step,us_per_call,us_per_step,share\n", 52) == 0);
+  const char *expected[] = {"gemm", "fm_path_condot", "fm_cfm_loss", "fm_adam"};
+  for (int i = 0; i < 4; i++) ck_assert_msg(strstr(text, expected[i]), "no %s in\n%s", expected[i], text);
+  double share_sum = 0;
+  for (char *line = strchr(text, '\n') + 1; *line;) {
+    char *end = strchr(line, '\n');
+    ck_assert_ptr_nonnull(end);
+    *end = '\0';
+    char *last = strrchr(line, ',');
+    ck_assert_ptr_nonnull(last);
+    share_sum += atof(last + 1);
+    line = end + 1;
+  }
+  ck_assert_msg(share_sum > 0.99 && share_sum < 1.01, "shares add to %g", share_sum);
+  free(text);
+}
+END_TEST
+
 int main(void) {
   snprintf(work, sizeof work, "/tmp/fmcl-test-run-%d", (int)getpid());
   char cmd[512];
@@ -253,6 +312,9 @@ int main(void) {
   tcase_add_test(tc, command_line_errors_are_clear);
   tcase_add_test(tc, help_and_version_describe_the_program);
   tcase_add_test(tc, data_command_exports_the_training_points);
+  tcase_add_test(tc, missing_opencl_platform_says_how_to_install_one);
+  tcase_add_test(tc, kernels_load_from_a_folder_and_build_errors_show_the_log);
+  tcase_add_test(tc, profile_reports_every_command_of_a_step);
   suite_add_tcase(s, tc);
   int rc = test_run_suite(s);
   snprintf(cmd, sizeof cmd, "rm -rf %s", work);
