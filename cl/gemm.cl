@@ -11,10 +11,12 @@
 #define ACC_DECL(r) float16 c##r##a = (float16)(0.0f), c##r##b = (float16)(0.0f);
 #define ACC_ALL(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-/* Row r of the tile takes scalar s times the B row pair (b0, b1). */
+/* Row r of the tile takes scalar s times the B row pair (b0, b1). Written as a * b + c,
+ * not mad(): PoCL lowers the vector mad() builtin elementwise, while the expression with
+ * -cl-mad-enable becomes AVX-512 FMAs (about 1.6x faster measured). */
 #define FMA_ROW(r, s)                                                                      \
-  c##r##a = mad((float16)(s), b0, c##r##a);                                                \
-  c##r##b = mad((float16)(s), b1, c##r##b);
+  c##r##a += (s) * b0;                                                                     \
+  c##r##b += (s) * b1;
 
 /* Writes row r of the tile when it exists; the full-width case uses vector stores. */
 #define STORE_ROW(r)                                                                       \
@@ -37,19 +39,12 @@
     }                                                                                      \
   }
 
-/* Loads the 32 columns of B's row p starting at j0 (zeros past column n). */
-inline void load_b(__global const float *B, int ldb, int p, int j0, int n, int full_n,
-                   float16 *b0, float16 *b1) {
-  __global const float *row = B + (size_t)p * ldb + j0;
-  if (full_n) {
-    *b0 = vload16(0, row);
-    *b1 = vload16(0, row + 16);
-  } else {
-    float tmp[32];
-    for (int j = 0; j < 32; j++) tmp[j] = j0 + j < n ? row[j] : 0.0f;
-    *b0 = vload16(0, tmp);
-    *b1 = vload16(0, tmp + 16);
-  }
+/* Loads the first cols (< 32) of a row of B into (b0, b1), zeros after them. */
+inline void load_b_partial(__global const float *row, int cols, float16 *b0, float16 *b1) {
+  float tmp[32];
+  for (int j = 0; j < 32; j++) tmp[j] = j < cols ? row[j] : 0.0f;
+  *b0 = vload16(0, tmp);
+  *b1 = vload16(0, tmp + 16);
 }
 
 /* C (m, n) = alpha A (m, k) B (k, n) + beta C. Range (ceil(n/32), ceil(m/8)). Rows past m
@@ -61,16 +56,39 @@ __kernel void fm_gemm_nn(int m, int n, int k, float alpha, __global const float 
   if (j0 >= n || i0 >= m) return;
   A += offa, B += offb, C += offc;
   int full_n = j0 + FM_TILE_N <= n;
-  __global const float *a[8];
-  for (int r = 0; r < 8; r++) a[r] = A + (size_t)min(i0 + r, m - 1) * lda;
+  __global const float *a0 = A + (size_t)min(i0 + 0, m - 1) * lda;
+  __global const float *a1 = A + (size_t)min(i0 + 1, m - 1) * lda;
+  __global const float *a2 = A + (size_t)min(i0 + 2, m - 1) * lda;
+  __global const float *a3 = A + (size_t)min(i0 + 3, m - 1) * lda;
+  __global const float *a4 = A + (size_t)min(i0 + 4, m - 1) * lda;
+  __global const float *a5 = A + (size_t)min(i0 + 5, m - 1) * lda;
+  __global const float *a6 = A + (size_t)min(i0 + 6, m - 1) * lda;
+  __global const float *a7 = A + (size_t)min(i0 + 7, m - 1) * lda;
   ACC_ALL(ACC_DECL)
-  for (int p = 0; p < k; p++) {
-    float16 b0, b1;
-    load_b(B, ldb, p, j0, n, full_n, &b0, &b1);
-    FMA_ROW(0, a[0][p]) FMA_ROW(1, a[1][p]) FMA_ROW(2, a[2][p]) FMA_ROW(3, a[3][p])
-    FMA_ROW(4, a[4][p]) FMA_ROW(5, a[5][p]) FMA_ROW(6, a[6][p]) FMA_ROW(7, a[7][p])
+  if (full_n) {
+    __global const float *bp = B + j0;
+    for (int p = 0; p < k; p++, bp += ldb) {
+      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);
+      FMA_ROW(0, a0[p]) FMA_ROW(1, a1[p]) FMA_ROW(2, a2[p]) FMA_ROW(3, a3[p])
+      FMA_ROW(4, a4[p]) FMA_ROW(5, a5[p]) FMA_ROW(6, a6[p]) FMA_ROW(7, a7[p])
+    }
+  } else {
+    for (int p = 0; p < k; p++) {
+      float16 b0, b1;
+      load_b_partial(B + (size_t)p * ldb + j0, n - j0, &b0, &b1);
+      FMA_ROW(0, a0[p]) FMA_ROW(1, a1[p]) FMA_ROW(2, a2[p]) FMA_ROW(3, a3[p])
+      FMA_ROW(4, a4[p]) FMA_ROW(5, a5[p]) FMA_ROW(6, a6[p]) FMA_ROW(7, a7[p])
+    }
   }
   ACC_ALL(STORE_ROW)
+}
+
+/* The 8 values of A^T for the tile's rows at step p: A's row p from column i0 (zeros past
+ * column m). */
+inline float8 load_a_partial(__global const float *arow, int cols) {
+  float tmp[8];
+  for (int r = 0; r < 8; r++) tmp[r] = r < cols ? arow[r] : 0.0f;
+  return vload8(0, tmp);
 }
 
 /* C (m, n) = alpha A^T B + beta C with A stored (k, m): the tile's 8 scalars of A at step p
@@ -83,20 +101,22 @@ __kernel void fm_gemm_tn(int m, int n, int k, float alpha, __global const float 
   A += offa, B += offb, C += offc;
   int full_n = j0 + FM_TILE_N <= n, full_m = i0 + FM_TILE_M <= m;
   ACC_ALL(ACC_DECL)
-  for (int p = 0; p < k; p++) {
-    float16 b0, b1;
-    load_b(B, ldb, p, j0, n, full_n, &b0, &b1);
-    __global const float *arow = A + (size_t)p * lda + i0;
-    float8 av;
-    if (full_m) {
-      av = vload8(0, arow);
-    } else {
-      float tmp[8];
-      for (int r = 0; r < 8; r++) tmp[r] = i0 + r < m ? arow[r] : 0.0f;
-      av = vload8(0, tmp);
+  if (full_n && full_m) {
+    __global const float *ap = A + i0, *bp = B + j0;
+    for (int p = 0; p < k; p++, ap += lda, bp += ldb) {
+      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);
+      float8 av = vload8(0, ap);
+      FMA_ROW(0, av.s0) FMA_ROW(1, av.s1) FMA_ROW(2, av.s2) FMA_ROW(3, av.s3)
+      FMA_ROW(4, av.s4) FMA_ROW(5, av.s5) FMA_ROW(6, av.s6) FMA_ROW(7, av.s7)
     }
-    FMA_ROW(0, av.s0) FMA_ROW(1, av.s1) FMA_ROW(2, av.s2) FMA_ROW(3, av.s3)
-    FMA_ROW(4, av.s4) FMA_ROW(5, av.s5) FMA_ROW(6, av.s6) FMA_ROW(7, av.s7)
+  } else {
+    for (int p = 0; p < k; p++) {
+      float16 b0, b1;
+      load_b_partial(B + (size_t)p * ldb + j0, min(n - j0, FM_TILE_N), &b0, &b1);
+      float8 av = load_a_partial(A + (size_t)p * lda + i0, m - i0);
+      FMA_ROW(0, av.s0) FMA_ROW(1, av.s1) FMA_ROW(2, av.s2) FMA_ROW(3, av.s3)
+      FMA_ROW(4, av.s4) FMA_ROW(5, av.s5) FMA_ROW(6, av.s6) FMA_ROW(7, av.s7)
+    }
   }
   ACC_ALL(STORE_ROW)
 }

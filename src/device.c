@@ -326,7 +326,7 @@ static fm_status get_program(fm_device *dev, const char *name, cl_program *out) 
   fm_status st = fm_kernels_program_source(name, &source, origin, sizeof origin);
   if (st != FM_OK) return st;
   cl_program program = NULL;
-  st = fm_device_build(dev, origin, source, "", &program);
+  st = fm_device_build(dev, origin, source, fm_kernels_program_options(name), &program);
   free(source);
   if (st != FM_OK) return st;
   cached_program *p = &dev->programs[dev->n_programs++];

@@ -10,16 +10,18 @@
 typedef struct program_files {
   const char *program;
   const char *files[4];
+  const char *options;
 } program_files;
 
 static const program_files programs[] = {
-    {"rng", {"rng", NULL}},
-    {"path", {"rng", "path", NULL}},
-    {"mlp", {"mlp", NULL}},
-    {"loss", {"loss", NULL}},
-    {"optim", {"optim", NULL}},
-    {"solver", {"solver", NULL}},
-    {"gemm", {"gemm", NULL}},
+    {"rng", {"rng", NULL}, ""},
+    {"path", {"rng", "path", NULL}, ""},
+    {"mlp", {"mlp", NULL}, ""},
+    {"loss", {"loss", NULL}, ""},
+    {"optim", {"optim", NULL}, ""},
+    {"solver", {"solver", NULL}, ""},
+    /* Products tolerate fused multiply-adds (a rounding difference, not an error). */
+    {"gemm", {"gemm", NULL}, "-cl-mad-enable"},
 };
 
 static const char *embedded_source(const char *file) {
@@ -49,6 +51,12 @@ static fm_status read_kernel_file(const char *dir, const char *file, char **out)
   fclose(f);
   *out = text;
   return FM_OK;
+}
+
+const char *fm_kernels_program_options(const char *program) {
+  for (size_t i = 0; i < FM_ARRAY_LEN(programs); i++)
+    if (strcmp(programs[i].program, program) == 0) return programs[i].options;
+  return "";
 }
 
 fm_status fm_kernels_program_source(const char *program, char **source, char *origin,

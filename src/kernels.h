@@ -20,4 +20,7 @@ extern const fm_kernel_source fm_embedded_kernels[];
 fm_status fm_kernels_program_source(const char *program, char **source, char *origin,
                                     size_t origin_size);
 
+/* The build options a program is compiled with. */
+const char *fm_kernels_program_options(const char *program);
+
 #endif
