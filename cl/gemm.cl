@@ -2,7 +2,11 @@
  * PoCL). One work-item computes an 8-row by 32-column tile of C held in sixteen float16
  * accumulators: per step of k it broadcasts one scalar of A per row against a float16 row
  * pair of B. No local memory and no barriers, so PoCL turns each work-item into straight
- * AVX-512 code. Row-major; C = alpha op(A) B + beta C with op(A) = A or A^T. */
+ * AVX-512 code. Row-major throughout.
+ *
+ * Epilogues fuse the MLP's elementwise work into the store of the tile: bias and
+ * activation in the forward pass, the activation's derivative in the backward pass, and
+ * the bias gradient (column sums of A) next to the weight gradient. */
 
 #define FM_TILE_M 8
 #define FM_TILE_N 32
@@ -18,15 +22,97 @@
   c##r##a += (s) * b0;                                                                     \
   c##r##b += (s) * b1;
 
-/* Writes row r of the tile when it exists; the full-width case uses vector stores. */
+#define FMA_ROWS_A(p)                                                                      \
+  FMA_ROW(0, a0[p]) FMA_ROW(1, a1[p]) FMA_ROW(2, a2[p]) FMA_ROW(3, a3[p])                  \
+  FMA_ROW(4, a4[p]) FMA_ROW(5, a5[p]) FMA_ROW(6, a6[p]) FMA_ROW(7, a7[p])
+
+#define FMA_ROWS_V(v)                                                                      \
+  FMA_ROW(0, v.s0) FMA_ROW(1, v.s1) FMA_ROW(2, v.s2) FMA_ROW(3, v.s3)                      \
+  FMA_ROW(4, v.s4) FMA_ROW(5, v.s5) FMA_ROW(6, v.s6) FMA_ROW(7, v.s7)
+
+/* Loads the first cols (< 32) of a row of B into (b0, b1), zeros after them. */
+inline void load_b_partial(__global const float *row, int cols, float16 *b0, float16 *b1) {
+  float tmp[32];
+  for (int j = 0; j < 32; j++) tmp[j] = j < cols ? row[j] : 0.0f;
+  *b0 = vload16(0, tmp);
+  *b1 = vload16(0, tmp + 16);
+}
+
+/* The 8 values of A^T for the tile's rows at step p: A's row p from column i0 (zeros past
+ * column m). */
+inline float8 load_a_partial(__global const float *arow, int cols) {
+  float tmp[8];
+  for (int r = 0; r < 8; r++) tmp[r] = r < cols ? arow[r] : 0.0f;
+  return vload8(0, tmp);
+}
+
+/* The tile position and the product of A (m, k) and B (k, n) into the accumulators. Rows
+ * past m read row m - 1 (valid memory) and are not stored, so the inner loop has no
+ * branches. Range (ceil(n/32), ceil(m/8)). */
+#define GEMM_NN_ACCUMULATE                                                                 \
+  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;                \
+  if (j0 >= n || i0 >= m) return;                                                          \
+  A += offa, B += offb;                                                                    \
+  int full_n = j0 + FM_TILE_N <= n;                                                        \
+  __global const float *a0 = A + (size_t)min(i0 + 0, m - 1) * lda;                         \
+  __global const float *a1 = A + (size_t)min(i0 + 1, m - 1) * lda;                         \
+  __global const float *a2 = A + (size_t)min(i0 + 2, m - 1) * lda;                         \
+  __global const float *a3 = A + (size_t)min(i0 + 3, m - 1) * lda;                         \
+  __global const float *a4 = A + (size_t)min(i0 + 4, m - 1) * lda;                         \
+  __global const float *a5 = A + (size_t)min(i0 + 5, m - 1) * lda;                         \
+  __global const float *a6 = A + (size_t)min(i0 + 6, m - 1) * lda;                         \
+  __global const float *a7 = A + (size_t)min(i0 + 7, m - 1) * lda;                         \
+  ACC_ALL(ACC_DECL)                                                                        \
+  if (full_n) {                                                                            \
+    __global const float *bp = B + j0;                                                     \
+    for (int p = 0; p < k; p++, bp += ldb) {                                               \
+      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);                               \
+      FMA_ROWS_A(p)                                                                        \
+    }                                                                                      \
+  } else {                                                                                 \
+    for (int p = 0; p < k; p++) {                                                          \
+      float16 b0, b1;                                                                      \
+      load_b_partial(B + (size_t)p * ldb + j0, n - j0, &b0, &b1);                          \
+      FMA_ROWS_A(p)                                                                        \
+    }                                                                                      \
+  }
+
+/* As GEMM_NN_ACCUMULATE for A^T B with A stored (k, m): the tile's 8 scalars of A at step
+ * p are adjacent, one float8 load. Also sums A's columns of the tile into colsum. */
+#define GEMM_TN_ACCUMULATE                                                                 \
+  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;                \
+  if (j0 >= n || i0 >= m) return;                                                          \
+  A += offa, B += offb;                                                                    \
+  int full_n = j0 + FM_TILE_N <= n, full_m = i0 + FM_TILE_M <= m;                          \
+  float8 colsum = (float8)(0.0f);                                                          \
+  ACC_ALL(ACC_DECL)                                                                        \
+  if (full_n && full_m) {                                                                  \
+    __global const float *ap = A + i0, *bp = B + j0;                                       \
+    for (int p = 0; p < k; p++, ap += lda, bp += ldb) {                                    \
+      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);                               \
+      float8 av = vload8(0, ap);                                                           \
+      colsum += av;                                                                        \
+      FMA_ROWS_V(av)                                                                       \
+    }                                                                                      \
+  } else {                                                                                 \
+    for (int p = 0; p < k; p++) {                                                          \
+      float16 b0, b1;                                                                      \
+      load_b_partial(B + (size_t)p * ldb + j0, min(n - j0, FM_TILE_N), &b0, &b1);          \
+      float8 av = load_a_partial(A + (size_t)p * lda + i0, m - i0);                        \
+      colsum += av;                                                                        \
+      FMA_ROWS_V(av)                                                                       \
+    }                                                                                      \
+  }
+
+/* Stores row r of the tile as C = alpha acc + beta C. */
 #define STORE_ROW(r)                                                                       \
   if (i0 + r < m) {                                                                        \
     __global float *crow = C + (size_t)(i0 + r) * ldc + j0;                                \
     if (full_n) {                                                                          \
       float16 o0 = alpha * c##r##a, o1 = alpha * c##r##b;                                  \
       if (beta != 0.0f) {                                                                  \
-        o0 = mad((float16)(beta), vload16(0, crow), o0);                                   \
-        o1 = mad((float16)(beta), vload16(0, crow + 16), o1);                              \
+        o0 += beta * vload16(0, crow);                                                     \
+        o1 += beta * vload16(0, crow + 16);                                                \
       }                                                                                    \
       vstore16(o0, 0, crow);                                                               \
       vstore16(o1, 0, crow + 16);                                                          \
@@ -39,87 +125,145 @@
     }                                                                                      \
   }
 
-/* Loads the first cols (< 32) of a row of B into (b0, b1), zeros after them. */
-inline void load_b_partial(__global const float *row, int cols, float16 *b0, float16 *b1) {
-  float tmp[32];
-  for (int j = 0; j < 32; j++) tmp[j] = j < cols ? row[j] : 0.0f;
-  *b0 = vload16(0, tmp);
-  *b1 = vload16(0, tmp + 16);
-}
-
-/* C (m, n) = alpha A (m, k) B (k, n) + beta C. Range (ceil(n/32), ceil(m/8)). Rows past m
- * read row m - 1 (valid memory) and are not stored, so the inner loop has no branches. */
+/* C (m, n) = alpha A (m, k) B (k, n) + beta C. */
 __kernel void fm_gemm_nn(int m, int n, int k, float alpha, __global const float *A, int offa,
                          int lda, __global const float *B, int offb, int ldb, float beta,
                          __global float *C, int offc, int ldc) {
-  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;
-  if (j0 >= n || i0 >= m) return;
-  A += offa, B += offb, C += offc;
-  int full_n = j0 + FM_TILE_N <= n;
-  __global const float *a0 = A + (size_t)min(i0 + 0, m - 1) * lda;
-  __global const float *a1 = A + (size_t)min(i0 + 1, m - 1) * lda;
-  __global const float *a2 = A + (size_t)min(i0 + 2, m - 1) * lda;
-  __global const float *a3 = A + (size_t)min(i0 + 3, m - 1) * lda;
-  __global const float *a4 = A + (size_t)min(i0 + 4, m - 1) * lda;
-  __global const float *a5 = A + (size_t)min(i0 + 5, m - 1) * lda;
-  __global const float *a6 = A + (size_t)min(i0 + 6, m - 1) * lda;
-  __global const float *a7 = A + (size_t)min(i0 + 7, m - 1) * lda;
-  ACC_ALL(ACC_DECL)
-  if (full_n) {
-    __global const float *bp = B + j0;
-    for (int p = 0; p < k; p++, bp += ldb) {
-      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);
-      FMA_ROW(0, a0[p]) FMA_ROW(1, a1[p]) FMA_ROW(2, a2[p]) FMA_ROW(3, a3[p])
-      FMA_ROW(4, a4[p]) FMA_ROW(5, a5[p]) FMA_ROW(6, a6[p]) FMA_ROW(7, a7[p])
-    }
-  } else {
-    for (int p = 0; p < k; p++) {
-      float16 b0, b1;
-      load_b_partial(B + (size_t)p * ldb + j0, n - j0, &b0, &b1);
-      FMA_ROW(0, a0[p]) FMA_ROW(1, a1[p]) FMA_ROW(2, a2[p]) FMA_ROW(3, a3[p])
-      FMA_ROW(4, a4[p]) FMA_ROW(5, a5[p]) FMA_ROW(6, a6[p]) FMA_ROW(7, a7[p])
-    }
-  }
+  C += offc;
+  GEMM_NN_ACCUMULATE
   ACC_ALL(STORE_ROW)
 }
 
-/* The 8 values of A^T for the tile's rows at step p: A's row p from column i0 (zeros past
- * column m). */
-inline float8 load_a_partial(__global const float *arow, int cols) {
-  float tmp[8];
-  for (int r = 0; r < 8; r++) tmp[r] = r < cols ? arow[r] : 0.0f;
-  return vload8(0, tmp);
-}
-
-/* C (m, n) = alpha A^T B + beta C with A stored (k, m): the tile's 8 scalars of A at step p
- * are adjacent, one float8 load. Range as fm_gemm_nn. */
+/* C (m, n) = alpha A^T B + beta C with A stored (k, m). */
 __kernel void fm_gemm_tn(int m, int n, int k, float alpha, __global const float *A, int offa,
                          int lda, __global const float *B, int offb, int ldb, float beta,
                          __global float *C, int offc, int ldc) {
-  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;
-  if (j0 >= n || i0 >= m) return;
-  A += offa, B += offb, C += offc;
-  int full_n = j0 + FM_TILE_N <= n, full_m = i0 + FM_TILE_M <= m;
-  ACC_ALL(ACC_DECL)
-  if (full_n && full_m) {
-    __global const float *ap = A + i0, *bp = B + j0;
-    for (int p = 0; p < k; p++, ap += lda, bp += ldb) {
-      float16 b0 = vload16(0, bp), b1 = vload16(0, bp + 16);
-      float8 av = vload8(0, ap);
-      FMA_ROW(0, av.s0) FMA_ROW(1, av.s1) FMA_ROW(2, av.s2) FMA_ROW(3, av.s3)
-      FMA_ROW(4, av.s4) FMA_ROW(5, av.s5) FMA_ROW(6, av.s6) FMA_ROW(7, av.s7)
-    }
-  } else {
-    for (int p = 0; p < k; p++) {
-      float16 b0, b1;
-      load_b_partial(B + (size_t)p * ldb + j0, min(n - j0, FM_TILE_N), &b0, &b1);
-      float8 av = load_a_partial(A + (size_t)p * lda + i0, m - i0);
-      FMA_ROW(0, av.s0) FMA_ROW(1, av.s1) FMA_ROW(2, av.s2) FMA_ROW(3, av.s3)
-      FMA_ROW(4, av.s4) FMA_ROW(5, av.s5) FMA_ROW(6, av.s6) FMA_ROW(7, av.s7)
-    }
-  }
+  C += offc;
+  GEMM_TN_ACCUMULATE
   ACC_ALL(STORE_ROW)
 }
+
+/* C = A^T B and sums[i] = sum_p A[p, i] (the weight and bias gradients of a layer: A is
+ * the gradient at the layer's output, B its input). sums is params-like: offset sums_at. */
+__kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, int offa, int lda,
+                                __global const float *B, int offb, int ldb, __global float *C,
+                                int offc, int ldc, __global float *sums, int sums_at) {
+  const float alpha = 1.0f, beta = 0.0f;
+  C += offc;
+  GEMM_TN_ACCUMULATE
+  ACC_ALL(STORE_ROW)
+  if (j0 == 0) {
+    float tmp[8];
+    vstore8(colsum, 0, tmp);
+    for (int r = 0; r < 8 && i0 + r < m; r++) sums[sums_at + i0 + r] = tmp[r];
+  }
+}
+
+/* Row r of the forward epilogue: Z = acc + bias, H = act(Z). */
+#define STORE_BIAS_ACT(r)                                                                  \
+  if (i0 + r < m) {                                                                        \
+    __global float *zrow = Z + (size_t)(i0 + r) * ldc + j0;                                \
+    __global float *hrow = H + (size_t)(i0 + r) * ldc + j0;                                \
+    if (full_n) {                                                                          \
+      float16 z0 = c##r##a + bias0, z1 = c##r##b + bias1;                                  \
+      vstore16(z0, 0, zrow);                                                               \
+      vstore16(z1, 0, zrow + 16);                                                          \
+      vstore16(FM_ACT16(z0), 0, hrow);                                                     \
+      vstore16(FM_ACT16(z1), 0, hrow + 16);                                                \
+    } else {                                                                               \
+      float tmp[32];                                                                       \
+      vstore16(c##r##a, 0, tmp);                                                           \
+      vstore16(c##r##b, 0, tmp + 16);                                                      \
+      for (int j = 0; j < n - j0 && j < 32; j++) {                                         \
+        float z = tmp[j] + bias[j0 + j];                                                   \
+        zrow[j] = z;                                                                       \
+        hrow[j] = FM_ACT(z);                                                               \
+      }                                                                                    \
+    }                                                                                      \
+  }
+
+/* Row r of the backward epilogue: G = acc * act'(Z). */
+#define STORE_TIMES_DACT(r)                                                                \
+  if (i0 + r < m) {                                                                        \
+    __global const float *zrow = Z + (size_t)(i0 + r) * ldc + j0;                          \
+    __global float *grow = G + (size_t)(i0 + r) * ldc + j0;                                \
+    if (full_n) {                                                                          \
+      vstore16(c##r##a * FM_DACT16(vload16(0, zrow)), 0, grow);                            \
+      vstore16(c##r##b * FM_DACT16(vload16(0, zrow + 16)), 0, grow + 16);                  \
+    } else {                                                                               \
+      float tmp[32];                                                                       \
+      vstore16(c##r##a, 0, tmp);                                                           \
+      vstore16(c##r##b, 0, tmp + 16);                                                      \
+      for (int j = 0; j < n - j0 && j < 32; j++) grow[j] = tmp[j] * FM_DACT(zrow[j]);      \
+    }                                                                                      \
+  }
+
+/* fm_gemm_nn_bias_<act>: Z (m, n) = A B + bias, H = act(Z), both with row stride ldc; the
+ * bias is params[bias_at ...]. H may be Z for act none.
+ * fm_gemm_nn_dact_<act>: G (m, n) = (A B) * act'(Z), both with row stride ldc. */
+#define FM_GEMM_EPILOGUES(act)                                                             \
+  __kernel void fm_gemm_nn_bias_##act(int m, int n, int k, __global const float *A,        \
+                                      int offa, int lda, __global const float *B, int offb, \
+                                      int ldb, __global const float *params, int bias_at,  \
+                                      __global float *Z, __global float *H, int ldc) {     \
+    GEMM_NN_ACCUMULATE                                                                     \
+    __global const float *bias = params + bias_at;                                         \
+    float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                              \
+    if (full_n) {                                                                          \
+      bias0 = vload16(0, bias + j0);                                                       \
+      bias1 = vload16(0, bias + j0 + 16);                                                  \
+    }                                                                                      \
+    ACC_ALL(STORE_BIAS_ACT)                                                                \
+  }                                                                                        \
+  __kernel void fm_gemm_nn_dact_##act(int m, int n, int k, __global const float *A,        \
+                                      int offa, int lda, __global const float *B, int offb, \
+                                      int ldb, __global const float *Z, __global float *G, \
+                                      int ldc) {                                           \
+    GEMM_NN_ACCUMULATE                                                                     \
+    ACC_ALL(STORE_TIMES_DACT)                                                              \
+  }
+
+#define FM_ACT fm_act_none
+#define FM_ACT16 fm_act_none_16
+#define FM_DACT fm_dact_none
+#define FM_DACT16 fm_dact_none_16
+FM_GEMM_EPILOGUES(none)
+#undef FM_ACT
+#undef FM_ACT16
+#undef FM_DACT
+#undef FM_DACT16
+#define FM_ACT fm_act_silu
+#define FM_ACT16 fm_act_silu_16
+#define FM_DACT fm_dact_silu
+#define FM_DACT16 fm_dact_silu_16
+FM_GEMM_EPILOGUES(silu)
+#undef FM_ACT
+#undef FM_ACT16
+#undef FM_DACT
+#undef FM_DACT16
+#define FM_ACT fm_act_relu
+#define FM_ACT16 fm_act_relu_16
+#define FM_DACT fm_dact_relu
+#define FM_DACT16 fm_dact_relu_16
+FM_GEMM_EPILOGUES(relu)
+#undef FM_ACT
+#undef FM_ACT16
+#undef FM_DACT
+#undef FM_DACT16
+#define FM_ACT fm_act_tanh
+#define FM_ACT16 fm_act_tanh_16
+#define FM_DACT fm_dact_tanh
+#define FM_DACT16 fm_dact_tanh_16
+FM_GEMM_EPILOGUES(tanh)
+#undef FM_ACT
+#undef FM_ACT16
+#undef FM_DACT
+#undef FM_DACT16
+#define FM_ACT fm_act_gelu
+#define FM_ACT16 fm_act_gelu_16
+#define FM_DACT fm_dact_gelu
+#define FM_DACT16 fm_dact_gelu_16
+FM_GEMM_EPILOGUES(gelu)
 
 /* Any transpose combination, one work-item per element of C: correct everywhere, fast
  * nowhere; used only for the shapes the tiled kernels do not take. Range (n, m). */

@@ -23,27 +23,6 @@ __kernel void fm_mlp_input(__global const float *x, __global const float *t,
   }
 }
 
-inline float fm_sigmoid(float z) { return 1.0f / (1.0f + exp(-z)); }
-
-/* Each activation: its value and its derivative at the pre-activation z. */
-inline float fm_act_silu(float z) { return z * fm_sigmoid(z); }
-inline float fm_dact_silu(float z) {
-  float s = fm_sigmoid(z);
-  return s * (1.0f + z * (1.0f - s));
-}
-inline float fm_act_relu(float z) { return z > 0.0f ? z : 0.0f; }
-inline float fm_dact_relu(float z) { return z > 0.0f ? 1.0f : 0.0f; }
-inline float fm_act_tanh(float z) { return tanh(z); }
-inline float fm_dact_tanh(float z) {
-  float y = tanh(z);
-  return 1.0f - y * y;
-}
-/* GELU, exact (erf) form as PyTorch's default. */
-inline float fm_act_gelu(float z) { return 0.5f * z * (1.0f + erf(z * 0.70710678f)); }
-inline float fm_dact_gelu(float z) {
-  return 0.5f * (1.0f + erf(z * 0.70710678f)) + z * 0.39894228f * exp(-0.5f * z * z);
-}
-
 /* z (n, width) += bias; h = act(z). The bias is params[bias_at ...]. Range (width, n). */
 #define FM_BIAS_ACT(act)                                                                   \
   __kernel void fm_bias_##act(__global float *z, __global float *h,                       \

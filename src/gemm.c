@@ -45,6 +45,9 @@ const char *fm_gemm_provider_name(fm_gemm_provider provider) {
   return "?";
 }
 
+static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, size_t m, size_t n,
+                              size_t k);
+
 /* fmcl's kernels: tiled for op(B) = B, one item per element otherwise. */
 static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            float alpha, fm_matrix a, fm_matrix b, float beta, fm_matrix c) {
@@ -73,16 +76,110 @@ static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, s
   FM_CL(FM_ARG(kern, i++, c.mem));
   FM_CL(FM_ARG(kern, i++, offc));
   FM_CL(FM_ARG(kern, i++, ldc));
-  char label[64];
-  snprintf(label, sizeof label, "gemm %c%c %zux%zux%zu", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m,
-           n, k);
   if (tiled) {
-    size_t global[2] = {(n + 31) / 32, (m + 7) / 8}, local[2] = {1, 1};
-    FM_TRY(fm_device_launch_as(dev, label, kern, 2, global, local));
+    FM_TRY(launch_tiles(dev, kern, trans_a ? "gemm TN" : "gemm NN", m, n, k));
   } else {
+    char label[64];
+    snprintf(label, sizeof label, "gemm any %c%c %zux%zux%zu", trans_a ? 'T' : 'N',
+             trans_b ? 'T' : 'N', m, n, k);
     size_t global[2] = {n, m}, local[2] = {8, 8};
     FM_TRY(fm_device_launch_as(dev, label, kern, 2, global, local));
   }
+fail:
+  return st;
+}
+
+/* Launches a tiled kernel over C (m, n) with a profile label naming its shape. */
+static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, size_t m, size_t n,
+                              size_t k) {
+  char label[64];
+  snprintf(label, sizeof label, "%s %zux%zux%zu", what, m, n, k);
+  size_t global[2] = {(n + 31) / 32, (m + 7) / 8}, local[2] = {1, 1};
+  return fm_device_launch_as(dev, label, kern, 2, global, local);
+}
+
+fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
+                           cl_mem params, size_t bias_at, const char *act, cl_mem z, cl_mem h,
+                           size_t ldc) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  char name[64];
+  snprintf(name, sizeof name, "fm_gemm_nn_bias_%s", act);
+  FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
+  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, at = (cl_int)bias_at;
+  cl_int ic = (cl_int)ldc;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(kern, i++, im));
+  FM_CL(FM_ARG(kern, i++, in));
+  FM_CL(FM_ARG(kern, i++, ik));
+  FM_CL(FM_ARG(kern, i++, a.mem));
+  FM_CL(FM_ARG(kern, i++, offa));
+  FM_CL(FM_ARG(kern, i++, lda));
+  FM_CL(FM_ARG(kern, i++, b.mem));
+  FM_CL(FM_ARG(kern, i++, offb));
+  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_CL(FM_ARG(kern, i++, params));
+  FM_CL(FM_ARG(kern, i++, at));
+  FM_CL(FM_ARG(kern, i++, z));
+  FM_CL(FM_ARG(kern, i++, h));
+  FM_CL(FM_ARG(kern, i++, ic));
+  FM_TRY(launch_tiles(dev, kern, "gemm NN+bias", m, n, k));
+fail:
+  return st;
+}
+
+fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                             fm_matrix b, const char *act, cl_mem z, cl_mem g, size_t ldc) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  char name[64];
+  snprintf(name, sizeof name, "fm_gemm_nn_dact_%s", act);
+  FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
+  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, ic = (cl_int)ldc;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(kern, i++, im));
+  FM_CL(FM_ARG(kern, i++, in));
+  FM_CL(FM_ARG(kern, i++, ik));
+  FM_CL(FM_ARG(kern, i++, a.mem));
+  FM_CL(FM_ARG(kern, i++, offa));
+  FM_CL(FM_ARG(kern, i++, lda));
+  FM_CL(FM_ARG(kern, i++, b.mem));
+  FM_CL(FM_ARG(kern, i++, offb));
+  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_CL(FM_ARG(kern, i++, z));
+  FM_CL(FM_ARG(kern, i++, g));
+  FM_CL(FM_ARG(kern, i++, ic));
+  FM_TRY(launch_tiles(dev, kern, "gemm NN*dact", m, n, k));
+fail:
+  return st;
+}
+
+fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                            fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_tn_colsum", &kern));
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
+  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, offc = (cl_int)c.offset;
+  cl_int ldc = (cl_int)c.ld, at = (cl_int)sums_at;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(kern, i++, im));
+  FM_CL(FM_ARG(kern, i++, in));
+  FM_CL(FM_ARG(kern, i++, ik));
+  FM_CL(FM_ARG(kern, i++, a.mem));
+  FM_CL(FM_ARG(kern, i++, offa));
+  FM_CL(FM_ARG(kern, i++, lda));
+  FM_CL(FM_ARG(kern, i++, b.mem));
+  FM_CL(FM_ARG(kern, i++, offb));
+  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_CL(FM_ARG(kern, i++, c.mem));
+  FM_CL(FM_ARG(kern, i++, offc));
+  FM_CL(FM_ARG(kern, i++, ldc));
+  FM_CL(FM_ARG(kern, i++, sums));
+  FM_CL(FM_ARG(kern, i++, at));
+  FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
 fail:
   return st;
 }

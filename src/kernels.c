@@ -16,12 +16,12 @@ typedef struct program_files {
 static const program_files programs[] = {
     {"rng", {"rng", NULL}, ""},
     {"path", {"rng", "path", NULL}, ""},
-    {"mlp", {"mlp", NULL}, ""},
+    {"mlp", {"activation", "mlp", NULL}, ""},
     {"loss", {"loss", NULL}, ""},
     {"optim", {"optim", NULL}, ""},
     {"solver", {"solver", NULL}, ""},
     /* Products tolerate fused multiply-adds (a rounding difference, not an error). */
-    {"gemm", {"gemm", NULL}, "-cl-mad-enable"},
+    {"gemm", {"activation", "gemm", NULL}, "-cl-mad-enable"},
 };
 
 static const char *embedded_source(const char *file) {

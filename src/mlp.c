@@ -201,6 +201,9 @@ static fm_status check_batch(const fm_mlp *m, int n) {
   return FM_OK;
 }
 
+/* Whether the products run on fmcl's kernels, which fuse the elementwise work. */
+static int fused(const fm_mlp *m) { return fm_gemm_resolve(m->dev, m->gemm) == FM_GEMM_FMCL; }
+
 fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
@@ -216,18 +219,24 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
   size_t rows = (size_t)n;
   FM_TRY(fm_device_launch(m->dev, k, 1, &rows, NULL));
 
+  const char *act = fm_activation_name(m->shape.activation);
   for (int l = 0; l < m->n_layers; l++) {
-    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, (size_t)m->in[l]};
-    fm_matrix wt = {m->params_t, m->w_off[l], (size_t)m->out[l]};
+    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
     int last = l == m->n_layers - 1;
-    fm_matrix c = {last ? out : m->z[l], 0, (size_t)m->out[l]};
-    /* (n, in) x W^T (in, out) */
-    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, (size_t)m->out[l], (size_t)m->in[l], 1.0f, a, wt,
-                   0.0f, c));
+    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
+    fm_matrix wt = {m->params_t, m->w_off[l], outw}; /* W^T (in, out) */
+    cl_mem z = last ? out : m->z[l], h = last ? out : m->h[l];
+    if (fused(m)) {
+      FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
+                              last ? "none" : act, z, h, outw));
+      continue;
+    }
+    fm_matrix c = {z, 0, outw};
+    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
     if (!last) {
       FM_TRY(bias_act(m, l, n));
     } else {
-      cl_uint width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
+      cl_uint width = (cl_uint)outw, at = (cl_uint)m->b_off[l];
       k = m->k_bias_add;
       FM_CL(FM_ARG(k, 0, out));
       FM_CL(FM_ARG(k, 1, m->params));
@@ -256,37 +265,50 @@ fail:
   return st;
 }
 
+/* g (n, width) *= act'(z_l). */
+static fm_status act_backward(fm_mlp *m, int l, cl_mem g, int n) {
+  fm_status st = FM_OK;
+  cl_kernel k = m->k_backward_act;
+  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l];
+  FM_CL(FM_ARG(k, 0, g));
+  FM_CL(FM_ARG(k, 1, m->z[l]));
+  FM_CL(FM_ARG(k, 2, un));
+  FM_CL(FM_ARG(k, 3, width));
+  FM_TRY(launch_rows(m, k, (int)width, n));
+fail:
+  return st;
+}
+
 fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
   size_t rows = (size_t)n;
-  cl_mem g = dout; /* gradient at the output of layer l (after its activation) */
+  const char *act = fm_activation_name(m->shape.activation);
+  cl_mem g = dout; /* gradient at the pre-activation of layer l (the output has none) */
   for (int l = m->n_layers - 1; l >= 0; l--) {
     size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
-    if (l < m->n_layers - 1) {
-      /* Through the activation: g *= act'(z_l). */
-      cl_kernel k = m->k_backward_act;
-      cl_uint un = (cl_uint)n, width = (cl_uint)outw;
-      FM_CL(FM_ARG(k, 0, g));
-      FM_CL(FM_ARG(k, 1, m->z[l]));
-      FM_CL(FM_ARG(k, 2, un));
-      FM_CL(FM_ARG(k, 3, width));
-      FM_TRY(launch_rows(m, k, (int)outw, n));
-    }
     fm_matrix gz = {g, 0, outw};
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix dw = {m->grads, m->w_off[l], in};
-    /* dW_l (out, in) = g^T (out, n) x a (n, in) */
-    FM_TRY(fm_gemm(m->dev, m->gemm, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
-    FM_TRY(bias_grad(m, l, g, n));
-    if (l > 0) {
-      /* Gradient at the previous activation: g (n, out) x W_l (out, in). */
-      cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
-      fm_matrix w = {m->params, m->w_off[l], in};
+    /* dW_l (out, in) = g^T (out, n) x a (n, in); db_l = column sums of g */
+    if (fused(m)) {
+      FM_TRY(fm_gemm_tn_colsum(m->dev, outw, in, rows, gz, a, dw, m->grads, m->b_off[l]));
+    } else {
+      FM_TRY(fm_gemm(m->dev, m->gemm, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
+      FM_TRY(bias_grad(m, l, g, n));
+    }
+    if (l == 0) break;
+    /* The gradient at layer l - 1's pre-activation: (g W_l) * act'(z_{l-1}). */
+    cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
+    fm_matrix w = {m->params, m->w_off[l], in};
+    if (fused(m)) {
+      FM_TRY(fm_gemm_times_dact(m->dev, rows, in, outw, gz, w, act, m->z[l - 1], next, in));
+    } else {
       fm_matrix gn = {next, 0, in};
       FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
-      g = next;
+      FM_TRY(act_backward(m, l - 1, next, n));
     }
+    g = next;
   }
 fail:
   return st;

@@ -1,6 +1,8 @@
 /* Matrix products against a double-precision reference: every transpose combination,
  * odd sizes, offsets into buffers, padded rows, alpha and beta. */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "support.h"
 
@@ -74,6 +76,98 @@ START_TEST(gemm_handles_the_model_shapes) {
 }
 END_TEST
 
+static double act(const char *name, double z, int derivative) {
+  double s = 1 / (1 + exp(-z)), t = tanh(z);
+  if (strcmp(name, "silu") == 0) return derivative ? s * (1 + z * (1 - s)) : z * s;
+  if (strcmp(name, "relu") == 0) return derivative ? (z > 0) : (z > 0 ? z : 0);
+  if (strcmp(name, "tanh") == 0) return derivative ? 1 - t * t : t;
+  if (strcmp(name, "gelu") == 0)
+    return derivative ? 0.5 * (1 + erf(z / sqrt(2.0))) + z * exp(-z * z / 2) / sqrt(2 * 3.14159265358979)
+                      : 0.5 * z * (1 + erf(z / sqrt(2.0)));
+  return derivative ? 1 : z;
+}
+
+/* A (m, k) B (k, n) in double, for the fused products. */
+static double *product(const float *a, const float *b, size_t m, size_t n, size_t k) {
+  double *c = calloc(m * n, sizeof *c);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++)
+      for (size_t p = 0; p < k; p++) c[i * n + j] += (double)a[i * k + p] * b[p * n + j];
+  return c;
+}
+
+static void check_fused(size_t m, size_t n, size_t k, const char *name) {
+  fm_device *dev = test_device();
+  float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
+  float *params = malloc((n + 3) * sizeof *params), *z = malloc(m * n * sizeof *z);
+  test_fill_uniform(a, m * k, 40, -1, 1);
+  test_fill_uniform(b, k * n, 41, -1, 1);
+  test_fill_uniform(params, n + 3, 42, -1, 1);
+  test_fill_uniform(z, m * n, 43, -3, 3);
+  double *ab = product(a, b, m, n, k), *want_z = malloc(m * n * sizeof *want_z);
+  double *want_h = malloc(m * n * sizeof *want_h), *want_g = malloc(m * n * sizeof *want_g);
+  for (size_t i = 0; i < m * n; i++) {
+    want_z[i] = ab[i] + params[3 + i % n];
+    want_h[i] = act(name, want_z[i], 0);
+    want_g[i] = ab[i] * act(name, z[i], 1);
+  }
+  cl_mem da = test_upload(a, m * k), db = test_upload(b, k * n), dp = test_upload(params, n + 3);
+  cl_mem dz = test_zeros(m * n), dh = test_zeros(m * n), dzin = test_upload(z, m * n);
+  cl_mem dg = test_zeros(m * n);
+  fm_matrix ma = {da, 0, k}, mb = {db, 0, n};
+  ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, dz, dh, n));
+  ck_fm(fm_gemm_times_dact(dev, m, n, k, ma, mb, name, dzin, dg, n));
+  float *gz = test_download(dz, m * n), *gh = test_download(dh, m * n), *gg = test_download(dg, m * n);
+  char what[64];
+  snprintf(what, sizeof what, "bias+%s %zux%zux%zu z", name, m, n, k);
+  ck_assert_uint_eq(test_mismatches(what, gz, want_z, m * n, 1e-5, 1e-4), 0);
+  snprintf(what, sizeof what, "bias+%s %zux%zux%zu h", name, m, n, k);
+  ck_assert_uint_eq(test_mismatches(what, gh, want_h, m * n, 1e-5, 1e-4), 0);
+  snprintf(what, sizeof what, "times %s' %zux%zux%zu", name, m, n, k);
+  ck_assert_uint_eq(test_mismatches(what, gg, want_g, m * n, 1e-5, 1e-4), 0);
+  free(a), free(b), free(params), free(z), free(ab), free(want_z), free(want_h), free(want_g);
+  free(gz), free(gh), free(gg);
+  cl_mem bufs[] = {da, db, dp, dz, dh, dzin, dg};
+  for (int i = 0; i < 7; i++) fm_device_release(dev, bufs[i]);
+}
+
+START_TEST(fused_bias_activation_and_derivative_epilogues_match_reference) {
+  const char *names[] = {"none", "silu", "relu", "tanh", "gelu"};
+  for (int i = 0; i < 5; i++) {
+    check_fused(37, 45, 29, names[i]); /* partial tiles both ways */
+    check_fused(16, 64, 8, names[i]);  /* full tiles */
+  }
+  check_fused(37, 2, 29, "none"); /* the output layer */
+}
+END_TEST
+
+START_TEST(weight_gradient_with_column_sums_matches_reference) {
+  const size_t shapes[3][3] = {{37, 45, 29}, {64, 64, 100}, {2, 40, 37}};
+  for (int s = 0; s < 3; s++) {
+    size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    float *a = malloc(k * m * sizeof *a), *b = malloc(k * n * sizeof *b);
+    test_fill_uniform(a, k * m, 50, -1, 1);
+    test_fill_uniform(b, k * n, 51, -1, 1);
+    double *want = calloc(m * n, sizeof *want), *want_sums = calloc(m + 5, sizeof *want_sums);
+    for (size_t p = 0; p < k; p++)
+      for (size_t i = 0; i < m; i++) {
+        want_sums[5 + i] += a[p * m + i];
+        for (size_t j = 0; j < n; j++) want[i * n + j] += (double)a[p * m + i] * b[p * n + j];
+      }
+    cl_mem da = test_upload(a, k * m), db = test_upload(b, k * n), dc = test_zeros(m * n);
+    cl_mem ds = test_zeros(m + 5);
+    fm_matrix ma = {da, 0, m}, mb = {db, 0, n}, mc = {dc, 0, n};
+    ck_fm(fm_gemm_tn_colsum(test_device(), m, n, k, ma, mb, mc, ds, 5));
+    float *got = test_download(dc, m * n), *sums = test_download(ds, m + 5);
+    ck_assert_uint_eq(test_mismatches("TN+colsum C", got, want, m * n, 1e-5, 1e-4), 0);
+    ck_assert_uint_eq(test_mismatches("TN+colsum sums", sums, want_sums, m + 5, 1e-5, 1e-4), 0);
+    free(a), free(b), free(want), free(want_sums), free(got), free(sums);
+    fm_device_release(test_device(), da), fm_device_release(test_device(), db);
+    fm_device_release(test_device(), dc), fm_device_release(test_device(), ds);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
@@ -81,6 +175,8 @@ int main(void) {
   tcase_add_loop_test(tc, gemm_matches_reference_for_every_transpose, 0, 2);
   tcase_add_loop_test(tc, gemm_applies_alpha_and_beta, 0, 2);
   tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 2);
+  tcase_add_test(tc, fused_bias_activation_and_derivative_epilogues_match_reference);
+  tcase_add_test(tc, weight_gradient_with_column_sums_matches_reference);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

@@ -21,7 +21,7 @@ static double act(int a, double z) {
 static void reference_forward(const fm_mlp *m, const double *flat, const float *x, float t,
                               double *out) {
   const fm_mlp_shape *s = fm_mlp_get_shape(m);
-  double a[300], b[300];
+  double a[300], b[300]; /* activations of the current and the next layer */
   int w = 0;
   for (int d = 0; d < s->dim; d++) a[w++] = x[d];
   a[w++] = t;
@@ -53,10 +53,15 @@ static double reference_loss(const fm_mlp *m, const double *flat, const float *x
   return loss / N;
 }
 
+/* The products' provider of the test: loop index 0 CLBlast, 1 fmcl (fused epilogues). */
+static fm_gemm_provider provider;
+
 static fm_mlp *make_mlp(fm_activation a, int time_features) {
-  fm_mlp_shape shape = {DIM, time_features, 2, {13, 7}, a};
+  /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
+  fm_mlp_shape shape = {DIM, time_features, 3, {13, 40, 7}, a};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
+  fm_mlp_set_gemm(m, provider);
   ck_fm(fm_mlp_init(m, 11));
   return m;
 }
@@ -72,6 +77,7 @@ static double *params_double(fm_mlp *m) {
 }
 
 START_TEST(forward_matches_reference_for_every_activation) {
+  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 2);
     float x[N * DIM], t[N];
@@ -92,6 +98,7 @@ START_TEST(forward_matches_reference_for_every_activation) {
 END_TEST
 
 START_TEST(backward_matches_finite_differences) {
+  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 1);
     float x[N * DIM], t[N], u[N * DIM];
@@ -165,8 +172,8 @@ int main(void) {
   Suite *s = suite_create("mlp");
   TCase *tc = tcase_create("mlp");
   tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, forward_matches_reference_for_every_activation);
-  tcase_add_test(tc, backward_matches_finite_differences);
+  tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 2);
+  tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 2);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
   tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
   suite_add_tcase(s, tc);
