@@ -29,6 +29,24 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
                   size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b, float beta,
                   fm_matrix c);
 
+/* Fused products with fmcl's kernels (any device; the MLP uses them when the provider is
+ * fmcl). act names an activation of cl/activation.cl: "none", "silu", "relu", "tanh",
+ * "gelu". */
+
+/* z (m, n) = A B + params[bias_at ...] and h = act(z), both with row stride ldc (h may be z
+ * for "none"). */
+fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
+                           cl_mem params, size_t bias_at, const char *act, cl_mem z, cl_mem h,
+                           size_t ldc);
+
+/* g (m, n) = (A B) * act'(z), both with row stride ldc. */
+fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                             fm_matrix b, const char *act, cl_mem z, cl_mem g, size_t ldc);
+
+/* C = A^T B with A stored (k, m), and sums[sums_at + i] = sum_p A[p, i]. */
+fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                            fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at);
+
 /* The CLBlast version fmcl was built against ("1.5.3"); CLBlast has no run-time query. */
 const char *fm_gemm_clblast_version(void);
 
