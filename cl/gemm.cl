@@ -265,6 +265,121 @@ FM_GEMM_EPILOGUES(tanh)
 #define FM_DACT16 fm_dact_gelu_16
 FM_GEMM_EPILOGUES(gelu)
 
+/* Thin products: one side has at most FM_THIN columns (the MLP's input layer, x and t, and
+ * its output layer, the data dimension). A tile of 32 columns would be mostly empty, so
+ * these kernels give each work-item one row or column of the wide side instead. */
+#define FM_THIN 8
+
+/* Loads 16 floats from p, or the first count of them and zeros. */
+inline float16 load16_partial(__global const float *p, int count) {
+  if (count >= 16) return vload16(0, p);
+  float tmp[16];
+  for (int q = 0; q < 16; q++) tmp[q] = q < count ? p[q] : 0.0f;
+  return vload16(0, tmp);
+}
+
+/* The thin kernels' loops for a compile-time thin width M: M float16 accumulators, each
+ * work-item covering 16 elements of the wide side with explicit vectors. */
+#define THIN_M_LOOP(M)                                                                     \
+  {                                                                                        \
+    float16 acc[M];                                                                        \
+    float colsum[M];                                                                       \
+    for (int r = 0; r < M; r++) acc[r] = (float16)(0.0f), colsum[r] = 0.0f;                \
+    for (int p = 0; p < k; p++) {                                                          \
+      float16 b = load16_partial(B + (size_t)p * ldb + j0, n - j0);                        \
+      for (int r = 0; r < M; r++) {                                                        \
+        float a = A[(size_t)p * lda + r];                                                  \
+        acc[r] += a * b;                                                                   \
+        colsum[r] += a;                                                                    \
+      }                                                                                    \
+    }                                                                                      \
+    for (int r = 0; r < M; r++) {                                                          \
+      float tmp[16];                                                                       \
+      vstore16(acc[r], 0, tmp);                                                            \
+      for (int q = 0; q < 16 && j0 + q < n; q++) C[(size_t)r * ldc + j0 + q] = tmp[q];     \
+    }                                                                                      \
+    if (j0 == 0)                                                                           \
+      for (int r = 0; r < M; r++) sums[sums_at + r] = colsum[r];                           \
+  }
+
+#define THIN_N_LOOP(N)                                                                     \
+  {                                                                                        \
+    float16 acc[N], colsum = (float16)(0.0f);                                              \
+    for (int c = 0; c < N; c++) acc[c] = (float16)(0.0f);                                  \
+    for (int p = 0; p < k; p++) {                                                          \
+      float16 a = load16_partial(A + (size_t)p * lda + i0, m - i0);                        \
+      colsum += a;                                                                         \
+      for (int c = 0; c < N; c++) acc[c] += a * B[(size_t)p * ldb + c];                    \
+    }                                                                                      \
+    float tmp[16];                                                                         \
+    for (int c = 0; c < N; c++) {                                                          \
+      vstore16(acc[c], 0, tmp);                                                            \
+      for (int q = 0; q < 16 && i0 + q < m; q++) C[(size_t)(i0 + q) * ldc + c] = tmp[q];   \
+    }                                                                                      \
+    vstore16(colsum, 0, tmp);                                                              \
+    for (int q = 0; q < 16 && i0 + q < m; q++) sums[sums_at + i0 + q] = tmp[q];            \
+  }
+
+/* Dispatches on the thin width so every loop has a constant trip count. */
+#define THIN_SWITCH(w, LOOP)                                                               \
+  switch (w) {                                                                             \
+  case 1: LOOP(1) break;                                                                   \
+  case 2: LOOP(2) break;                                                                   \
+  case 3: LOOP(3) break;                                                                   \
+  case 4: LOOP(4) break;                                                                   \
+  case 5: LOOP(5) break;                                                                   \
+  case 6: LOOP(6) break;                                                                   \
+  case 7: LOOP(7) break;                                                                   \
+  default: LOOP(8) break;                                                                  \
+  }
+
+/* C (m, n) = A^T B for m <= FM_THIN, A stored (k, m): work-item t owns columns 16t .. 16t+15
+ * of C; the column sums of A go to sums[sums_at + r] (written by item 0). Range
+ * (ceil(n/16)). */
+__kernel void fm_gemm_tn_thin_m(int m, int n, int k, __global const float *A, int offa, int lda,
+                                __global const float *B, int offb, int ldb, __global float *C,
+                                int offc, int ldc, __global float *sums, int sums_at) {
+  int j0 = get_global_id(0) * 16;
+  if (j0 >= n) return;
+  A += offa, B += offb, C += offc;
+  THIN_SWITCH(m, THIN_M_LOOP)
+}
+
+/* C (m, n) = A^T B for n <= FM_THIN, A stored (k, m): work-item t owns rows 16t .. 16t+15
+ * of C and those columns' sums of A (sums[sums_at + i]). Range (ceil(m/16)). */
+__kernel void fm_gemm_tn_thin_n(int m, int n, int k, __global const float *A, int offa, int lda,
+                                __global const float *B, int offb, int ldb, __global float *C,
+                                int offc, int ldc, __global float *sums, int sums_at) {
+  int i0 = get_global_id(0) * 16;
+  if (i0 >= m) return;
+  A += offa, B += offb, C += offc;
+  THIN_SWITCH(n, THIN_N_LOOP)
+}
+
+/* Z (m, n) = A W^T + bias for n <= FM_THIN with W stored (n, k) as in the parameters: the
+ * output layer. Work-item i owns row i, read with float16 loads. Range (m), work-groups of
+ * one item (the vectors are explicit). */
+__kernel void fm_gemm_nt_thin_bias(int m, int n, int k, __global const float *A, int offa,
+                                   int lda, __global const float *W, int offw,
+                                   __global const float *params, int bias_at, __global float *Z,
+                                   int ldz) {
+  int i = get_global_id(0);
+  if (i >= m) return;
+  __global const float *arow = A + offa + (size_t)i * lda;
+  W += offw;
+  for (int c = 0; c < n; c++) {
+    __global const float *wrow = W + (size_t)c * k;
+    float16 acc = (float16)(0.0f);
+    int p = 0;
+    for (; p + 16 <= k; p += 16) acc += vload16(0, arow + p) * vload16(0, wrow + p);
+    float s = params[bias_at + c];
+    for (; p < k; p++) s += arow[p] * wrow[p];
+    float8 h = acc.lo + acc.hi;
+    float4 q = h.lo + h.hi;
+    Z[(size_t)i * ldz + c] = s + (q.x + q.y) + (q.z + q.w);
+  }
+}
+
 /* Any transpose combination, one work-item per element of C: correct everywhere, fast
  * nowhere; used only for the shapes the tiled kernels do not take. Range (n, m). */
 __kernel void fm_gemm_any(int m, int n, int k, float alpha, __global const float *A, int offa,

@@ -76,10 +76,11 @@ __kernel void fm_column_sums(__global const float *g, __global float *grads, uin
 }
 
 /* dst[at + c * rows + r] = src[at + r * cols + c]: a (rows, cols) block transposed in place
- * of the same offset of another buffer. Range (cols, rows). */
+ * of the same offset of another buffer. Range (rows, cols): neighbouring work-items write
+ * neighbouring floats, which is what a CPU device's vectorizer needs. */
 __kernel void fm_transpose(__global const float *src, __global float *dst, uint at, uint rows,
                            uint cols) {
-  uint c = get_global_id(0), r = get_global_id(1);
+  uint r = get_global_id(0), c = get_global_id(1);
   if (c >= cols || r >= rows) return;
   dst[at + (size_t)c * rows + r] = src[at + (size_t)r * cols + c];
 }

@@ -160,7 +160,12 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
-  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_tn_colsum", &kern));
+  int thin_m = m <= FM_GEMM_THIN, thin_n = !thin_m && n <= FM_GEMM_THIN;
+  FM_TRY(fm_device_kernel(dev, "gemm",
+                          thin_m   ? "fm_gemm_tn_thin_m"
+                          : thin_n ? "fm_gemm_tn_thin_n"
+                                   : "fm_gemm_tn_colsum",
+                          &kern));
   cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
   cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, offc = (cl_int)c.offset;
   cl_int ldc = (cl_int)c.ld, at = (cl_int)sums_at;
@@ -179,7 +184,44 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
   FM_CL(FM_ARG(kern, i++, ldc));
   FM_CL(FM_ARG(kern, i++, sums));
   FM_CL(FM_ARG(kern, i++, at));
-  FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
+  if (thin_m || thin_n) {
+    char label[64];
+    snprintf(label, sizeof label, "gemm TN+colsum thin %zux%zux%zu", m, n, k);
+    size_t global = ((thin_m ? n : m) + 15) / 16, local = 1;
+    FM_TRY(fm_device_launch_as(dev, label, kern, 1, &global, &local));
+  } else {
+    FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
+  }
+fail:
+  return st;
+}
+
+fm_status fm_gemm_nt_bias(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix w,
+                          cl_mem params, size_t bias_at, cl_mem z, size_t ldz) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  if (n > FM_GEMM_THIN || w.ld != k)
+    return fm_fail(FM_ERR_INVALID, "fm_gemm_nt_bias: n %zu > %d or W not packed", n, FM_GEMM_THIN);
+  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_nt_thin_bias", &kern));
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
+  cl_int lda = (cl_int)a.ld, offw = (cl_int)w.offset, at = (cl_int)bias_at, iz = (cl_int)ldz;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(kern, i++, im));
+  FM_CL(FM_ARG(kern, i++, in));
+  FM_CL(FM_ARG(kern, i++, ik));
+  FM_CL(FM_ARG(kern, i++, a.mem));
+  FM_CL(FM_ARG(kern, i++, offa));
+  FM_CL(FM_ARG(kern, i++, lda));
+  FM_CL(FM_ARG(kern, i++, w.mem));
+  FM_CL(FM_ARG(kern, i++, offw));
+  FM_CL(FM_ARG(kern, i++, params));
+  FM_CL(FM_ARG(kern, i++, at));
+  FM_CL(FM_ARG(kern, i++, z));
+  FM_CL(FM_ARG(kern, i++, iz));
+  char label[64];
+  snprintf(label, sizeof label, "gemm NT+bias thin %zux%zux%zu", m, n, k);
+  size_t global = m, local = 1;
+  FM_TRY(fm_device_launch_as(dev, label, kern, 1, &global, &local));
 fail:
   return st;
 }

@@ -184,7 +184,7 @@ static fm_status refresh_transposed(fm_mlp *m) {
     FM_CL(FM_ARG(k, 2, at));
     FM_CL(FM_ARG(k, 3, rows));
     FM_CL(FM_ARG(k, 4, cols));
-    FM_TRY(launch_rows(m, k, (int)cols, (int)rows));
+    FM_TRY(launch_rows(m, k, (int)rows, (int)cols));
   }
   m->params_t_stale = 0;
 fail:
@@ -226,6 +226,11 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix wt = {m->params_t, m->w_off[l], outw}; /* W^T (in, out) */
     cl_mem z = last ? out : m->z[l], h = last ? out : m->h[l];
+    if (fused(m) && last && outw <= FM_GEMM_THIN) {
+      fm_matrix w = {m->params, m->w_off[l], in};
+      FM_TRY(fm_gemm_nt_bias(m->dev, rows, outw, in, a, w, m->params, m->b_off[l], out, outw));
+      continue;
+    }
     if (fused(m)) {
       FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
                               last ? "none" : act, z, h, outw));

@@ -142,8 +142,9 @@ START_TEST(fused_bias_activation_and_derivative_epilogues_match_reference) {
 END_TEST
 
 START_TEST(weight_gradient_with_column_sums_matches_reference) {
-  const size_t shapes[3][3] = {{37, 45, 29}, {64, 64, 100}, {2, 40, 37}};
-  for (int s = 0; s < 3; s++) {
+  /* Tiled (partial and full tiles), thin m (output layer), thin n (input layer). */
+  const size_t shapes[5][3] = {{37, 45, 29}, {64, 64, 100}, {2, 40, 37}, {45, 3, 37}, {8, 16, 5}};
+  for (int s = 0; s < 5; s++) {
     size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
     float *a = malloc(k * m * sizeof *a), *b = malloc(k * n * sizeof *b);
     test_fill_uniform(a, k * m, 50, -1, 1);
@@ -168,6 +169,37 @@ START_TEST(weight_gradient_with_column_sums_matches_reference) {
 }
 END_TEST
 
+START_TEST(thin_output_layer_product_matches_reference) {
+  const size_t shapes[3][3] = {{37, 2, 45}, {16, 8, 64}, {5, 1, 7}};
+  for (int s = 0; s < 3; s++) {
+    size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    float *a = malloc(m * k * sizeof *a), *w = malloc((n * k + 2) * sizeof *w);
+    test_fill_uniform(a, m * k, 60, -1, 1);
+    test_fill_uniform(w, n * k + 2, 61, -1, 1);
+    /* The parameters hold W (n, k) at offset 2 and the bias right after it. */
+    float *params = malloc((n * k + 2 + n) * sizeof *params);
+    memcpy(params, w, (n * k + 2) * sizeof *params);
+    test_fill_uniform(params + n * k + 2, n, 62, -1, 1);
+    double *want = malloc(m * n * sizeof *want);
+    for (size_t i = 0; i < m; i++)
+      for (size_t c = 0; c < n; c++) {
+        double z = params[n * k + 2 + c];
+        for (size_t p = 0; p < k; p++) z += (double)a[i * k + p] * params[2 + c * k + p];
+        want[i * n + c] = z;
+      }
+    cl_mem da = test_upload(a, m * k), dp = test_upload(params, n * k + 2 + n);
+    cl_mem dz = test_zeros(m * n);
+    fm_matrix ma = {da, 0, k}, mw = {dp, 2, k};
+    ck_fm(fm_gemm_nt_bias(test_device(), m, n, k, ma, mw, dp, n * k + 2, dz, n));
+    float *got = test_download(dz, m * n);
+    ck_assert_uint_eq(test_mismatches("NT+bias thin", got, want, m * n, 1e-5, 1e-4), 0);
+    free(a), free(w), free(params), free(want), free(got);
+    fm_device_release(test_device(), da), fm_device_release(test_device(), dp);
+    fm_device_release(test_device(), dz);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
@@ -177,6 +209,7 @@ int main(void) {
   tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 2);
   tcase_add_test(tc, fused_bias_activation_and_derivative_epilogues_match_reference);
   tcase_add_test(tc, weight_gradient_with_column_sums_matches_reference);
+  tcase_add_test(tc, thin_output_layer_product_matches_reference);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

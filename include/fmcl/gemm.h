@@ -43,9 +43,18 @@ fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matr
 fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
                              fm_matrix b, const char *act, cl_mem z, cl_mem g, size_t ldc);
 
-/* C = A^T B with A stored (k, m), and sums[sums_at + i] = sum_p A[p, i]. */
+/* Widths up to this take the thin kernels (one work-item per row or column). */
+#define FM_GEMM_THIN 8
+
+/* C = A^T B with A stored (k, m), and sums[sums_at + i] = sum_p A[p, i]. Thin m or n (the
+ * MLP's output and input layers) take dedicated kernels. */
 fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at);
+
+/* z (m, n) = A W^T + params[bias_at ...] for n <= FM_GEMM_THIN, with W (n, k) stored
+ * packed (ld = k) as in the parameters: the output layer without a transposed copy. */
+fm_status fm_gemm_nt_bias(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix w,
+                          cl_mem params, size_t bias_at, cl_mem z, size_t ldz);
 
 /* The CLBlast version fmcl was built against ("1.5.3"); CLBlast has no run-time query. */
 const char *fm_gemm_clblast_version(void);
