@@ -42,7 +42,7 @@ static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", NULL};
 
 static const field fields[] = {
     {"name", F_STRING, OFF(name), 0, 0, 0, SZ(name), NULL, 0,
-     "experiment name; the run folder defaults to runs/<name>"},
+     "experiment name (empty: data.name); the run folder defaults to runs/<name>"},
     {"seed", F_SEED, OFF(seed), 0, 9007199254740991.0, 0, 0, NULL, F_MODEL,
      "seed of every random number (data, initialisation, batches, sampling)"},
     {"device.type", F_ENUM, OFF(device.type), 0, 0, 0, 0, device_types, 0,
@@ -97,7 +97,6 @@ static const field fields[] = {
 
 void fm_config_defaults(fm_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
-  fm_strlcpy(cfg->name, "8gaussians", sizeof cfg->name);
   cfg->seed = 0;
   cfg->device.type = FM_DEVICE_AUTO;
   cfg->device.index = -1;
@@ -422,6 +421,10 @@ fm_status fm_config_set(fm_config *cfg, const char *assignment) {
   return st;
 }
 
+void fm_config_resolve(fm_config *cfg) {
+  if (!cfg->name[0]) fm_strlcpy(cfg->name, cfg->data.name, sizeof cfg->name);
+}
+
 fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->sample.n > 0 && cfg->sample.batch < 1)
     return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
@@ -493,7 +496,7 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
 
 void fm_config_run_dir(const fm_config *cfg, char *out, size_t size) {
   if (cfg->output.dir[0]) fm_strlcpy(out, cfg->output.dir, size);
-  else snprintf(out, size, "runs/%s", cfg->name);
+  else snprintf(out, size, "runs/%s", cfg->name[0] ? cfg->name : cfg->data.name);
 }
 
 void fm_config_print_reference(FILE *out) {

@@ -156,6 +156,7 @@ static int load_config(const cli *c, fm_config *cfg) {
   fm_status st = FM_OK;
   if (c->config) st = fm_config_load(cfg, c->config);
   for (int i = 0; st == FM_OK && i < c->n_sets; i++) st = fm_config_set(cfg, c->sets[i]);
+  fm_config_resolve(cfg);
   if (st == FM_OK) st = fm_config_validate(cfg);
   return st == FM_OK ? 0 : report(st);
 }

@@ -199,8 +199,12 @@ static fm_status numeric_failure(const fm_config *cfg, uint64_t from, uint64_t t
                  (unsigned long long)from, (unsigned long long)to, cfg->train.lr, saved);
 }
 
-fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res) {
+fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
+                            fm_run_result *res) {
   fm_status st = FM_OK;
+  fm_config resolved = *config;
+  fm_config_resolve(&resolved);
+  const fm_config *cfg = &resolved;
   fm_device *dev = NULL;
   fm_mlp *mlp = NULL;
   fm_trainer *tr = NULL;

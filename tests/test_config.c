@@ -34,6 +34,22 @@ START_TEST(defaults_are_the_reference_recipe) {
 }
 END_TEST
 
+START_TEST(empty_name_follows_the_data_set) {
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  ck_fm(fm_config_set(&cfg, "data.name=moons"));
+  fm_config_resolve(&cfg);
+  ck_assert_str_eq(cfg.name, "moons");
+  char dir[256];
+  fm_config_run_dir(&cfg, dir, sizeof dir);
+  ck_assert_str_eq(dir, "runs/moons");
+  ck_fm(fm_config_set(&cfg, "name=mine"));
+  fm_config_resolve(&cfg);
+  fm_config_run_dir(&cfg, dir, sizeof dir);
+  ck_assert_str_eq(dir, "runs/mine");
+}
+END_TEST
+
 START_TEST(config_overlays_nested_keys) {
   fm_config cfg;
   ck_fm(parse(&cfg, "{\"name\": \"m\", \"seed\": 7, \"data\": {\"name\": \"moons\"},"
@@ -177,6 +193,7 @@ int main(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("config");
   tcase_add_test(tc, defaults_are_the_reference_recipe);
+  tcase_add_test(tc, empty_name_follows_the_data_set);
   tcase_add_test(tc, config_overlays_nested_keys);
   tcase_add_test(tc, config_rejects_unknown_key_with_its_path);
   tcase_add_test(tc, config_rejects_wrong_types_naming_the_key);

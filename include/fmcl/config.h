@@ -83,6 +83,9 @@ fm_status fm_config_load(fm_config *cfg, const char *path);
  * taken as a plain string. */
 fm_status fm_config_set(fm_config *cfg, const char *assignment);
 
+/* Fills the keys whose defaults depend on others: an empty name becomes data.name. */
+void fm_config_resolve(fm_config *cfg);
+
 /* Checks the relations between keys (the single keys are checked when set). */
 fm_status fm_config_validate(const fm_config *cfg);
 
