@@ -21,10 +21,12 @@ __kernel void fm_cfm_loss(__global const float *v, __global const float *u, __gl
   row_loss[i] = s;
 }
 
-/* acc[0] += mean(row_loss[0..n)), acc[1] += 1. One work-group of FM_REDUCE_WG items; the
- * summation order is fixed, so the result is the same on every run of the same device. */
+/* acc[0] += mean(row_loss[0..n)), acc[1] += 1, and the first step whose loss is not finite
+ * is kept in acc[2] (as uint bits; 0 while all are finite). One work-group of FM_REDUCE_WG
+ * items; the summation order is fixed, so the result is the same on every run of the same
+ * device. */
 __kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
-void fm_accumulate_mean(__global const float *row_loss, uint n, __global float *acc) {
+void fm_accumulate_mean(__global const float *row_loss, uint n, __global float *acc, uint step) {
   __local float part[FM_REDUCE_WG];
   uint lid = get_local_id(0);
   float s = 0.0f;
@@ -36,7 +38,10 @@ void fm_accumulate_mean(__global const float *row_loss, uint n, __global float *
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (lid == 0) {
-    acc[0] += part[0] / (float)n;
+    float mean = part[0] / (float)n;
+    acc[0] += mean;
     acc[1] += 1.0f;
+    __global uint *first_bad = (__global uint *)(acc + 2);
+    if (!isfinite(mean) && *first_bad == 0) *first_bad = step;
   }
 }

@@ -25,7 +25,7 @@ fail:
   return st;
 }
 
-fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc) {
+fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc, uint32_t step) {
   fm_status st = FM_OK;
   cl_kernel k = NULL;
   if (fm_device_get_info(dev)->max_work_group < REDUCE_WG)
@@ -33,10 +33,11 @@ fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc)
                    "reduction needs %d", fm_device_get_info(dev)->name,
                    fm_device_get_info(dev)->max_work_group, REDUCE_WG);
   FM_TRY(fm_device_kernel(dev, "loss", "fm_accumulate_mean", &k));
-  cl_uint un = (cl_uint)n;
+  cl_uint un = (cl_uint)n, us = step;
   FM_CL(FM_ARG(k, 0, row_loss));
   FM_CL(FM_ARG(k, 1, un));
   FM_CL(FM_ARG(k, 2, acc));
+  FM_CL(FM_ARG(k, 3, us));
   size_t global = REDUCE_WG, local = REDUCE_WG;
   FM_TRY(fm_device_launch(dev, k, 1, &global, &local));
 fail:

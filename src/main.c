@@ -1,5 +1,6 @@
 /* The fmcl command-line program: parses commands and options, calls the library's run
  * functions, prints errors and chooses the exit status. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,19 @@
 #include "fmcl/fmcl.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NUMERIC = 3 };
+
+/* The first SIGINT or SIGTERM asks the run to stop after the current step and save; a
+ * second one ends the program at once. */
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_signal(int sig) {
+  if (stop_signal) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_signal = sig;
+}
 
 #define MAX_SETS 256
 
@@ -20,6 +34,7 @@ typedef struct cli {
   int n_sets;
   int quiet;
   int profile;
+  int resume;
   int live; /* -1 auto */
   int help;
 } cli;
@@ -40,6 +55,7 @@ static const char *usage_main =
     "\n"
     "options:\n"
     "  --config FILE       experiment config (JSON); see configs/\n"
+    "  --resume            continue training from the run folder's checkpoint\n"
     "  --set KEY=VALUE     override a config key, e.g. --set train.steps=1000 (repeatable)\n"
     "  --quiet             print errors only\n"
     "  --progress MODE     progress display: auto (live line on a terminal), live, lines\n"
@@ -47,11 +63,12 @@ static const char *usage_main =
     "  --version           fmcl, CLBlast and OpenCL platform versions\n"
     "\n"
     "exit status: 0 done, 1 runtime failure (device, file, memory), 2 bad command line or\n"
-    "config, 3 training diverged (NaN loss)\n";
+    "config, 3 training diverged (NaN loss), 130/143 stopped by SIGINT/SIGTERM after\n"
+    "saving a checkpoint\n";
 
 static const char *usage_train =
-    "usage: fmcl train --config EXP.json [--set KEY=VALUE]... [--quiet] [--progress MODE]\n"
-    "                  [--profile]\n"
+    "usage: fmcl train --config EXP.json [--set KEY=VALUE]... [--resume] [--quiet]\n"
+    "                  [--progress MODE] [--profile]\n"
     "\n"
     "Trains the experiment and samples from the trained model. The run folder gets:\n"
     "  config.json   the resolved config (every key)\n"
@@ -62,7 +79,12 @@ static const char *usage_train =
     "  summary.json  device, timings, steps/s, peak device memory, final loss, NFE\n"
     "  profile.csv   with --profile: device time of every kernel and matrix product per\n"
     "                training step (events slow the steps down a little)\n"
-    "Without --config the defaults are used (the reference recipe on 8gaussians).\n";
+    "Without --config the defaults are used (the reference recipe on 8gaussians).\n"
+    "\n"
+    "--resume continues from the run folder's model.fmck (same config; train.steps may grow)\n"
+    "and ends with the same parameters as an uninterrupted run on the same device.\n"
+    "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes model.fmck and exits\n"
+    "with 130 or 143; a second Ctrl-C exits at once.\n";
 
 static const char *usage_sample =
     "usage: fmcl sample --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--out FILE.csv]\n"
@@ -103,6 +125,10 @@ static int usage_error(const char *fmt, ...) {
 }
 
 static int report(fm_status st) {
+  if (st == FM_ERR_INTERRUPTED) {
+    fprintf(stderr, "fmcl: %s\n", fm_error_message());
+    return 128 + (stop_signal ? stop_signal : SIGINT);
+  }
   fprintf(stderr, "fmcl: error: %s\n", fm_error_message());
   switch (st) {
   case FM_ERR_CONFIG:
@@ -126,6 +152,8 @@ static int parse_args(int argc, char **argv, cli *c, int *keys) {
       c->quiet = 1;
     } else if (strcmp(a, "--profile") == 0) {
       c->profile = 1;
+    } else if (strcmp(a, "--resume") == 0) {
+      c->resume = 1;
     } else if (strcmp(a, "--keys") == 0) {
       *keys = 1;
     } else if (strcmp(a, "--config") == 0 || strcmp(a, "--checkpoint") == 0 ||
@@ -204,7 +232,9 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &c, &keys);
   if (rc) return rc;
   const char *cmd = c.command ? c.command : (c.config || c.n_sets ? "train" : NULL);
-  fm_run_options opt = {stderr, c.live, c.quiet, c.profile};
+  fm_run_options opt = {stderr, c.live, c.quiet, c.profile, c.resume, &stop_signal};
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
 
   if (!cmd) {
     fputs(usage_main, c.help ? stdout : stderr);

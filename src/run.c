@@ -3,7 +3,9 @@
 #include "fmcl/run.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,14 +191,211 @@ static fm_status write_summary(const char *path, const fm_config *cfg, fm_device
   return st;
 }
 
-static fm_status numeric_failure(const fm_config *cfg, uint64_t from, uint64_t to,
-                                 uint64_t saved_step, const char *ckpt) {
+/* Faults injected by the tests of what survives them: FMCL_FAULT=kill@N (SIGKILL itself
+ * after enqueuing step N), int@N (SIGINT itself), int2@N (SIGINT twice), nan@N (NaN
+ * parameters after step N). */
+typedef struct fault {
+  int kind; /* 0 none, 1 kill, 2 int, 3 int twice, 4 nan */
+  uint64_t step;
+} fault;
+
+static fault fault_from_env(void) {
+  fault f = {0, 0};
+  const char *v = getenv("FMCL_FAULT");
+  if (!v) return f;
+  const char *at = strchr(v, '@');
+  if (!at) return f;
+  f.step = strtoull(at + 1, NULL, 10);
+  size_t n = (size_t)(at - v);
+  if (n == 4 && strncmp(v, "kill", 4) == 0) f.kind = 1;
+  else if (n == 3 && strncmp(v, "int", 3) == 0) f.kind = 2;
+  else if (n == 4 && strncmp(v, "int2", 4) == 0) f.kind = 3;
+  else if (n == 3 && strncmp(v, "nan", 3) == 0) f.kind = 4;
+  return f;
+}
+
+static fm_status inject(const fault *f, uint64_t step, fm_device *dev, fm_mlp *mlp) {
+  if (f->kind == 0 || f->step != step) return FM_OK;
+  if (f->kind == 4) {
+    fm_mlp_params_changed(mlp);
+    return fm_device_fill(dev, fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
+  }
+  if (f->kind == 1) raise(SIGKILL);
+  raise(SIGINT);
+  if (f->kind == 3) raise(SIGINT);
+  return FM_OK;
+}
+
+/* Everything one training run holds. */
+typedef struct run {
+  const fm_config *cfg;
+  const fm_run_options *opt;
+  fm_device *dev;
+  fm_mlp *mlp;
+  fm_trainer *tr;
+  char dir[1024], ckpt[1200], log_path[1200];
+  FILE *log;              /* train.csv, appended as training goes */
+  uint64_t saved_step;    /* step of the last checkpoint written */
+  uint64_t first_step;    /* the first step this run trains (after a resume, not 1) */
+  run_times tm;
+  int steps_timed;
+  double final_loss;
+} run;
+
+static fm_status numeric_failure(const run *r, uint64_t bad_step) {
   char saved[1400];
-  if (saved_step > 0) snprintf(saved, sizeof saved, "the last good checkpoint is %s (step %llu)", ckpt, (unsigned long long)saved_step);
-  else snprintf(saved, sizeof saved, "no checkpoint was written");
-  return fm_fail(FM_ERR_NUMERIC, "training diverged: the loss became NaN or infinite between "
-                 "steps %llu and %llu; lower train.lr (now %g) or rescale the data; %s",
-                 (unsigned long long)from, (unsigned long long)to, cfg->train.lr, saved);
+  if (r->saved_step > 0)
+    snprintf(saved, sizeof saved, "the last good checkpoint is %s (step %llu); resume from it "
+             "with --resume after changing the config", r->ckpt,
+             (unsigned long long)r->saved_step);
+  else
+    snprintf(saved, sizeof saved, "no checkpoint was written");
+  return fm_fail(FM_ERR_NUMERIC, "training diverged: the loss became NaN or infinite at step "
+                 "%llu (a gradient or parameter overflowed); lower train.lr (now %g) or check "
+                 "the data's scale; %s", (unsigned long long)bad_step, r->cfg->train.lr, saved);
+}
+
+/* Reads the loss of the steps since the last take (and starts a new sum when take is
+ * set); a non-finite loss stops the run. */
+static fm_status read_loss(run *r, fm_loss_report *rep, int take) {
+  fm_status st = take ? fm_trainer_take_loss(r->tr, rep) : fm_trainer_peek_loss(r->tr, rep);
+  if (st != FM_OK) return st;
+  if (rep->first_nonfinite_step || (rep->steps > 0 && !isfinite(rep->mean)))
+    return numeric_failure(r, rep->first_nonfinite_step ? rep->first_nonfinite_step
+                                                        : fm_trainer_steps(r->tr));
+  return FM_OK;
+}
+
+/* Checkpoints only a model whose every step so far had a finite loss. */
+static fm_status checkpoint(run *r) {
+  fm_loss_report pending;
+  fm_status st = read_loss(r, &pending, 0);
+  if (st != FM_OK) return st;
+  st = save_checkpoint(r->ckpt, r->cfg, r->mlp, r->tr);
+  if (st == FM_OK) r->saved_step = fm_trainer_steps(r->tr);
+  return st;
+}
+
+/* Opens train.csv: new, or after a resume keeping the rows up to the checkpoint's step
+ * (later rows belong to steps that are trained again). */
+static fm_status open_log(run *r, uint64_t resume_step) {
+  char *kept = NULL;
+  size_t kept_len = 0;
+  if (resume_step > 0) {
+    FILE *old = fopen(r->log_path, "r");
+    char line[512];
+    if (old) {
+      FILE *mem = open_memstream(&kept, &kept_len);
+      if (!mem) {
+        fclose(old);
+        return fm_fail(FM_ERR_NOMEM, "out of memory reading %s", r->log_path);
+      }
+      while (fgets(line, sizeof line, old)) {
+        unsigned long long step;
+        if (sscanf(line, "%llu,", &step) == 1 && step <= resume_step) fputs(line, mem);
+      }
+      fclose(old);
+      fclose(mem);
+    }
+  }
+  r->log = fopen(r->log_path, "w");
+  if (!r->log) {
+    free(kept);
+    return fm_fail(FM_ERR_IO, "%s: cannot create: %s", r->log_path, strerror(errno));
+  }
+  fprintf(r->log, "step,loss,lr,steps_per_s\n");
+  if (kept) fwrite(kept, 1, kept_len, r->log);
+  free(kept);
+  fflush(r->log);
+  return FM_OK;
+}
+
+/* Restores model, Adam state and step from the run folder's checkpoint. */
+static fm_status resume(run *r) {
+  fm_checkpoint ck;
+  fm_status st = fm_checkpoint_load(r->ckpt, &ck);
+  if (st == FM_ERR_IO)
+    return fm_fail_context(FM_ERR_IO, "--resume: nothing to resume from: ");
+  if (st != FM_OK) return st;
+  if (ck.model_hash != fm_config_model_hash(r->cfg)) {
+    fm_checkpoint_free(&ck);
+    return fm_fail(FM_ERR_CONFIG, "--resume: %s was trained with a different config (data, "
+                   "model, path or optimizer keys differ); resume with the config.json of that "
+                   "run folder, or set output.dir to start a new run", r->ckpt);
+  }
+  if (!ck.optim_state || ck.flat_size != fm_mlp_flat_size(r->mlp)) {
+    fm_checkpoint_free(&ck);
+    return fm_fail(FM_ERR_FORMAT, "--resume: %s has no optimizer state or another model shape; "
+                   "it cannot be resumed", r->ckpt);
+  }
+  st = fm_mlp_write_params(r->mlp, ck.params);
+  if (st == FM_OK) st = fm_trainer_restore(r->tr, ck.step, ck.optim_state, ck.optim_steps);
+  if (st == FM_OK) r->saved_step = ck.step;
+  fm_checkpoint_free(&ck);
+  return st;
+}
+
+/* The training loop: steps, loss reads and log rows, progress, checkpoints, and a clean
+ * stop on a signal. */
+static fm_status train_loop(run *r) {
+  fm_status st = FM_OK;
+  const fm_config *cfg = r->cfg;
+  const fm_run_options *opt = r->opt;
+  fault flt = fault_from_env();
+  uint64_t steps = (uint64_t)cfg->train.steps, window_start = r->first_step - 1;
+  fm_progress progress;
+  fm_loss_report rep;
+  double t_train = fm_seconds(), t_log = t_train;
+  int progress_on = 0;
+  for (uint64_t step = r->first_step; step <= steps; step++) {
+    FM_TRY(fm_trainer_step(r->tr));
+    FM_TRY(inject(&flt, step, r->dev, r->mlp));
+    if (step == r->first_step) {
+      /* The first step compiles kernels; time the rest. */
+      FM_TRY(fm_device_finish(r->dev));
+      r->tm.first_step = fm_seconds() - t_train;
+      t_train = t_log = fm_seconds();
+      window_start = step;
+      fm_progress_begin(&progress, opt->log, opt->live, opt->quiet, step, steps);
+      progress_on = 1;
+      if (opt->profile) fm_device_profile_reset(r->dev);
+    }
+    if (step % (uint64_t)cfg->train.log_every == 0 || step == steps) {
+      FM_TRY(read_loss(r, &rep, 1));
+      double now = fm_seconds();
+      double rate = now > t_log ? (double)(step - window_start) / (now - t_log) : 0;
+      fprintf(r->log, "%llu,%.7g,%.7g,%.2f\n", (unsigned long long)step, rep.mean, cfg->train.lr,
+              rate);
+      fflush(r->log);
+      t_log = now;
+      window_start = step;
+      r->final_loss = rep.mean;
+      fm_progress_update(&progress, step, rep.mean, 1);
+    } else if (step % 50 == 0 && progress.live) {
+      FM_TRY(fm_device_finish(r->dev));
+      fm_progress_update(&progress, step, NAN, 0);
+    }
+    if (opt->stop && *opt->stop) {
+      if (progress_on) fm_progress_end(&progress);
+      FM_TRY(checkpoint(r));
+      st = fm_fail(FM_ERR_INTERRUPTED, "interrupted after step %llu; the model is saved in %s; "
+                   "continue with the same command and --resume",
+                   (unsigned long long)step, r->ckpt);
+      goto fail;
+    }
+    if (cfg->train.checkpoint_every > 0 && step % (uint64_t)cfg->train.checkpoint_every == 0 &&
+        step < steps)
+      FM_TRY(checkpoint(r));
+  }
+  FM_TRY(fm_device_finish(r->dev));
+  r->tm.train = fm_seconds() - t_train;
+  if (steps >= r->first_step + 1) r->steps_timed = (int)(steps - r->first_step);
+  if (progress_on) fm_progress_end(&progress);
+  progress_on = 0;
+  FM_TRY(checkpoint(r));
+fail:
+  if (progress_on) fm_progress_end(&progress);
+  return st;
 }
 
 fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
@@ -205,113 +404,74 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   fm_config resolved = *config;
   fm_config_resolve(&resolved);
   const fm_config *cfg = &resolved;
-  fm_device *dev = NULL;
-  fm_mlp *mlp = NULL;
-  fm_trainer *tr = NULL;
+  run r;
+  memset(&r, 0, sizeof r);
+  r.cfg = cfg;
+  r.opt = opt;
+  r.final_loss = NAN;
+  r.first_step = 1;
   fm_points train = {0}, test = {0};
   float *samples = NULL;
-  FILE *log_csv = NULL;
   char *json = NULL;
-  char dir[1024], path[1200], ckpt[1200];
-  run_times tm = {0};
+  char path[1200];
   double t_begin = fm_seconds();
   memset(res, 0, sizeof *res);
   res->final_loss = NAN;
 
   FM_TRY(fm_config_validate(cfg));
-  fm_config_run_dir(cfg, dir, sizeof dir);
-  fm_strlcpy(res->dir, dir, sizeof res->dir);
-  FM_TRY(fm_make_dirs(dir));
+  fm_config_run_dir(cfg, r.dir, sizeof r.dir);
+  fm_strlcpy(res->dir, r.dir, sizeof res->dir);
+  snprintf(r.ckpt, sizeof r.ckpt, "%s/model.fmck", r.dir);
+  snprintf(r.log_path, sizeof r.log_path, "%s/train.csv", r.dir);
+  FM_TRY(fm_make_dirs(r.dir));
   json = fm_config_to_json(cfg);
-  snprintf(path, sizeof path, "%s/config.json", dir);
+  snprintf(path, sizeof path, "%s/config.json", r.dir);
   FM_TRY(write_text(path, json));
 
-  FM_TRY(open_device(cfg, opt->profile, &dev));
-  describe_device(opt, dev, cfg);
+  FM_TRY(open_device(cfg, opt->profile, &r.dev));
+  describe_device(opt, r.dev, cfg);
 
   FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train, &train));
   FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TEST, cfg->data.n_test, &test));
-  snprintf(path, sizeof path, "%s/test.csv", dir);
+  snprintf(path, sizeof path, "%s/test.csv", r.dir);
   FM_TRY(fm_points_write_csv(&test, path, 0));
 
   fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, train.dim);
   int sample_rows = cfg->sample.n < cfg->sample.batch ? cfg->sample.n : cfg->sample.batch;
   int capacity = cfg->train.batch > sample_rows ? cfg->train.batch : sample_rows;
-  FM_TRY(fm_mlp_create(dev, &shape, capacity, &mlp));
-  fm_mlp_set_gemm(mlp, cfg->device.gemm);
-  FM_TRY(fm_mlp_init(mlp, cfg->seed));
-  FM_TRY(fm_trainer_create(mlp, cfg, &train, &tr));
+  FM_TRY(fm_mlp_create(r.dev, &shape, capacity, &r.mlp));
+  fm_mlp_set_gemm(r.mlp, cfg->device.gemm);
+  FM_TRY(fm_mlp_init(r.mlp, cfg->seed));
+  FM_TRY(fm_trainer_create(r.mlp, cfg, &train, &r.tr));
+  if (opt->resume) {
+    FM_TRY(resume(&r));
+    r.first_step = r.saved_step + 1;
+    say(opt, "resuming from %s at step %llu\n", r.ckpt, (unsigned long long)r.saved_step);
+  }
   say(opt, "data %s: %d training, %d held-out points; model: %zu parameters; %d steps of batch %d\n",
-      cfg->data.name, train.n, test.n, fm_mlp_param_count(mlp), cfg->train.steps, cfg->train.batch);
-  tm.setup = fm_seconds() - t_begin;
+      cfg->data.name, train.n, test.n, fm_mlp_param_count(r.mlp), cfg->train.steps,
+      cfg->train.batch);
+  r.tm.setup = fm_seconds() - t_begin;
 
-  snprintf(path, sizeof path, "%s/train.csv", dir);
-  log_csv = fopen(path, "w");
-  if (!log_csv) {
-    st = fm_fail(FM_ERR_IO, "%s: cannot create", path);
+  FM_TRY(open_log(&r, opt->resume ? r.saved_step : 0));
+  FM_TRY(train_loop(&r));
+  fclose(r.log);
+  r.log = NULL;
+  if (opt->profile) {
+    snprintf(path, sizeof path, "%s/profile.csv", r.dir);
+    FM_TRY(report_profile(r.dev, opt, path, r.steps_timed));
+  }
+  res->final_loss = r.final_loss;
+  res->train_steps_per_s = r.tm.train > 0 ? r.steps_timed / r.tm.train : 0;
+  if ((uint64_t)cfg->train.steps >= r.first_step)
+    say(opt, "trained %llu steps in %.1f s (%.1f steps/s after a first step of %.2f s); final "
+        "loss %.4f\n", (unsigned long long)((uint64_t)cfg->train.steps - r.first_step + 1),
+        r.tm.train + r.tm.first_step, res->train_steps_per_s, r.tm.first_step, r.final_loss);
+  if (opt->stop && *opt->stop) {
+    st = fm_fail(FM_ERR_INTERRUPTED, "interrupted after training; the model is saved in %s",
+                 r.ckpt);
     goto fail;
   }
-  fprintf(log_csv, "step,loss,lr,steps_per_s\n");
-  snprintf(ckpt, sizeof ckpt, "%s/model.fmck", dir);
-
-  uint64_t steps = (uint64_t)cfg->train.steps, saved_step = 0, last_log = 0, window_start = 1;
-  fm_progress progress;
-  double t_train = fm_seconds(), t_log = 0;
-  int steps_timed = 0;
-  for (uint64_t step = 1; step <= steps; step++) {
-    FM_TRY(fm_trainer_step(tr));
-    if (step == 1) {
-      /* The first step compiles kernels; time the rest. */
-      FM_TRY(fm_device_finish(dev));
-      tm.first_step = fm_seconds() - t_train;
-      t_train = t_log = fm_seconds();
-      fm_progress_begin(&progress, opt->log, opt->live, opt->quiet, 1, steps);
-      if (opt->profile) fm_device_profile_reset(dev);
-    }
-    int log_now = step % (uint64_t)cfg->train.log_every == 0 || step == steps;
-    if (log_now) {
-      double loss;
-      int count;
-      FM_TRY(fm_trainer_take_loss(tr, &loss, &count));
-      if (!isfinite(loss)) {
-        fm_progress_end(&progress);
-        st = numeric_failure(cfg, last_log + 1, step, saved_step, ckpt);
-        goto fail;
-      }
-      double now = fm_seconds();
-      double rate = now > t_log ? (double)(step - window_start) / (now - t_log) : 0;
-      fprintf(log_csv, "%llu,%.7g,%.7g,%.2f\n", (unsigned long long)step, loss, cfg->train.lr, rate);
-      fflush(log_csv);
-      t_log = now;
-      window_start = last_log = step;
-      res->final_loss = loss;
-      fm_progress_update(&progress, step, loss, 1);
-    } else if (step % 50 == 0 && progress.live) {
-      FM_TRY(fm_device_finish(dev));
-      fm_progress_update(&progress, step, NAN, 0);
-    }
-    if (cfg->train.checkpoint_every > 0 && step % (uint64_t)cfg->train.checkpoint_every == 0 &&
-        step < steps) {
-      FM_TRY(save_checkpoint(ckpt, cfg, mlp, tr));
-      saved_step = step;
-    }
-  }
-  FM_TRY(fm_device_finish(dev));
-  if (steps > 1) steps_timed = (int)steps - 1;
-  tm.train = fm_seconds() - t_train;
-  if (steps > 0) fm_progress_end(&progress);
-  if (opt->profile) {
-    snprintf(path, sizeof path, "%s/profile.csv", dir);
-    FM_TRY(report_profile(dev, opt, path, steps_timed));
-  }
-  fclose(log_csv);
-  log_csv = NULL;
-  FM_TRY(save_checkpoint(ckpt, cfg, mlp, tr));
-  res->train_steps_per_s = tm.train > 0 ? steps_timed / tm.train : 0;
-  if (steps > 0)
-    say(opt, "trained %llu steps in %.1f s (%.1f steps/s after a first step of %.2f s); final loss %.4f\n",
-        (unsigned long long)steps, tm.train + tm.first_step, res->train_steps_per_s, tm.first_step,
-        res->final_loss);
 
   if (cfg->sample.n > 0) {
     double t0 = fm_seconds();
@@ -322,28 +482,28 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     }
     fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
                            cfg->sample.batch, cfg->seed};
-    FM_TRY(fm_sample_generate(mlp, &sp, samples, &res->nfe));
-    tm.sample = fm_seconds() - t0;
-    snprintf(path, sizeof path, "%s/samples.csv", dir);
+    FM_TRY(fm_sample_generate(r.mlp, &sp, samples, &res->nfe));
+    r.tm.sample = fm_seconds() - t0;
+    snprintf(path, sizeof path, "%s/samples.csv", r.dir);
     FM_TRY(write_samples(path, samples, cfg->sample.n, train.dim));
     say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
-        fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, tm.sample);
+        fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, r.tm.sample);
   }
-  tm.total = fm_seconds() - t_begin;
-  snprintf(path, sizeof path, "%s/summary.json", dir);
-  FM_TRY(write_summary(path, cfg, dev, mlp, &tm, steps_timed, res->final_loss, res->nfe,
+  r.tm.total = fm_seconds() - t_begin;
+  snprintf(path, sizeof path, "%s/summary.json", r.dir);
+  FM_TRY(write_summary(path, cfg, r.dev, r.mlp, &r.tm, r.steps_timed, r.final_loss, res->nfe,
                        cfg->sample.n));
-  say(opt, "run folder: %s\n", dir);
+  say(opt, "run folder: %s\n", r.dir);
 
 fail:
-  if (log_csv) fclose(log_csv);
+  if (r.log) fclose(r.log);
   free(samples);
   free(json);
-  fm_trainer_destroy(tr);
-  fm_mlp_destroy(mlp);
+  fm_trainer_destroy(r.tr);
+  fm_mlp_destroy(r.mlp);
   fm_points_free(&train);
   fm_points_free(&test);
-  fm_device_destroy(dev);
+  fm_device_destroy(r.dev);
   return st;
 }
 

@@ -25,7 +25,7 @@ struct fm_trainer {
   cl_mem v;        /* (batch, dim) model velocity */
   cl_mem dv;       /* (batch, dim) dL/dv */
   cl_mem row_loss; /* (batch) */
-  cl_mem loss_acc; /* (2): sum of step losses, number of steps */
+  cl_mem loss_acc; /* one fm_loss_sum */
 };
 
 fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
@@ -57,8 +57,8 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch v", &tr->v));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch dL/dv", &tr->dv));
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch losses", &tr->row_loss));
-  FM_TRY(fm_device_alloc(dev, 2 * sizeof(float), "loss sum", &tr->loss_acc));
-  FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, 2, 0.0f));
+  FM_TRY(fm_device_alloc(dev, sizeof(fm_loss_sum), "loss sum", &tr->loss_acc));
+  FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, sizeof(fm_loss_sum) / sizeof(float), 0.0f));
   fm_adam_params adam = {cfg->train.lr, cfg->train.beta1, cfg->train.beta2, cfg->train.eps,
                          cfg->train.weight_decay};
   FM_TRY(fm_optim_create(dev, fm_mlp_flat_size(mlp), &adam, &tr->optim));
@@ -84,7 +84,7 @@ fm_status fm_trainer_step(fm_trainer *tr) {
                         (uint32_t)step, tr->x_t, tr->t, tr->u));
   FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->batch, tr->v));
   FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->row_loss, tr->batch, tr->dim));
-  FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc));
+  FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc, (uint32_t)step));
   FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
   FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp), tr->lr));
   fm_mlp_params_changed(tr->mlp);
@@ -96,16 +96,30 @@ fail:
 }
 
 uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }
-void fm_trainer_set_steps(fm_trainer *tr, uint64_t steps) { tr->step = steps; }
 fm_optim *fm_trainer_optim(fm_trainer *tr) { return tr->optim; }
 
-fm_status fm_trainer_take_loss(fm_trainer *tr, double *mean, int *count) {
+fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_state,
+                             uint64_t optim_steps) {
+  tr->step = step;
+  return fm_optim_write_state(tr->optim, optim_state, optim_steps);
+}
+
+static fm_status read_loss(fm_trainer *tr, fm_loss_report *report, int reset) {
   fm_status st = FM_OK;
-  float acc[2] = {0, 0};
-  FM_TRY(fm_device_read(tr->dev, tr->loss_acc, 0, sizeof acc, acc));
-  FM_TRY(fm_device_fill(tr->dev, tr->loss_acc, 0, 2, 0.0f));
-  *count = (int)acc[1];
-  *mean = acc[1] > 0 ? (double)acc[0] / (double)acc[1] : NAN;
+  fm_loss_sum acc;
+  FM_TRY(fm_device_read(tr->dev, tr->loss_acc, 0, sizeof acc, &acc));
+  if (reset) FM_TRY(fm_device_fill(tr->dev, tr->loss_acc, 0, sizeof acc / sizeof(float), 0.0f));
+  report->steps = (int)acc.count;
+  report->mean = acc.count > 0 ? (double)acc.sum / (double)acc.count : NAN;
+  report->first_nonfinite_step = acc.first_nonfinite_step;
 fail:
   return st;
+}
+
+fm_status fm_trainer_take_loss(fm_trainer *tr, fm_loss_report *report) {
+  return read_loss(tr, report, 1);
+}
+
+fm_status fm_trainer_peek_loss(fm_trainer *tr, fm_loss_report *report) {
+  return read_loss(tr, report, 0);
 }

@@ -140,11 +140,14 @@ START_TEST(cfm_loss_and_its_gradient_match_reference) {
   test_fill_uniform(v, n * dim, 8, -2, 2);
   test_fill_uniform(u, n * dim, 9, -2, 2);
   cl_mem dv = test_upload(v, n * dim), du = test_upload(u, n * dim), dg = test_zeros(n * dim);
-  cl_mem rows = test_zeros(n), acc = test_zeros(2);
+  cl_mem rows = test_zeros(n), acc = test_zeros(4);
   ck_fm(fm_loss_cfm(test_device(), dv, du, dg, rows, n, dim));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc)); /* twice: the sum accumulates */
-  float *grad = test_download(dg, n * dim), *a = test_download(acc, 2);
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 1));
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 2)); /* twice: the sum accumulates */
+  float *grad = test_download(dg, n * dim), *a = test_download(acc, 4);
+  uint32_t first_bad;
+  memcpy(&first_bad, &a[2], sizeof first_bad);
+  ck_assert_uint_eq(first_bad, 0);
   double want[37 * 3], loss = 0;
   for (int i = 0; i < n * dim; i++) {
     want[i] = 2.0 * ((double)v[i] - u[i]) / n;
@@ -153,6 +156,16 @@ START_TEST(cfm_loss_and_its_gradient_match_reference) {
   ck_assert_uint_eq(test_mismatches("dL/dv", grad, want, n * dim, 1e-6, 1e-5), 0);
   double want_acc[2] = {2 * loss, 2};
   ck_assert_uint_eq(test_mismatches("loss sum", a, want_acc, 2, 1e-5, 1e-5), 0);
+  /* A NaN loss at step 7 is remembered, and a later one does not replace it. */
+  float nan_rows[37];
+  for (int i = 0; i < n; i++) nan_rows[i] = i == 5 ? NAN : 1.0f;
+  ck_fm(fm_device_write(test_device(), rows, 0, sizeof nan_rows, nan_rows));
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 7));
+  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 9));
+  free(a);
+  a = test_download(acc, 4);
+  memcpy(&first_bad, &a[2], sizeof first_bad);
+  ck_assert_uint_eq(first_bad, 7);
   free(grad), free(a);
   cl_mem bufs[] = {dv, du, dg, rows, acc};
   for (int i = 0; i < 5; i++) fm_device_release(test_device(), bufs[i]);

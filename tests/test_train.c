@@ -41,14 +41,18 @@ static void teardown(trained *t) {
   fm_points_free(&t->data);
 }
 
+static uint64_t last_nonfinite; /* of the last loss report */
+
 /* Runs steps, reading the mean loss every `every` steps into curve. */
 static void train(trained *t, int steps, int every, double *curve) {
   for (int s = 1; s <= steps; s++) {
     ck_fm(fm_trainer_step(t->tr));
     if (s % every == 0) {
-      int count = 0;
-      ck_fm(fm_trainer_take_loss(t->tr, &curve[s / every - 1], &count));
-      ck_assert_int_eq(count, every);
+      fm_loss_report r;
+      ck_fm(fm_trainer_take_loss(t->tr, &r));
+      ck_assert_int_eq(r.steps, every);
+      curve[s / every - 1] = r.mean;
+      last_nonfinite = r.first_nonfinite_step;
     }
   }
 }
@@ -96,6 +100,7 @@ START_TEST(nan_in_the_data_shows_in_the_loss) {
   double curve[1];
   train(&t, 5, 5, curve);
   ck_assert(!isfinite(curve[0]));
+  ck_assert_uint_eq(last_nonfinite, 1); /* the report names the first bad step */
   teardown(&t);
 }
 END_TEST

@@ -3,6 +3,8 @@
 #ifndef FMCL_LOSS_H
 #define FMCL_LOSS_H
 
+#include <stdint.h>
+
 #include "fmcl/device.h"
 
 /* dv = dL/dv and row_loss[i] = |v_i - u_i|^2 for L = mean_i |v_i - u_i|^2; v, u, dv are
@@ -10,7 +12,16 @@
 fm_status fm_loss_cfm(fm_device *dev, cl_mem v, cl_mem u, cl_mem dv, cl_mem row_loss, int n,
                       int dim);
 
-/* acc[0] += mean(row_loss), acc[1] += 1: acc is 2 floats on the device. */
-fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc);
+/* The running sum the host reads: the sum of step losses, their count, and the first step
+ * whose loss was not finite (0 while all were). */
+typedef struct fm_loss_sum {
+  float sum;
+  float count;
+  uint32_t first_nonfinite_step;
+  uint32_t unused;
+} fm_loss_sum;
+
+/* acc (one fm_loss_sum on the device) takes the mean of row_loss for the given step. */
+fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc, uint32_t step);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef FMCL_RUN_H
 #define FMCL_RUN_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "fmcl/config.h"
@@ -12,6 +13,10 @@ typedef struct fm_run_options {
   int live;  /* live progress line: -1 when log is a terminal, 0 never, 1 always */
   int quiet; /* only errors */
   int profile; /* time every device command; print and save the table (profile.csv) */
+  int resume;  /* continue from the run folder's model.fmck */
+  /* Set (by a signal handler) to stop: the current step finishes, a checkpoint is written
+   * and the run returns FM_ERR_INTERRUPTED. NULL: never. */
+  const volatile sig_atomic_t *stop;
 } fm_run_options;
 
 typedef struct fm_run_result {
@@ -22,7 +27,9 @@ typedef struct fm_run_result {
 } fm_run_result;
 
 /* Trains the experiment and samples from it; writes config.json, train.csv, test.csv,
- * samples.csv, model.fmck and summary.json into the run folder. */
+ * samples.csv, model.fmck and summary.json into the run folder. With opt->resume it
+ * continues from the folder's checkpoint and ends with the parameters an uninterrupted
+ * run would have (same device). */
 fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res);
 
 /* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,

@@ -24,12 +24,24 @@ fm_status fm_trainer_step(fm_trainer *tr);
 /* Steps enqueued so far. */
 uint64_t fm_trainer_steps(const fm_trainer *tr);
 
-/* Sets the step count (when resuming; the optimizer's own count is restored with it). */
-void fm_trainer_set_steps(fm_trainer *tr, uint64_t steps);
+/* What the steps since the last report did to the loss. */
+typedef struct fm_loss_report {
+  double mean;                   /* mean loss of those steps (NaN when there were none) */
+  int steps;                     /* how many steps */
+  uint64_t first_nonfinite_step; /* first step whose loss was NaN or infinite; 0: none */
+} fm_loss_report;
 
-/* Waits for the device and returns the mean loss of the steps since the last call
- * (NaN if there were none), and how many steps that was. */
-fm_status fm_trainer_take_loss(fm_trainer *tr, double *mean, int *count);
+/* Waits for the device and reports the loss of the steps since the last take, then starts
+ * a new sum. */
+fm_status fm_trainer_take_loss(fm_trainer *tr, fm_loss_report *report);
+
+/* The same report without starting a new sum (to check a model before saving it). */
+fm_status fm_trainer_peek_loss(fm_trainer *tr, fm_loss_report *report);
+
+/* Restores the state a checkpoint holds: the step count and Adam's moments and count
+ * (optim_state is 2 x the flat size). The model's parameters are restored on the model. */
+fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_state,
+                             uint64_t optim_steps);
 
 fm_optim *fm_trainer_optim(fm_trainer *tr);
 
