@@ -288,6 +288,10 @@ static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, c
     if (!item->string)
       return fm_fail(FM_ERR_CONFIG, "%s: malformed object under %s", source, prefix);
     snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", item->string);
+    for (const cJSON *later = item->next; later; later = later->next)
+      if (later->string && strcmp(later->string, item->string) == 0)
+        return fm_fail(FM_ERR_CONFIG, "%s: duplicate key \"%s\"; give each key once", source,
+                       path);
     const field *f = find_field(path);
     fm_status st;
     if (f) {
@@ -377,11 +381,11 @@ fm_status fm_config_load(fm_config *cfg, const char *path) {
     len += got;
     if (got < 4096) break;
   }
-  int bad = ferror(f);
+  int bad = ferror(f), err = errno;
   fclose(f);
   if (bad) {
     free(text);
-    return fm_fail(FM_ERR_CONFIG, "config %s: read failed", path);
+    return fm_fail(FM_ERR_CONFIG, "config %s: read failed: %s", path, strerror(err));
   }
   text[len] = '\0';
   fm_status st = fm_config_parse(cfg, text, len, path);
