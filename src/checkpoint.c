@@ -149,6 +149,15 @@ fm_status fm_checkpoint_load(const char *path, fm_checkpoint *ck) {
   size_t size = 0;
   fm_status st = read_whole(path, &data, &size);
   if (st != FM_OK) return st;
+  st = fm_checkpoint_parse(data, size, path, ck);
+  free(data);
+  return st;
+}
+
+fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char *path,
+                              fm_checkpoint *ck) {
+  memset(ck, 0, sizeof *ck);
+  fm_status st = FM_OK;
   const char *why = NULL;
   if (size < sizeof magic || memcmp(data, magic, sizeof magic) != 0) {
     st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: not an fmcl checkpoint (wrong magic bytes); pass "
@@ -237,7 +246,6 @@ bad:
   st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: inconsistent contents (%s) although the checksum "
                "matches; it was not written by this version of fmcl", path, why);
 done:
-  free(data);
   if (st != FM_OK) fm_checkpoint_free(ck);
   return st;
 }

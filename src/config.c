@@ -315,7 +315,7 @@ static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, c
 /* Line and column (1-based) of byte offset pos in text. */
 static void line_column(const char *text, size_t pos, int *line, int *column) {
   *line = 1, *column = 1;
-  for (size_t i = 0; i < pos && text[i]; i++) {
+  for (size_t i = 0; i < pos; i++) {
     if (text[i] == '\n') (*line)++, *column = 1;
     else (*column)++;
   }
@@ -334,8 +334,16 @@ fm_status fm_config_parse(fm_config *cfg, const char *text, size_t len, const ch
     size_t pos = where && where >= text && where <= text + len ? (size_t)(where - text) : len;
     int line, column;
     line_column(text, pos, &line, &column);
-    return fm_fail(FM_ERR_CONFIG, "%s:%d:%d: JSON syntax error near \"%.20s\"", source, line,
-                   column, pos < len ? text + pos : "(end of file)");
+    /* The text need not end in a NUL: quote at most 20 bytes of it, printable ones. */
+    char near[24] = "(end of file)";
+    if (pos < len) {
+      size_t n = len - pos < 20 ? len - pos : 20;
+      for (size_t i = 0; i < n; i++)
+        near[i] = text[pos + i] >= 32 && text[pos + i] < 127 ? text[pos + i] : '?';
+      near[n] = '\0';
+    }
+    return fm_fail(FM_ERR_CONFIG, "%s:%d:%d: JSON syntax error near \"%s\"", source, line,
+                   column, near);
   }
   /* Trailing text after the object is an error too. */
   size_t used = (size_t)(end - text);

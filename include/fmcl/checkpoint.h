@@ -41,6 +41,10 @@ fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck);
  * with a message that says which. Free with fm_checkpoint_free. */
 fm_status fm_checkpoint_load(const char *path, fm_checkpoint *out);
 
+/* The same from the bytes of a file; path names it in messages. */
+fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char *path,
+                              fm_checkpoint *out);
+
 void fm_checkpoint_free(fm_checkpoint *ck);
 
 /* CRC-32 (IEEE 802.3), continuing from crc (0 to start). */

@@ -1,0 +1,10 @@
+/* libFuzzer's entry point for one target, chosen with -DFUZZ_TARGET=fuzz_config or
+ * fuzz_checkpoint (tools/fuzz.sh builds both). */
+#include "targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  FUZZ_TARGET(data, size);
+  return 0;
+}
