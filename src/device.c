@@ -454,9 +454,15 @@ fail:
 fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
                          float value) {
   fm_status st = FM_OK;
+  cl_kernel k = NULL;
   if (n_floats == 0) return FM_OK;
-  FM_CL(clEnqueueFillBuffer(dev->queue, mem, &value, sizeof value, offset_floats * sizeof(float),
-                            n_floats * sizeof(float), 0, NULL, NULL));
+  FM_TRY(fm_device_kernel(dev, "buffer", "fm_fill", &k));
+  cl_uint off = (cl_uint)offset_floats, n = (cl_uint)n_floats;
+  FM_CL(FM_ARG(k, 0, mem));
+  FM_CL(FM_ARG(k, 1, off));
+  FM_CL(FM_ARG(k, 2, n));
+  FM_CL(FM_ARG(k, 3, value));
+  FM_TRY(fm_device_launch(dev, k, 1, &n_floats, NULL));
 fail:
   return st;
 }

@@ -14,6 +14,7 @@ typedef struct program_files {
 } program_files;
 
 static const program_files programs[] = {
+    {"buffer", {"buffer", NULL}, ""},
     {"rng", {"rng", NULL}, ""},
     {"path", {"rng", "path", NULL}, ""},
     {"mlp", {"activation", "mlp", NULL}, ""},

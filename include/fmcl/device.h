@@ -82,7 +82,7 @@ fm_status fm_device_write(fm_device *dev, cl_mem mem, size_t offset, size_t byte
                           const void *src);
 fm_status fm_device_read(fm_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst);
 
-/* Non-blocking fill of a float buffer range with value. */
+/* Non-blocking fill of a float buffer range with value (a kernel: cl/buffer.cl). */
 fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
                          float value);
 
