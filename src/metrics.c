@@ -65,7 +65,9 @@ void fm_assignment_destroy(fm_assignment *ws) {
  * each column goes to the row of its minimum if that row is still free; a row that won a
  * single column hands that column the gap to its second-best reduced cost, which keeps
  * every reduced cost non-negative and makes later searches shorter. Returns the number of
- * free rows. Row potentials stay implicit: u[i] = c[i][x[i]] - v[x[i]]. */
+ * free rows. Row potentials stay implicit: u[i] = c[i][x[i]] - v[x[i]]. JV's next step,
+ * augmenting row reduction, is left out: on squared distances between 2-D points it lowers
+ * potentials in tiny steps and made n = 2000 nine times slower (3.0 s against 0.35 s). */
 static int reduce_columns(fm_assignment *ws, const double *c, int n) {
   double *v = ws->v;
   int *x = ws->x, *y = ws->y;
@@ -172,8 +174,8 @@ fm_status fm_assignment_run(fm_assignment *ws, const double *cost, int n, int *a
   for (size_t k = 0; k < nn; k++)
     if (!isfinite(cost[k]))
       return fm_fail(FM_ERR_INVALID,
-                     "assignment: cost[%zu][%zu] is %g; costs must be finite (leave a forbidden "
-                     "pair out with a large finite cost)",
+                     "assignment: cost[%zu][%zu] is %g; costs must be finite (to forbid a pair, "
+                     "give it a large finite cost)",
                      k / (size_t)n, k % (size_t)n, cost[k]);
   int n_free = reduce_columns(ws, cost, n);
   while (n_free > 0) {

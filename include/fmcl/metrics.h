@@ -7,7 +7,8 @@
 #include "fmcl/status.h"
 
 /* The most points fm_metrics_w2 takes per set. Its cost is O(n^3) time and O(n^2) memory
- * (an n x n matrix of doubles: 800 MB at the limit). */
+ * (an n x n matrix of doubles: 800 MB at the limit, where 2-D points take about 16 s on
+ * one core; 2000 points take about 0.4 s). */
 #define FM_W2_MAX_POINTS 10000
 
 /* Minimum-cost perfect assignment of a dense n x n cost matrix, cost[row * n + col]:
@@ -52,7 +53,7 @@ fm_status fm_metrics_mmd(const float *a, int na, const float *b, int nb, int dim
                          double *mmd2);
 
 /* The median Euclidean distance between the pairs of distinct points of the pooled sample
- * (a and b together, N = na + nb >= 2 points, M = N(N-1)/2 pairs): the lower median, the
+ * (a and b together, na, nb >= 1, N = na + nb points, M = N(N-1)/2 pairs): the lower median, the
  * value of rank floor((M - 1) / 2) from 0 in ascending order. Exact, O(N^2 dim) time and
  * O(N dim) memory (a radix selection over the distances, recomputed in four passes). */
 fm_status fm_metrics_median_distance(const float *a, int na, const float *b, int nb, int dim,
