@@ -3,6 +3,7 @@
 #include "fmcl/checkpoint.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,12 @@ fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck) {
   put(&w, ck->params, ck->flat_size * sizeof(float));
   put_u32(&w, ck->optim_state ? 1u : 0u);
   if (ck->optim_state) put(&w, ck->optim_state, 2 * ck->flat_size * sizeof(float));
+  uint32_t stats = ck->mean && ck->std ? (uint32_t)ck->dim : 0u;
+  put_u32(&w, stats);
+  if (stats) {
+    put(&w, ck->mean, stats * sizeof(double));
+    put(&w, ck->std, stats * sizeof(double));
+  }
   uint32_t crc = w.crc;
   put_u32(&w, crc);
   if (w.failed) {
@@ -236,6 +243,26 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
     }
     get(&r, ck->optim_state, 2 * ck->flat_size * sizeof(float));
   }
+  uint32_t stats = get_u32(&r);
+  if (stats != 0 && (stats != (uint32_t)ck->dim || stats > (r.n - r.at) / (2 * sizeof(double)))) {
+    why = "standardization statistics do not match the data dimension";
+    goto bad;
+  }
+  if (stats) {
+    ck->mean = malloc(stats * sizeof(double));
+    ck->std = malloc(stats * sizeof(double));
+    if (!ck->mean || !ck->std) {
+      st = fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+      goto done;
+    }
+    get(&r, ck->mean, stats * sizeof(double));
+    get(&r, ck->std, stats * sizeof(double));
+    for (uint32_t d = 0; d < stats; d++)
+      if (!(ck->std[d] > 0) || !isfinite(ck->mean[d]) || !isfinite(ck->std[d])) {
+        why = "a standardization statistic is not finite and positive";
+        goto bad;
+      }
+  }
   if (r.short_read || r.at != r.n) {
     why = r.short_read ? "fields run past the end" : "unexpected bytes after the last field";
     goto bad;
@@ -254,6 +281,9 @@ void fm_checkpoint_free(fm_checkpoint *ck) {
   if (!ck) return;
   free(ck->params);
   free(ck->optim_state);
+  free(ck->mean);
+  free(ck->std);
   ck->params = NULL;
   ck->optim_state = NULL;
+  ck->mean = ck->std = NULL;
 }

@@ -13,7 +13,7 @@
 #include "fmcl/data.h"
 #include "internal.h"
 
-typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST } field_type;
+typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST, F_BOOL } field_type;
 
 /* Flag: the key changes what is trained, so it is part of the model hash. */
 #define F_MODEL 1
@@ -32,6 +32,7 @@ typedef struct field {
 
 static const char *const device_types[] = {"auto", "gpu", "cpu", NULL};
 static const char *const gemm_providers[] = {"auto", "clblast", "fmcl", NULL};
+static const char *const data_formats[] = {"auto", "csv", "npy", NULL};
 static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
 static const char *const schedulers[] = {"condot", NULL};
 static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", NULL};
@@ -56,10 +57,18 @@ static const field fields[] = {
     {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
      "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
      "rings"},
+    {"data.path", F_STRING, OFF(data.path), 0, 0, 0, SZ(data.path), NULL, F_MODEL,
+     "a data file (CSV or NPY, one point per row) instead of a toy set; empty for data.name"},
+    {"data.format", F_ENUM, OFF(data.format), 0, 0, 0, 0, data_formats, 0,
+     "auto (NPY by its magic bytes, else CSV), csv or npy"},
+    {"data.test_fraction", F_REAL, OFF(data.test_fraction), 0, 0.9, 0, 0, NULL, F_MODEL,
+     "share of a data file's rows held out (after a seeded shuffle); 0 holds none"},
+    {"data.standardize", F_BOOL, OFF(data.standardize), 0, 0, 0, 0, NULL, F_MODEL,
+     "train on (x - mean) / std of the training split; samples come back in data units"},
     {"data.n_train", F_INT, OFF(data.n_train), 1, 100000000, 0, 0, NULL, F_MODEL,
-     "training points (kept on the device; batches are drawn from them)"},
+     "toy training points (kept on the device; batches are drawn from them)"},
     {"data.n_test", F_INT, OFF(data.n_test), 1, 100000000, 0, 0, NULL, 0,
-     "held-out points, written to the run folder as test.csv"},
+     "toy held-out points, written to the run folder as test.csv"},
     {"model.hidden", F_INT_LIST, OFF(model.hidden), 1, 65536, 0, FM_MAX_HIDDEN, NULL, F_MODEL,
      "widths of the hidden layers"},
     {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, activations, F_MODEL,
@@ -102,6 +111,7 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->device.index = -1;
   fm_strlcpy(cfg->data.name, "8gaussians", sizeof cfg->data.name);
   cfg->data.n_train = 100000;
+  cfg->data.test_fraction = 0.1;
   cfg->data.n_test = 2000;
   cfg->model.n_hidden = 3;
   for (int i = 0; i < 3; i++) cfg->model.hidden[i] = 256;
@@ -225,6 +235,10 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
     *(double *)base = x;
     return FM_OK;
   }
+  case F_BOOL:
+    if (!cJSON_IsBool(v)) return type_error(source, f, "true or false", v);
+    *(int *)base = cJSON_IsTrue(v) ? 1 : 0;
+    return FM_OK;
   case F_STRING:
     if (!cJSON_IsString(v)) return type_error(source, f, "a string", v);
     if (strlen(v->valuestring) >= f->size) {
@@ -434,7 +448,17 @@ fm_status fm_config_set(fm_config *cfg, const char *assignment) {
 }
 
 void fm_config_resolve(fm_config *cfg) {
-  if (!cfg->name[0]) fm_strlcpy(cfg->name, cfg->data.name, sizeof cfg->name);
+  if (cfg->name[0]) return;
+  if (!cfg->data.path[0]) {
+    fm_strlcpy(cfg->name, cfg->data.name, sizeof cfg->name);
+    return;
+  }
+  /* A data file names the run after itself: dir/cells.npy -> cells. */
+  const char *base = strrchr(cfg->data.path, '/');
+  base = base ? base + 1 : cfg->data.path;
+  fm_strlcpy(cfg->name, base, sizeof cfg->name);
+  char *dot = strrchr(cfg->name, '.');
+  if (dot && dot != cfg->name) *dot = '\0';
 }
 
 fm_status fm_config_validate(const fm_config *cfg) {
@@ -477,6 +501,7 @@ static cJSON *config_tree(const fm_config *cfg, int model_only) {
     case F_SEED: cJSON_AddNumberToObject(obj, leaf, (double)*(const uint64_t *)base); break;
     case F_REAL: cJSON_AddNumberToObject(obj, leaf, *(const double *)base); break;
     case F_STRING: cJSON_AddStringToObject(obj, leaf, base); break;
+    case F_BOOL: cJSON_AddBoolToObject(obj, leaf, *(const int *)base); break;
     case F_ENUM: cJSON_AddStringToObject(obj, leaf, f->names[*(const int *)base]); break;
     case F_INT_LIST: {
       int n = *(const int *)(base + f->size * sizeof(int));
@@ -507,8 +532,13 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
 }
 
 void fm_config_run_dir(const fm_config *cfg, char *out, size_t size) {
-  if (cfg->output.dir[0]) fm_strlcpy(out, cfg->output.dir, size);
-  else snprintf(out, size, "runs/%s", cfg->name[0] ? cfg->name : cfg->data.name);
+  if (cfg->output.dir[0]) {
+    fm_strlcpy(out, cfg->output.dir, size);
+    return;
+  }
+  fm_config resolved = *cfg;
+  fm_config_resolve(&resolved);
+  snprintf(out, size, "runs/%s", resolved.name);
 }
 
 void fm_config_print_reference(FILE *out) {

@@ -172,3 +172,78 @@ fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_lab
   }
   return fm_file_commit(&out);
 }
+
+fm_status fm_points_split(const fm_points *all, double test_fraction, uint64_t seed,
+                          fm_points *train, fm_points *test) {
+  memset(train, 0, sizeof *train);
+  memset(test, 0, sizeof *test);
+  int n = all->n, dim = all->dim;
+  int n_test = (int)(test_fraction * n + 0.5), n_train = n - n_test;
+  if (n_train < 1)
+    return fm_fail(FM_ERR_INVALID, "%d points leave none for training with data.test_fraction %g",
+                   n, test_fraction);
+  int *order = malloc((size_t)n * sizeof *order);
+  train->x = malloc((size_t)n_train * (size_t)dim * sizeof(float));
+  train->label = malloc((size_t)n_train * sizeof(int));
+  test->x = malloc((size_t)(n_test ? n_test : 1) * (size_t)dim * sizeof(float));
+  test->label = malloc((size_t)(n_test ? n_test : 1) * sizeof(int));
+  if (!order || !train->x || !train->label || !test->x || !test->label) {
+    free(order);
+    fm_points_free(train);
+    fm_points_free(test);
+    return fm_fail(FM_ERR_NOMEM, "out of host memory splitting %d points", n);
+  }
+  /* Fisher-Yates with the split's own random stream. */
+  fm_rng rng;
+  fm_rng_init(&rng, seed, FM_STREAM_DATA_TEST, 0);
+  for (int i = 0; i < n; i++) order[i] = i;
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)(i + 1)) >> 32);
+    int t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (int i = 0; i < n; i++) {
+    fm_points *dst = i < n_train ? train : test;
+    int row = i < n_train ? i : i - n_train;
+    memcpy(dst->x + (size_t)row * (size_t)dim, all->x + (size_t)order[i] * (size_t)dim,
+           (size_t)dim * sizeof(float));
+    dst->label[row] = all->label ? all->label[order[i]] : 0;
+  }
+  train->n = n_train, train->dim = dim;
+  test->n = n_test, test->dim = dim;
+  free(order);
+  return FM_OK;
+}
+
+fm_status fm_points_stats(const fm_points *p, double *mean, double *std) {
+  if (p->n < 1) return fm_fail(FM_ERR_INVALID, "no points to take statistics of");
+  for (int d = 0; d < p->dim; d++) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < p->n; i++) s += p->x[(size_t)i * p->dim + d];
+    double m = s / p->n;
+    for (int i = 0; i < p->n; i++) {
+      double v = p->x[(size_t)i * p->dim + d] - m;
+      s2 += v * v;
+    }
+    mean[d] = m;
+    std[d] = p->n > 1 && s2 > 0 ? sqrt(s2 / (p->n - 1)) : 1.0;
+  }
+  return FM_OK;
+}
+
+void fm_points_standardize(float *x, int n, int dim, const double *mean, const double *std) {
+  for (int i = 0; i < n; i++)
+    for (int d = 0; d < dim; d++) {
+      float *v = &x[(size_t)i * dim + d];
+      *v = (float)((*v - mean[d]) / std[d]);
+    }
+}
+
+void fm_points_unstandardize(float *x, int n, int dim, const double *mean, const double *std) {
+  for (int i = 0; i < n; i++)
+    for (int d = 0; d < dim; d++) {
+      float *v = &x[(size_t)i * dim + d];
+      *v = (float)(*v * std[d] + mean[d]);
+    }
+}

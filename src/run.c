@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "fmcl/checkpoint.h"
 #include "fmcl/data.h"
+#include "fmcl/datafile.h"
 #include "fmcl/gemm.h"
 #include "fmcl/mlp.h"
 #include "fmcl/progress.h"
@@ -63,9 +64,14 @@ static fm_status write_samples(const char *path, const float *x, int n, int dim)
   return fm_points_write_csv(&p, path, 0);
 }
 
-/* Saves parameters, Adam state and the step into path. */
+/* The data's standardization (NULL arrays when the model trains on data units). */
+typedef struct data_stats {
+  double *mean, *std;
+} data_stats;
+
+/* Saves parameters, Adam state, the step and the data's standardization into path. */
 static fm_status save_checkpoint(const char *path, const fm_config *cfg, fm_mlp *mlp,
-                                 fm_trainer *tr) {
+                                 fm_trainer *tr, const data_stats *stats) {
   fm_status st = FM_OK;
   fm_checkpoint ck;
   memset(&ck, 0, sizeof ck);
@@ -90,7 +96,10 @@ static fm_status save_checkpoint(const char *path, const fm_config *cfg, fm_mlp 
     FM_TRY(fm_optim_read_state(fm_trainer_optim(tr), ck.optim_state));
     ck.optim_steps = fm_optim_steps(fm_trainer_optim(tr));
   }
-  FM_TRY(fm_checkpoint_save(path, &ck));
+  ck.mean = stats->mean;
+  ck.std = stats->std;
+  st = fm_checkpoint_save(path, &ck);
+  ck.mean = ck.std = NULL; /* borrowed */
 fail:
   fm_checkpoint_free(&ck);
   return st;
@@ -240,6 +249,7 @@ typedef struct run {
   run_times tm;
   int steps_timed;
   double final_loss;
+  data_stats stats;
 } run;
 
 static fm_status numeric_failure(const run *r, uint64_t bad_step) {
@@ -271,7 +281,7 @@ static fm_status checkpoint(run *r) {
   fm_loss_report pending;
   fm_status st = read_loss(r, &pending, 0);
   if (st != FM_OK) return st;
-  st = save_checkpoint(r->ckpt, r->cfg, r->mlp, r->tr);
+  st = save_checkpoint(r->ckpt, r->cfg, r->mlp, r->tr, &r->stats);
   if (st == FM_OK) r->saved_step = fm_trainer_steps(r->tr);
   return st;
 }
@@ -322,6 +332,12 @@ static fm_status resume(run *r) {
     return fm_fail(FM_ERR_CONFIG, "--resume: %s was trained with a different config (data, "
                    "model, path or optimizer keys differ); resume with the config.json of that "
                    "run folder, or set output.dir to start a new run", r->ckpt);
+  }
+  if (ck.dim != fm_mlp_get_shape(r->mlp)->dim) {
+    fm_checkpoint_free(&ck);
+    return fm_fail(FM_ERR_CONFIG, "--resume: the data has dimension %d but %s was trained on "
+                   "dimension %d; the data file changed since", fm_mlp_get_shape(r->mlp)->dim,
+                   r->ckpt, ck.dim);
   }
   if (!ck.optim_state || ck.flat_size != fm_mlp_flat_size(r->mlp)) {
     fm_checkpoint_free(&ck);
@@ -398,6 +414,40 @@ fail:
   return st;
 }
 
+/* The experiment's training and held-out points, in data units: a toy set, or a data file
+ * shuffled and split by data.test_fraction. */
+static fm_status load_data(const fm_config *cfg, fm_points *train, fm_points *test) {
+  fm_status st = FM_OK;
+  if (!cfg->data.path[0]) {
+    FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train,
+                           train));
+    FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TEST, cfg->data.n_test,
+                           test));
+    return FM_OK;
+  }
+  fm_points all = {0};
+  FM_TRY(fm_datafile_load(cfg->data.path, (fm_data_format)cfg->data.format, &all));
+  st = fm_points_split(&all, cfg->data.test_fraction, cfg->seed, train, test);
+  if (st != FM_OK) fm_fail_context(st, "data file %s: ", cfg->data.path);
+  fm_points_free(&all);
+  return st;
+fail:
+  fm_points_free(train);
+  fm_points_free(test);
+  return st;
+}
+
+/* With data.standardize: the training split's statistics, and the split standardized. */
+static fm_status standardize(const fm_config *cfg, fm_points *train, data_stats *stats) {
+  if (!cfg->data.standardize) return FM_OK;
+  stats->mean = malloc((size_t)train->dim * sizeof(double));
+  stats->std = malloc((size_t)train->dim * sizeof(double));
+  if (!stats->mean || !stats->std) return fm_fail(FM_ERR_NOMEM, "out of host memory");
+  fm_status st = fm_points_stats(train, stats->mean, stats->std);
+  if (st == FM_OK) fm_points_standardize(train->x, train->n, train->dim, stats->mean, stats->std);
+  return st;
+}
+
 fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
                             fm_run_result *res) {
   fm_status st = FM_OK;
@@ -431,10 +481,10 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   FM_TRY(open_device(cfg, opt->profile, &r.dev));
   describe_device(opt, r.dev, cfg);
 
-  FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train, &train));
-  FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TEST, cfg->data.n_test, &test));
+  FM_TRY(load_data(cfg, &train, &test));
   snprintf(path, sizeof path, "%s/test.csv", r.dir);
   FM_TRY(fm_points_write_csv(&test, path, 0));
+  FM_TRY(standardize(cfg, &train, &r.stats));
 
   fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, train.dim);
   int sample_rows = cfg->sample.n < cfg->sample.batch ? cfg->sample.n : cfg->sample.batch;
@@ -448,9 +498,10 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     r.first_step = r.saved_step + 1;
     say(opt, "resuming from %s at step %llu\n", r.ckpt, (unsigned long long)r.saved_step);
   }
-  say(opt, "data %s: %d training, %d held-out points; model: %zu parameters; %d steps of batch %d\n",
-      cfg->data.name, train.n, test.n, fm_mlp_param_count(r.mlp), cfg->train.steps,
-      cfg->train.batch);
+  say(opt, "data %s: %d training, %d held-out points of dimension %d%s; model: %zu parameters; "
+      "%d steps of batch %d\n", cfg->data.path[0] ? cfg->data.path : cfg->data.name, train.n,
+      test.n, train.dim, r.stats.mean ? " (standardized)" : "", fm_mlp_param_count(r.mlp),
+      cfg->train.steps, cfg->train.batch);
   r.tm.setup = fm_seconds() - t_begin;
 
   FM_TRY(open_log(&r, opt->resume ? r.saved_step : 0));
@@ -483,6 +534,8 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
                            cfg->sample.batch, cfg->seed};
     FM_TRY(fm_sample_generate(r.mlp, &sp, samples, &res->nfe));
+    if (r.stats.mean)
+      fm_points_unstandardize(samples, cfg->sample.n, train.dim, r.stats.mean, r.stats.std);
     r.tm.sample = fm_seconds() - t0;
     snprintf(path, sizeof path, "%s/samples.csv", r.dir);
     FM_TRY(write_samples(path, samples, cfg->sample.n, train.dim));
@@ -497,6 +550,8 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
 
 fail:
   if (r.log) fclose(r.log);
+  free(r.stats.mean);
+  free(r.stats.std);
   free(samples);
   free(json);
   fm_trainer_destroy(r.tr);
@@ -578,6 +633,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   fm_sample_params sp = {cfg.sample.solver, cfg.sample.steps, cfg.sample.n, cfg.sample.batch,
                          cfg.seed};
   FM_TRY(fm_sample_generate(mlp, &sp, samples, &nfe));
+  if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
   FM_TRY(write_samples(path, samples, cfg.sample.n, ck.dim));
   say(opt, "sampled %d points from %s (step %llu) with %s, %d steps (NFE %ld) in %.2f s: %s\n",
@@ -597,14 +653,13 @@ fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run
   fm_points train = {0}, test = {0};
   char path[1200];
   FM_TRY(fm_make_dirs(dir));
-  FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train, &train));
-  FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TEST, cfg->data.n_test, &test));
+  FM_TRY(load_data(cfg, &train, &test));
   snprintf(path, sizeof path, "%s/train.csv", dir);
   FM_TRY(fm_points_write_csv(&train, path, 1));
   snprintf(path, sizeof path, "%s/test.csv", dir);
   FM_TRY(fm_points_write_csv(&test, path, 1));
   say(opt, "wrote %d training and %d held-out points of %s (seed %llu) to %s\n", train.n, test.n,
-      cfg->data.name, (unsigned long long)cfg->seed, dir);
+      cfg->data.path[0] ? cfg->data.path : cfg->data.name, (unsigned long long)cfg->seed, dir);
 fail:
   fm_points_free(&train);
   fm_points_free(&test);

@@ -67,11 +67,17 @@ START_TEST(checkpoint_corpus_is_parsed_or_refused) {
 }
 END_TEST
 
+START_TEST(datafile_corpus_is_parsed_or_refused) {
+  ck_assert_int_ge(replay("datafile", fuzz_datafile, FM_ERR_FORMAT), 3);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fuzz_corpus");
   TCase *tc = tcase_create("fuzz_corpus");
   tcase_add_test(tc, config_corpus_is_parsed_or_refused);
   tcase_add_test(tc, checkpoint_corpus_is_parsed_or_refused);
+  tcase_add_test(tc, datafile_corpus_is_parsed_or_refused);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

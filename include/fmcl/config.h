@@ -35,6 +35,10 @@ typedef struct fm_config {
   } device;
   struct {
     char name[32];
+    char path[512];
+    int format; /* fm_data_format */
+    double test_fraction;
+    int standardize;
     int n_train;
     int n_test;
   } data;
@@ -83,7 +87,8 @@ fm_status fm_config_load(fm_config *cfg, const char *path);
  * taken as a plain string. */
 fm_status fm_config_set(fm_config *cfg, const char *assignment);
 
-/* Fills the keys whose defaults depend on others: an empty name becomes data.name. */
+/* Fills the keys whose defaults depend on others: an empty name becomes data.name, or the
+ * data file's name without its extension. */
 void fm_config_resolve(fm_config *cfg);
 
 /* Checks the relations between keys (the single keys are checked when set). */

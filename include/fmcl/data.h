@@ -28,6 +28,19 @@ int fm_toy_exists(const char *name);
 
 void fm_points_free(fm_points *p);
 
+/* Shuffles the rows with a seeded permutation and puts the last round(fraction n) of them
+ * into test, the rest into train (both new copies). */
+fm_status fm_points_split(const fm_points *all, double test_fraction, uint64_t seed,
+                          fm_points *train, fm_points *test);
+
+/* Per-column mean and standard deviation (arrays of dim); a constant column gets std 1, so
+ * standardizing leaves it centred rather than dividing by zero. */
+fm_status fm_points_stats(const fm_points *p, double *mean, double *std);
+
+/* x = (x - mean) / std in place, and its inverse for n rows of x (n, dim). */
+void fm_points_standardize(float *x, int n, int dim, const double *mean, const double *std);
+void fm_points_unstandardize(float *x, int n, int dim, const double *mean, const double *std);
+
 /* Writes points as CSV with a header row (x0,x1,...[,label]); label column if with_label. */
 fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_label);
 

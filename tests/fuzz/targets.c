@@ -6,6 +6,7 @@
 
 #include "fmcl/checkpoint.h"
 #include "fmcl/config.h"
+#include "fmcl/datafile.h"
 
 fm_status fuzz_config(const uint8_t *data, size_t size) {
   fm_config cfg;
@@ -30,5 +31,12 @@ fm_status fuzz_checkpoint(const uint8_t *data, size_t size) {
   fm_checkpoint ck;
   fm_status st = fm_checkpoint_parse(data, size, "fuzz.fmck", &ck);
   if (st == FM_OK) fm_checkpoint_free(&ck);
+  return st;
+}
+
+fm_status fuzz_datafile(const uint8_t *data, size_t size) {
+  fm_points p;
+  fm_status st = fm_datafile_parse(data, size, "fuzz.data", FM_FORMAT_AUTO, &p);
+  if (st == FM_OK) fm_points_free(&p);
   return st;
 }

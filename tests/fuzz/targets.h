@@ -15,4 +15,7 @@ fm_status fuzz_config(const uint8_t *data, size_t size);
 /* The bytes as a checkpoint file. */
 fm_status fuzz_checkpoint(const uint8_t *data, size_t size);
 
+/* The bytes as a data file (CSV or NPY by their first bytes). */
+fm_status fuzz_datafile(const uint8_t *data, size_t size);
+
 #endif

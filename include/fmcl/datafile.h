@@ -1,0 +1,21 @@
+/* Data files: one point per row, from CSV (with or without a header row) or NPY
+ * (float32 or float64, C order, shape (n, d) or (n,)). Every problem is an error naming
+ * the file, and the row and column where there is one. */
+#ifndef FMCL_DATAFILE_H
+#define FMCL_DATAFILE_H
+
+#include <stddef.h>
+
+#include "fmcl/data.h"
+#include "fmcl/status.h"
+
+typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY } fm_data_format;
+
+/* Reads a file into points (labels all 0). AUTO picks NPY by the magic bytes, else CSV. */
+fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *out);
+
+/* The same from bytes already in memory; name stands for the file in messages. */
+fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *name,
+                            fm_data_format format, fm_points *out);
+
+#endif

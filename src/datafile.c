@@ -1,0 +1,356 @@
+/* CSV and NPY readers. Both parse from memory so that the fuzzers can drive them; the
+ * whole file is read first, then validated value by value. */
+#include "fmcl/datafile.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_VALUES ((size_t)1 << 31) /* floats in one data set */
+
+static fm_status read_file(const char *path, unsigned char **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fm_fail(FM_ERR_IO, "data file %s: cannot open: %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap + 1);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    unsigned char *grown = realloc(buf, 2 * cap + 1);
+    if (!grown) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = grown;
+    cap *= 2;
+  }
+  int bad = ferror(f), err = errno;
+  fclose(f);
+  if (!buf) return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory reading it", path);
+  if (bad) {
+    free(buf);
+    return fm_fail(FM_ERR_IO, "data file %s: read failed: %s", path, strerror(err));
+  }
+  buf[n] = '\0';
+  *data = buf;
+  *size = n;
+  return FM_OK;
+}
+
+static fm_status alloc_points(const char *name, size_t n, size_t dim, fm_points *out) {
+  if (n == 0) return fm_fail(FM_ERR_FORMAT, "data file %s: no data rows", name);
+  if (dim == 0) return fm_fail(FM_ERR_FORMAT, "data file %s: rows have no columns", name);
+  if (n > MAX_VALUES / dim)
+    return fm_fail(FM_ERR_FORMAT, "data file %s: %zu rows of %zu values is more than fmcl "
+                   "holds (2^31 values)", name, n, dim);
+  out->x = malloc(n * dim * sizeof *out->x);
+  out->label = calloc(n, sizeof *out->label);
+  if (!out->x || !out->label) {
+    fm_points_free(out);
+    return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for %zu x %zu values", name, n, dim);
+  }
+  out->n = (int)n;
+  out->dim = (int)dim;
+  return FM_OK;
+}
+
+/* ---- CSV ---------------------------------------------------------------------------- */
+
+/* A line of the file: [begin, end) without the newline, and its 1-based number. */
+typedef struct line {
+  const char *begin, *end;
+  size_t number;
+} line;
+
+/* The next line at *at (NULL past the end); skips nothing. */
+static int next_line(const char **at, const char *stop, size_t *number, line *out) {
+  if (*at >= stop) return 0;
+  const char *begin = *at, *end = begin;
+  while (end < stop && *end != '\n') end++;
+  *at = end < stop ? end + 1 : end;
+  if (end > begin && end[-1] == '\r') end--;
+  out->begin = begin;
+  out->end = end;
+  out->number = ++*number;
+  return 1;
+}
+
+/* Blank lines and lines starting with '#' carry no data. */
+static int skipped(const line *l) {
+  const char *p = l->begin;
+  while (p < l->end && (*p == ' ' || *p == '\t')) p++;
+  return p == l->end || *p == '#';
+}
+
+static size_t count_fields(const line *l) {
+  size_t n = 1;
+  for (const char *p = l->begin; p < l->end; p++) n += *p == ',';
+  return n;
+}
+
+/* Parses field [b, e) as a finite float. Returns 0 and fills why when it is not one. */
+static int parse_value(const char *b, const char *e, float *value, char *why, size_t why_size) {
+  while (b < e && isspace((unsigned char)*b)) b++;
+  while (e > b && isspace((unsigned char)e[-1])) e--;
+  char text[64];
+  size_t n = (size_t)(e - b);
+  if (n == 0) {
+    snprintf(why, why_size, "an empty value");
+    return 0;
+  }
+  if (n >= sizeof text) {
+    snprintf(why, why_size, "a value of %zu characters", n);
+    return 0;
+  }
+  memcpy(text, b, n);
+  text[n] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if (!isprint((unsigned char)text[i])) text[i] = '?';
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end != text + n) {
+    snprintf(why, why_size, "\"%s\", not a number", text);
+    return 0;
+  }
+  if (!isfinite(v) || fabs(v) > 3.4e38) {
+    snprintf(why, why_size, "\"%s\", not a finite float", text);
+    return 0;
+  }
+  *value = (float)v;
+  return 1;
+}
+
+/* A header row has no field that parses as a number; a row with some numbers is data (and
+ * its bad fields are errors). */
+static int is_header(const line *l) {
+  const char *b = l->begin;
+  char why[128];
+  float v;
+  for (const char *p = l->begin;; p++) {
+    if (p == l->end || *p == ',') {
+      if (parse_value(b, p, &v, why, sizeof why)) return 0;
+      if (p == l->end) return 1;
+      b = p + 1;
+    }
+  }
+}
+
+static fm_status parse_csv(const unsigned char *data, size_t size, const char *name,
+                           fm_points *out) {
+  const char *text = (const char *)data, *stop = text + size;
+  if (memchr(data, '\0', size))
+    return fm_fail(FM_ERR_FORMAT, "data file %s: contains NUL bytes; it is not a CSV text file "
+                   "(NPY files start with \\x93NUMPY)", name);
+  /* First pass: header, columns and rows. */
+  const char *at = text;
+  size_t number = 0, rows = 0, dim = 0, header_line = 0;
+  line l;
+  while (next_line(&at, stop, &number, &l)) {
+    if (skipped(&l)) continue;
+    size_t fields = count_fields(&l);
+    if (dim == 0 && !header_line && rows == 0 && is_header(&l)) {
+      header_line = l.number;
+      dim = fields;
+      continue;
+    }
+    if (dim == 0) dim = fields;
+    if (fields != dim)
+      return fm_fail(FM_ERR_FORMAT, "data file %s: row %zu has %zu columns, expected %zu (as "
+                     "%s); every row needs the same number of values", name, l.number, fields,
+                     dim, header_line ? "the header" : "the first row");
+    rows++;
+  }
+  if (rows == 0)
+    return fm_fail(FM_ERR_FORMAT, "data file %s: no data rows%s", name,
+                   size == 0 ? " (the file is empty)" : "");
+  fm_status st = alloc_points(name, rows, dim, out);
+  if (st != FM_OK) return st;
+  /* Second pass: the values. */
+  at = text;
+  number = 0;
+  size_t row = 0;
+  while (next_line(&at, stop, &number, &l)) {
+    if (skipped(&l) || l.number == header_line) continue;
+    const char *b = l.begin;
+    size_t col = 0;
+    for (const char *p = l.begin;; p++) {
+      if (p == l.end || *p == ',') {
+        char why[128];
+        if (!parse_value(b, p, &out->x[row * dim + col], why, sizeof why)) {
+          fm_points_free(out);
+          return fm_fail(FM_ERR_FORMAT, "data file %s: row %zu, column %zu: %s", name, l.number,
+                         col + 1, why);
+        }
+        col++;
+        if (p == l.end) break;
+        b = p + 1;
+      }
+    }
+    row++;
+  }
+  return FM_OK;
+}
+
+/* ---- NPY ---------------------------------------------------------------------------- */
+
+/* The text after 'key': in the header dict, or NULL. */
+static const char *dict_value(const char *header, const char *key) {
+  char quoted[32];
+  snprintf(quoted, sizeof quoted, "'%s'", key);
+  const char *p = strstr(header, quoted);
+  if (!p) return NULL;
+  p += strlen(quoted);
+  while (*p == ' ') p++;
+  if (*p != ':') return NULL;
+  p++;
+  while (*p == ' ') p++;
+  return p;
+}
+
+static fm_status parse_npy(const unsigned char *data, size_t size, const char *name,
+                           fm_points *out) {
+  if (size < 10 || memcmp(data, "\x93NUMPY", 6) != 0)
+    return fm_fail(FM_ERR_FORMAT, "data file %s: not an NPY file (no \\x93NUMPY magic)", name);
+  unsigned major = data[6];
+  size_t header_len, offset;
+  if (major == 1) {
+    header_len = (size_t)data[8] | (size_t)data[9] << 8;
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) return fm_fail(FM_ERR_FORMAT, "data file %s: NPY header is truncated", name);
+    header_len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 |
+                 (size_t)data[11] << 24;
+    offset = 12;
+  } else {
+    return fm_fail(FM_ERR_FORMAT, "data file %s: NPY format version %u is not supported (1 to 3 "
+                   "are)", name, major);
+  }
+  if (header_len > size - offset || header_len > 65536)
+    return fm_fail(FM_ERR_FORMAT, "data file %s: NPY header is truncated", name);
+  char *header = malloc(header_len + 1);
+  if (!header) return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory", name);
+  memcpy(header, data + offset, header_len);
+  header[header_len] = '\0';
+  offset += header_len;
+
+  fm_status st = FM_OK;
+  const char *descr = dict_value(header, "descr"), *order = dict_value(header, "fortran_order");
+  const char *shape = dict_value(header, "shape");
+  if (!descr || !order || !shape) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY header lacks descr, fortran_order or shape",
+                 name);
+    goto done;
+  }
+  int big_endian = 0;
+  size_t item;
+  if (strncmp(descr, "'<f4'", 5) == 0 || strncmp(descr, "'=f4'", 5) == 0) item = 4;
+  else if (strncmp(descr, "'<f8'", 5) == 0 || strncmp(descr, "'=f8'", 5) == 0) item = 8;
+  else if (strncmp(descr, "'>f4'", 5) == 0) item = 4, big_endian = 1;
+  else if (strncmp(descr, "'>f8'", 5) == 0) item = 8, big_endian = 1;
+  else {
+    char kind[16] = "";
+    sscanf(descr, "'%15[^']'", kind);
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY dtype '%s' is not supported; save float32 or "
+                 "float64 (e.g. x.astype(np.float32))", name, kind);
+    goto done;
+  }
+  if (strncmp(order, "True", 4) == 0) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: the array is in Fortran order; save it with "
+                 "np.save(path, np.ascontiguousarray(x))", name);
+    goto done;
+  }
+  if (*shape != '(') {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY shape is not a tuple", name);
+    goto done;
+  }
+  size_t dims[3] = {0, 0, 0}, n_dims = 0;
+  const char *p = shape + 1;
+  while (*p && *p != ')') {
+    while (*p == ' ' || *p == ',') p++;
+    if (*p == ')') break;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (end == p || errno || n_dims == 3 || v > (1ull << 40)) {
+      st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY shape %.40s is not 1 or 2 sizes", name, shape);
+      goto done;
+    }
+    dims[n_dims++] = (size_t)v;
+    p = end;
+  }
+  if (n_dims != 1 && n_dims != 2) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY array has %zu dimensions; save one point per "
+                 "row, shape (n, d)", name, n_dims);
+    goto done;
+  }
+  size_t n = dims[0], dim = n_dims == 2 ? dims[1] : 1;
+  if (n != 0 && dim != 0 && n > (SIZE_MAX / dim) / item) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY shape is too large", name);
+    goto done;
+  }
+  size_t need = n * dim * item;
+  if (size - offset < need) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: truncated: the shape needs %zu bytes of data, the "
+                 "file has %zu", name, need, size - offset);
+    goto done;
+  }
+  st = alloc_points(name, n, dim, out);
+  if (st != FM_OK) goto done;
+  const unsigned char *values = data + offset;
+  for (size_t i = 0; i < n * dim; i++) {
+    unsigned char b[8];
+    memcpy(b, values + i * item, item);
+    if (big_endian)
+      for (size_t k = 0; k < item / 2; k++) {
+        unsigned char t = b[k];
+        b[k] = b[item - 1 - k];
+        b[item - 1 - k] = t;
+      }
+    double v;
+    if (item == 4) {
+      float f;
+      memcpy(&f, b, 4);
+      v = f;
+    } else {
+      memcpy(&v, b, 8);
+    }
+    if (!isfinite(v) || fabs(v) > 3.4e38) {
+      fm_points_free(out);
+      st = fm_fail(FM_ERR_FORMAT, "data file %s: row %zu, column %zu: %g is not a finite float",
+                   name, i / dim + 1, i % dim + 1, v);
+      goto done;
+    }
+    out->x[i] = (float)v;
+  }
+done:
+  free(header);
+  return st;
+}
+
+fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *name,
+                            fm_data_format format, fm_points *out) {
+  memset(out, 0, sizeof *out);
+  if (format == FM_FORMAT_AUTO)
+    format = size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0 ? FM_FORMAT_NPY : FM_FORMAT_CSV;
+  return format == FM_FORMAT_NPY ? parse_npy(data, size, name, out)
+                                 : parse_csv(data, size, name, out);
+}
+
+fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *out) {
+  unsigned char *data = NULL;
+  size_t size = 0;
+  memset(out, 0, sizeof *out);
+  fm_status st = read_file(path, &data, &size);
+  if (st != FM_OK) return st;
+  st = fm_datafile_parse(data, size, path, format, out);
+  free(data);
+  return st;
+}

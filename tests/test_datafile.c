@@ -1,0 +1,309 @@
+/* Data files: CSV and NPY readers, every malformed input refused naming the file, row and
+ * column; the seeded split; standardization; and a run on a file whose samples come back
+ * in data units. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char work[256];
+
+static fm_status parse_text(const char *text, fm_points *p) {
+  return fm_datafile_parse((const unsigned char *)text, strlen(text), "t.csv", FM_FORMAT_AUTO, p);
+}
+
+static void expect_refused(const char *text, const char *needle) {
+  fm_points p;
+  fm_status st = parse_text(text, &p);
+  ck_assert_msg(st == FM_ERR_FORMAT, "'%s' accepted", text);
+  ck_assert_msg(strstr(fm_error_message(), needle) && strstr(fm_error_message(), "t.csv"),
+                "'%s': message '%s' lacks '%s'", text, fm_error_message(), needle);
+  ck_assert_ptr_null(p.x);
+}
+
+START_TEST(csv_reads_with_and_without_a_header) {
+  fm_points p;
+  ck_fm(parse_text("x,y\n1,2\n3.5,-4e2\n", &p));
+  ck_assert_int_eq(p.n, 2);
+  ck_assert_int_eq(p.dim, 2);
+  ck_assert_float_eq(p.x[3], -400.0f);
+  fm_points_free(&p);
+  ck_fm(parse_text("# comment\r\n1 , 2 ,3\r\n\r\n4,5,6\r\n7,8,9", &p));
+  ck_assert_int_eq(p.n, 3);
+  ck_assert_int_eq(p.dim, 3);
+  ck_assert_float_eq(p.x[8], 9.0f);
+  fm_points_free(&p);
+  ck_fm(parse_text("0.25\n0.5\n", &p)); /* one column */
+  ck_assert_int_eq(p.dim, 1);
+  fm_points_free(&p);
+}
+END_TEST
+
+START_TEST(malformed_csv_is_refused_naming_row_and_column) {
+  expect_refused("x,y\n1,2\n3\n", "row 3 has 1 columns, expected 2");
+  expect_refused("1,2\n3,4,5\n", "row 2 has 3 columns, expected 2");
+  expect_refused("x,y\n1,2\n3,abc\n", "row 3, column 2: \"abc\", not a number");
+  expect_refused("1,2\n3,\n", "row 2, column 2: an empty value");
+  expect_refused("1,2\nnan,4\n", "row 2, column 1: \"nan\", not a finite float");
+  expect_refused("1,inf\n", "row 1, column 2");
+  expect_refused("1,1e39\n", "not a finite float");
+  expect_refused("1,2x\n", "\"2x\", not a number");
+  expect_refused("", "no data rows (the file is empty)");
+  expect_refused("x,y\n", "no data rows");
+  expect_refused("\n\n# only comments\n", "no data rows");
+  fm_points p;
+  const char nul[] = "1,2\n\0003,4\n";
+  ck_assert_int_eq(fm_datafile_parse((const unsigned char *)nul, sizeof nul - 1, "t.csv",
+                                     FM_FORMAT_CSV, &p), FM_ERR_FORMAT);
+  ck_assert_msg(strstr(fm_error_message(), "NUL"), "%s", fm_error_message());
+}
+END_TEST
+
+/* An NPY file's bytes: version major, dtype descr, fortran flag, shape text and values. */
+static unsigned char *npy(int major, const char *descr, const char *fortran, const char *shape,
+                          const void *values, size_t value_bytes, size_t *size) {
+  char header[256];
+  int n = snprintf(header, sizeof header, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
+                   descr, fortran, shape);
+  size_t pre = major == 1 ? 10 : 12, total = pre + (size_t)n + 1;
+  size_t pad = (64 - total % 64) % 64;
+  size_t header_len = (size_t)n + pad + 1;
+  unsigned char *b = calloc(1, pre + header_len + value_bytes);
+  memcpy(b, "\x93NUMPY", 6);
+  b[6] = (unsigned char)major;
+  b[8] = (unsigned char)(header_len & 0xFF);
+  b[9] = (unsigned char)(header_len >> 8);
+  memcpy(b + pre, header, (size_t)n);
+  memset(b + pre + n, ' ', pad);
+  b[pre + header_len - 1] = '\n';
+  memcpy(b + pre + header_len, values, value_bytes);
+  *size = pre + header_len + value_bytes;
+  return b;
+}
+
+typedef struct npy_bytes {
+  unsigned char *b;
+  size_t size;
+} npy_bytes;
+
+/* npy() as one value, so a call can pass the bytes and their size together. */
+#define NPY(...) npy_pack(__VA_ARGS__)
+static npy_bytes npy_pack(int major, const char *descr, const char *fortran, const char *shape,
+                          const void *values, size_t value_bytes, size_t *size) {
+  npy_bytes r;
+  r.b = npy(major, descr, fortran, shape, values, value_bytes, size);
+  r.size = *size;
+  return r;
+}
+
+static fm_status parse_npy(npy_bytes n, fm_points *p) {
+  fm_status st = fm_datafile_parse(n.b, n.size, "t.npy", FM_FORMAT_AUTO, p);
+  free(n.b);
+  return st;
+}
+
+START_TEST(npy_reads_float32_float64_both_byte_orders_and_vectors) {
+  float f[6] = {1, 2, 3, 4, 5, 6};
+  double d[6] = {1.5, 2.5, 3.5, 4.5, 5.5, 6.5};
+  size_t size;
+  fm_points p;
+  ck_fm(parse_npy(NPY(1, "<f4", "False", "(3, 2)", f, sizeof f, &size), &p));
+  ck_assert_int_eq(p.n, 3);
+  ck_assert_int_eq(p.dim, 2);
+  ck_assert_float_eq(p.x[5], 6.0f);
+  fm_points_free(&p);
+  ck_fm(parse_npy(NPY(2, "<f8", "False", "(2, 3)", d, sizeof d, &size), &p));
+  ck_assert_int_eq(p.dim, 3);
+  ck_assert_float_eq(p.x[4], 5.5f);
+  fm_points_free(&p);
+  ck_fm(parse_npy(NPY(1, "<f4", "False", "(6,)", f, sizeof f, &size), &p));
+  ck_assert_int_eq(p.n, 6);
+  ck_assert_int_eq(p.dim, 1);
+  fm_points_free(&p);
+  unsigned char be[8];
+  for (int i = 0; i < 2; i++) {
+    unsigned char *src = (unsigned char *)&f[i];
+    for (int k = 0; k < 4; k++) be[4 * i + k] = src[3 - k];
+  }
+  ck_fm(parse_npy(NPY(1, ">f4", "False", "(1, 2)", be, sizeof be, &size), &p));
+  ck_assert_float_eq(p.x[1], 2.0f);
+  fm_points_free(&p);
+}
+END_TEST
+
+static void expect_npy_refused(npy_bytes n, const char *needle) {
+  fm_points p;
+  ck_assert_int_eq(parse_npy(n, &p), FM_ERR_FORMAT);
+  ck_assert_msg(strstr(fm_error_message(), needle) && strstr(fm_error_message(), "t.npy"), "%s",
+                fm_error_message());
+}
+
+START_TEST(malformed_npy_is_refused_saying_why) {
+  float f[6] = {1, 2, 3, 4, 5, NAN};
+  int i4[6] = {0};
+  size_t size;
+  expect_npy_refused(NPY(1, "<f4", "True", "(3, 2)", f, sizeof f, &size), "Fortran order");
+  expect_npy_refused(NPY(1, "<i4", "False", "(3, 2)", i4, sizeof i4, &size),
+                     "dtype '<i4' is not supported");
+  expect_npy_refused(NPY(1, "<f4", "False", "(3, 2)", f, 16, &size), "truncated");
+  expect_npy_refused(NPY(1, "<f4", "False", "(1, 3, 2)", f, sizeof f, &size),
+                     "3 dimensions");
+  expect_npy_refused(NPY(1, "<f4", "False", "(3, 2)", f, sizeof f, &size),
+                     "row 3, column 2: nan is not a finite float");
+  expect_npy_refused(NPY(1, "<f4", "False", "(0, 2)", f, 0, &size), "no data rows");
+  expect_npy_refused(NPY(7, "<f4", "False", "(3, 2)", f, sizeof f, &size), "version 7");
+  unsigned char *b = npy(1, "<f4", "False", "(3, 2)", f, sizeof f, &size);
+  fm_points p;
+  ck_assert_int_eq(fm_datafile_parse(b, 9, "t.npy", FM_FORMAT_NPY, &p), FM_ERR_FORMAT);
+  free(b);
+}
+END_TEST
+
+START_TEST(missing_file_names_its_path) {
+  fm_points p;
+  ck_assert_int_eq(fm_datafile_load("/nonexistent/data.csv", FM_FORMAT_AUTO, &p), FM_ERR_IO);
+  ck_assert_msg(strstr(fm_error_message(), "/nonexistent/data.csv"), "%s", fm_error_message());
+}
+END_TEST
+
+START_TEST(split_is_a_seeded_partition) {
+  fm_points all = {malloc(100 * 2 * sizeof(float)), calloc(100, sizeof(int)), 100, 2};
+  for (int i = 0; i < 200; i++) all.x[i] = (float)i;
+  fm_points a, b, c, d;
+  ck_fm(fm_points_split(&all, 0.2, 7, &a, &b));
+  ck_fm(fm_points_split(&all, 0.2, 7, &c, &d));
+  ck_assert_int_eq(a.n, 80);
+  ck_assert_int_eq(b.n, 20);
+  ck_assert_int_eq(memcmp(a.x, c.x, 160 * sizeof(float)), 0);
+  int seen[100] = {0};
+  for (int i = 0; i < a.n; i++) seen[(int)a.x[2 * i] / 2]++, ck_assert(a.x[2 * i + 1] == a.x[2 * i] + 1);
+  for (int i = 0; i < b.n; i++) seen[(int)b.x[2 * i] / 2]++;
+  for (int i = 0; i < 100; i++) ck_assert_int_eq(seen[i], 1);
+  int moved = 0;
+  for (int i = 0; i < a.n; i++) moved += a.x[2 * i] != (float)(2 * i);
+  ck_assert_int_gt(moved, 50); /* shuffled */
+  fm_points_free(&c), fm_points_free(&d), fm_points_free(&a), fm_points_free(&b);
+  ck_assert_int_eq(fm_points_split(&all, 1.0, 7, &a, &b), FM_ERR_INVALID);
+  fm_points_free(&all);
+}
+END_TEST
+
+START_TEST(standardization_round_trips_and_guards_constant_columns) {
+  float x[8] = {1, 5, 3, 5, 5, 5, 7, 5};
+  fm_points p = {x, NULL, 4, 2};
+  double mean[2], std[2];
+  ck_fm(fm_points_stats(&p, mean, std));
+  ck_assert_double_eq_tol(mean[0], 4.0, 1e-12);
+  ck_assert_double_eq_tol(std[0], sqrt(20.0 / 3.0), 1e-12);
+  ck_assert_double_eq(std[1], 1.0); /* constant column */
+  fm_points_standardize(x, 4, 2, mean, std);
+  ck_assert_float_eq_tol(x[1], 0.0f, 1e-7);
+  fm_points_unstandardize(x, 4, 2, mean, std);
+  ck_assert_float_eq_tol(x[6], 7.0f, 1e-5);
+}
+END_TEST
+
+START_TEST(a_run_on_a_data_file_samples_in_data_units) {
+  /* A Gaussian far from the origin and wide: without standardization a short run could not
+   * fit it; with it, the samples' mean and spread come back in data units. */
+  char path[512], cmd[2048], dir[512];
+  snprintf(path, sizeof path, "%s/far.csv", work);
+  FILE *f = fopen(path, "w");
+  fputs("a,b\n", f);
+  fm_rng rng;
+  fm_rng_init(&rng, 1, 1, 0);
+  for (int i = 0; i < 4000; i++)
+    fprintf(f, "%.6f,%.6f\n", 1000 + 50 * fm_rng_normal(&rng), -20 + 0.1 * fm_rng_normal(&rng));
+  fclose(f);
+  snprintf(dir, sizeof dir, "%s/far", work);
+  snprintf(cmd, sizeof cmd, "%s train --set data.path=%s --set data.standardize=true "
+           "--set model.hidden=[32,32] --set train.steps=400 --set train.lr=3e-3 "
+           "--set sample.n=2000 --set output.dir=%s --quiet", FMCL_BINARY, path, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  char samples[600];
+  snprintf(samples, sizeof samples, "%s/samples.csv", dir);
+  f = fopen(samples, "r");
+  char line[256];
+  ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+  double s[2] = {0, 0}, s2[2] = {0, 0};
+  int n = 0;
+  float a, b;
+  while (fscanf(f, "%g,%g", &a, &b) == 2) s[0] += a, s[1] += b, s2[0] += a * a, s2[1] += b * b, n++;
+  fclose(f);
+  ck_assert_int_eq(n, 2000);
+  double m0 = s[0] / n, m1 = s[1] / n, sd0 = sqrt(s2[0] / n - m0 * m0), sd1 = sqrt(s2[1] / n - m1 * m1);
+  ck_assert_msg(fabs(m0 - 1000) < 10 && fabs(sd0 - 50) < 10, "column a: mean %g sd %g", m0, sd0);
+  ck_assert_msg(fabs(m1 + 20) < 0.03 && fabs(sd1 - 0.1) < 0.03, "column b: mean %g sd %g", m1, sd1);
+  /* The held-out split is the file's last 10% after the shuffle, in data units. */
+  char test_csv[600];
+  snprintf(test_csv, sizeof test_csv, "%s/test.csv", dir);
+  fm_points t;
+  ck_fm(fm_datafile_load(test_csv, FM_FORMAT_CSV, &t));
+  ck_assert_int_eq(t.n, 400);
+  ck_assert(t.x[0] > 700 && t.x[0] < 1300);
+  fm_points_free(&t);
+  /* Sampling again from the checkpoint also comes back in data units. */
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.n=500 --out %s/again.csv "
+           "--quiet", FMCL_BINARY, dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(samples, sizeof samples, "%s/again.csv", dir);
+  ck_fm(fm_datafile_load(samples, FM_FORMAT_CSV, &t));
+  double m = 0;
+  for (int i = 0; i < t.n; i++) m += t.x[2 * i];
+  ck_assert_msg(fabs(m / t.n - 1000) < 15, "resampled mean %g", m / t.n);
+  fm_points_free(&t);
+}
+END_TEST
+
+START_TEST(resume_refuses_data_of_another_dimension) {
+  char path[512], cmd[2048], dir[512];
+  snprintf(path, sizeof path, "%s/grow.csv", work);
+  FILE *f = fopen(path, "w");
+  for (int i = 0; i < 200; i++) fprintf(f, "%d,%d\n", i, -i);
+  fclose(f);
+  snprintf(dir, sizeof dir, "%s/grow", work);
+  snprintf(cmd, sizeof cmd, "%s train --set data.path=%s --set model.hidden=[8] --set train.steps=5 "
+           "--set sample.n=1 --set output.dir=%s --quiet", FMCL_BINARY, path, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  f = fopen(path, "w");
+  for (int i = 0; i < 200; i++) fprintf(f, "%d,%d,%d\n", i, -i, i);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s train --set data.path=%s --set model.hidden=[8] --set train.steps=9 "
+           "--set sample.n=1 --set output.dir=%s --resume --quiet 2>&1", FMCL_BINARY, path, dir);
+  FILE *p = popen(cmd, "r");
+  char out[4096] = "";
+  size_t got = fread(out, 1, sizeof out - 1, p);
+  out[got] = '\0';
+  int status = pclose(p);
+  ck_assert_int_eq(WEXITSTATUS(status), 2);
+  ck_assert_msg(strstr(out, "dimension 3") && strstr(out, "dimension 2"), "%s", out);
+}
+END_TEST
+
+int main(void) {
+  snprintf(work, sizeof work, "/tmp/fmcl-test-datafile-%d", (int)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
+  if (system(cmd) != 0) return 1;
+  Suite *s = suite_create("datafile");
+  TCase *tc = tcase_create("datafile");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, csv_reads_with_and_without_a_header);
+  tcase_add_test(tc, malformed_csv_is_refused_naming_row_and_column);
+  tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
+  tcase_add_test(tc, malformed_npy_is_refused_saying_why);
+  tcase_add_test(tc, missing_file_names_its_path);
+  tcase_add_test(tc, split_is_a_seeded_partition);
+  tcase_add_test(tc, standardization_round_trips_and_guards_constant_columns);
+  tcase_add_test(tc, a_run_on_a_data_file_samples_in_data_units);
+  tcase_add_test(tc, resume_refuses_data_of_another_dimension);
+  suite_add_tcase(s, tc);
+  int rc = test_run_suite(s);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+  if (rc == 0 && system(cmd) != 0) return 1;
+  return rc;
+}
