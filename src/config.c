@@ -541,7 +541,7 @@ void fm_config_run_dir(const fm_config *cfg, char *out, size_t size) {
   snprintf(out, size, "runs/%s", resolved.name);
 }
 
-void fm_config_print_reference(FILE *out) {
+void fm_config_print_reference(FILE *out, int markdown) {
   fm_config d;
   fm_config_defaults(&d);
   cJSON *defaults = config_tree(&d, 0);
@@ -550,7 +550,10 @@ void fm_config_print_reference(FILE *out) {
     const char *leaf;
     cJSON *obj = section_object(defaults, f->path, &leaf);
     char *value = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(obj, leaf));
-    fprintf(out, "  %-22s %-18s %s\n", f->path, value ? value : "", f->doc);
+    if (markdown)
+      fprintf(out, "| `%s` | `%s` | %s |\n", f->path, value ? value : "", f->doc);
+    else
+      fprintf(out, "  %-22s %-18s %s\n", f->path, value ? value : "", f->doc);
     free(value);
   }
   cJSON_Delete(defaults);

@@ -35,6 +35,7 @@ typedef struct cli {
   int quiet;
   int profile;
   int resume;
+  int keys, markdown; /* fmcl config --keys [--markdown] */
   int live; /* -1 auto */
   int help;
 } cli;
@@ -108,10 +109,10 @@ static const char *usage_data =
 
 static const char *usage_config =
     "usage: fmcl config [--config EXP.json] [--set KEY=VALUE]...\n"
-    "       fmcl config --keys\n"
+    "       fmcl config --keys [--markdown]\n"
     "\n"
     "Prints the resolved config as JSON (checking it), or with --keys every key with its\n"
-    "default and meaning.\n";
+    "default and meaning (--markdown: as a Markdown table).\n";
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -138,7 +139,7 @@ static int report(fm_status st) {
   }
 }
 
-static int parse_args(int argc, char **argv, cli *c, int *keys) {
+static int parse_args(int argc, char **argv, cli *c) {
   memset(c, 0, sizeof *c);
   c->live = -1;
   int i = 1;
@@ -155,7 +156,9 @@ static int parse_args(int argc, char **argv, cli *c, int *keys) {
     } else if (strcmp(a, "--resume") == 0) {
       c->resume = 1;
     } else if (strcmp(a, "--keys") == 0) {
-      *keys = 1;
+      c->keys = 1;
+    } else if (strcmp(a, "--markdown") == 0) {
+      c->markdown = 1;
     } else if (strcmp(a, "--config") == 0 || strcmp(a, "--checkpoint") == 0 ||
                strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 || strcmp(a, "--progress") == 0) {
       if (!next) return usage_error("%s needs a value", a);
@@ -227,9 +230,8 @@ static int cmd_version(void) {
 
 int main(int argc, char **argv) {
   cli c;
-  int keys = 0;
   if (argc > 1 && strcmp(argv[1], "--version") == 0) return cmd_version();
-  int rc = parse_args(argc, argv, &c, &keys);
+  int rc = parse_args(argc, argv, &c);
   if (rc) return rc;
   const char *cmd = c.command ? c.command : (c.config || c.n_sets ? "train" : NULL);
   fm_run_options opt = {stderr, c.live, c.quiet, c.profile, c.resume, &stop_signal};
@@ -268,9 +270,10 @@ int main(int argc, char **argv) {
   }
   if (strcmp(cmd, "config") == 0) {
     if (c.help) return fputs(usage_config, stdout), 0;
-    if (keys) {
-      printf("  %-22s %-18s %s\n", "key", "default", "meaning");
-      fm_config_print_reference(stdout);
+    if (c.keys) {
+      if (c.markdown) printf("| key | default | meaning |\n| --- | --- | --- |\n");
+      else printf("  %-22s %-18s %s\n", "key", "default", "meaning");
+      fm_config_print_reference(stdout, c.markdown);
       return 0;
     }
     fm_config cfg;

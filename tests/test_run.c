@@ -239,6 +239,22 @@ START_TEST(data_command_exports_the_training_points) {
 }
 END_TEST
 
+START_TEST(readme_config_table_is_the_programs_own) {
+  char cmd[1024], *out = NULL, path[600];
+  snprintf(cmd, sizeof cmd, "%s config --keys --markdown", FMCL_BINARY);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  snprintf(path, sizeof path, "%s/README.md", FMCL_SOURCE_DIR);
+  char *readme = read_file(path);
+  int rows = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), rows++)
+    ck_assert_msg(strstr(readme, line), "README.md lacks this row of `fmcl config --keys "
+                  "--markdown`:\n%s", line);
+  ck_assert_int_gt(rows, 20);
+  free(readme);
+  free(out);
+}
+END_TEST
+
 START_TEST(missing_opencl_platform_says_how_to_install_one) {
   char cmd[1024], *out = NULL;
   snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=/nonexistent-icd-folder %s devices", FMCL_BINARY);
@@ -312,6 +328,7 @@ int main(void) {
   tcase_add_test(tc, command_line_errors_are_clear);
   tcase_add_test(tc, help_and_version_describe_the_program);
   tcase_add_test(tc, data_command_exports_the_training_points);
+  tcase_add_test(tc, readme_config_table_is_the_programs_own);
   tcase_add_test(tc, missing_opencl_platform_says_how_to_install_one);
   tcase_add_test(tc, kernels_load_from_a_folder_and_build_errors_show_the_log);
   tcase_add_test(tc, profile_reports_every_command_of_a_step);

@@ -104,8 +104,9 @@ void fm_config_run_dir(const fm_config *cfg, char *out, size_t size);
  * or its training left out (device, output, logging, sampling). */
 uint64_t fm_config_model_hash(const fm_config *cfg);
 
-/* Prints every key with its type, default and meaning (for --help and the README). */
-void fm_config_print_reference(FILE *out);
+/* Prints every key with its default and meaning, as text or as Markdown table rows (the
+ * README's config table is this output). */
+void fm_config_print_reference(FILE *out, int markdown);
 
 const char *fm_activation_name(fm_activation a);
 const char *fm_scheduler_name(fm_scheduler s);
