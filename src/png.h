@@ -16,8 +16,8 @@ fm_status fm_png_encode(const uint8_t *rgb, int width, int height, uint8_t **png
 /* A zlib stream (RFC 1950) of data: header, deflate blocks (RFC 1951), Adler-32. */
 fm_status fm_zlib_compress(const uint8_t *data, size_t n, uint8_t **out, size_t *out_size);
 
-/* Running checksums: start crc at 0 and adler at 1. */
-uint32_t fm_crc32(uint32_t crc, const uint8_t *p, size_t n);
+/* Adler-32 of the zlib trailer, continuing from adler (1 to start). Chunk CRCs use
+ * fm_crc32 of fmcl/checkpoint.h. */
 uint32_t fm_adler32(uint32_t adler, const uint8_t *p, size_t n);
 
 #endif

@@ -13,6 +13,7 @@
 #include "fmcl/mlp.h"
 #include "fmcl/optim.h"
 #include "fmcl/path.h"
+#include "fmcl/plot.h"
 #include "fmcl/progress.h"
 #include "fmcl/rng.h"
 #include "fmcl/run.h"

@@ -64,8 +64,9 @@ int fm_ticks_linear(double lo, double hi, int max_ticks, double *ticks, double *
  * inside; linear ticks when even those are fewer than three. Returns the count. */
 int fm_ticks_log(double lo, double hi, int max_ticks, double *ticks);
 
-/* A tick value, compactly: "0", "-2", "0.5", "1000", "1e-3", "2.5e5". step is the ticks'
- * spacing and sets the decimals shown; 0 formats the value alone (log axes). */
+/* A tick value, compactly: "-2", "0.5", "1000", "1e-3", "2.5e5". step is the ticks'
+ * spacing and sets the decimals, the same for every label of an axis ("0.0", "0.5");
+ * 0 formats the value alone (log axes). */
 void fm_tick_label(double value, double step, char *buf, size_t size);
 
 /* A perceptual colour map close to matplotlib's viridis: t = 0 dark violet, t = 1 yellow
@@ -119,10 +120,10 @@ typedef struct fm_plot_info {
 /* The pixel position of data point (x, y) in a plot (x, y as given, not log10). */
 void fm_plot_to_pixel(const fm_plot_info *info, double x, double y, double *px, double *py);
 
-/* Non-finite values are skipped, not refused: a diverged sample should not cost the
- * picture of the others. The count goes to fm_plot_info.skipped; a plot left with nothing
- * to show is an error (FM_ERR_INVALID). Each plot function makes *out with
- * fm_image_create; the caller frees it, after a failure too. */
+/* Each plot function makes *out (free it with fm_image_free; after a failure it is empty)
+ * and, when info is not NULL, fills it. Non-finite values are skipped, not refused: a
+ * diverged sample should not cost the picture of the others. The count goes to
+ * fm_plot_info.skipped; a plot left with nothing to show is an error (FM_ERR_INVALID). */
 
 /* A point set for a scatter plot: x is (n, dim); columns cx and cy go on the axes
  * (cx == cy, as when both are 0: columns 0 and 1). Zero style fields take defaults. */
