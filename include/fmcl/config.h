@@ -21,7 +21,8 @@ typedef enum fm_solver_kind {
   FM_SOLVER_EULER,
   FM_SOLVER_MIDPOINT,
   FM_SOLVER_HEUN,
-  FM_SOLVER_RK4
+  FM_SOLVER_RK4,
+  FM_SOLVER_DOPRI5 /* adaptive */
 } fm_solver_kind;
 
 typedef struct fm_config {
@@ -66,9 +67,26 @@ typedef struct fm_config {
     int steps;
     int n;
     int batch;
+    double rtol, atol;
+    int save_every;
   } sample;
   struct {
+    int likelihood;
+    fm_solver_kind solver;
+    int steps;
+    double rtol, atol;
+    int divergence; /* fm_divergence */
+    int probes;
+    int n;
+    int metrics;
+    int metric_points;
+    int density_grid;
+  } eval;
+  struct {
     char dir[512];
+    int plots;
+    int plot_dims[2];
+    int n_plot_dims;
   } output;
 } fm_config;
 
