@@ -84,3 +84,28 @@ __kernel void fm_transpose(__global const float *src, __global float *dst, uint 
   if (c >= cols || r >= rows) return;
   dst[at + (size_t)c * rows + r] = src[at + (size_t)r * cols + c];
 }
+
+/* Tangents for forward-mode derivatives (the divergence of v): k blocks of n rows, block j
+ * row i holding the direction at point i. */
+
+/* The input layer's tangent: [tangent of x (dim), 0 for t and the time features]. */
+__kernel void fm_tangent_input(__global const float *tx, __global float *tin, uint rows,
+                               uint dim, uint width) {
+  uint i = get_global_id(0);
+  if (i >= rows) return;
+  for (uint c = 0; c < width; c++) tin[(size_t)i * width + c] = c < dim ? tx[(size_t)i * dim + c] : 0.0f;
+}
+
+/* Through a hidden activation: tangent block j, row i, times act'(z[i]). Range (width, n). */
+#define FM_TANGENT_ACT(act)                                                                \
+  __kernel void fm_tangent_##act(__global float *tg, __global const float *z, uint n,      \
+                                 uint k, uint width) {                                      \
+    uint c = get_global_id(0), i = get_global_id(1);                                        \
+    if (c >= width || i >= n) return;                                                       \
+    float d = fm_dact_##act(z[(size_t)i * width + c]);                                      \
+    for (uint j = 0; j < k; j++) tg[((size_t)j * n + i) * width + c] *= d;                  \
+  }
+FM_TANGENT_ACT(silu)
+FM_TANGENT_ACT(relu)
+FM_TANGENT_ACT(tanh)
+FM_TANGENT_ACT(gelu)

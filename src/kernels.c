@@ -21,6 +21,7 @@ static const program_files programs[] = {
     {"loss", {"loss", NULL}, ""},
     {"optim", {"optim", NULL}, ""},
     {"solver", {"solver", NULL}, ""},
+    {"likelihood", {"rng", "likelihood", NULL}, ""},
     /* Products tolerate fused multiply-adds (a rounding difference, not an error). */
     {"gemm", {"activation", "gemm", NULL}, "-cl-mad-enable"},
 };

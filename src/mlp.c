@@ -33,6 +33,9 @@ struct fm_mlp {
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
   cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
   cl_kernel k_input, k_bias_act, k_backward_act, k_bias_add, k_column_sums, k_transpose;
+  cl_kernel k_tangent_input, k_tangent_act;
+  int tangent_rows;          /* rows the tangent buffers hold (0 until the first JVP) */
+  cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
 };
 
 fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim) {
@@ -100,6 +103,9 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_bias_add", &m->k_bias_add));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_sums", &m->k_column_sums));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_transpose", &m->k_transpose));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_tangent_input", &m->k_tangent_input));
+  snprintf(name, sizeof name, "fm_tangent_%s", act);
+  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_tangent_act));
   *out = m;
   return FM_OK;
 fail:
@@ -115,6 +121,8 @@ void fm_mlp_destroy(fm_mlp *m) {
   }
   fm_device_release(m->dev, m->grad_a);
   fm_device_release(m->dev, m->grad_b);
+  fm_device_release(m->dev, m->tangent_a);
+  fm_device_release(m->dev, m->tangent_b);
   fm_device_release(m->dev, m->input);
   fm_device_release(m->dev, m->grads);
   fm_device_release(m->dev, m->params_t);
@@ -314,6 +322,53 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
       FM_TRY(act_backward(m, l - 1, next, n));
     }
     g = next;
+  }
+fail:
+  return st;
+}
+
+fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out, cl_mem tangents, int k,
+                     cl_mem out_tangents) {
+  fm_status st = FM_OK;
+  size_t rows = (size_t)n * (size_t)k;
+  FM_TRY(fm_mlp_forward(m, x, t, n, out));
+  if (rows > (size_t)m->tangent_rows) {
+    fm_device_release(m->dev, m->tangent_a);
+    fm_device_release(m->dev, m->tangent_b);
+    m->tangent_a = m->tangent_b = NULL;
+    m->tangent_rows = 0;
+    size_t bytes = rows * (size_t)m->max_width * sizeof(float);
+    FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", &m->tangent_a));
+    FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", &m->tangent_b));
+    m->tangent_rows = (int)rows;
+  }
+  cl_kernel kern = m->k_tangent_input;
+  cl_uint urows = (cl_uint)rows, dim = (cl_uint)m->shape.dim, width = (cl_uint)m->in[0];
+  FM_CL(FM_ARG(kern, 0, tangents));
+  FM_CL(FM_ARG(kern, 1, m->tangent_a));
+  FM_CL(FM_ARG(kern, 2, urows));
+  FM_CL(FM_ARG(kern, 3, dim));
+  FM_CL(FM_ARG(kern, 4, width));
+  FM_TRY(fm_device_launch(m->dev, kern, 1, &rows, NULL));
+  /* Each layer is linear in the tangent: T W^T, then times act'(z) of the point's row. */
+  cl_mem cur = m->tangent_a;
+  for (int l = 0; l < m->n_layers; l++) {
+    int last = l == m->n_layers - 1;
+    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+    cl_mem next = last ? out_tangents : (cur == m->tangent_a ? m->tangent_b : m->tangent_a);
+    fm_matrix a = {cur, 0, in}, wt = {m->params_t, m->w_off[l], outw}, c = {next, 0, outw};
+    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
+    if (!last) {
+      kern = m->k_tangent_act;
+      cl_uint un = (cl_uint)n, uk = (cl_uint)k, w = (cl_uint)outw;
+      FM_CL(FM_ARG(kern, 0, next));
+      FM_CL(FM_ARG(kern, 1, m->z[l]));
+      FM_CL(FM_ARG(kern, 2, un));
+      FM_CL(FM_ARG(kern, 3, uk));
+      FM_CL(FM_ARG(kern, 4, w));
+      FM_TRY(launch_rows(m, kern, (int)outw, n));
+    }
+    cur = next;
   }
 fail:
   return st;

@@ -18,8 +18,8 @@ static double act(int a, double z) {
 }
 
 /* v(x, t) for one row in double, from the flat parameters. */
-static void reference_forward(const fm_mlp *m, const double *flat, const float *x, float t,
-                              double *out) {
+static void reference_forward_d(const fm_mlp *m, const double *flat, const double *x, double t,
+                                double *out) {
   const fm_mlp_shape *s = fm_mlp_get_shape(m);
   double a[300], b[300]; /* activations of the current and the next layer */
   int w = 0;
@@ -41,6 +41,13 @@ static void reference_forward(const fm_mlp *m, const double *flat, const float *
     memcpy(a, b, (size_t)o * sizeof *a);
   }
   memcpy(out, a, (size_t)s->dim * sizeof *out);
+}
+
+static void reference_forward(const fm_mlp *m, const double *flat, const float *x, float t,
+                              double *out) {
+  double xd[DIM];
+  for (int d = 0; d < DIM; d++) xd[d] = x[d];
+  reference_forward_d(m, flat, xd, t, out);
 }
 
 static double reference_loss(const fm_mlp *m, const double *flat, const float *x, const float *t,
@@ -132,6 +139,44 @@ START_TEST(backward_matches_finite_differences) {
 }
 END_TEST
 
+START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
+  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
+  for (int a = 0; a < 4; a++) {
+    fm_mlp *m = make_mlp((fm_activation)a, 1);
+    enum { K = 3 };
+    float x[N * DIM], t[N], tg[K * N * DIM];
+    test_fill_uniform(x, N * DIM, 6, -2, 2);
+    test_fill_uniform(t, N, 7, 0, 1);
+    test_fill_uniform(tg, K * N * DIM, 8, -1, 1);
+    cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), dtg = test_upload(tg, K * N * DIM);
+    cl_mem out = test_zeros(N * DIM), out_tg = test_zeros(K * N * DIM);
+    ck_fm(fm_mlp_jvp(m, dx, dt, N, out, dtg, K, out_tg));
+    float *got = test_download(out_tg, K * N * DIM);
+    double *flat = params_double(m), want[K * N * DIM];
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < N; i++) {
+        double xp[DIM], xm[DIM], vp[DIM], vm[DIM], h = 1e-5;
+        const float *dir = tg + (j * N + i) * DIM;
+        /* The central difference of the double-precision forward pass along dir. */
+        for (int d = 0; d < DIM; d++)
+          xp[d] = x[i * DIM + d] + h * dir[d], xm[d] = x[i * DIM + d] - h * dir[d];
+        reference_forward_d(m, flat, xp, t[i], vp);
+        reference_forward_d(m, flat, xm, t[i], vm);
+        for (int d = 0; d < DIM; d++) want[(j * N + i) * DIM + d] = (vp[d] - vm[d]) / (2 * h);
+      }
+    ck_assert_uint_eq(test_mismatches("jvp", got, want, K * N * DIM, 1e-4, 1e-3), 0);
+    float *v = test_download(out, N * DIM);
+    double want_v[N * DIM];
+    for (int i = 0; i < N; i++) reference_forward(m, flat, x + i * DIM, t[i], want_v + i * DIM);
+    ck_assert_uint_eq(test_mismatches("jvp value", v, want_v, N * DIM, 1e-5, 1e-4), 0);
+    free(got), free(flat), free(v);
+    cl_mem bufs[] = {dx, dt, dtg, out, out_tg};
+    for (int b = 0; b < 5; b++) fm_device_release(test_device(), bufs[b]);
+    fm_mlp_destroy(m);
+  }
+}
+END_TEST
+
 START_TEST(init_follows_pytorch_linear_bounds) {
   fm_mlp_shape shape = {2, 0, 2, {256, 64}, FM_ACT_SILU};
   fm_mlp *m = NULL;
@@ -174,6 +219,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 2);
   tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 2);
+  tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 2);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
   tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
   suite_add_tcase(s, tc);

@@ -39,6 +39,14 @@ fm_status fm_mlp_init(fm_mlp *mlp, uint64_t seed);
 /* out (n, dim) = v(x (n, dim), t (n)); keeps the activations for fm_mlp_backward. */
 fm_status fm_mlp_forward(fm_mlp *mlp, cl_mem x, cl_mem t, int n, cl_mem out);
 
+/* Forward-mode derivatives: out (n, dim) = v(x, t) as fm_mlp_forward, and for k tangent
+ * directions stacked as k blocks of n rows, tangents (k n, dim) -> out_tangents (k n, dim)
+ * with row j n + i = J_x v(x_i, t_i) tangents[j n + i] (t is held fixed). The tangent
+ * buffers grow to k n rows on first use. The activations of this forward pass replace
+ * those kept for fm_mlp_backward. */
+fm_status fm_mlp_jvp(fm_mlp *mlp, cl_mem x, cl_mem t, int n, cl_mem out, cl_mem tangents, int k,
+                     cl_mem out_tangents);
+
 /* Gradients of the parameters into the gradient buffer (overwritten, not added) from
  * dout (n, dim) = dL/dv, for the batch of the last forward call. */
 fm_status fm_mlp_backward(fm_mlp *mlp, cl_mem dout, int n);
