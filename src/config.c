@@ -35,7 +35,8 @@ static const char *const gemm_providers[] = {"auto", "clblast", "fmcl", NULL};
 static const char *const data_formats[] = {"auto", "csv", "npy", NULL};
 static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
 static const char *const schedulers[] = {"condot", NULL};
-static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", NULL};
+static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", "dopri5", NULL};
+static const char *const divergences[] = {"auto", "exact", "hutchinson", NULL};
 
 #define OFF(member) offsetof(fm_config, member)
 #define SZ(member) sizeof(((fm_config *)0)->member)
@@ -93,15 +94,45 @@ static const field fields[] = {
     {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
      "steps between checkpoints (model.fmck); 0 writes one only at the end"},
     {"sample.solver", F_ENUM, OFF(sample.solver), 0, 0, 0, 0, solvers, 0,
-     "ODE solver: euler, midpoint, heun or rk4"},
+     "ODE solver: euler, midpoint, heun, rk4 (fixed steps) or dopri5 (adaptive)"},
     {"sample.steps", F_INT, OFF(sample.steps), 1, 1000000, 0, 0, NULL, 0,
-     "solver steps from t = 0 to t = 1"},
+     "solver steps from t = 0 to t = 1 (fixed-step solvers)"},
+    {"sample.rtol", F_REAL, OFF(sample.rtol), 0, 1, 1, 0, NULL, 0,
+     "dopri5's relative tolerance"},
+    {"sample.atol", F_REAL, OFF(sample.atol), 0, 1, 1, 0, NULL, 0,
+     "dopri5's absolute tolerance"},
+    {"sample.save_every", F_INT, OFF(sample.save_every), 0, 1000000, 0, 0, NULL, 0,
+     "keep the states every this many steps (trajectories.csv, trajectories.png); 0: none"},
     {"sample.n", F_INT, OFF(sample.n), 0, 100000000, 0, 0, NULL, 0,
      "points to generate (samples.csv); 0 skips sampling"},
     {"sample.batch", F_INT, OFF(sample.batch), 1, 16777216, 0, 0, NULL, 0,
      "points integrated at once"},
+    {"eval.likelihood", F_BOOL, OFF(eval.likelihood), 0, 0, 0, 0, NULL, 0,
+     "negative log-likelihood of held-out points (summary.json)"},
+    {"eval.solver", F_ENUM, OFF(eval.solver), 0, 0, 0, 0, solvers, 0,
+     "solver of the likelihood ODE (from t = 1 back to t = 0)"},
+    {"eval.steps", F_INT, OFF(eval.steps), 1, 1000000, 0, 0, NULL, 0,
+     "its steps (fixed-step solvers)"},
+    {"eval.rtol", F_REAL, OFF(eval.rtol), 0, 1, 1, 0, NULL, 0, "its relative tolerance (dopri5)"},
+    {"eval.atol", F_REAL, OFF(eval.atol), 0, 1, 1, 0, NULL, 0, "its absolute tolerance (dopri5)"},
+    {"eval.divergence", F_ENUM, OFF(eval.divergence), 0, 0, 0, 0, divergences, 0,
+     "auto (exact up to 16 dimensions), exact, or hutchinson (Rademacher probes)"},
+    {"eval.probes", F_INT, OFF(eval.probes), 1, 1024, 0, 0, NULL, 0,
+     "Hutchinson probes per point, fixed for the whole solve"},
+    {"eval.n", F_INT, OFF(eval.n), 0, 100000000, 0, 0, NULL, 0,
+     "held-out points whose likelihood is computed (at most all of them)"},
+    {"eval.metrics", F_BOOL, OFF(eval.metrics), 0, 0, 0, 0, NULL, 0,
+     "W2 (exact assignment), energy distance and MMD of samples against held-out points"},
+    {"eval.metric_points", F_INT, OFF(eval.metric_points), 2, 10000, 0, 0, NULL, 0,
+     "points of each side the metrics use (W2 costs O(n^3))"},
+    {"eval.density_grid", F_INT, OFF(eval.density_grid), 0, 1000, 0, 0, NULL, 0,
+     "cells per side of the density heat map (2-D data); 0: none"},
     {"output.dir", F_STRING, OFF(output.dir), 0, 0, 0, SZ(output.dir), NULL, 0,
      "run folder; empty for runs/<name>"},
+    {"output.plots", F_BOOL, OFF(output.plots), 0, 0, 0, 0, NULL, 0,
+     "write PNG plots into the run folder"},
+    {"output.plot_dims", F_INT_LIST, OFF(output.plot_dims), 0, 65535, 0, 2, NULL, 0,
+     "the two coordinates plots show"},
 };
 
 void fm_config_defaults(fm_config *cfg) {
@@ -132,6 +163,23 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->sample.steps = 25;
   cfg->sample.n = 2000;
   cfg->sample.batch = 8192;
+  cfg->sample.rtol = 1e-5;
+  cfg->sample.atol = 1e-5;
+  cfg->sample.save_every = 5;
+  cfg->eval.likelihood = 1;
+  cfg->eval.solver = FM_SOLVER_DOPRI5;
+  cfg->eval.steps = 25;
+  cfg->eval.rtol = 1e-5;
+  cfg->eval.atol = 1e-5;
+  cfg->eval.probes = 4;
+  cfg->eval.n = 2000;
+  cfg->eval.metrics = 1;
+  cfg->eval.metric_points = 2000;
+  cfg->eval.density_grid = 100;
+  cfg->output.plots = 1;
+  cfg->output.plot_dims[0] = 0;
+  cfg->output.plot_dims[1] = 1;
+  cfg->output.n_plot_dims = 2;
 }
 
 const char *fm_activation_name(fm_activation a) { return activations[a]; }
@@ -464,7 +512,10 @@ void fm_config_resolve(fm_config *cfg) {
 fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->sample.n > 0 && cfg->sample.batch < 1)
     return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
-  if (!fm_toy_exists(cfg->data.name))
+  if (cfg->output.n_plot_dims != 2 || cfg->output.plot_dims[0] == cfg->output.plot_dims[1])
+    return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: expected two different "
+                   "coordinates, e.g. [0, 1]");
+  if (!cfg->data.path[0] && !fm_toy_exists(cfg->data.name))
     return fm_fail(FM_ERR_CONFIG, "config: data.name: unknown data set \"%s\"", cfg->data.name);
   return FM_OK;
 }

@@ -14,6 +14,7 @@
 #include "fmcl/checkpoint.h"
 #include "fmcl/data.h"
 #include "fmcl/datafile.h"
+#include "fmcl/evaluate.h"
 #include "fmcl/gemm.h"
 #include "fmcl/mlp.h"
 #include "fmcl/progress.h"
@@ -56,6 +57,25 @@ static fm_status write_text(const char *path, const char *text) {
   if (st != FM_OK) return st;
   fputs(text, f.f);
   fputc('\n', f.f);
+  return fm_file_commit(&f);
+}
+
+/* trajectories.csv: t,point,x0,x1,... for every saved time and point. */
+static fm_status write_trajectories(const char *path, const float *traj, const double *times,
+                                    int n_times, int n, int dim) {
+  fm_file f;
+  fm_status st = fm_file_begin(&f, path, "w");
+  if (st != FM_OK) return st;
+  fprintf(f.f, "t,point");
+  for (int d = 0; d < dim; d++) fprintf(f.f, ",x%d", d);
+  fputc('\n', f.f);
+  for (int s = 0; s < n_times; s++)
+    for (int i = 0; i < n; i++) {
+      fprintf(f.f, "%.6g,%d", times[s], i);
+      const float *row = traj + ((size_t)s * n + i) * dim;
+      for (int d = 0; d < dim; d++) fprintf(f.f, ",%.9g", row[d]);
+      fputc('\n', f.f);
+    }
   return fm_file_commit(&f);
 }
 
@@ -151,7 +171,8 @@ typedef struct run_times {
 
 static fm_status write_summary(const char *path, const fm_config *cfg, fm_device *dev,
                                fm_mlp *mlp, const run_times *tm, int steps_timed,
-                               double final_loss, long nfe, int n_samples) {
+                               double final_loss, long nfe, int n_samples,
+                               const fm_eval_report *ev) {
   const fm_device_info *d = fm_device_get_info(dev);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "name", cfg->name);
@@ -185,6 +206,29 @@ static fm_status write_summary(const char *path, const fm_config *cfg, fm_device
   cJSON_AddNumberToObject(js, "n", n_samples);
   cJSON_AddNumberToObject(js, "nfe", (double)nfe);
   cJSON_AddNumberToObject(js, "points_per_s", tm->sample > 0 ? n_samples / tm->sample : 0);
+  if (cfg->sample.solver == FM_SOLVER_DOPRI5) {
+    cJSON_AddNumberToObject(js, "rtol", cfg->sample.rtol);
+    cJSON_AddNumberToObject(js, "atol", cfg->sample.atol);
+  }
+  if (ev->has_likelihood) {
+    cJSON *jl = cJSON_AddObjectToObject(root, "likelihood");
+    cJSON_AddNumberToObject(jl, "nll_nats", ev->nll);
+    cJSON_AddNumberToObject(jl, "bits_per_dim", ev->bits_per_dim);
+    cJSON_AddNumberToObject(jl, "points", ev->nll_points);
+    cJSON_AddStringToObject(jl, "divergence", ev->exact ? "exact" : "hutchinson");
+    if (!ev->exact) cJSON_AddNumberToObject(jl, "probes", ev->probes);
+    cJSON_AddStringToObject(jl, "solver", fm_solver_name(cfg->eval.solver));
+    cJSON_AddNumberToObject(jl, "nfe", (double)ev->likelihood_nfe);
+    cJSON_AddNumberToObject(jl, "seconds", ev->likelihood_seconds);
+  }
+  if (ev->has_metrics) {
+    cJSON *jm2 = cJSON_AddObjectToObject(root, "metrics");
+    cJSON_AddNumberToObject(jm2, "w2", ev->w2);
+    cJSON_AddNumberToObject(jm2, "energy_distance", ev->energy);
+    cJSON_AddNumberToObject(jm2, "mmd2", ev->mmd2);
+    cJSON_AddNumberToObject(jm2, "points", ev->metric_points);
+    cJSON_AddNumberToObject(jm2, "seconds", ev->metric_seconds);
+  }
   cJSON *jtm = cJSON_AddObjectToObject(root, "seconds");
   cJSON_AddNumberToObject(jtm, "setup", tm->setup);
   cJSON_AddNumberToObject(jtm, "kernel_build", fm_device_build_seconds(dev));
@@ -461,7 +505,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   r.final_loss = NAN;
   r.first_step = 1;
   fm_points train = {0}, test = {0};
-  float *samples = NULL;
+  float *samples = NULL, *trajectory = NULL;
   char *json = NULL;
   char path[1200];
   double t_begin = fm_seconds();
@@ -524,34 +568,77 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     goto fail;
   }
 
+  fm_eval_report ev;
+  memset(&ev, 0, sizeof ev);
+  int n_times = 0;
   if (cfg->sample.n > 0) {
     double t0 = fm_seconds();
-    samples = malloc((size_t)cfg->sample.n * (size_t)train.dim * sizeof(float));
-    if (!samples) {
+    fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
+                           cfg->sample.batch, cfg->seed, cfg->sample.rtol, cfg->sample.atol,
+                           cfg->sample.save_every};
+    n_times = cfg->sample.save_every > 0 ? fm_sample_save_times(&sp, NULL, 0) : 0;
+    size_t plane = (size_t)cfg->sample.n * (size_t)train.dim;
+    samples = malloc(plane * sizeof(float));
+    if (n_times) trajectory = malloc((size_t)n_times * plane * sizeof(float));
+    if (!samples || (n_times && !trajectory)) {
       st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg->sample.n);
       goto fail;
     }
-    fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
-                           cfg->sample.batch, cfg->seed};
-    FM_TRY(fm_sample_generate(r.mlp, &sp, samples, &res->nfe));
-    if (r.stats.mean)
+    FM_TRY(fm_sample_generate(r.mlp, &sp, samples, trajectory, &res->nfe));
+    if (r.stats.mean) {
       fm_points_unstandardize(samples, cfg->sample.n, train.dim, r.stats.mean, r.stats.std);
+      for (int j = 0; j < n_times; j++)
+        fm_points_unstandardize(trajectory + (size_t)j * plane, cfg->sample.n, train.dim,
+                                r.stats.mean, r.stats.std);
+    }
     r.tm.sample = fm_seconds() - t0;
     snprintf(path, sizeof path, "%s/samples.csv", r.dir);
     FM_TRY(write_samples(path, samples, cfg->sample.n, train.dim));
-    say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
-        fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, r.tm.sample);
+    if (n_times) {
+      double *times = malloc((size_t)n_times * sizeof *times);
+      if (!times) {
+        st = fm_fail(FM_ERR_NOMEM, "out of host memory");
+        goto fail;
+      }
+      fm_sample_save_times(&sp, times, n_times);
+      snprintf(path, sizeof path, "%s/trajectories.csv", r.dir);
+      st = write_trajectories(path, trajectory, times, n_times, cfg->sample.n, train.dim);
+      free(times);
+      FM_TRY(st);
+    }
+    if (cfg->sample.solver == FM_SOLVER_DOPRI5)
+      say(opt, "sampled %d points with dopri5 (rtol %g, atol %g; NFE %ld) in %.2f s\n",
+          cfg->sample.n, cfg->sample.rtol, cfg->sample.atol, res->nfe, r.tm.sample);
+    else
+      say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
+          fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, r.tm.sample);
+  }
+  fm_eval_inputs ein = {r.mlp, cfg, &test, samples, samples ? cfg->sample.n : 0,
+                        r.stats.mean, r.stats.std, trajectory, n_times};
+  FM_TRY(fm_evaluate(&ein, &ev));
+  if (ev.has_metrics)
+    say(opt, "samples vs %d held-out points: W2 %.4f, energy distance %.4f, MMD^2 %.5f\n",
+        ev.metric_points, ev.w2, ev.energy, ev.mmd2);
+  if (ev.has_likelihood)
+    say(opt, "held-out NLL %.4f nats (%.4f bits/dim) over %d points, %s divergence, NFE %ld, "
+        "%.1f s\n", ev.nll, ev.bits_per_dim, ev.nll_points, ev.exact ? "exact" : "Hutchinson",
+        ev.likelihood_nfe, ev.likelihood_seconds);
+  if (cfg->output.plots) {
+    double t0 = fm_seconds();
+    FM_TRY(fm_evaluate_plots(&ein, r.dir));
+    say(opt, "plots written in %.1f s\n", fm_seconds() - t0);
   }
   r.tm.total = fm_seconds() - t_begin;
   snprintf(path, sizeof path, "%s/summary.json", r.dir);
   FM_TRY(write_summary(path, cfg, r.dev, r.mlp, &r.tm, r.steps_timed, r.final_loss, res->nfe,
-                       cfg->sample.n));
+                       cfg->sample.n, &ev));
   say(opt, "run folder: %s\n", r.dir);
 
 fail:
   if (r.log) fclose(r.log);
   free(r.stats.mean);
   free(r.stats.std);
+  free(trajectory);
   free(samples);
   free(json);
   fm_trainer_destroy(r.tr);
@@ -631,8 +718,8 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   double t0 = fm_seconds();
   long nfe = 0;
   fm_sample_params sp = {cfg.sample.solver, cfg.sample.steps, cfg.sample.n, cfg.sample.batch,
-                         cfg.seed};
-  FM_TRY(fm_sample_generate(mlp, &sp, samples, &nfe));
+                         cfg.seed, cfg.sample.rtol, cfg.sample.atol, 0};
+  FM_TRY(fm_sample_generate(mlp, &sp, samples, NULL, &nfe));
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
   FM_TRY(write_samples(path, samples, cfg.sample.n, ck.dim));
@@ -663,5 +750,78 @@ fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run
 fail:
   fm_points_free(&train);
   fm_points_free(&test);
+  return st;
+}
+
+fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides, int n_overrides,
+                            const char *data_path, const char *out_path,
+                            const fm_run_options *opt) {
+  fm_status st = FM_OK;
+  fm_checkpoint ck;
+  fm_device *dev = NULL;
+  fm_mlp *mlp = NULL;
+  fm_points data = {0}, unused = {0};
+  double *logp = NULL;
+  memset(&ck, 0, sizeof ck);
+  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  fm_config cfg = ck.config;
+  for (int i = 0; i < n_overrides; i++) FM_TRY(fm_config_set(&cfg, overrides[i]));
+  if (fm_config_model_hash(&cfg) != ck.model_hash) {
+    st = fm_fail(FM_ERR_CONFIG, "likelihood: the overrides change the trained model; only eval.*, "
+                 "sample.batch, device.*, name and output.* may be set");
+    goto fail;
+  }
+  if (data_path) {
+    FM_TRY(fm_datafile_load(data_path, FM_FORMAT_AUTO, &data));
+  } else {
+    FM_TRY(load_data(&cfg, &unused, &data));
+    if (data.n == 0) {
+      st = fm_fail(FM_ERR_CONFIG, "likelihood: the run holds out no points (data.test_fraction "
+                   "0); pass --data FILE");
+      goto fail;
+    }
+  }
+  if (data.dim != ck.dim) {
+    st = fm_fail(FM_ERR_INVALID, "likelihood: %s has points of dimension %d but the model in %s "
+                 "takes dimension %d", data_path ? data_path : "the held-out data", data.dim,
+                 checkpoint, ck.dim);
+    goto fail;
+  }
+  FM_TRY(open_device(&cfg, opt->profile, &dev));
+  describe_device(opt, dev, &cfg);
+  int rows = data.n < cfg.sample.batch ? data.n : cfg.sample.batch;
+  FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
+  fm_mlp_set_gemm(mlp, cfg.device.gemm);
+  logp = malloc((size_t)data.n * sizeof *logp);
+  if (!logp) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory");
+    goto fail;
+  }
+  fm_eval_inputs in = {mlp, &cfg, &data, NULL, 0, ck.mean, ck.std, NULL, 0};
+  long nfe = 0;
+  int exact = 0;
+  double t0 = fm_seconds();
+  FM_TRY(fm_evaluate_log_likelihood(&in, data.x, data.n, logp, &nfe, &exact));
+  double nll = 0;
+  for (int i = 0; i < data.n; i++) nll -= logp[i] / data.n;
+  if (out_path) {
+    fm_file f;
+    FM_TRY(fm_file_begin(&f, out_path, "w"));
+    fprintf(f.f, "log_likelihood\n");
+    for (int i = 0; i < data.n; i++) fprintf(f.f, "%.9g\n", logp[i]);
+    FM_TRY(fm_file_commit(&f));
+  }
+  say(opt, "%d points of %s: NLL %.4f nats, %.4f bits/dim (%s divergence, %s, NFE %ld, %.1f s)%s%s\n",
+      data.n, data_path ? data_path : "the held-out split", nll, nll / (data.dim * log(2.0)),
+      exact ? "exact" : "Hutchinson", fm_solver_name(cfg.eval.solver), nfe, fm_seconds() - t0,
+      out_path ? "; per point: " : "", out_path ? out_path : "");
+  if (opt->quiet) printf("%.9g\n", nll);
+fail:
+  free(logp);
+  fm_mlp_destroy(mlp);
+  fm_device_destroy(dev);
+  fm_points_free(&data);
+  fm_points_free(&unused);
+  fm_checkpoint_free(&ck);
   return st;
 }

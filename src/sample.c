@@ -2,6 +2,8 @@
  * velocity, one read of each finished batch. */
 #include "fmcl/sample.h"
 
+#include <stdlib.h>
+
 #include "fmcl/rng.h"
 #include "internal.h"
 
@@ -38,7 +40,20 @@ fail:
   return st;
 }
 
-fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out, long *nfe) {
+int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
+  int every = p->save_every > 0 && p->save_every < p->steps ? p->save_every : p->steps;
+  int count = 0;
+  for (int step = 0;; step += every) {
+    if (step > p->steps) step = p->steps;
+    if (times && count < max) times[count] = (double)step / p->steps;
+    count++;
+    if (step == p->steps) break;
+  }
+  return count;
+}
+
+fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
+                             float *trajectory, long *nfe) {
   fm_status st = FM_OK;
   fm_device *dev = NULL;
   const fm_mlp_shape *shape = fm_mlp_get_shape(mlp);
@@ -47,24 +62,48 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
   if (batch > p->n) batch = p->n;
   cl_mem x = NULL, t = NULL;
   fm_solver *solver = NULL;
+  double *times = NULL;
   *nfe = 0;
   if (p->n <= 0) return FM_OK;
+  int n_times = fm_sample_save_times(p, NULL, 0);
+  times = malloc((size_t)n_times * sizeof *times);
+  if (!times) return fm_fail(FM_ERR_NOMEM, "out of host memory");
+  fm_sample_save_times(p, times, n_times);
   dev = fm_mlp_device(mlp);
   FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "sample state", &x));
   FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(float), "sample times", &t));
   FM_TRY(fm_solver_create(dev, p->solver, (size_t)batch * (size_t)dim, &solver));
+  if (p->solver == FM_SOLVER_DOPRI5) {
+    fm_tolerance tol = *fm_solver_get_tolerance(solver);
+    tol.rtol = p->rtol;
+    tol.atol = p->atol;
+    FM_TRY(fm_solver_set_tolerance(solver, &tol));
+  }
+  size_t plane = (size_t)p->n * (size_t)dim; /* one saved time of the trajectory */
   for (int first = 0; first < p->n; first += batch) {
     int rows = p->n - first < batch ? p->n - first : batch;
+    size_t values = (size_t)rows * (size_t)dim;
+    float *dst = out + (size_t)first * (size_t)dim;
     model_velocity mv = {dev, mlp, t, rows};
     long evals = 0;
     FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE, (uint32_t)first));
-    FM_TRY(fm_solver_integrate(solver, x, (size_t)rows * (size_t)dim, 0.0, 1.0, p->steps,
-                               velocity, &mv, &evals));
-    FM_TRY(fm_device_read(dev, x, 0, (size_t)rows * (size_t)dim * sizeof(float),
-                          out + (size_t)first * (size_t)dim));
-    *nfe = evals;
+    /* Segment by segment between the saved times; fixed-step solvers take the same steps
+     * as one pass from 0 to 1 would. */
+    for (int j = 0; j < n_times; j++) {
+      if (j > 0) {
+        int seg_steps = (int)((times[j] - times[j - 1]) * p->steps + 0.5);
+        FM_TRY(fm_solver_integrate(solver, x, values, times[j - 1], times[j],
+                                   seg_steps > 0 ? seg_steps : 1, velocity, &mv, &evals));
+      }
+      if (trajectory)
+        FM_TRY(fm_device_read(dev, x, 0, values * sizeof(float),
+                              trajectory + (size_t)j * plane + (size_t)first * (size_t)dim));
+    }
+    FM_TRY(fm_device_read(dev, x, 0, values * sizeof(float), dst));
+    if (evals > *nfe) *nfe = evals;
   }
 fail:
+  free(times);
   fm_solver_destroy(solver);
   if (dev) {
     fm_device_release(dev, t);

@@ -73,11 +73,15 @@ static void check_run_folder(const char *dir, int samples) {
   ck_assert(cJSON_GetObjectItem(train, "final_loss")->valuedouble > 0);
   ck_assert(cJSON_GetObjectItem(sample, "nfe")->valuedouble > 0);
   ck_assert(cJSON_GetObjectItem(s, "peak_device_bytes")->valuedouble > 0);
+  cJSON *lik = cJSON_GetObjectItem(s, "likelihood"), *met = cJSON_GetObjectItem(s, "metrics");
+  ck_assert_msg(lik && cJSON_IsNumber(cJSON_GetObjectItem(lik, "nll_nats")), "%s", text);
+  ck_assert_msg(met && cJSON_GetObjectItem(met, "w2")->valuedouble > 0, "%s", text);
   ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "device"), "name"));
   cJSON_Delete(s);
   free(text);
-  const char *others[] = {"config.json", "test.csv", "model.fmck"};
-  for (int i = 0; i < 3; i++) {
+  const char *others[] = {"config.json",      "test.csv",    "model.fmck",   "trajectories.csv",
+                          "trajectories.png", "samples.png", "density.png", "loss.png"};
+  for (int i = 0; i < 8; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, others[i]);
     ck_assert_msg(access(path, R_OK) == 0, "missing %s", path);
   }
@@ -98,7 +102,8 @@ START_TEST(every_config_in_configs_runs) {
     snprintf(cmd, sizeof cmd,
              "%s --config %s/%s --set train.steps=30 --set train.log_every=10 "
              "--set data.n_train=2000 --set data.n_test=100 --set sample.n=64 "
-             "--set sample.steps=4 --set output.dir=%s",
+             "--set sample.steps=4 --set sample.save_every=2 --set eval.density_grid=24 "
+             "--set output.dir=%s",
              FMCL_BINARY, dir_path, e->d_name, out_dir);
     char *out = NULL;
     int rc = run(cmd, &out);
@@ -132,6 +137,25 @@ START_TEST(sample_command_reuses_a_checkpoint) {
   char *text = read_file(path);
   ck_assert_int_eq(count_lines(text), 124);
   free(text);
+  /* The likelihood of the held-out split, and of a file of another dimension. */
+  snprintf(cmd, sizeof cmd, "%s likelihood --checkpoint %s/model.fmck --set eval.solver=rk4 "
+           "--set eval.steps=4 --out %s/logp.csv", FMCL_BINARY, dir, dir);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "points of the held-out split: NLL") && strstr(out, "bits/dim"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/logp.csv", dir);
+  text = read_file(path);
+  ck_assert_int_eq(count_lines(text), 2001);
+  free(text);
+  snprintf(path, sizeof path, "%s/three.csv", dir);
+  FILE *three = fopen(path, "w");
+  fputs("1,2,3\n4,5,6\n", three);
+  fclose(three);
+  snprintf(cmd, sizeof cmd, "%s likelihood --checkpoint %s/model.fmck --data %s", FMCL_BINARY, dir,
+           path);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "dimension 3") && strstr(out, "takes dimension 2"), "%s", out);
+  free(out);
   /* Changing what was trained is refused. */
   snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set model.hidden=[64]",
            FMCL_BINARY, dir);
@@ -193,8 +217,8 @@ START_TEST(command_line_errors_are_clear) {
 END_TEST
 
 START_TEST(help_and_version_describe_the_program) {
-  const char *commands[] = {"", "train ", "sample ", "devices ", "data ", "config "};
-  for (int i = 0; i < 6; i++) {
+  const char *commands[] = {"", "train ", "sample ", "likelihood ", "devices ", "data ", "config "};
+  for (int i = 0; i < 7; i++) {
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s %s--help", FMCL_BINARY, commands[i]);
     ck_assert_int_eq(run(cmd, &out), 0);

@@ -113,8 +113,8 @@ START_TEST(short_run_puts_samples_on_the_eight_modes) {
   enum { N = 2000 };
   float *x = malloc(N * 2 * sizeof *x);
   long nfe = 0;
-  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5};
-  ck_fm(fm_sample_generate(t.mlp, &sp, x, &nfe));
+  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5, 0, 0, 0};
+  ck_fm(fm_sample_generate(t.mlp, &sp, x, NULL, &nfe));
   ck_assert_int_eq(nfe, 40);
   const double s = 0.70710678118654752;
   const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
@@ -146,12 +146,47 @@ START_TEST(samples_do_not_depend_on_the_sampling_batch) {
   enum { N = 300 };
   float a[N * 2], b[N * 2];
   long nfe;
-  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9}, pieces = {FM_SOLVER_HEUN, 5, N, 77, 9};
-  ck_fm(fm_sample_generate(t.mlp, &whole, a, &nfe));
-  ck_fm(fm_sample_generate(t.mlp, &pieces, b, &nfe));
+  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9, 0, 0, 0};
+  fm_sample_params pieces = {FM_SOLVER_HEUN, 5, N, 77, 9, 0, 0, 0};
+  ck_fm(fm_sample_generate(t.mlp, &whole, a, NULL, &nfe));
+  ck_fm(fm_sample_generate(t.mlp, &pieces, b, NULL, &nfe));
   double want[N * 2];
   for (int i = 0; i < N * 2; i++) want[i] = a[i];
   ck_assert_uint_eq(test_mismatches("batched samples", b, want, N * 2, 1e-5, 1e-5), 0);
+  teardown(&t);
+}
+END_TEST
+
+START_TEST(trajectories_keep_the_states_at_the_saved_times) {
+  fm_config cfg = small_config("moons", 3);
+  trained t = setup(&cfg, 1000);
+  double curve[1];
+  train(&t, 20, 20, curve);
+  enum { N = 50, STEPS = 10 };
+  fm_sample_params p = {FM_SOLVER_RK4, STEPS, N, 2048, 9, 0, 0, 4};
+  double times[8];
+  ck_assert_int_eq(fm_sample_save_times(&p, times, 8), 4); /* 0, 0.4, 0.8, 1 */
+  ck_assert_double_eq(times[1], 0.4);
+  ck_assert_double_eq(times[3], 1.0);
+  float end[N * 2], plain[N * 2], traj[4 * N * 2];
+  long nfe;
+  ck_fm(fm_sample_generate(t.mlp, &p, end, traj, &nfe));
+  ck_assert_int_eq(nfe, 4 * STEPS);
+  p.save_every = 0;
+  ck_fm(fm_sample_generate(t.mlp, &p, plain, NULL, &nfe));
+  double want[N * 2];
+  for (int i = 0; i < N * 2; i++) want[i] = plain[i];
+  /* Saving on the way changes nothing at the end... */
+  ck_assert_uint_eq(test_mismatches("end with saves", end, want, N * 2, 1e-5, 1e-5), 0);
+  /* ...and the last saved state is the end, the first the source noise. */
+  ck_assert_uint_eq(test_mismatches("last saved", traj + 3 * N * 2, want, N * 2, 0, 0), 0);
+  cl_mem noise = test_zeros(N * 2);
+  ck_fm(fm_sample_normal_rows(test_device(), noise, N, 2, 9, FM_STREAM_SAMPLE, 0));
+  float *x0 = test_download(noise, N * 2);
+  for (int i = 0; i < N * 2; i++) want[i] = x0[i];
+  ck_assert_uint_eq(test_mismatches("first saved", traj, want, N * 2, 0, 0), 0);
+  free(x0);
+  fm_device_release(test_device(), noise);
   teardown(&t);
 }
 END_TEST
@@ -165,6 +200,7 @@ int main(void) {
   tcase_add_test(tc, nan_in_the_data_shows_in_the_loss);
   tcase_add_test(tc, short_run_puts_samples_on_the_eight_modes);
   tcase_add_test(tc, samples_do_not_depend_on_the_sampling_batch);
+  tcase_add_test(tc, trajectories_keep_the_states_at_the_saved_times);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

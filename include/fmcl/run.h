@@ -39,6 +39,14 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
                         const char *out_path, const fm_run_options *opt, char *written,
                         size_t written_size);
 
+/* The negative log-likelihood of points under a checkpoint's model: the run's held-out
+ * split, or the points of data_path. Overrides may set eval.*; out_path (or NULL) gets
+ * one log-likelihood per point. The mean NLL (nats, bits/dim) is reported on opt->log,
+ * and, when quiet, the NLL alone on standard output. */
+fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides, int n_overrides,
+                            const char *data_path, const char *out_path,
+                            const fm_run_options *opt);
+
 /* Writes the experiment's data set as train.csv and test.csv into dir. */
 fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run_options *opt);
 

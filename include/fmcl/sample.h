@@ -10,16 +10,25 @@
 
 typedef struct fm_sample_params {
   fm_solver_kind solver;
-  int steps;
-  int n;     /* points to generate */
-  int batch; /* points integrated at once (at most the model's capacity) */
+  int steps;         /* fixed-step solvers */
+  int n;             /* points to generate */
+  int batch;         /* points integrated at once (at most the model's capacity) */
   uint64_t seed;
+  double rtol, atol; /* dopri5 */
+  int save_every;    /* keep the state every this many steps (0: only the end) */
 } fm_sample_params;
+
+/* The times at which states are kept with save_every: 0, then every save_every of the
+ * steps, and 1 (a final shorter interval when save_every does not divide steps). Returns
+ * how many (at most max); times may be NULL to count. */
+int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
 /* Writes n points (n, dim) to out on the host. Point i's source is drawn from
  * (seed, FM_STREAM_SAMPLE, i), so the result does not depend on the batch size. *nfe is
- * the number of velocity evaluations per point. */
-fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out, long *nfe);
+ * the number of velocity evaluations per point. With save_every, trajectory (T, n, dim)
+ * receives the states at the T = fm_sample_save_times times (NULL: not kept). */
+fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out,
+                             float *trajectory, long *nfe);
 
 /* Fills x (n, dim) on the device with N(0, I) rows first_row .. first_row + n - 1 of the
  * stream (seed, stream). */

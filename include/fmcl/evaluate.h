@@ -1,0 +1,51 @@
+/* How good a trained model is, and pictures of it: the likelihood of held-out points,
+ * sample-quality metrics against them, and the run folder's plots. Everything here is in
+ * data units; a model trained on standardized data is mapped back. */
+#ifndef FMCL_EVALUATE_H
+#define FMCL_EVALUATE_H
+
+#include "fmcl/config.h"
+#include "fmcl/data.h"
+#include "fmcl/mlp.h"
+
+/* The model and the data it is judged on. */
+typedef struct fm_eval_inputs {
+  fm_mlp *mlp;
+  const fm_config *cfg;          /* eval.*, sample.*, output.plot_dims */
+  const fm_points *test;         /* held-out points */
+  const float *samples;          /* (n_samples, dim) generated points, or NULL */
+  int n_samples;
+  const double *mean, *std;      /* the data's standardization, or NULL */
+  const float *trajectory;       /* (n_times, n_samples, dim) or NULL */
+  int n_times;
+} fm_eval_inputs;
+
+typedef struct fm_eval_report {
+  int has_likelihood;
+  double nll;          /* mean negative log-likelihood of held-out points, nats */
+  double bits_per_dim; /* nll / (dim ln 2) */
+  int nll_points;
+  int exact;           /* exact divergence (else Hutchinson) */
+  int probes;
+  long likelihood_nfe;
+  double likelihood_seconds;
+  int has_metrics;
+  double w2, energy, mmd2;
+  int metric_points;
+  double metric_seconds;
+} fm_eval_report;
+
+/* The likelihood (eval.likelihood) and the metrics (eval.metrics) the config asks for. A
+ * non-finite value in the samples or the data is an error naming it. */
+fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out);
+
+/* log q(x) in data units for n points x (n, dim) on the host (eval.* settings). */
+fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, int n,
+                                     double *logp, long *nfe, int *exact);
+
+/* The run folder's plots: samples.png (samples over held-out points), loss.png (from
+ * dir/train.csv), trajectories.png (with a trajectory) and, for 2-D data,
+ * density.png (the model's density on an eval.density_grid grid). */
+fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir);
+
+#endif
