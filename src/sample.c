@@ -41,6 +41,10 @@ fail:
 }
 
 int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
+  if (p->steps < 1) { /* an adaptive solver without a step grid: the ends only */
+    if (times && max >= 2) times[0] = 0.0, times[1] = 1.0;
+    return 2;
+  }
   int every = p->save_every > 0 && p->save_every < p->steps ? p->save_every : p->steps;
   int count = 0;
   for (int step = 0;; step += every) {

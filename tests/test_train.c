@@ -191,6 +191,34 @@ START_TEST(trajectories_keep_the_states_at_the_saved_times) {
 }
 END_TEST
 
+START_TEST(dopri5_on_a_trained_model_agrees_with_many_rk4_steps) {
+  fm_config cfg = small_config("moons", 4);
+  trained t = setup(&cfg, 5000);
+  double curve[3];
+  train(&t, 300, 100, curve);
+  enum { N = 200 };
+  float fine[N * 2], adaptive[N * 2], loose[N * 2];
+  long nfe_fine, nfe_tight, nfe_loose;
+  fm_sample_params rk4 = {FM_SOLVER_RK4, 400, N, 2048, 11, 0, 0, 0};
+  fm_sample_params tight = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-6, 1e-6, 0};
+  fm_sample_params coarse = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-2, 1e-2, 0};
+  ck_fm(fm_sample_generate(t.mlp, &rk4, fine, NULL, &nfe_fine));
+  ck_fm(fm_sample_generate(t.mlp, &tight, adaptive, NULL, &nfe_tight));
+  ck_fm(fm_sample_generate(t.mlp, &coarse, loose, NULL, &nfe_loose));
+  double want[N * 2], err_tight = 0, err_loose = 0;
+  for (int i = 0; i < N * 2; i++) {
+    want[i] = fine[i];
+    err_tight = fmax(err_tight, fabs(adaptive[i] - fine[i]));
+    err_loose = fmax(err_loose, fabs(loose[i] - fine[i]));
+  }
+  ck_assert_uint_eq(test_mismatches("dopri5 vs rk4", adaptive, want, N * 2, 1e-3, 1e-3), 0);
+  /* The tolerance is what buys the accuracy, at a cost in evaluations. */
+  ck_assert_msg(err_loose > err_tight, "loose %g, tight %g", err_loose, err_tight);
+  ck_assert_msg(nfe_tight > nfe_loose, "NFE tight %ld, loose %ld", nfe_tight, nfe_loose);
+  teardown(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("train");
   TCase *tc = tcase_create("train");
@@ -201,6 +229,7 @@ int main(void) {
   tcase_add_test(tc, short_run_puts_samples_on_the_eight_modes);
   tcase_add_test(tc, samples_do_not_depend_on_the_sampling_batch);
   tcase_add_test(tc, trajectories_keep_the_states_at_the_saved_times);
+  tcase_add_test(tc, dopri5_on_a_trained_model_agrees_with_many_rk4_steps);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

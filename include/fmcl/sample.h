@@ -19,8 +19,9 @@ typedef struct fm_sample_params {
 } fm_sample_params;
 
 /* The times at which states are kept with save_every: 0, then every save_every of the
- * steps, and 1 (a final shorter interval when save_every does not divide steps). Returns
- * how many (at most max); times may be NULL to count. */
+ * steps, and 1 (a final shorter interval when save_every does not divide steps; only 0
+ * and 1 when steps < 1). Returns how many (it writes at most max); times may be NULL to
+ * count. dopri5 keeps the same times, with steps as the grid they are counted on. */
 int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
 /* Writes n points (n, dim) to out on the host. Point i's source is drawn from
