@@ -1,29 +1,104 @@
-/* The probability path: for each batch row, draw a data point x1 and a time t, a source
- * point x0 ~ N(0, I), and write x_t and the conditional velocity u_t. Every number comes
- * from Philox at (row, block, step, stream), so a step is the same on every run. */
+/* The probability path, in two passes over a batch (cl/rng.cl comes first):
+ *   fm_path_draw     picks each row's data point x1, source point x0 and time t;
+ *   fm_path_combine  writes x_t = a(t) x1 + s(t) x0 (+ sigma e) and u_t = a' x1 + s' x0,
+ *                    pairing row i's x1 with the x0 of row perm[i] (minibatch optimal
+ *                    transport) or with its own.
+ * Every number comes from Philox at (row, block, step, stream), so a step is the same on
+ * every run. */
 
-/* condot (Lipman et al. 2022): x_t = t x1 + (1 - (1 - sigma_min) t) x0,
- * u_t = x1 - (1 - sigma_min) x0. */
-__kernel void fm_path_condot(__global const float *data, uint n_data, uint dim,
-                             __global float *x_t, __global float *t_out, __global float *u,
-                             uint n, uint2 key, uint step, float sigma_min) {
+#define FM_STREAM_PATH_NOISE 8
+#define FM_STREAM_SOURCE 9
+
+#define FM_SCHED_CONDOT 0
+#define FM_SCHED_COSINE 1
+#define FM_SCHED_LINEAR_VP 2
+#define FM_SCHED_VP 3
+#define FM_SCHED_POLYNOMIAL 4
+
+#define FM_TIME_UNIFORM 0
+#define FM_TIME_LOGIT_NORMAL 1
+
+/* a(t), s(t) and their derivatives; p = (sigma_min, beta_min, beta_max, exponent). */
+inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, float *da, float *ds) {
+  const float half_pi = 1.5707963268f;
+  if (kind == FM_SCHED_CONDOT) {
+    *a = t, *da = 1.0f;
+    *s = 1.0f - (1.0f - p.x) * t, *ds = -(1.0f - p.x);
+  } else if (kind == FM_SCHED_COSINE) {
+    *a = sin(half_pi * t), *da = half_pi * cos(half_pi * t);
+    *s = cos(half_pi * t), *ds = -half_pi * sin(half_pi * t);
+  } else if (kind == FM_SCHED_LINEAR_VP) {
+    *a = t, *da = 1.0f;
+    *s = sqrt(1.0f - t * t), *ds = -t / *s;
+  } else if (kind == FM_SCHED_VP) {
+    float r = 1.0f - t;
+    float T = 0.5f * r * r * (p.z - p.y) + r * p.y, dT = -r * (p.z - p.y) - p.y;
+    *a = exp(-0.5f * T), *da = -0.5f * dT * *a;
+    float e = exp(-T);
+    *s = sqrt(1.0f - e), *ds = 0.5f * e * dT / *s;
+  } else {
+    float tn = pow(t, p.w);
+    *a = tn, *da = p.w * pow(t, p.w - 1.0f);
+    *s = 1.0f - tn, *ds = -*da;
+  }
+}
+
+/* Row i: x1 = data[j] with j uniform; x0 ~ N(0, I), or source[j'] with j' uniform when
+ * n_source > 0; t uniform on [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1). */
+__kernel void fm_path_draw(__global const float *data, uint n_data, __global const float *source,
+                           uint n_source, uint dim, __global float *x0, __global float *x1,
+                           __global float *t_out, uint n, uint2 key, uint step, int time_kind,
+                           float2 time) {
   uint i = get_global_id(0);
   if (i >= n) return;
   uint4 r = fm_philox((uint4)(i, 0, step, FM_STREAM_BATCH), key);
-  uint idx = mul_hi(r.x, n_data); /* uniform on [0, n_data) without a modulo */
+  __global const float *picked = data + (size_t)mul_hi(r.x, n_data) * dim;
   float t = fm_uniform(r.y);
+  if (time_kind == FM_TIME_LOGIT_NORMAL) {
+    float z = fm_normal2(r.z, r.w).x;
+    t = 1.0f / (1.0f + exp(-(time.x + time.y * z)));
+  }
   t_out[i] = t;
-  float a = t, s = 1.0f - (1.0f - sigma_min) * t, ds = -(1.0f - sigma_min);
-  __global const float *x1 = data + (size_t)idx * dim;
+  __global float *row0 = x0 + (size_t)i * dim, *row1 = x1 + (size_t)i * dim;
+  for (uint d = 0; d < dim; d++) row1[d] = picked[d];
+  if (n_source > 0) {
+    uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_SOURCE), key);
+    __global const float *src = source + (size_t)mul_hi(q.x, n_source) * dim;
+    for (uint d = 0; d < dim; d++) row0[d] = src[d];
+    return;
+  }
   for (uint b = 0; 4 * b < dim; b++) {
     uint4 q = fm_philox((uint4)(i, b, step, FM_STREAM_NOISE), key);
     float2 z0 = fm_normal2(q.x, q.y), z1 = fm_normal2(q.z, q.w);
     float z[4] = {z0.x, z0.y, z1.x, z1.y};
+    for (uint j = 0; j < 4 && 4 * b + j < dim; j++) row0[4 * b + j] = z[j];
+  }
+}
+
+/* x_t and u_t of row i from x1[i] and x0[perm[i]] (x0[i] when use_perm is 0), plus sigma
+ * times N(0, I) noise on x_t when sigma > 0 (u_t is unchanged: the noise does not move). */
+__kernel void fm_path_combine(__global const float *x0, __global const float *x1,
+                              __global const float *t_in, __global const int *perm, int use_perm,
+                              __global float *x_t, __global float *u, uint n, uint dim,
+                              int sched_kind, float4 sched, float sigma, uint2 key, uint step) {
+  uint i = get_global_id(0);
+  if (i >= n) return;
+  float a, s, da, ds;
+  fm_schedule(sched_kind, sched, t_in[i], &a, &s, &da, &ds);
+  __global const float *p0 = x0 + (size_t)(use_perm ? perm[i] : (int)i) * dim;
+  __global const float *p1 = x1 + (size_t)i * dim;
+  for (uint b = 0; 4 * b < dim; b++) {
+    float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (sigma > 0.0f) {
+      uint4 q = fm_philox((uint4)(i, b, step, FM_STREAM_PATH_NOISE), key);
+      float2 z0 = fm_normal2(q.x, q.y), z1 = fm_normal2(q.z, q.w);
+      e[0] = z0.x, e[1] = z0.y, e[2] = z1.x, e[3] = z1.y;
+    }
     for (uint j = 0; j < 4 && 4 * b + j < dim; j++) {
       uint d = 4 * b + j;
       size_t at = (size_t)i * dim + d;
-      x_t[at] = a * x1[d] + s * z[j];
-      u[at] = x1[d] + ds * z[j];
+      x_t[at] = a * p1[d] + s * p0[d] + sigma * e[j];
+      u[at] = da * p1[d] + ds * p0[d];
     }
   }
 }

@@ -75,6 +75,8 @@ fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck) {
   put(&w, ck->params, ck->flat_size * sizeof(float));
   put_u32(&w, ck->optim_state ? 1u : 0u);
   if (ck->optim_state) put(&w, ck->optim_state, 2 * ck->flat_size * sizeof(float));
+  put_u32(&w, ck->ema ? 1u : 0u);
+  if (ck->ema) put(&w, ck->ema, ck->flat_size * sizeof(float));
   uint32_t stats = ck->mean && ck->std ? (uint32_t)ck->dim : 0u;
   put_u32(&w, stats);
   if (stats) {
@@ -243,6 +245,19 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
     }
     get(&r, ck->optim_state, 2 * ck->flat_size * sizeof(float));
   }
+  uint32_t has_ema = get_u32(&r);
+  if (has_ema > 1 || (has_ema && ck->flat_size > (r.n - r.at) / sizeof(float))) {
+    why = "bad EMA flag or size";
+    goto bad;
+  }
+  if (has_ema) {
+    ck->ema = malloc(ck->flat_size * sizeof(float));
+    if (!ck->ema) {
+      st = fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+      goto done;
+    }
+    get(&r, ck->ema, ck->flat_size * sizeof(float));
+  }
   uint32_t stats = get_u32(&r);
   if (stats != 0 && (stats != (uint32_t)ck->dim || stats > (r.n - r.at) / (2 * sizeof(double)))) {
     why = "standardization statistics do not match the data dimension";
@@ -281,9 +296,11 @@ void fm_checkpoint_free(fm_checkpoint *ck) {
   if (!ck) return;
   free(ck->params);
   free(ck->optim_state);
+  free(ck->ema);
   free(ck->mean);
   free(ck->std);
   ck->params = NULL;
   ck->optim_state = NULL;
+  ck->ema = NULL;
   ck->mean = ck->std = NULL;
 }

@@ -34,7 +34,10 @@ static const char *const device_types[] = {"auto", "gpu", "cpu", NULL};
 static const char *const gemm_providers[] = {"auto", "clblast", "fmcl", NULL};
 static const char *const data_formats[] = {"auto", "csv", "npy", NULL};
 static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
-static const char *const schedulers[] = {"condot", NULL};
+static const char *const schedulers[] = {"condot", "cosine", "linear_vp", "vp", "polynomial", NULL};
+static const char *const couplings[] = {"independent", "ot", NULL};
+static const char *const time_samplings[] = {"uniform", "logit_normal", NULL};
+static const char *const lr_schedules[] = {"constant", "cosine", NULL};
 static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", "dopri5", NULL};
 static const char *const divergences[] = {"auto", "exact", "hutchinson", NULL};
 
@@ -70,6 +73,12 @@ static const field fields[] = {
      "toy training points (kept on the device; batches are drawn from them)"},
     {"data.n_test", F_INT, OFF(data.n_test), 1, 100000000, 0, 0, NULL, 0,
      "toy held-out points, written to the run folder as test.csv"},
+    {"source.name", F_STRING, OFF(source.name), 0, 0, 0, SZ(source.name), NULL, F_MODEL,
+     "the distribution at t = 0: empty for N(0, I), or a toy set (e.g. moons to 8gaussians)"},
+    {"source.path", F_STRING, OFF(source.path), 0, 0, 0, SZ(source.path), NULL, F_MODEL,
+     "a data file as the source instead (CSV or NPY, the data's dimension)"},
+    {"source.n", F_INT, OFF(source.n), 1, 100000000, 0, 0, NULL, F_MODEL,
+     "toy source points"},
     {"model.hidden", F_INT_LIST, OFF(model.hidden), 1, 65536, 0, FM_MAX_HIDDEN, NULL, F_MODEL,
      "widths of the hidden layers"},
     {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, activations, F_MODEL,
@@ -77,9 +86,22 @@ static const field fields[] = {
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
     {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, schedulers, F_MODEL,
-     "probability path: condot (x_t = t x1 + (1 - (1 - sigma_min) t) x0)"},
+     "x_t = a(t) x1 + s(t) x0 with condot (a = t, s = 1 - (1 - sigma_min) t), cosine "
+     "(sin, cos of pi t / 2), linear_vp (t, sqrt(1 - t^2)), vp (diffusion) or polynomial "
+     "(t^n, 1 - t^n)"},
     {"path.sigma_min", F_REAL, OFF(path.sigma_min), 0, 1, 0, 0, NULL, F_MODEL,
-     "width of the path at t = 1 (condot)"},
+     "width of the path at t = 1 (condot); 0 with path.sigma 0 is rectified flow"},
+    {"path.beta_min", F_REAL, OFF(path.beta_min), 0, 1000, 0, 0, NULL, F_MODEL,
+     "vp: T(t) = (1-t)^2 (beta_max - beta_min) / 2 + (1-t) beta_min, a = exp(-T/2)"},
+    {"path.beta_max", F_REAL, OFF(path.beta_max), 0, 1000, 0, 0, NULL, F_MODEL,
+     "vp: see path.beta_min; s = sqrt(1 - exp(-T))"},
+    {"path.exponent", F_REAL, OFF(path.exponent), 1, 16, 0, 0, NULL, F_MODEL,
+     "polynomial: n"},
+    {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, couplings, F_MODEL,
+     "pairs of x0 and x1: independent, or ot (each batch matched by an exact assignment on "
+     "squared distance, OT-CFM; solved on the host)"},
+    {"path.sigma", F_REAL, OFF(path.sigma), 0, 100, 0, 0, NULL, F_MODEL,
+     "Gaussian noise of this scale around the path (I-CFM)"},
     {"train.steps", F_INT, OFF(train.steps), 0, BIG, 0, 0, NULL, 0, "optimizer steps"},
     {"train.batch", F_INT, OFF(train.batch), 1, 16777216, 0, 0, NULL, F_MODEL,
      "points per batch"},
@@ -89,6 +111,23 @@ static const field fields[] = {
     {"train.eps", F_REAL, OFF(train.eps), 0, 1, 1, 0, NULL, F_MODEL, "Adam epsilon"},
     {"train.weight_decay", F_REAL, OFF(train.weight_decay), 0, 1, 0, 0, NULL, F_MODEL,
      "decoupled weight decay (AdamW); 0 for plain Adam"},
+    {"train.lr_schedule", F_ENUM, OFF(train.lr_schedule), 0, 0, 0, 0, lr_schedules, F_MODEL,
+     "after the warm-up: constant, or cosine from train.lr down to train.lr_min"},
+    {"train.warmup", F_INT, OFF(train.warmup), 0, BIG, 0, 0, NULL, F_MODEL,
+     "steps of linear warm-up from 0 to train.lr"},
+    {"train.lr_min", F_REAL, OFF(train.lr_min), 0, 10, 0, 0, NULL, F_MODEL,
+     "the cosine schedule's final learning rate"},
+    {"train.grad_clip", F_REAL, OFF(train.grad_clip), 0, 1e30, 0, 0, NULL, F_MODEL,
+     "largest global gradient norm (larger gradients are scaled down); 0: no clipping"},
+    {"train.ema", F_REAL, OFF(train.ema), 0, 0.999999, 0, 0, NULL, F_MODEL,
+     "decay of an exponential moving average of the weights, used for sampling and "
+     "evaluation; 0: none"},
+    {"train.time_sampling", F_ENUM, OFF(train.time_sampling), 0, 0, 0, 0, time_samplings,
+     F_MODEL, "t ~ uniform on [0, 1), or logit_normal: sigmoid(mean + std z)"},
+    {"train.time_mean", F_REAL, OFF(train.time_mean), -10, 10, 0, 0, NULL, F_MODEL,
+     "logit_normal: mean"},
+    {"train.time_std", F_REAL, OFF(train.time_std), 0, 10, 1, 0, NULL, F_MODEL,
+     "logit_normal: standard deviation"},
     {"train.log_every", F_INT, OFF(train.log_every), 1, BIG, 0, 0, NULL, 0,
      "steps between loss reads (a train.csv row and a progress update)"},
     {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
@@ -150,6 +189,10 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->model.time_features = 0;
   cfg->path.scheduler = FM_SCHED_CONDOT;
   cfg->path.sigma_min = 1e-4;
+  cfg->path.beta_min = 0.1;
+  cfg->path.beta_max = 20.0;
+  cfg->path.exponent = 2.0;
+  cfg->source.n = 100000;
   cfg->train.steps = 5000;
   cfg->train.batch = 512;
   cfg->train.lr = 1e-3;
@@ -157,6 +200,7 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->train.beta2 = 0.999;
   cfg->train.eps = 1e-8;
   cfg->train.weight_decay = 0.0;
+  cfg->train.time_std = 1.0;
   cfg->train.log_every = 100;
   cfg->train.checkpoint_every = 1000;
   cfg->sample.solver = FM_SOLVER_RK4;
@@ -293,10 +337,12 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
       snprintf(want, sizeof want, "a string of at most %zu characters", f->size - 1);
       return type_error(source, f, want, v);
     }
-    if (strcmp(f->path, "data.name") == 0 && !fm_toy_exists(v->valuestring))
-      return fm_fail(FM_ERR_CONFIG, "%s: data.name: unknown data set \"%s\"; choose one of "
+    if ((strcmp(f->path, "data.name") == 0 ||
+         (strcmp(f->path, "source.name") == 0 && v->valuestring[0])) &&
+        !fm_toy_exists(v->valuestring))
+      return fm_fail(FM_ERR_CONFIG, "%s: %s: unknown data set \"%s\"; choose one of "
                      "8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
-                     "rings", source, v->valuestring);
+                     "rings", source, f->path, v->valuestring);
     fm_strlcpy(base, v->valuestring, f->size);
     return FM_OK;
   case F_ENUM: {
@@ -515,6 +561,11 @@ fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->output.n_plot_dims != 2 || cfg->output.plot_dims[0] == cfg->output.plot_dims[1])
     return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: expected two different "
                    "coordinates, e.g. [0, 1]");
+  if (cfg->source.name[0] && cfg->source.path[0])
+    return fm_fail(FM_ERR_CONFIG, "config: set source.name or source.path, not both");
+  if (cfg->train.lr_min > cfg->train.lr)
+    return fm_fail(FM_ERR_CONFIG, "config: train.lr_min (%g) is above train.lr (%g)",
+                   cfg->train.lr_min, cfg->train.lr);
   if (!cfg->data.path[0] && !fm_toy_exists(cfg->data.name))
     return fm_fail(FM_ERR_CONFIG, "config: data.name: unknown data set \"%s\"", cfg->data.name);
   return FM_OK;

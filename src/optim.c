@@ -1,4 +1,5 @@
-/* Adam's host side: bias corrections per step (in double), one kernel launch per update. */
+/* Adam's host side: bias corrections per step (in double), one kernel launch per update,
+ * plus the global-norm reduction when clipping and the EMA update when averaging. */
 #include "fmcl/optim.h"
 
 #include <math.h>
@@ -11,9 +12,21 @@ struct fm_optim {
   fm_adam_params p;
   size_t n;
   cl_mem state; /* (2, n): m then v */
+  cl_mem norm;  /* (1): the gradient's global norm */
+  cl_mem ema;   /* (n) or NULL */
   uint64_t t;
-  cl_kernel k_adam;
+  cl_kernel k_adam, k_norm, k_ema;
 };
+
+#define NORM_WG 64 /* FM_NORM_WG in cl/optim.cl */
+
+double fm_lr_at(const fm_lr_schedule *s, uint64_t step) {
+  if (s->warmup > 0 && step <= (uint64_t)s->warmup) return s->lr * (double)step / (double)s->warmup;
+  if (s->shape == FM_LR_CONSTANT || s->steps <= s->warmup) return s->lr;
+  double progress = (double)(step - (uint64_t)s->warmup) / (double)(s->steps - s->warmup);
+  if (progress > 1) progress = 1;
+  return s->lr_min + 0.5 * (s->lr - s->lr_min) * (1.0 + cos(3.14159265358979323846 * progress));
+}
 
 fm_status fm_optim_create(fm_device *dev, size_t n, const fm_adam_params *params, fm_optim **out) {
   fm_status st = FM_OK;
@@ -25,7 +38,12 @@ fm_status fm_optim_create(fm_device *dev, size_t n, const fm_adam_params *params
   o->n = n;
   FM_TRY(fm_device_alloc(dev, 2 * n * sizeof(float), "Adam state", &o->state));
   FM_TRY(fm_device_fill(dev, o->state, 0, 2 * n, 0.0f));
+  FM_TRY(fm_device_alloc(dev, sizeof(float), "gradient norm", &o->norm));
+  FM_TRY(fm_device_fill(dev, o->norm, 0, 1, 0.0f));
+  if (params->ema > 0) FM_TRY(fm_device_alloc(dev, n * sizeof(float), "EMA weights", &o->ema));
   FM_TRY(fm_device_kernel(dev, "optim", "fm_adam", &o->k_adam));
+  FM_TRY(fm_device_kernel(dev, "optim", "fm_global_norm", &o->k_norm));
+  FM_TRY(fm_device_kernel(dev, "optim", "fm_ema", &o->k_ema));
   *out = o;
   return FM_OK;
 fail:
@@ -36,6 +54,8 @@ fail:
 void fm_optim_destroy(fm_optim *o) {
   if (!o) return;
   fm_device_release(o->dev, o->state);
+  fm_device_release(o->dev, o->norm);
+  fm_device_release(o->dev, o->ema);
   free(o);
 }
 
@@ -48,7 +68,17 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   float decay = (float)(1.0 - lr * o->p.weight_decay), step_size = (float)(lr / bc1);
   float inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
   cl_uint n = (cl_uint)o->n;
-  cl_kernel k = o->k_adam;
+  float clip = (float)o->p.clip;
+  cl_kernel k = NULL;
+  if (clip > 0) {
+    k = o->k_norm;
+    FM_CL(FM_ARG(k, 0, grads));
+    FM_CL(FM_ARG(k, 1, n));
+    FM_CL(FM_ARG(k, 2, o->norm));
+    size_t one = NORM_WG;
+    FM_TRY(fm_device_launch(o->dev, k, 1, &one, &one));
+  }
+  k = o->k_adam;
   FM_CL(FM_ARG(k, 0, params));
   FM_CL(FM_ARG(k, 1, grads));
   FM_CL(FM_ARG(k, 2, o->state));
@@ -61,8 +91,20 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   FM_CL(FM_ARG(k, 9, decay));
   FM_CL(FM_ARG(k, 10, step_size));
   FM_CL(FM_ARG(k, 11, inv_sqrt_bc2));
+  FM_CL(FM_ARG(k, 12, o->norm));
+  FM_CL(FM_ARG(k, 13, clip));
   size_t global = o->n;
   FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
+  if (o->ema) {
+    float ema_decay = (float)o->p.ema, rest = (float)(1.0 - o->p.ema);
+    k = o->k_ema;
+    FM_CL(FM_ARG(k, 0, o->ema));
+    FM_CL(FM_ARG(k, 1, params));
+    FM_CL(FM_ARG(k, 2, n));
+    FM_CL(FM_ARG(k, 3, ema_decay));
+    FM_CL(FM_ARG(k, 4, rest));
+    FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
+  }
 fail:
   return st;
 }
@@ -77,4 +119,15 @@ fm_status fm_optim_read_state(fm_optim *o, float *host) {
 fm_status fm_optim_write_state(fm_optim *o, const float *host, uint64_t steps) {
   o->t = steps;
   return fm_device_write(o->dev, o->state, 0, 2 * o->n * sizeof(float), host);
+}
+
+cl_mem fm_optim_ema(const fm_optim *o) { return o->ema; }
+
+fm_status fm_optim_reset_ema(fm_optim *o, cl_mem params) {
+  fm_status st = FM_OK;
+  if (!o->ema) return FM_OK;
+  FM_CL(clEnqueueCopyBuffer(fm_device_queue(o->dev), params, o->ema, 0, 0, o->n * sizeof(float), 0,
+                            NULL, NULL));
+fail:
+  return st;
 }

@@ -1,41 +1,204 @@
-/* Host side of the probability path: one fused kernel launch per batch. */
+/* Host side of the probability path: two kernel launches per batch, with the minibatch
+ * optimal-transport assignment solved on the host between them when it is asked for. */
 #include "fmcl/path.h"
 
+#include <math.h>
+#include <stdlib.h>
+
+#include "fmcl/metrics.h"
+#include "fmcl/progress.h"
 #include "internal.h"
 
-void fm_path_coefficients(const fm_path_params *path, double t, double *a, double *s, double *da,
+struct fm_path {
+  fm_device *dev;
+  fm_path_params p;
+  int batch, dim;
+  cl_mem x0, x1; /* (batch, dim) drawn points */
+  cl_mem perm;   /* (batch) ints: the source point of each row */
+  cl_kernel k_draw, k_combine;
+  /* ot: host copies, the cost matrix and the assignment workspace */
+  float *h0, *h1;
+  double *cost;
+  int *assign;
+  fm_assignment *solver;
+  double ot_seconds;
+  long ot_count;
+};
+
+fm_path_params fm_path_params_from_config(const fm_config *cfg) {
+  fm_path_params p;
+  p.scheduler = cfg->path.scheduler;
+  p.sigma_min = (float)cfg->path.sigma_min;
+  p.beta_min = (float)cfg->path.beta_min;
+  p.beta_max = (float)cfg->path.beta_max;
+  p.exponent = (float)cfg->path.exponent;
+  p.coupling = cfg->path.coupling;
+  p.sigma = (float)cfg->path.sigma;
+  p.time_sampling = cfg->train.time_sampling;
+  p.time_mean = (float)cfg->train.time_mean;
+  p.time_std = (float)cfg->train.time_std;
+  return p;
+}
+
+void fm_path_coefficients(const fm_path_params *p, double t, double *a, double *s, double *da,
                           double *ds) {
-  switch (path->scheduler) {
+  const double half_pi = 1.5707963267948966;
+  switch (p->scheduler) {
   case FM_SCHED_CONDOT:
-    *a = t;
-    *da = 1.0;
-    *s = 1.0 - (1.0 - path->sigma_min) * t;
-    *ds = -(1.0 - path->sigma_min);
+    *a = t, *da = 1.0;
+    *s = 1.0 - (1.0 - p->sigma_min) * t, *ds = -(1.0 - p->sigma_min);
+    return;
+  case FM_SCHED_COSINE:
+    *a = sin(half_pi * t), *da = half_pi * cos(half_pi * t);
+    *s = cos(half_pi * t), *ds = -half_pi * sin(half_pi * t);
+    return;
+  case FM_SCHED_LINEAR_VP:
+    *a = t, *da = 1.0;
+    *s = sqrt(1.0 - t * t), *ds = -t / *s;
+    return;
+  case FM_SCHED_VP: {
+    double r = 1.0 - t, bmin = p->beta_min, bmax = p->beta_max;
+    double T = 0.5 * r * r * (bmax - bmin) + r * bmin, dT = -r * (bmax - bmin) - bmin;
+    *a = exp(-0.5 * T), *da = -0.5 * dT * *a;
+    *s = sqrt(1.0 - exp(-T)), *ds = 0.5 * exp(-T) * dT / *s;
+    return;
+  }
+  case FM_SCHED_POLYNOMIAL:
+    *a = pow(t, p->exponent), *da = p->exponent * pow(t, p->exponent - 1.0);
+    *s = 1.0 - *a, *ds = -*da;
     return;
   }
 }
 
-fm_status fm_path_sample(fm_device *dev, const fm_path_params *path, cl_mem data, int n_data,
-                         int dim, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
-                         cl_mem u) {
+fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch, int dim,
+                         fm_path **out) {
   fm_status st = FM_OK;
-  cl_kernel k = NULL;
-  FM_TRY(fm_device_kernel(dev, "path", "fm_path_condot", &k));
-  cl_uint nd = (cl_uint)n_data, d = (cl_uint)dim, un = (cl_uint)n, s = step;
+  *out = NULL;
+  fm_path *p = calloc(1, sizeof *p);
+  if (!p) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the path");
+  p->dev = dev;
+  p->p = *params;
+  p->batch = batch;
+  p->dim = dim;
+  size_t rows = (size_t)batch, values = rows * (size_t)dim;
+  FM_TRY(fm_device_alloc(dev, values * sizeof(float), "batch x0", &p->x0));
+  FM_TRY(fm_device_alloc(dev, values * sizeof(float), "batch x1", &p->x1));
+  FM_TRY(fm_device_alloc(dev, rows * sizeof(int), "batch pairing", &p->perm));
+  FM_TRY(fm_device_kernel(dev, "path", "fm_path_draw", &p->k_draw));
+  FM_TRY(fm_device_kernel(dev, "path", "fm_path_combine", &p->k_combine));
+  if (params->coupling == FM_COUPLING_OT) {
+    p->h0 = malloc(values * sizeof *p->h0);
+    p->h1 = malloc(values * sizeof *p->h1);
+    p->cost = malloc(rows * rows * sizeof *p->cost);
+    p->assign = malloc(rows * sizeof *p->assign);
+    if (!p->h0 || !p->h1 || !p->cost || !p->assign) {
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory for the ot coupling of batch %d", batch);
+      goto fail;
+    }
+    FM_TRY(fm_assignment_create(batch, &p->solver));
+  }
+  *out = p;
+  return FM_OK;
+fail:
+  fm_path_destroy(p);
+  return st;
+}
+
+void fm_path_destroy(fm_path *p) {
+  if (!p) return;
+  fm_device_release(p->dev, p->x0);
+  fm_device_release(p->dev, p->x1);
+  fm_device_release(p->dev, p->perm);
+  fm_assignment_destroy(p->solver);
+  free(p->h0);
+  free(p->h1);
+  free(p->cost);
+  free(p->assign);
+  free(p);
+}
+
+cl_mem fm_path_permutation(const fm_path *p) { return p->perm; }
+
+double fm_path_coupling_seconds(const fm_path *p, long *count) {
+  if (count) *count = p->ot_count;
+  return p->ot_seconds;
+}
+
+/* The exact minibatch coupling: row i's data point x1_i takes source point x0_perm[i],
+ * minimizing the sum of squared distances over permutations. */
+static fm_status couple(fm_path *p, int n) {
+  fm_status st = FM_OK;
+  double started = fm_seconds();
+  size_t values = (size_t)n * (size_t)p->dim;
+  FM_TRY(fm_device_read(p->dev, p->x0, 0, values * sizeof(float), p->h0));
+  FM_TRY(fm_device_read(p->dev, p->x1, 0, values * sizeof(float), p->h1));
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double c = 0;
+      for (int d = 0; d < p->dim; d++) {
+        double diff = (double)p->h1[(size_t)i * p->dim + d] - p->h0[(size_t)j * p->dim + d];
+        c += diff * diff;
+      }
+      p->cost[(size_t)i * n + j] = c;
+    }
+  FM_TRY(fm_assignment_run(p->solver, p->cost, n, p->assign, NULL));
+  FM_TRY(fm_device_write(p->dev, p->perm, 0, (size_t)n * sizeof(int), p->assign));
+  p->ot_seconds += fm_seconds() - started;
+  p->ot_count++;
+fail:
+  return st;
+}
+
+fm_status fm_path_sample(fm_path *p, cl_mem data, int n_data, cl_mem source, int n_source,
+                         int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t, cl_mem u) {
+  fm_status st = FM_OK;
+  if (n > p->batch) return fm_fail(FM_ERR_INVALID, "path: batch of %d, room for %d", n, p->batch);
+  cl_uint nd = (cl_uint)n_data, ns = (cl_uint)(source ? n_source : 0), dim = (cl_uint)p->dim;
+  cl_uint un = (cl_uint)n, s = step;
   cl_uint2 key = {{(cl_uint)seed, (cl_uint)(seed >> 32)}};
-  float sigma = path->sigma_min;
-  FM_CL(FM_ARG(k, 0, data));
-  FM_CL(FM_ARG(k, 1, nd));
-  FM_CL(FM_ARG(k, 2, d));
-  FM_CL(FM_ARG(k, 3, x_t));
-  FM_CL(FM_ARG(k, 4, t));
-  FM_CL(FM_ARG(k, 5, u));
-  FM_CL(FM_ARG(k, 6, un));
-  FM_CL(FM_ARG(k, 7, key));
-  FM_CL(FM_ARG(k, 8, s));
-  FM_CL(FM_ARG(k, 9, sigma));
+  cl_int time_kind = (cl_int)p->p.time_sampling;
+  cl_float2 time = {{p->p.time_mean, p->p.time_std}};
+  cl_mem src = source ? source : data; /* any valid buffer when unused */
+  cl_kernel k = p->k_draw;
+  cl_uint i = 0;
+  FM_CL(FM_ARG(k, i++, data));
+  FM_CL(FM_ARG(k, i++, nd));
+  FM_CL(FM_ARG(k, i++, src));
+  FM_CL(FM_ARG(k, i++, ns));
+  FM_CL(FM_ARG(k, i++, dim));
+  FM_CL(FM_ARG(k, i++, p->x0));
+  FM_CL(FM_ARG(k, i++, p->x1));
+  FM_CL(FM_ARG(k, i++, t));
+  FM_CL(FM_ARG(k, i++, un));
+  FM_CL(FM_ARG(k, i++, key));
+  FM_CL(FM_ARG(k, i++, s));
+  FM_CL(FM_ARG(k, i++, time_kind));
+  FM_CL(FM_ARG(k, i++, time));
   size_t global = (size_t)n;
-  FM_TRY(fm_device_launch(dev, k, 1, &global, NULL));
+  FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
+
+  cl_int use_perm = p->p.coupling == FM_COUPLING_OT;
+  if (use_perm) FM_TRY(couple(p, n));
+  cl_int kind = (cl_int)p->p.scheduler;
+  cl_float4 sched = {{p->p.sigma_min, p->p.beta_min, p->p.beta_max, p->p.exponent}};
+  float sigma = p->p.sigma;
+  k = p->k_combine;
+  i = 0;
+  FM_CL(FM_ARG(k, i++, p->x0));
+  FM_CL(FM_ARG(k, i++, p->x1));
+  FM_CL(FM_ARG(k, i++, t));
+  FM_CL(FM_ARG(k, i++, p->perm));
+  FM_CL(FM_ARG(k, i++, use_perm));
+  FM_CL(FM_ARG(k, i++, x_t));
+  FM_CL(FM_ARG(k, i++, u));
+  FM_CL(FM_ARG(k, i++, un));
+  FM_CL(FM_ARG(k, i++, dim));
+  FM_CL(FM_ARG(k, i++, kind));
+  FM_CL(FM_ARG(k, i++, sched));
+  FM_CL(FM_ARG(k, i++, sigma));
+  FM_CL(FM_ARG(k, i++, key));
+  FM_CL(FM_ARG(k, i++, s));
+  FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
 fail:
   return st;
 }

@@ -113,8 +113,18 @@ static fm_status save_checkpoint(const char *path, const fm_config *cfg, fm_mlp 
   }
   FM_TRY(fm_mlp_read_params(mlp, ck.params));
   if (tr) {
-    FM_TRY(fm_optim_read_state(fm_trainer_optim(tr), ck.optim_state));
-    ck.optim_steps = fm_optim_steps(fm_trainer_optim(tr));
+    fm_optim *opt = fm_trainer_optim(tr);
+    FM_TRY(fm_optim_read_state(opt, ck.optim_state));
+    ck.optim_steps = fm_optim_steps(opt);
+    if (fm_optim_ema(opt)) {
+      ck.ema = malloc(ck.flat_size * sizeof(float));
+      if (!ck.ema) {
+        st = fm_fail(FM_ERR_NOMEM, "out of host memory saving a checkpoint");
+        goto fail;
+      }
+      FM_TRY(fm_device_read(fm_mlp_device(mlp), fm_optim_ema(opt), 0, ck.flat_size * sizeof(float),
+                            ck.ema));
+    }
   }
   ck.mean = stats->mean;
   ck.std = stats->std;
@@ -167,6 +177,8 @@ static fm_status report_profile(fm_device *dev, const fm_run_options *opt, const
 
 typedef struct run_times {
   double setup, first_step, train, sample, total;
+  double coupling;     /* host seconds in ot assignments */
+  long coupling_count; /* and how many */
 } run_times;
 
 static fm_status write_summary(const char *path, const fm_config *cfg, fm_device *dev,
@@ -200,6 +212,9 @@ static fm_status write_summary(const char *path, const fm_config *cfg, fm_device
   /* Forward 2 flops per multiply-add, backward twice the forward. */
   double flops = 6.0 * fm_mlp_macs_per_row(mlp) * cfg->train.batch;
   cJSON_AddNumberToObject(jt, "model_gflops_per_s", rate * flops * 1e-9);
+  if (tm->coupling_count > 0)
+    cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step",
+                            1e3 * tm->coupling / (double)tm->coupling_count);
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
   cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
@@ -389,7 +404,8 @@ static fm_status resume(run *r) {
                    "it cannot be resumed", r->ckpt);
   }
   st = fm_mlp_write_params(r->mlp, ck.params);
-  if (st == FM_OK) st = fm_trainer_restore(r->tr, ck.step, ck.optim_state, ck.optim_steps);
+  if (st == FM_OK)
+    st = fm_trainer_restore(r->tr, ck.step, ck.optim_state, ck.optim_steps, ck.ema);
   if (st == FM_OK) r->saved_step = ck.step;
   fm_checkpoint_free(&ck);
   return st;
@@ -424,8 +440,8 @@ static fm_status train_loop(run *r) {
       FM_TRY(read_loss(r, &rep, 1));
       double now = fm_seconds();
       double rate = now > t_log ? (double)(step - window_start) / (now - t_log) : 0;
-      fprintf(r->log, "%llu,%.7g,%.7g,%.2f\n", (unsigned long long)step, rep.mean, cfg->train.lr,
-              rate);
+      fprintf(r->log, "%llu,%.7g,%.7g,%.2f\n", (unsigned long long)step, rep.mean,
+              fm_trainer_lr(r->tr), rate);
       fflush(r->log);
       t_log = now;
       window_start = step;
@@ -450,6 +466,7 @@ static fm_status train_loop(run *r) {
   FM_TRY(fm_device_finish(r->dev));
   r->tm.train = fm_seconds() - t_train;
   if (steps >= r->first_step + 1) r->steps_timed = (int)(steps - r->first_step);
+  r->tm.coupling = fm_path_coupling_seconds(fm_trainer_path(r->tr), &r->tm.coupling_count);
   if (progress_on) fm_progress_end(&progress);
   progress_on = 0;
   FM_TRY(checkpoint(r));
@@ -481,6 +498,42 @@ fail:
   return st;
 }
 
+/* The source points of source.name or source.path (none for N(0, I)), in the data's units
+ * (standardized as the data when it is). */
+static fm_status load_source(const fm_config *cfg, const data_stats *stats, int dim,
+                             fm_points *source) {
+  fm_status st = FM_OK;
+  if (cfg->source.name[0])
+    st = fm_toy_generate(cfg->source.name, cfg->seed, FM_STREAM_SOURCE_DATA, cfg->source.n, source);
+  else if (cfg->source.path[0])
+    st = fm_datafile_load(cfg->source.path, FM_FORMAT_AUTO, source);
+  else
+    return FM_OK;
+  if (st != FM_OK) return st;
+  if (source->dim != dim) {
+    st = fm_fail(FM_ERR_CONFIG, "the source (%s) has dimension %d, the data %d; a source needs "
+                 "the data's dimension", cfg->source.name[0] ? cfg->source.name : cfg->source.path,
+                 source->dim, dim);
+    fm_points_free(source);
+    return st;
+  }
+  if (stats->mean) fm_points_standardize(source->x, source->n, dim, stats->mean, stats->std);
+  return FM_OK;
+}
+
+/* Sampling and evaluation use the EMA of the weights when training kept one. */
+static fm_status use_ema(fm_trainer *tr, fm_mlp *mlp) {
+  fm_status st = FM_OK;
+  cl_mem ema = fm_optim_ema(fm_trainer_optim(tr));
+  if (!ema) return FM_OK;
+  fm_device *dev = fm_mlp_device(mlp);
+  FM_CL(clEnqueueCopyBuffer(fm_device_queue(dev), ema, fm_mlp_params(mlp), 0, 0,
+                            fm_mlp_flat_size(mlp) * sizeof(float), 0, NULL, NULL));
+  fm_mlp_params_changed(mlp);
+fail:
+  return st;
+}
+
 /* With data.standardize: the training split's statistics, and the split standardized. */
 static fm_status standardize(const fm_config *cfg, fm_points *train, data_stats *stats) {
   if (!cfg->data.standardize) return FM_OK;
@@ -504,7 +557,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   r.opt = opt;
   r.final_loss = NAN;
   r.first_step = 1;
-  fm_points train = {0}, test = {0};
+  fm_points train = {0}, test = {0}, source = {0};
   float *samples = NULL, *trajectory = NULL;
   char *json = NULL;
   char path[1200];
@@ -529,6 +582,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   snprintf(path, sizeof path, "%s/test.csv", r.dir);
   FM_TRY(fm_points_write_csv(&test, path, 0));
   FM_TRY(standardize(cfg, &train, &r.stats));
+  FM_TRY(load_source(cfg, &r.stats, train.dim, &source));
 
   fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, train.dim);
   int sample_rows = cfg->sample.n < cfg->sample.batch ? cfg->sample.n : cfg->sample.batch;
@@ -536,7 +590,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   FM_TRY(fm_mlp_create(r.dev, &shape, capacity, &r.mlp));
   fm_mlp_set_gemm(r.mlp, cfg->device.gemm);
   FM_TRY(fm_mlp_init(r.mlp, cfg->seed));
-  FM_TRY(fm_trainer_create(r.mlp, cfg, &train, &r.tr));
+  FM_TRY(fm_trainer_create(r.mlp, cfg, &train, source.x ? &source : NULL, &r.tr));
   if (opt->resume) {
     FM_TRY(resume(&r));
     r.first_step = r.saved_step + 1;
@@ -568,6 +622,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     goto fail;
   }
 
+  FM_TRY(use_ema(r.tr, r.mlp));
   fm_eval_report ev;
   memset(&ev, 0, sizeof ev);
   int n_times = 0;
@@ -575,7 +630,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     double t0 = fm_seconds();
     fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
                            cfg->sample.batch, cfg->seed, cfg->sample.rtol, cfg->sample.atol,
-                           cfg->sample.save_every};
+                           cfg->sample.save_every, source.x, source.n};
     n_times = cfg->sample.save_every > 0 ? fm_sample_save_times(&sp, NULL, 0) : 0;
     size_t plane = (size_t)cfg->sample.n * (size_t)train.dim;
     samples = malloc(plane * sizeof(float));
@@ -613,7 +668,14 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
       say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
           fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, r.tm.sample);
   }
-  fm_eval_inputs ein = {r.mlp, cfg, &test, samples, samples ? cfg->sample.n : 0,
+  /* The likelihood needs the source's density: only N(0, I) has one here. */
+  fm_config eval_cfg = *cfg;
+  if (source.x && eval_cfg.eval.likelihood) {
+    eval_cfg.eval.likelihood = 0;
+    eval_cfg.eval.density_grid = 0;
+    say(opt, "no likelihood: the source is a data set, whose density is unknown\n");
+  }
+  fm_eval_inputs ein = {r.mlp, &eval_cfg, &test, samples, samples ? cfg->sample.n : 0,
                         r.stats.mean, r.stats.std, trajectory, n_times};
   FM_TRY(fm_evaluate(&ein, &ev));
   if (ev.has_metrics)
@@ -645,6 +707,7 @@ fail:
   fm_mlp_destroy(r.mlp);
   fm_points_free(&train);
   fm_points_free(&test);
+  fm_points_free(&source);
   fm_device_destroy(r.dev);
   return st;
 }
@@ -663,7 +726,8 @@ static fm_status model_from_checkpoint(fm_device *dev, const fm_checkpoint *ck, 
                  "was not written by this version of fmcl", path);
     goto fail;
   }
-  FM_TRY(fm_mlp_write_params(*out, ck->params));
+  /* The EMA of the weights is the model to use when training kept one. */
+  FM_TRY(fm_mlp_write_params(*out, ck->ema ? ck->ema : ck->params));
   return FM_OK;
 fail:
   fm_mlp_destroy(*out);
@@ -679,6 +743,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   fm_device *dev = NULL;
   fm_mlp *mlp = NULL;
   float *samples = NULL;
+  fm_points source = {0};
   memset(&ck, 0, sizeof ck);
   FM_TRY(fm_checkpoint_load(checkpoint, &ck));
   fm_config cfg = ck.config;
@@ -710,6 +775,8 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
   fm_mlp_set_gemm(mlp, cfg.device.gemm);
+  data_stats stats = {ck.mean, ck.std};
+  FM_TRY(load_source(&cfg, &stats, ck.dim, &source));
   samples = malloc((size_t)cfg.sample.n * (size_t)ck.dim * sizeof(float));
   if (!samples) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg.sample.n);
@@ -718,7 +785,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   double t0 = fm_seconds();
   long nfe = 0;
   fm_sample_params sp = {cfg.sample.solver, cfg.sample.steps, cfg.sample.n, cfg.sample.batch,
-                         cfg.seed, cfg.sample.rtol, cfg.sample.atol, 0};
+                         cfg.seed, cfg.sample.rtol, cfg.sample.atol, 0, source.x, source.n};
   FM_TRY(fm_sample_generate(mlp, &sp, samples, NULL, &nfe));
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
@@ -729,6 +796,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   if (written) fm_strlcpy(written, path, written_size);
 fail:
   free(samples);
+  fm_points_free(&source);
   fm_mlp_destroy(mlp);
   fm_device_destroy(dev);
   fm_checkpoint_free(&ck);

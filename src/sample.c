@@ -3,6 +3,7 @@
 #include "fmcl/sample.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "fmcl/rng.h"
 #include "internal.h"
@@ -90,7 +91,18 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
     float *dst = out + (size_t)first * (size_t)dim;
     model_velocity mv = {dev, mlp, t, rows};
     long evals = 0;
-    FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE, (uint32_t)first));
+    if (p->source) {
+      /* Source points picked on the host, one upload per batch. */
+      for (int i = 0; i < rows; i++) {
+        fm_rng rng;
+        fm_rng_init(&rng, p->seed, FM_STREAM_SAMPLE, (uint32_t)(first + i));
+        size_t j = (size_t)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)p->n_source) >> 32);
+        memcpy(dst + (size_t)i * dim, p->source + j * (size_t)dim, (size_t)dim * sizeof(float));
+      }
+      FM_TRY(fm_device_write(dev, x, 0, values * sizeof(float), dst));
+    } else {
+      FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE, (uint32_t)first));
+    }
     /* Segment by segment between the saved times; fixed-step solvers take the same steps
      * as one pass from 0 to 1 would. */
     for (int j = 0; j < n_times; j++) {

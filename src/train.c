@@ -1,5 +1,6 @@
-/* One training step = path kernel, MLP forward, loss, MLP backward, Adam: about a dozen
- * kernel launches and GEMMs on one in-order queue. */
+/* One training step = path kernels, MLP forward, loss, MLP backward, Adam: about a dozen
+ * kernel launches and GEMMs on one in-order queue (plus, for the ot coupling, one
+ * assignment on the host). */
 #include "fmcl/train.h"
 
 #include <math.h>
@@ -13,12 +14,13 @@ struct fm_trainer {
   fm_device *dev;
   fm_mlp *mlp;
   fm_optim *optim;
-  fm_path_params path;
+  fm_path *path;
+  fm_lr_schedule lr;
   uint64_t seed;
-  double lr;
-  int batch, dim, n_data;
+  int batch, dim, n_data, n_source;
   uint64_t step;
   cl_mem data;     /* (n_data, dim) training points */
+  cl_mem source;   /* (n_source, dim) source points, or NULL for N(0, I) */
   cl_mem x_t;      /* (batch, dim) */
   cl_mem t;        /* (batch) */
   cl_mem u;        /* (batch, dim) target velocity */
@@ -29,7 +31,7 @@ struct fm_trainer {
 };
 
 fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
-                            fm_trainer **out) {
+                            const fm_points *source, fm_trainer **out) {
   fm_status st = FM_OK;
   *out = NULL;
   fm_device *dev = fm_mlp_device(mlp);
@@ -40,10 +42,10 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   if (!tr) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the trainer");
   tr->dev = dev;
   tr->mlp = mlp;
-  tr->path.scheduler = cfg->path.scheduler;
-  tr->path.sigma_min = (float)cfg->path.sigma_min;
+  fm_lr_schedule lr = {cfg->train.lr_schedule, cfg->train.lr, cfg->train.lr_min,
+                       cfg->train.warmup, cfg->train.steps};
+  tr->lr = lr;
   tr->seed = cfg->seed;
-  tr->lr = cfg->train.lr;
   tr->batch = cfg->train.batch;
   tr->dim = train->dim;
   tr->n_data = train->n;
@@ -51,6 +53,19 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   size_t data_bytes = (size_t)train->n * dim * sizeof(float);
   FM_TRY(fm_device_alloc(dev, data_bytes, "training data", &tr->data));
   FM_TRY(fm_device_write(dev, tr->data, 0, data_bytes, train->x));
+  if (source) {
+    if (source->dim != train->dim) {
+      st = fm_fail(FM_ERR_CONFIG, "the source has dimension %d, the data %d; a source must have "
+                   "the data's dimension", source->dim, train->dim);
+      goto fail;
+    }
+    size_t bytes = (size_t)source->n * dim * sizeof(float);
+    FM_TRY(fm_device_alloc(dev, bytes, "source data", &tr->source));
+    FM_TRY(fm_device_write(dev, tr->source, 0, bytes, source->x));
+    tr->n_source = source->n;
+  }
+  fm_path_params path = fm_path_params_from_config(cfg);
+  FM_TRY(fm_path_create(dev, &path, tr->batch, tr->dim, &tr->path));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch x_t", &tr->x_t));
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch t", &tr->t));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch u_t", &tr->u));
@@ -59,9 +74,11 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch losses", &tr->row_loss));
   FM_TRY(fm_device_alloc(dev, sizeof(fm_loss_sum), "loss sum", &tr->loss_acc));
   FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, sizeof(fm_loss_sum) / sizeof(float), 0.0f));
-  fm_adam_params adam = {cfg->train.lr, cfg->train.beta1, cfg->train.beta2, cfg->train.eps,
-                         cfg->train.weight_decay};
+  fm_adam_params adam = {cfg->train.lr,           cfg->train.beta1,     cfg->train.beta2,
+                         cfg->train.eps,          cfg->train.weight_decay, cfg->train.grad_clip,
+                         cfg->train.ema};
   FM_TRY(fm_optim_create(dev, fm_mlp_flat_size(mlp), &adam, &tr->optim));
+  FM_TRY(fm_optim_reset_ema(tr->optim, fm_mlp_params(mlp)));
   *out = tr;
   return FM_OK;
 fail:
@@ -72,7 +89,9 @@ fail:
 void fm_trainer_destroy(fm_trainer *tr) {
   if (!tr) return;
   fm_optim_destroy(tr->optim);
-  cl_mem bufs[] = {tr->data, tr->x_t, tr->t, tr->u, tr->v, tr->dv, tr->row_loss, tr->loss_acc};
+  fm_path_destroy(tr->path);
+  cl_mem bufs[] = {tr->data, tr->source, tr->x_t, tr->t,        tr->u,
+                   tr->v,    tr->dv,     tr->row_loss, tr->loss_acc};
   for (size_t i = 0; i < FM_ARRAY_LEN(bufs); i++) fm_device_release(tr->dev, bufs[i]);
   free(tr);
 }
@@ -80,13 +99,14 @@ void fm_trainer_destroy(fm_trainer *tr) {
 fm_status fm_trainer_step(fm_trainer *tr) {
   fm_status st = FM_OK;
   uint64_t step = tr->step + 1;
-  FM_TRY(fm_path_sample(tr->dev, &tr->path, tr->data, tr->n_data, tr->dim, tr->batch, tr->seed,
-                        (uint32_t)step, tr->x_t, tr->t, tr->u));
+  FM_TRY(fm_path_sample(tr->path, tr->data, tr->n_data, tr->source, tr->n_source, tr->batch,
+                        tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u));
   FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->batch, tr->v));
   FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->row_loss, tr->batch, tr->dim));
   FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc, (uint32_t)step));
   FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
-  FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp), tr->lr));
+  FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp),
+                       fm_lr_at(&tr->lr, step)));
   fm_mlp_params_changed(tr->mlp);
   tr->step = step;
   /* Submit now so the device works while the host prepares the next step. */
@@ -97,11 +117,17 @@ fail:
 
 uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }
 fm_optim *fm_trainer_optim(fm_trainer *tr) { return tr->optim; }
+fm_path *fm_trainer_path(fm_trainer *tr) { return tr->path; }
+double fm_trainer_lr(const fm_trainer *tr) { return fm_lr_at(&tr->lr, tr->step ? tr->step : 1); }
 
 fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_state,
-                             uint64_t optim_steps) {
+                             uint64_t optim_steps, const float *ema) {
   tr->step = step;
-  return fm_optim_write_state(tr->optim, optim_state, optim_steps);
+  fm_status st = fm_optim_write_state(tr->optim, optim_state, optim_steps);
+  if (st == FM_OK && ema && fm_optim_ema(tr->optim))
+    st = fm_device_write(tr->dev, fm_optim_ema(tr->optim), 0,
+                         fm_optim_size(tr->optim) * sizeof(float), ema);
+  return st;
 }
 
 static fm_status read_loss(fm_trainer *tr, fm_loss_report *report, int reset) {

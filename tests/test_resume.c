@@ -13,10 +13,14 @@
 
 static char work[256];
 
+/* Every piece of training state a checkpoint must carry: Adam, the EMA of the weights, a
+ * warm-up and cosine schedule, clipping and the ot coupling. */
 static const char *recipe =
     "train --set model.hidden=[32,32] --set data.n_train=2000 --set data.n_test=50 "
     "--set train.steps=60 --set train.checkpoint_every=10 --set train.log_every=5 "
-    "--set sample.n=20 --set train.batch=128 --quiet";
+    "--set sample.n=20 --set train.batch=128 --set train.ema=0.95 --set train.warmup=8 "
+    "--set train.lr_schedule=cosine --set train.grad_clip=5 --set path.coupling=ot "
+    "--set eval.likelihood=false --set output.plots=false --quiet";
 
 /* Runs fmcl with env and arguments; returns the shell's exit status (128 + signal for a
  * process killed by a signal) and its output in *out. */
@@ -85,6 +89,8 @@ static void expect_same_as_uninterrupted(const char *dir, int same_log) {
                 "%s: parameters differ from the uninterrupted run", dir);
   ck_assert_int_eq(memcmp(ck.optim_state, reference.optim_state,
                           2 * ck.flat_size * sizeof(float)), 0);
+  ck_assert_ptr_nonnull(ck.ema);
+  ck_assert_int_eq(memcmp(ck.ema, reference.ema, ck.flat_size * sizeof(float)), 0);
   char *l = losses(dir);
   if (same_log) ck_assert_str_eq(l, reference_losses);
   free(l);

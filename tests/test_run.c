@@ -263,6 +263,44 @@ START_TEST(data_command_exports_the_training_points) {
 }
 END_TEST
 
+START_TEST(a_data_source_is_transported_to_the_data) {
+  /* moons to 8gaussians: the samples start on the moons and end near the eight modes. */
+  char cmd[2048], dir[512], path[600];
+  snprintf(dir, sizeof dir, "%s/moons-to-8g", work);
+  snprintf(cmd, sizeof cmd, "%s train --set source.name=moons --set data.name=8gaussians "
+           "--set model.hidden=[64,64] --set train.steps=600 --set train.lr=3e-3 "
+           "--set data.n_train=5000 --set sample.n=500 --set sample.save_every=25 "
+           "--set eval.density_grid=0 --set output.dir=%s --quiet", FMCL_BINARY, dir);
+  char *out = NULL;
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(!strstr(out, "error"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/trajectories.csv", dir);
+  fm_points traj;
+  ck_fm(fm_datafile_load(path, FM_FORMAT_CSV, &traj)); /* columns t, point, x0, x1 */
+  int starts_on_moons = 0, ends_near_modes = 0, n = 0;
+  const double s = 0.70710678118654752;
+  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
+  for (int i = 0; i < traj.n; i++) {
+    const float *row = traj.x + (size_t)i * 4;
+    if (row[0] == 0.0f) {
+      /* The moons lie in [-3, 3] x [-1.5, 2.5], with noise of standard deviation 0.2. */
+      starts_on_moons += row[2] > -4.0f && row[2] < 4.0f && row[3] > -2.5f && row[3] < 3.5f;
+      n++;
+    } else if (row[0] == 1.0f) {
+      double best = 1e9;
+      for (int k = 0; k < 8; k++)
+        best = fmin(best, hypot(row[2] - 4 * c[k][0] / 1.414, row[3] - 4 * c[k][1] / 1.414));
+      ends_near_modes += best < 1.0;
+    }
+  }
+  ck_assert_int_eq(n, 500);
+  ck_assert_msg(starts_on_moons == 500, "%d of 500 start on the moons", starts_on_moons);
+  ck_assert_msg(ends_near_modes > 400, "%d of 500 end near a mode", ends_near_modes);
+  fm_points_free(&traj);
+}
+END_TEST
+
 START_TEST(readme_config_table_is_the_programs_own) {
   char cmd[1024], *out = NULL, path[600];
   snprintf(cmd, sizeof cmd, "%s config --keys --markdown", FMCL_BINARY);
@@ -321,8 +359,8 @@ START_TEST(profile_reports_every_command_of_a_step) {
   snprintf(path, sizeof path, "%s/profile.csv", dir);
   char *text = read_file(path);
   ck_assert(strncmp(text, "command,calls_per_step,us_per_call,us_per_step,share\n", 52) == 0);
-  const char *expected[] = {"gemm", "fm_path_condot", "fm_cfm_loss", "fm_adam"};
-  for (int i = 0; i < 4; i++) ck_assert_msg(strstr(text, expected[i]), "no %s in\n%s", expected[i], text);
+  const char *expected[] = {"gemm", "fm_path_draw", "fm_path_combine", "fm_cfm_loss", "fm_adam"};
+  for (int i = 0; i < 5; i++) ck_assert_msg(strstr(text, expected[i]), "no %s in\n%s", expected[i], text);
   double share_sum = 0;
   for (char *line = strchr(text, '\n') + 1; *line;) {
     char *end = strchr(line, '\n');
@@ -353,6 +391,7 @@ int main(void) {
   tcase_add_test(tc, help_and_version_describe_the_program);
   tcase_add_test(tc, data_command_exports_the_training_points);
   tcase_add_test(tc, readme_config_table_is_the_programs_own);
+  tcase_add_test(tc, a_data_source_is_transported_to_the_data);
   tcase_add_test(tc, missing_opencl_platform_says_how_to_install_one);
   tcase_add_test(tc, kernels_load_from_a_folder_and_build_errors_show_the_log);
   tcase_add_test(tc, profile_reports_every_command_of_a_step);

@@ -8,9 +8,11 @@
  *   u32 data dimension, u32 layers, then per layer u32 inputs, u32 outputs
  *   u64 flat size (floats), then the parameters as f32
  *   u32 has optimizer state, then 2 x flat size f32 (Adam m, v) when set
+ *   u32 has EMA weights, then flat size f32 when set
  *   u32 standardized dimensions (0 or the data dimension), then that many f64 means and
  *   f64 standard deviations
  *   u32 CRC-32 of every byte before it
+ * The random-number state is (seed, step): the generator is counter-based.
  * Files are written to a temporary name and renamed, so a reader sees the old file or the
  * new one, never a torn one. */
 #ifndef FMCL_CHECKPOINT_H
@@ -22,7 +24,7 @@
 #include "fmcl/config.h"
 #include "fmcl/status.h"
 
-#define FM_CHECKPOINT_VERSION 2
+#define FM_CHECKPOINT_VERSION 3
 
 typedef struct fm_checkpoint {
   fm_config config; /* the config the model was trained with */
@@ -35,6 +37,7 @@ typedef struct fm_checkpoint {
   size_t flat_size;
   float *params;      /* (flat_size) */
   float *optim_state; /* (2 flat_size) or NULL */
+  float *ema;         /* (flat_size): the EMA of the weights, or NULL */
   double *mean, *std; /* (dim) each: the data's standardization, or NULL */
 } fm_checkpoint;
 

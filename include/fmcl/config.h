@@ -15,7 +15,17 @@
 
 typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
 
-typedef enum fm_scheduler { FM_SCHED_CONDOT } fm_scheduler;
+typedef enum fm_scheduler {
+  FM_SCHED_CONDOT,
+  FM_SCHED_COSINE,
+  FM_SCHED_LINEAR_VP,
+  FM_SCHED_VP,
+  FM_SCHED_POLYNOMIAL
+} fm_scheduler;
+
+typedef enum fm_coupling { FM_COUPLING_INDEPENDENT, FM_COUPLING_OT } fm_coupling;
+
+typedef enum fm_time_sampling { FM_TIME_UNIFORM, FM_TIME_LOGIT_NORMAL } fm_time_sampling;
 
 typedef enum fm_solver_kind {
   FM_SOLVER_EULER,
@@ -52,13 +62,29 @@ typedef struct fm_config {
   struct {
     fm_scheduler scheduler;
     double sigma_min;
+    double beta_min, beta_max; /* vp */
+    double exponent;           /* polynomial */
+    fm_coupling coupling;
+    double sigma; /* Gaussian noise around the path (I-CFM) */
   } path;
+  struct {
+    char name[32]; /* a toy set, or "" for N(0, I) */
+    char path[512];
+    int n;
+  } source;
   struct {
     int steps;
     int batch;
     double lr;
     double beta1, beta2, eps;
     double weight_decay;
+    int lr_schedule; /* fm_lr_shape */
+    int warmup;
+    double lr_min;
+    double grad_clip;
+    double ema;
+    fm_time_sampling time_sampling;
+    double time_mean, time_std;
     int log_every;
     int checkpoint_every;
   } train;

@@ -1,5 +1,6 @@
-/* Probability paths from noise (t = 0) to data (t = 1): drawing a training batch of
- * (x_t, t, u_t) on the device, from data already there. */
+/* Probability paths from the source (t = 0, N(0, I) or a data set) to data (t = 1): the
+ * scheduler (a(t), s(t)), the coupling of source and data points, the time distribution,
+ * and drawing a training batch of (x_t, t, u_t) on the device from data already there. */
 #ifndef FMCL_PATH_H
 #define FMCL_PATH_H
 
@@ -10,14 +11,39 @@
 
 typedef struct fm_path_params {
   fm_scheduler scheduler;
-  float sigma_min;
+  float sigma_min;          /* condot */
+  float beta_min, beta_max; /* vp */
+  float exponent;           /* polynomial */
+  fm_coupling coupling;
+  float sigma; /* noise of scale sigma around the path (I-CFM); u_t does not change */
+  fm_time_sampling time_sampling;
+  float time_mean, time_std; /* logit_normal */
 } fm_path_params;
 
-/* For rows i < n: x1 = data[j] with j uniform, t uniform on [0, 1), x0 ~ N(0, I), and
- * x_t (n, dim), t (n), u (n, dim) of the path. The numbers depend on (seed, step) only. */
-fm_status fm_path_sample(fm_device *dev, const fm_path_params *path, cl_mem data, int n_data,
-                         int dim, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
-                         cl_mem u);
+/* The path of a config. */
+fm_path_params fm_path_params_from_config(const fm_config *cfg);
+
+typedef struct fm_path fm_path;
+
+/* Batch buffers for batches of up to batch rows of dimension dim (and, for the ot
+ * coupling, an assignment workspace). */
+fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch, int dim,
+                         fm_path **out);
+void fm_path_destroy(fm_path *path);
+
+/* For rows i < n: x1 = data[j] with j uniform; x0 ~ N(0, I), or source[j'] with j'
+ * uniform when n_source > 0; t from the time distribution; paired independently or by an
+ * exact assignment minimizing the batch's sum of |x1 - x0|^2 (ot: the host solves it, one
+ * read and one write per step); then x_t (n, dim), t (n), u (n, dim). The numbers depend
+ * on (seed, step) only. */
+fm_status fm_path_sample(fm_path *path, cl_mem data, int n_data, cl_mem source, int n_source,
+                         int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t, cl_mem u);
+
+/* The last batch's pairing: row i took source point perm[i] (n ints on the device). */
+cl_mem fm_path_permutation(const fm_path *path);
+
+/* Seconds spent on the host solving ot assignments, and how many. */
+double fm_path_coupling_seconds(const fm_path *path, long *count);
 
 /* The scheduler's a(t), s(t) and their derivatives: x_t = a x1 + s x0 (host reference). */
 void fm_path_coefficients(const fm_path_params *path, double t, double *a, double *s,

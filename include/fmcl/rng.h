@@ -13,7 +13,11 @@ enum {
   FM_STREAM_DATA_TEST = 3,  /* toy held-out set */
   FM_STREAM_BATCH = 4,      /* training batch indices and times */
   FM_STREAM_NOISE = 5,      /* training source samples x0 */
-  FM_STREAM_SAMPLE = 6      /* source samples for generation */
+  FM_STREAM_SAMPLE = 6,     /* source samples for generation */
+  FM_STREAM_PROBE = 7,      /* Hutchinson probes (cl/likelihood.cl) */
+  FM_STREAM_PATH_NOISE = 8, /* noise around the path (cl/path.cl) */
+  FM_STREAM_SOURCE = 9,     /* source points of a training batch (cl/path.cl) */
+  FM_STREAM_SOURCE_DATA = 10 /* a toy source set */
 };
 
 /* One Philox4x32-10 block: four 32-bit words from a 128-bit counter and a 64-bit key. */

@@ -16,6 +16,8 @@ typedef struct fm_sample_params {
   uint64_t seed;
   double rtol, atol; /* dopri5 */
   int save_every;    /* keep the state every this many steps (0: only the end) */
+  const float *source; /* (n_source, dim) source points on the host, or NULL: N(0, I) */
+  int n_source;
 } fm_sample_params;
 
 /* The times at which states are kept with save_every: 0, then every save_every of the
@@ -24,8 +26,9 @@ typedef struct fm_sample_params {
  * count. dopri5 keeps the same times, with steps as the grid they are counted on. */
 int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
-/* Writes n points (n, dim) to out on the host. Point i's source is drawn from
- * (seed, FM_STREAM_SAMPLE, i), so the result does not depend on the batch size. *nfe is
+/* Writes n points (n, dim) to out on the host. Point i's source (N(0, I), or a uniform
+ * pick of the source points) is drawn from (seed, FM_STREAM_SAMPLE, i), so the result
+ * does not depend on the batch size. *nfe is
  * the number of velocity evaluations per point. With save_every, trajectory (T, n, dim)
  * receives the states at the T = fm_sample_save_times times (NULL: not kept). */
 fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out,

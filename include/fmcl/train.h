@@ -9,13 +9,15 @@
 #include "fmcl/data.h"
 #include "fmcl/mlp.h"
 #include "fmcl/optim.h"
+#include "fmcl/path.h"
 
 typedef struct fm_trainer fm_trainer;
 
-/* Copies the training points to the device and sets up the batch buffers and Adam for
- * mlp (whose capacity must be at least cfg->train.batch). */
+/* Copies the training points (and the source points, or NULL for N(0, I)) to the device
+ * and sets up the path, the batch buffers and Adam for mlp (whose capacity must be at
+ * least cfg->train.batch). */
 fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
-                            fm_trainer **out);
+                            const fm_points *source, fm_trainer **out);
 void fm_trainer_destroy(fm_trainer *tr);
 
 /* Enqueues the next step (numbered from 1; its random numbers are keyed by it). */
@@ -38,11 +40,16 @@ fm_status fm_trainer_take_loss(fm_trainer *tr, fm_loss_report *report);
 /* The same report without starting a new sum (to check a model before saving it). */
 fm_status fm_trainer_peek_loss(fm_trainer *tr, fm_loss_report *report);
 
-/* Restores the state a checkpoint holds: the step count and Adam's moments and count
- * (optim_state is 2 x the flat size). The model's parameters are restored on the model. */
+/* Restores the state a checkpoint holds: the step count, Adam's moments and count
+ * (optim_state is 2 x the flat size) and the EMA weights (or NULL). The model's parameters
+ * are restored on the model. */
 fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_state,
-                             uint64_t optim_steps);
+                             uint64_t optim_steps, const float *ema);
 
 fm_optim *fm_trainer_optim(fm_trainer *tr);
+fm_path *fm_trainer_path(fm_trainer *tr);
+
+/* The learning rate of the last step (of step 1 before any). */
+double fm_trainer_lr(const fm_trainer *tr);
 
 #endif

@@ -1,0 +1,259 @@
+/* Probability paths: every scheduler against a host reference and at its endpoints, u_t as
+ * the time derivative of x_t, the minibatch optimal-transport coupling, noise around the
+ * path, logit-normal times and data sources. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+enum { N = 37, DIM = 5, N_DATA = 11 };
+
+static const uint64_t SEED = 77;
+static const uint32_t STEP = 3;
+
+/* Host draw of row i: data index, t, and the standard normal of column d. */
+static void host_draw(int i, int d, int n_data, uint32_t *idx, double *t, double *z) {
+  uint32_t key[2] = {(uint32_t)SEED, (uint32_t)(SEED >> 32)};
+  uint32_t c[4] = {(uint32_t)i, 0, STEP, FM_STREAM_BATCH}, r[4];
+  fm_philox4x32(c, key, r);
+  *idx = (uint32_t)(((uint64_t)r[0] * (uint64_t)n_data) >> 32);
+  *t = (r[1] >> 8) / 16777216.0;
+  uint32_t cb[4] = {(uint32_t)i, (uint32_t)(d / 4), STEP, FM_STREAM_NOISE}, q[4];
+  fm_philox4x32(cb, key, q);
+  int j = d % 4;
+  uint32_t r1 = q[j < 2 ? 0 : 2], r2 = q[j < 2 ? 1 : 3];
+  double u1 = ((r1 >> 8) + 1) / 16777216.0, u2 = (r2 >> 8) / 16777216.0;
+  double rad = sqrt(-2 * log(u1)), ang = 6.283185307179586 * u2;
+  *z = j % 2 == 0 ? rad * cos(ang) : rad * sin(ang);
+}
+
+static fm_path_params path_of(fm_scheduler s) {
+  fm_path_params p;
+  memset(&p, 0, sizeof p);
+  p.scheduler = s;
+  p.sigma_min = 0.01f;
+  p.beta_min = 0.1f;
+  p.beta_max = 20.0f;
+  p.exponent = 3.0f;
+  p.time_std = 1.0f;
+  return p;
+}
+
+typedef struct batch {
+  cl_mem data, x_t, t, u;
+  float *x, *tt, *uu;
+} batch;
+
+static batch run_path(const fm_path_params *p, const float *data, int n_data, const float *source,
+                      int n_source) {
+  batch b;
+  memset(&b, 0, sizeof b);
+  b.data = test_upload(data, (size_t)n_data * DIM);
+  cl_mem src = source ? test_upload(source, (size_t)n_source * DIM) : NULL;
+  b.x_t = test_zeros(N * DIM), b.t = test_zeros(N), b.u = test_zeros(N * DIM);
+  fm_path *path = NULL;
+  ck_fm(fm_path_create(test_device(), p, N, DIM, &path));
+  ck_fm(fm_path_sample(path, b.data, n_data, src, n_source, N, SEED, STEP, b.x_t, b.t, b.u));
+  b.x = test_download(b.x_t, N * DIM);
+  b.tt = test_download(b.t, N);
+  b.uu = test_download(b.u, N * DIM);
+  fm_path_destroy(path);
+  fm_device_release(test_device(), src);
+  return b;
+}
+
+static void free_batch(batch *b) {
+  free(b->x), free(b->tt), free(b->uu);
+  cl_mem bufs[] = {b->data, b->x_t, b->t, b->u};
+  for (int i = 0; i < 4; i++) fm_device_release(test_device(), bufs[i]);
+}
+
+START_TEST(every_scheduler_matches_the_host_reference) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 12, -3, 3);
+  fm_path_params p = path_of((fm_scheduler)_i);
+  batch b = run_path(&p, data, N_DATA, NULL, 0);
+  double wx[N * DIM], wu[N * DIM], wt[N];
+  for (int i = 0; i < N; i++)
+    for (int d = 0; d < DIM; d++) {
+      uint32_t idx;
+      double t, z, a, s, da, ds;
+      host_draw(i, d, N_DATA, &idx, &t, &z);
+      wt[i] = t;
+      fm_path_coefficients(&p, t, &a, &s, &da, &ds);
+      wx[i * DIM + d] = a * data[idx * DIM + d] + s * z;
+      wu[i * DIM + d] = da * data[idx * DIM + d] + ds * z;
+    }
+  ck_assert_uint_eq(test_mismatches("t", b.tt, wt, N, 0, 0), 0);
+  ck_assert_uint_eq(test_mismatches("x_t", b.x, wx, N * DIM, 1e-5, 1e-4), 0);
+  /* Near t = 1, vp and linear_vp have s' of order 1 / s: float rounding of s shows. */
+  ck_assert_uint_eq(test_mismatches("u_t", b.uu, wu, N * DIM, 1e-4, 2e-3), 0);
+  free_batch(&b);
+}
+END_TEST
+
+START_TEST(every_scheduler_hits_both_endpoints_and_u_is_the_time_derivative) {
+  fm_path_params p = path_of((fm_scheduler)_i);
+  double a, s, da, ds;
+  fm_path_coefficients(&p, 0.0, &a, &s, &da, &ds);
+  /* t = 0 is the source: a = 0 and s = 1 (vp reaches them only approximately, e^-5). */
+  double tol0 = p.scheduler == FM_SCHED_VP ? 0.01 : 1e-12;
+  ck_assert_msg(fabs(a) <= tol0 && fabs(s - 1) <= tol0 * tol0 + 1e-12, "t=0: a %g s %g", a, s);
+  fm_path_coefficients(&p, 1.0, &a, &s, &da, &ds);
+  double s1 = p.scheduler == FM_SCHED_CONDOT ? p.sigma_min : 0.0;
+  ck_assert_msg(fabs(a - 1) < 1e-12 && fabs(s - s1) < 1e-6, "t=1: a %g s %g", a, s);
+  for (double t = 0.05; t < 0.96; t += 0.1) {
+    double a1, s1p, a2, s2, h = 1e-6;
+    fm_path_coefficients(&p, t, &a, &s, &da, &ds);
+    fm_path_coefficients(&p, t + h, &a1, &s1p, &a2, &s2);
+    double a_up = a1, s_up = s1p;
+    fm_path_coefficients(&p, t - h, &a1, &s1p, &a2, &s2);
+    ck_assert_msg(fabs((a_up - a1) / (2 * h) - da) < 1e-5 * (1 + fabs(da)), "a' at %g", t);
+    ck_assert_msg(fabs((s_up - s1p) / (2 * h) - ds) < 1e-5 * (1 + fabs(ds)), "s' at %g", t);
+  }
+}
+END_TEST
+
+static double pair_cost(const float *x0, const float *x1, const int *perm, int n) {
+  double c = 0;
+  for (int i = 0; i < n; i++)
+    for (int d = 0; d < DIM; d++) {
+      double diff = (double)x1[i * DIM + d] - x0[perm[i] * DIM + d];
+      c += diff * diff;
+    }
+  return c;
+}
+
+START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
+  /* With sigma_min 0 and condot: x_t = t x1 + (1 - t) x0 and u = x1 - x0, so x0 and x1
+   * come back as x_t - t u and x_t + (1 - t) u. */
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 13, -3, 3);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.sigma_min = 0;
+  p.coupling = FM_COUPLING_OT;
+  batch b = run_path(&p, data, N_DATA, NULL, 0);
+  float x0[N * DIM], x1[N * DIM];
+  for (int i = 0; i < N; i++)
+    for (int d = 0; d < DIM; d++) {
+      x0[i * DIM + d] = b.x[i * DIM + d] - b.tt[i] * b.uu[i * DIM + d];
+      x1[i * DIM + d] = b.x[i * DIM + d] + (1 - b.tt[i]) * b.uu[i * DIM + d];
+    }
+  /* The independent draw of the same step, for the unpaired source points. */
+  fm_path_params q = p;
+  q.coupling = FM_COUPLING_INDEPENDENT;
+  batch c = run_path(&q, data, N_DATA, NULL, 0);
+  float y0[N * DIM];
+  for (int i = 0; i < N * DIM; i++) y0[i] = c.x[i] - c.tt[i / DIM] * c.uu[i];
+  /* Each OT row's x0 is one of the batch's source points, each used once. */
+  int perm[N], used[N] = {0}, identity[N];
+  for (int i = 0; i < N; i++) {
+    identity[i] = i;
+    perm[i] = -1;
+    for (int j = 0; j < N; j++) {
+      double dist = 0;
+      for (int d = 0; d < DIM; d++) dist += fabs(x0[i * DIM + d] - y0[j * DIM + d]);
+      if (dist < 1e-3) perm[i] = j;
+    }
+    ck_assert_msg(perm[i] >= 0, "row %d's source point is not in the batch", i);
+    used[perm[i]]++;
+  }
+  for (int j = 0; j < N; j++) ck_assert_int_eq(used[j], 1);
+  /* No pair swap lowers the cost (a necessary condition of optimality). */
+  double best = pair_cost(y0, x1, perm, N);
+  ck_assert(best <= pair_cost(y0, x1, identity, N) + 1e-6);
+  for (int i = 0; i < N; i++)
+    for (int j = i + 1; j < N; j++) {
+      int swapped[N];
+      memcpy(swapped, perm, sizeof perm);
+      swapped[i] = perm[j], swapped[j] = perm[i];
+      ck_assert(pair_cost(y0, x1, swapped, N) >= best - 1e-4);
+    }
+  free_batch(&b);
+  free_batch(&c);
+}
+END_TEST
+
+START_TEST(sigma_moves_x_t_but_not_the_velocity) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 14, -3, 3);
+  fm_path_params p = path_of(FM_SCHED_CONDOT), q = p;
+  q.sigma = 0.5f;
+  batch a = run_path(&p, data, N_DATA, NULL, 0), b = run_path(&q, data, N_DATA, NULL, 0);
+  ck_assert_int_eq(memcmp(a.uu, b.uu, N * DIM * sizeof(float)), 0);
+  double s2 = 0;
+  for (int i = 0; i < N * DIM; i++) s2 += (b.x[i] - a.x[i]) * (b.x[i] - a.x[i]);
+  double sd = sqrt(s2 / (N * DIM));
+  ck_assert_msg(sd > 0.35 && sd < 0.65, "noise standard deviation %g", sd);
+  free_batch(&a);
+  free_batch(&b);
+}
+END_TEST
+
+START_TEST(logit_normal_times_have_the_asked_mean_and_spread) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 15, -3, 3);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.time_sampling = FM_TIME_LOGIT_NORMAL;
+  p.time_mean = 0.5f;
+  p.time_std = 0.8f;
+  double s = 0, s2 = 0;
+  int count = 0;
+  for (uint32_t step = 1; step <= 30; step++) {
+    fm_path *path = NULL;
+    cl_mem d = test_upload(data, N_DATA * DIM), xt = test_zeros(N * DIM), t = test_zeros(N);
+    cl_mem u = test_zeros(N * DIM);
+    ck_fm(fm_path_create(test_device(), &p, N, DIM, &path));
+    ck_fm(fm_path_sample(path, d, N_DATA, NULL, 0, N, SEED, step, xt, t, u));
+    float *tt = test_download(t, N);
+    for (int i = 0; i < N; i++) {
+      ck_assert(tt[i] > 0 && tt[i] < 1);
+      double logit = log(tt[i] / (1 - tt[i]));
+      s += logit, s2 += logit * logit, count++;
+    }
+    free(tt);
+    fm_path_destroy(path);
+    cl_mem bufs[] = {d, xt, t, u};
+    for (int i = 0; i < 4; i++) fm_device_release(test_device(), bufs[i]);
+  }
+  double mean = s / count, sd = sqrt(s2 / count - mean * mean);
+  ck_assert_msg(fabs(mean - 0.5) < 0.1 && fabs(sd - 0.8) < 0.08, "logit mean %g sd %g", mean, sd);
+}
+END_TEST
+
+START_TEST(a_data_source_replaces_the_gaussian) {
+  float data[N_DATA * DIM], source[7 * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 16, -3, 3);
+  test_fill_uniform(source, 7 * DIM, 17, 10, 11);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.sigma_min = 0;
+  batch b = run_path(&p, data, N_DATA, source, 7);
+  for (int i = 0; i < N; i++) {
+    float x0[DIM];
+    for (int d = 0; d < DIM; d++) x0[d] = b.x[i * DIM + d] - b.tt[i] * b.uu[i * DIM + d];
+    int found = 0;
+    for (int j = 0; j < 7 && !found; j++) {
+      double dist = 0;
+      for (int d = 0; d < DIM; d++) dist += fabs(x0[d] - source[j * DIM + d]);
+      found = dist < 1e-3;
+    }
+    ck_assert_msg(found, "row %d's x0 is not a source point", i);
+  }
+  free_batch(&b);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("path");
+  TCase *tc = tcase_create("path");
+  tcase_set_timeout(tc, 600);
+  tcase_add_loop_test(tc, every_scheduler_matches_the_host_reference, 0, 5);
+  tcase_add_loop_test(tc, every_scheduler_hits_both_endpoints_and_u_is_the_time_derivative, 0, 5);
+  tcase_add_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation);
+  tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
+  tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
+  tcase_add_test(tc, a_data_source_replaces_the_gaussian);
+  suite_add_tcase(s, tc);
+  return test_run_suite(s);
+}
