@@ -6,3 +6,10 @@ __kernel void fm_fill(__global float *x, uint offset, uint n, float value) {
   uint i = get_global_id(0);
   if (i < n) x[offset + i] = value;
 }
+
+/* out[i] = a x[i] + b y[i] (out may be x or y). */
+__kernel void fm_combine(__global float *out, __global const float *x, __global const float *y,
+                         float a, float b, uint n) {
+  uint i = get_global_id(0);
+  if (i < n) out[i] = a * x[i] + b * y[i];
+}

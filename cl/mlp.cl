@@ -6,12 +6,15 @@
 #define FM_PI 3.14159265358979f
 #endif
 
-/* Input row i: [x_i (dim), t_i, sin(2 pi k t_i), cos(2 pi k t_i) for k = 1..n_freq]. */
+/* Input row i: [x_i (dim), t_i, sin(2 pi k t_i), cos(2 pi k t_i) for k = 1..n_freq, the
+ * one-hot of class labels[i] (n_classes columns; all zero for the null class -1, or when
+ * has_labels is 0)]. */
 __kernel void fm_mlp_input(__global const float *x, __global const float *t,
-                           __global float *in, uint n, uint dim, uint n_freq) {
+                           __global const int *labels, int has_labels, __global float *in, uint n,
+                           uint dim, uint n_freq, uint n_classes) {
   uint i = get_global_id(0);
   if (i >= n) return;
-  uint width = dim + 1 + 2 * n_freq;
+  uint width = dim + 1 + 2 * n_freq + n_classes;
   __global float *row = in + (size_t)i * width;
   for (uint d = 0; d < dim; d++) row[d] = x[(size_t)i * dim + d];
   float ti = t[i];
@@ -21,6 +24,8 @@ __kernel void fm_mlp_input(__global const float *x, __global const float *t,
     row[dim + 2 * k - 1] = sin(a);
     row[dim + 2 * k] = cos(a);
   }
+  int label = has_labels ? labels[i] : -1;
+  for (uint c = 0; c < n_classes; c++) row[dim + 1 + 2 * n_freq + c] = (int)c == label ? 1.0f : 0.0f;
 }
 
 /* z (n, width) += bias; h = act(z). The bias is params[bias_at ...]. Range (width, n). */

@@ -8,6 +8,7 @@
 
 #define FM_STREAM_PATH_NOISE 8
 #define FM_STREAM_SOURCE 9
+#define FM_STREAM_LABEL 11
 
 #define FM_SCHED_CONDOT 0
 #define FM_SCHED_COSINE 1
@@ -44,15 +45,22 @@ inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, float *
 }
 
 /* Row i: x1 = data[j] with j uniform; x0 ~ N(0, I), or source[j'] with j' uniform when
- * n_source > 0; t uniform on [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1). */
+ * n_source > 0; t uniform on [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1); with
+ * labels, the row's class is labels[j], or the null class -1 with chance label_dropout. */
 __kernel void fm_path_draw(__global const float *data, uint n_data, __global const float *source,
                            uint n_source, uint dim, __global float *x0, __global float *x1,
                            __global float *t_out, uint n, uint2 key, uint step, int time_kind,
-                           float2 time) {
+                           float2 time, __global const int *labels, int has_labels,
+                           float label_dropout, __global int *row_labels) {
   uint i = get_global_id(0);
   if (i >= n) return;
   uint4 r = fm_philox((uint4)(i, 0, step, FM_STREAM_BATCH), key);
-  __global const float *picked = data + (size_t)mul_hi(r.x, n_data) * dim;
+  uint j = mul_hi(r.x, n_data);
+  __global const float *picked = data + (size_t)j * dim;
+  if (has_labels) {
+    uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_LABEL), key);
+    row_labels[i] = fm_uniform(q.x) < label_dropout ? -1 : labels[j];
+  }
   float t = fm_uniform(r.y);
   if (time_kind == FM_TIME_LOGIT_NORMAL) {
     float z = fm_normal2(r.z, r.w).x;

@@ -69,6 +69,9 @@ static const field fields[] = {
      "share of a data file's rows held out (after a seeded shuffle); 0 holds none"},
     {"data.standardize", F_BOOL, OFF(data.standardize), 0, 0, 0, 0, NULL, F_MODEL,
      "train on (x - mean) / std of the training split; samples come back in data units"},
+    {"data.label_column", F_INT, OFF(data.label_column), -1, 1000000, 0, 0, NULL, F_MODEL,
+     "a data file's column (from 0) of integer class labels, not part of the points; -1: none "
+     "(toy sets label each point with its mixture component)"},
     {"data.n_train", F_INT, OFF(data.n_train), 1, 100000000, 0, 0, NULL, F_MODEL,
      "toy training points (kept on the device; batches are drawn from them)"},
     {"data.n_test", F_INT, OFF(data.n_test), 1, 100000000, 0, 0, NULL, 0,
@@ -85,6 +88,9 @@ static const field fields[] = {
      "silu, relu, tanh or gelu (exact erf form, as PyTorch's default)"},
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
+    {"model.classes", F_INT, OFF(model.classes), 0, 4096, 0, 0, NULL, F_MODEL,
+     "class-conditional model with this many classes, given as a one-hot input (a learned "
+     "embedding added by the first layer); 0: unconditional"},
     {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, schedulers, F_MODEL,
      "x_t = a(t) x1 + s(t) x0 with condot (a = t, s = 1 - (1 - sigma_min) t), cosine "
      "(sin, cos of pi t / 2), linear_vp (t, sqrt(1 - t^2)), vp (diffusion) or polynomial "
@@ -128,6 +134,9 @@ static const field fields[] = {
      "logit_normal: mean"},
     {"train.time_std", F_REAL, OFF(train.time_std), 0, 10, 1, 0, NULL, F_MODEL,
      "logit_normal: standard deviation"},
+    {"train.label_dropout", F_REAL, OFF(train.label_dropout), 0, 1, 0, 0, NULL, F_MODEL,
+     "chance that a training point's class is replaced by the null class, so the model also "
+     "learns the unconditional field (for classifier-free guidance)"},
     {"train.log_every", F_INT, OFF(train.log_every), 1, BIG, 0, 0, NULL, 0,
      "steps between loss reads (a train.csv row and a progress update)"},
     {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
@@ -140,6 +149,11 @@ static const field fields[] = {
      "dopri5's relative tolerance"},
     {"sample.atol", F_REAL, OFF(sample.atol), 0, 1, 1, 0, NULL, 0,
      "dopri5's absolute tolerance"},
+    {"sample.guidance", F_REAL, OFF(sample.guidance), -100, 100, 0, 0, NULL, 0,
+     "classifier-free guidance w: v = v(null) + w (v(class) - v(null)); 1: the plain "
+     "conditional model, 0: unconditional"},
+    {"sample.class", F_INT, OFF(sample.class_label), -1, 4095, 0, 0, NULL, 0,
+     "the class to generate; -1: a uniform random class per point"},
     {"sample.save_every", F_INT, OFF(sample.save_every), 0, 1000000, 0, 0, NULL, 0,
      "keep the states every this many steps (trajectories.csv, trajectories.png); 0: none"},
     {"sample.n", F_INT, OFF(sample.n), 0, 100000000, 0, 0, NULL, 0,
@@ -182,6 +196,7 @@ void fm_config_defaults(fm_config *cfg) {
   fm_strlcpy(cfg->data.name, "8gaussians", sizeof cfg->data.name);
   cfg->data.n_train = 100000;
   cfg->data.test_fraction = 0.1;
+  cfg->data.label_column = -1;
   cfg->data.n_test = 2000;
   cfg->model.n_hidden = 3;
   for (int i = 0; i < 3; i++) cfg->model.hidden[i] = 256;
@@ -210,6 +225,8 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->sample.rtol = 1e-5;
   cfg->sample.atol = 1e-5;
   cfg->sample.save_every = 5;
+  cfg->sample.guidance = 1.0;
+  cfg->sample.class_label = -1;
   cfg->eval.likelihood = 1;
   cfg->eval.solver = FM_SOLVER_DOPRI5;
   cfg->eval.steps = 25;
@@ -563,6 +580,12 @@ fm_status fm_config_validate(const fm_config *cfg) {
                    "coordinates, e.g. [0, 1]");
   if (cfg->source.name[0] && cfg->source.path[0])
     return fm_fail(FM_ERR_CONFIG, "config: set source.name or source.path, not both");
+  if (cfg->sample.class_label >= 0 && cfg->sample.class_label >= cfg->model.classes)
+    return fm_fail(FM_ERR_CONFIG, "config: sample.class %d needs model.classes above it (now %d)",
+                   cfg->sample.class_label, cfg->model.classes);
+  if (cfg->model.classes == 0 && (cfg->train.label_dropout > 0 || cfg->sample.guidance != 1.0))
+    return fm_fail(FM_ERR_CONFIG, "config: train.label_dropout and sample.guidance need a "
+                   "class-conditional model (set model.classes)");
   if (cfg->train.lr_min > cfg->train.lr)
     return fm_fail(FM_ERR_CONFIG, "config: train.lr_min (%g) is above train.lr (%g)",
                    cfg->train.lr_min, cfg->train.lr);

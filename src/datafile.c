@@ -354,3 +354,30 @@ fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *o
   free(data);
   return st;
 }
+
+fm_status fm_datafile_take_labels(fm_points *p, int column, const char *name) {
+  if (column < 0 || column >= p->dim)
+    return fm_fail(FM_ERR_CONFIG, "data file %s: data.label_column %d, but rows have %d columns "
+                   "(numbered from 0)", name, column, p->dim);
+  if (p->dim < 2)
+    return fm_fail(FM_ERR_CONFIG, "data file %s: the label column is the only column; there are "
+                   "no coordinates left", name);
+  int dim = p->dim, kept = dim - 1;
+  for (int i = 0; i < p->n; i++) {
+    float v = p->x[(size_t)i * dim + column];
+    if (!(v >= 0) || v != floorf(v) || v > 1e6f)
+      return fm_fail(FM_ERR_FORMAT, "data file %s: row %d, column %d: %g is not a class label (a "
+                     "whole number from 0)", name, i + 1, column + 1, (double)v);
+    p->label[i] = (int)v;
+  }
+  /* Compact the rows in place, dropping the label column: row i moves down to i * kept,
+   * which never overwrites a row not yet moved. */
+  for (int i = 0; i < p->n; i++) {
+    const float *src = p->x + (size_t)i * dim;
+    float *dst = p->x + (size_t)i * kept;
+    memmove(dst, src, (size_t)column * sizeof *dst);
+    memmove(dst + column, src + column + 1, (size_t)(dim - column - 1) * sizeof *dst);
+  }
+  p->dim = kept;
+  return FM_OK;
+}

@@ -26,14 +26,14 @@ static fm_status check_finite(const float *x, int n, int dim, const char *what) 
   return FM_OK;
 }
 
-fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, int n,
-                                     double *logp, long *nfe, int *exact) {
+fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
+                                     int n, double *logp, long *nfe, int *exact) {
   fm_status st = FM_OK;
   const fm_config *cfg = in->cfg;
   fm_mlp *mlp = in->mlp;
   int dim = fm_mlp_get_shape(mlp)->dim;
   float *model_x = NULL;
-  cl_mem t = NULL;
+  cl_mem t = NULL, label_buffer = NULL;
   FM_TRY(check_finite(x, n, dim, "likelihood data"));
   model_x = malloc((size_t)n * (size_t)dim * sizeof *model_x);
   if (!model_x) return fm_fail(FM_ERR_NOMEM, "out of host memory");
@@ -46,17 +46,21 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, i
   }
   int batch = cfg->sample.batch < fm_mlp_capacity(mlp) ? cfg->sample.batch : fm_mlp_capacity(mlp);
   FM_TRY(fm_device_alloc(fm_mlp_device(mlp), (size_t)batch * sizeof(float), "likelihood times", &t));
-  fm_mlp_field holder = {mlp, t};
+  if (fm_mlp_get_shape(mlp)->classes > 0)
+    FM_TRY(fm_device_alloc(fm_mlp_device(mlp), (size_t)batch * sizeof(int), "likelihood classes",
+                           &label_buffer));
+  fm_mlp_field holder = {mlp, t, label_buffer};
   fm_field field = fm_field_of_mlp(&holder);
   fm_likelihood_params p = {cfg->eval.solver, cfg->eval.steps, cfg->eval.rtol, cfg->eval.atol,
                             (fm_divergence)cfg->eval.divergence, cfg->eval.probes, cfg->seed,
                             batch};
   fm_likelihood_stats stats;
-  FM_TRY(fm_likelihood_eval(&field, &p, model_x, n, logp, &stats));
+  FM_TRY(fm_likelihood_eval(&field, &p, model_x, labels, n, logp, &stats));
   for (int i = 0; i < n; i++) logp[i] += log_jacobian;
   if (nfe) *nfe = stats.nfe;
   if (exact) *exact = stats.exact;
 fail:
+  fm_device_release(fm_mlp_device(mlp), label_buffer);
   fm_device_release(fm_mlp_device(mlp), t);
   free(model_x);
   return st;
@@ -92,7 +96,9 @@ fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out) {
       st = fm_fail(FM_ERR_NOMEM, "out of host memory");
       goto fail;
     }
-    FM_TRY(fm_evaluate_log_likelihood(in, in->test->x, n, logp, &out->likelihood_nfe,
+    /* A conditional model is judged by log q(x | its class). */
+    const int *labels = fm_mlp_get_shape(in->mlp)->classes > 0 ? in->test->label : NULL;
+    FM_TRY(fm_evaluate_log_likelihood(in, in->test->x, labels, n, logp, &out->likelihood_nfe,
                                       &out->exact));
     double sum = 0;
     for (int i = 0; i < n; i++) sum -= logp[i];
@@ -163,6 +169,9 @@ static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
   const fm_points *test = in->test;
   int g = in->cfg->eval.density_grid;
   if (g < 2 || test->dim != 2 || test->n < 1) return FM_OK;
+  /* A conditional model shows its null-class (unconditional) density, which it learned only
+   * with label dropout. */
+  if (in->cfg->model.classes > 0 && in->cfg->train.label_dropout <= 0) return FM_OK;
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
   for (int i = 0; i < test->n; i++)
     for (int d = 0; d < 2; d++) {
@@ -185,7 +194,7 @@ static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
       x[2 * (j * g + i)] = (float)(lo[0] + (i + 0.5) * (hi[0] - lo[0]) / g);
       x[2 * (j * g + i) + 1] = (float)(lo[1] + (j + 0.5) * (hi[1] - lo[1]) / g);
     }
-  st = fm_evaluate_log_likelihood(in, x, g * g, logp, NULL, NULL);
+  st = fm_evaluate_log_likelihood(in, x, NULL, g * g, logp, NULL, NULL);
   if (st != FM_OK) goto done;
   for (int i = 0; i < g * g; i++) v[i] = (float)exp(logp[i]);
   fm_plot_grid grid = {v, g, g, lo[0], hi[0], lo[1], hi[1], 0, 0, "density"};

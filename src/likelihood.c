@@ -69,7 +69,8 @@ fail:
 }
 
 fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *p,
-                             const float *x, int n, double *logp, fm_likelihood_stats *stats) {
+                             const float *x, const int *labels, int n, double *logp,
+                             fm_likelihood_stats *stats) {
   fm_status st = FM_OK;
   fm_device *dev = field->dev;
   int dim = field->dim;
@@ -112,6 +113,15 @@ fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *
     memcpy(host, x + (size_t)first * dim, xs * sizeof *host);
     memset(host + xs, 0, (size_t)rows * sizeof *host);
     FM_TRY(fm_device_write(dev, y, 0, (xs + (size_t)rows) * sizeof *host, host));
+    if (field->labels) {
+      if (labels) {
+        FM_TRY(fm_device_write(dev, field->labels, 0, (size_t)rows * sizeof(int), labels + first));
+      } else {
+        cl_int null_class = -1;
+        FM_CL(clEnqueueFillBuffer(fm_device_queue(dev), field->labels, &null_class,
+                                  sizeof null_class, 0, (size_t)rows * sizeof(int), 0, NULL, NULL));
+      }
+    }
     FM_TRY(fill_tangents(dev, &a, p->seed, first));
     long evals = 0;
     FM_TRY(fm_solver_integrate(solver, y, xs + (size_t)rows, 1.0, 0.0, p->steps,
@@ -145,11 +155,11 @@ static fm_status mlp_jvp(void *ctx, cl_mem x, float t, int n, cl_mem out, cl_mem
   fm_mlp_field *f = ctx;
   fm_status st = fm_device_fill(fm_mlp_device(f->mlp), f->t, 0, (size_t)n, t);
   if (st != FM_OK) return st;
-  return fm_mlp_jvp(f->mlp, x, f->t, n, out, tangents, k, out_tangents);
+  return fm_mlp_jvp(f->mlp, x, f->t, f->labels, n, out, tangents, k, out_tangents);
 }
 
 fm_field fm_field_of_mlp(fm_mlp_field *holder) {
   fm_field field = {fm_mlp_device(holder->mlp), fm_mlp_get_shape(holder->mlp)->dim, mlp_jvp,
-                    holder};
+                    holder, holder->labels};
   return field;
 }

@@ -43,6 +43,7 @@ fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim) {
   memset(&s, 0, sizeof s);
   s.dim = dim;
   s.time_features = cfg->model.time_features;
+  s.classes = cfg->model.classes;
   s.n_hidden = cfg->model.n_hidden;
   memcpy(s.hidden, cfg->model.hidden, sizeof s.hidden);
   s.activation = cfg->model.activation;
@@ -65,7 +66,8 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   m->n_layers = shape->n_hidden + 1;
   size_t off = 0;
   for (int l = 0; l < m->n_layers; l++) {
-    m->in[l] = l == 0 ? shape->dim + 1 + 2 * shape->time_features : shape->hidden[l - 1];
+    m->in[l] = l == 0 ? shape->dim + 1 + 2 * shape->time_features + shape->classes
+                      : shape->hidden[l - 1];
     m->out[l] = l < shape->n_hidden ? shape->hidden[l] : shape->dim;
     m->w_off[l] = off;
     off = align_up(off + (size_t)m->in[l] * (size_t)m->out[l]);
@@ -212,18 +214,24 @@ static fm_status check_batch(const fm_mlp *m, int n) {
 /* Whether the products run on fmcl's kernels, which fuse the elementwise work. */
 static int fused(const fm_mlp *m) { return fm_gemm_resolve(m->dev, m->gemm) == FM_GEMM_FMCL; }
 
-fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out) {
+fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
   FM_TRY(refresh_transposed(m));
   cl_uint un = (cl_uint)n, dim = (cl_uint)m->shape.dim, nf = (cl_uint)m->shape.time_features;
+  cl_uint nc = (cl_uint)m->shape.classes;
+  cl_int has_labels = labels != NULL;
+  cl_mem label_arg = labels ? labels : t; /* any valid buffer when unused */
   cl_kernel k = m->k_input;
   FM_CL(FM_ARG(k, 0, x));
   FM_CL(FM_ARG(k, 1, t));
-  FM_CL(FM_ARG(k, 2, m->input));
-  FM_CL(FM_ARG(k, 3, un));
-  FM_CL(FM_ARG(k, 4, dim));
-  FM_CL(FM_ARG(k, 5, nf));
+  FM_CL(FM_ARG(k, 2, label_arg));
+  FM_CL(FM_ARG(k, 3, has_labels));
+  FM_CL(FM_ARG(k, 4, m->input));
+  FM_CL(FM_ARG(k, 5, un));
+  FM_CL(FM_ARG(k, 6, dim));
+  FM_CL(FM_ARG(k, 7, nf));
+  FM_CL(FM_ARG(k, 8, nc));
   size_t rows = (size_t)n;
   FM_TRY(fm_device_launch(m->dev, k, 1, &rows, NULL));
 
@@ -327,11 +335,11 @@ fail:
   return st;
 }
 
-fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, int n, cl_mem out, cl_mem tangents, int k,
-                     cl_mem out_tangents) {
+fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
+                     cl_mem tangents, int k, cl_mem out_tangents) {
   fm_status st = FM_OK;
   size_t rows = (size_t)n * (size_t)k;
-  FM_TRY(fm_mlp_forward(m, x, t, n, out));
+  FM_TRY(fm_mlp_forward(m, x, t, labels, n, out));
   if (rows > (size_t)m->tangent_rows) {
     fm_device_release(m->dev, m->tangent_a);
     fm_device_release(m->dev, m->tangent_b);

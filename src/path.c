@@ -37,6 +37,7 @@ fm_path_params fm_path_params_from_config(const fm_config *cfg) {
   p.time_sampling = cfg->train.time_sampling;
   p.time_mean = (float)cfg->train.time_mean;
   p.time_std = (float)cfg->train.time_std;
+  p.label_dropout = (float)cfg->train.label_dropout;
   return p;
 }
 
@@ -149,8 +150,9 @@ fail:
   return st;
 }
 
-fm_status fm_path_sample(fm_path *p, cl_mem data, int n_data, cl_mem source, int n_source,
-                         int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t, cl_mem u) {
+fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_mem source,
+                         int n_source, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
+                         cl_mem u, cl_mem row_labels) {
   fm_status st = FM_OK;
   if (n > p->batch) return fm_fail(FM_ERR_INVALID, "path: batch of %d, room for %d", n, p->batch);
   cl_uint nd = (cl_uint)n_data, ns = (cl_uint)(source ? n_source : 0), dim = (cl_uint)p->dim;
@@ -174,6 +176,13 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, int n_data, cl_mem source, int
   FM_CL(FM_ARG(k, i++, s));
   FM_CL(FM_ARG(k, i++, time_kind));
   FM_CL(FM_ARG(k, i++, time));
+  cl_int has_labels = labels && row_labels;
+  cl_mem label_in = has_labels ? labels : p->perm, label_out = has_labels ? row_labels : p->perm;
+  float dropout = p->p.label_dropout;
+  FM_CL(FM_ARG(k, i++, label_in));
+  FM_CL(FM_ARG(k, i++, has_labels));
+  FM_CL(FM_ARG(k, i++, dropout));
+  FM_CL(FM_ARG(k, i++, label_out));
   size_t global = (size_t)n;
   FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
 

@@ -79,9 +79,10 @@ static fm_status write_trajectories(const char *path, const float *traj, const d
   return fm_file_commit(&f);
 }
 
-static fm_status write_samples(const char *path, const float *x, int n, int dim) {
-  fm_points p = {(float *)x, NULL, n, dim};
-  return fm_points_write_csv(&p, path, 0);
+/* samples.csv: x0,x1,... and, for a conditional model, the class of each point. */
+static fm_status write_samples(const char *path, const float *x, int *labels, int n, int dim) {
+  fm_points p = {(float *)x, labels, n, dim};
+  return fm_points_write_csv(&p, path, labels != NULL);
 }
 
 /* The data's standardization (NULL arrays when the model trains on data units). */
@@ -488,6 +489,13 @@ static fm_status load_data(const fm_config *cfg, fm_points *train, fm_points *te
   }
   fm_points all = {0};
   FM_TRY(fm_datafile_load(cfg->data.path, (fm_data_format)cfg->data.format, &all));
+  if (cfg->data.label_column >= 0) {
+    st = fm_datafile_take_labels(&all, cfg->data.label_column, cfg->data.path);
+    if (st != FM_OK) {
+      fm_points_free(&all);
+      return st;
+    }
+  }
   st = fm_points_split(&all, cfg->data.test_fraction, cfg->seed, train, test);
   if (st != FM_OK) fm_fail_context(st, "data file %s: ", cfg->data.path);
   fm_points_free(&all);
@@ -559,6 +567,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   r.first_step = 1;
   fm_points train = {0}, test = {0}, source = {0};
   float *samples = NULL, *trajectory = NULL;
+  int *sample_labels = NULL;
   char *json = NULL;
   char path[1200];
   double t_begin = fm_seconds();
@@ -628,9 +637,17 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   int n_times = 0;
   if (cfg->sample.n > 0) {
     double t0 = fm_seconds();
+    if (cfg->model.classes > 0) {
+      sample_labels = malloc((size_t)cfg->sample.n * sizeof *sample_labels);
+      if (!sample_labels) {
+        st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg->sample.n);
+        goto fail;
+      }
+    }
     fm_sample_params sp = {cfg->sample.solver, cfg->sample.steps, cfg->sample.n,
                            cfg->sample.batch, cfg->seed, cfg->sample.rtol, cfg->sample.atol,
-                           cfg->sample.save_every, source.x, source.n};
+                           cfg->sample.save_every, source.x, source.n, cfg->model.classes,
+                           cfg->sample.class_label, cfg->sample.guidance, sample_labels};
     n_times = cfg->sample.save_every > 0 ? fm_sample_save_times(&sp, NULL, 0) : 0;
     size_t plane = (size_t)cfg->sample.n * (size_t)train.dim;
     samples = malloc(plane * sizeof(float));
@@ -648,7 +665,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     }
     r.tm.sample = fm_seconds() - t0;
     snprintf(path, sizeof path, "%s/samples.csv", r.dir);
-    FM_TRY(write_samples(path, samples, cfg->sample.n, train.dim));
+    FM_TRY(write_samples(path, samples, sample_labels, cfg->sample.n, train.dim));
     if (n_times) {
       double *times = malloc((size_t)n_times * sizeof *times);
       if (!times) {
@@ -702,6 +719,7 @@ fail:
   free(r.stats.std);
   free(trajectory);
   free(samples);
+  free(sample_labels);
   free(json);
   fm_trainer_destroy(r.tr);
   fm_mlp_destroy(r.mlp);
@@ -743,6 +761,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   fm_device *dev = NULL;
   fm_mlp *mlp = NULL;
   float *samples = NULL;
+  int *labels = NULL;
   fm_points source = {0};
   memset(&ck, 0, sizeof ck);
   FM_TRY(fm_checkpoint_load(checkpoint, &ck));
@@ -784,18 +803,29 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   }
   double t0 = fm_seconds();
   long nfe = 0;
-  fm_sample_params sp = {cfg.sample.solver, cfg.sample.steps, cfg.sample.n, cfg.sample.batch,
-                         cfg.seed, cfg.sample.rtol, cfg.sample.atol, 0, source.x, source.n};
+  if (cfg.model.classes > 0) {
+    labels = malloc((size_t)cfg.sample.n * sizeof *labels);
+    if (!labels) {
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg.sample.n);
+      goto fail;
+    }
+  }
+  fm_sample_params sp = {cfg.sample.solver,   cfg.sample.steps,      cfg.sample.n,
+                         cfg.sample.batch,    cfg.seed,              cfg.sample.rtol,
+                         cfg.sample.atol,     0,                     source.x,
+                         source.n,            cfg.model.classes,     cfg.sample.class_label,
+                         cfg.sample.guidance, labels};
   FM_TRY(fm_sample_generate(mlp, &sp, samples, NULL, &nfe));
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
-  FM_TRY(write_samples(path, samples, cfg.sample.n, ck.dim));
+  FM_TRY(write_samples(path, samples, labels, cfg.sample.n, ck.dim));
   say(opt, "sampled %d points from %s (step %llu) with %s, %d steps (NFE %ld) in %.2f s: %s\n",
       cfg.sample.n, checkpoint, (unsigned long long)ck.step, fm_solver_name(cfg.sample.solver),
       cfg.sample.steps, nfe, seconds, path);
   if (written) fm_strlcpy(written, path, written_size);
 fail:
   free(samples);
+  free(labels);
   fm_points_free(&source);
   fm_mlp_destroy(mlp);
   fm_device_destroy(dev);
@@ -841,6 +871,14 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   }
   if (data_path) {
     FM_TRY(fm_datafile_load(data_path, FM_FORMAT_AUTO, &data));
+    if (cfg.model.classes > 0) {
+      if (cfg.data.label_column < 0) {
+        st = fm_fail(FM_ERR_CONFIG, "likelihood: the model is class-conditional; --data needs "
+                     "labels: --set data.label_column=N names their column");
+        goto fail;
+      }
+      FM_TRY(fm_datafile_take_labels(&data, cfg.data.label_column, data_path));
+    }
   } else {
     FM_TRY(load_data(&cfg, &unused, &data));
     if (data.n == 0) {
@@ -869,7 +907,8 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   long nfe = 0;
   int exact = 0;
   double t0 = fm_seconds();
-  FM_TRY(fm_evaluate_log_likelihood(&in, data.x, data.n, logp, &nfe, &exact));
+  FM_TRY(fm_evaluate_log_likelihood(&in, data.x, cfg.model.classes > 0 ? data.label : NULL,
+                                    data.n, logp, &nfe, &exact));
   double nll = 0;
   for (int i = 0; i < data.n; i++) nll -= logp[i] / data.n;
   if (out_path) {

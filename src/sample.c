@@ -11,15 +11,36 @@
 typedef struct model_velocity {
   fm_device *dev;
   fm_mlp *mlp;
-  cl_mem t; /* (rows): the current time, broadcast */
+  cl_mem t;      /* (rows): the current time, broadcast */
+  cl_mem labels; /* (rows) classes, or NULL */
+  cl_mem uncond; /* (rows, dim): the null-class velocity, for guidance */
+  float guidance;
   int rows;
+  cl_kernel k_combine;
 } model_velocity;
 
 static fm_status velocity(void *ctx, cl_mem x, float t, cl_mem out) {
   model_velocity *mv = ctx;
-  fm_status st = fm_device_fill(mv->dev, mv->t, 0, (size_t)mv->rows, t);
-  if (st != FM_OK) return st;
-  return fm_mlp_forward(mv->mlp, x, mv->t, mv->rows, out);
+  fm_status st = FM_OK;
+  FM_TRY(fm_device_fill(mv->dev, mv->t, 0, (size_t)mv->rows, t));
+  FM_TRY(fm_mlp_forward(mv->mlp, x, mv->t, mv->labels, mv->rows, out));
+  if (mv->uncond) {
+    /* Classifier-free guidance: out = (1 - w) v(null) + w v(class). */
+    FM_TRY(fm_mlp_forward(mv->mlp, x, mv->t, NULL, mv->rows, mv->uncond));
+    cl_kernel k = mv->k_combine;
+    float a = 1.0f - mv->guidance, b = mv->guidance;
+    cl_uint n = (cl_uint)((size_t)mv->rows * (size_t)fm_mlp_get_shape(mv->mlp)->dim);
+    FM_CL(FM_ARG(k, 0, out));
+    FM_CL(FM_ARG(k, 1, mv->uncond));
+    FM_CL(FM_ARG(k, 2, out));
+    FM_CL(FM_ARG(k, 3, a));
+    FM_CL(FM_ARG(k, 4, b));
+    FM_CL(FM_ARG(k, 5, n));
+    size_t global = n;
+    FM_TRY(fm_device_launch(mv->dev, k, 1, &global, NULL));
+  }
+fail:
+  return st;
 }
 
 fm_status fm_sample_normal_rows(fm_device *dev, cl_mem x, int n, int dim, uint64_t seed,
@@ -65,9 +86,11 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
   int dim = shape->dim;
   int batch = p->batch < fm_mlp_capacity(mlp) ? p->batch : fm_mlp_capacity(mlp);
   if (batch > p->n) batch = p->n;
-  cl_mem x = NULL, t = NULL;
+  cl_mem x = NULL, t = NULL, labels = NULL, uncond = NULL;
+  int *host_labels = NULL;
   fm_solver *solver = NULL;
   double *times = NULL;
+  cl_kernel k_combine = NULL;
   *nfe = 0;
   if (p->n <= 0) return FM_OK;
   int n_times = fm_sample_save_times(p, NULL, 0);
@@ -78,6 +101,19 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
   FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "sample state", &x));
   FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(float), "sample times", &t));
   FM_TRY(fm_solver_create(dev, p->solver, (size_t)batch * (size_t)dim, &solver));
+  if (p->classes > 0) {
+    FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(int), "sample classes", &labels));
+    host_labels = malloc((size_t)batch * sizeof *host_labels);
+    if (!host_labels) {
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory");
+      goto fail;
+    }
+    if (p->guidance != 1.0) {
+      FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "guidance",
+                             &uncond));
+      FM_TRY(fm_device_kernel(dev, "buffer", "fm_combine", &k_combine));
+    }
+  }
   if (p->solver == FM_SOLVER_DOPRI5) {
     fm_tolerance tol = *fm_solver_get_tolerance(solver);
     tol.rtol = p->rtol;
@@ -89,7 +125,20 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
     int rows = p->n - first < batch ? p->n - first : batch;
     size_t values = (size_t)rows * (size_t)dim;
     float *dst = out + (size_t)first * (size_t)dim;
-    model_velocity mv = {dev, mlp, t, rows};
+    model_velocity mv = {dev, mlp, t, labels, uncond, (float)p->guidance, rows, k_combine};
+    if (labels) {
+      for (int i = 0; i < rows; i++) {
+        int c = p->class_label;
+        if (c < 0) {
+          fm_rng rng;
+          fm_rng_init(&rng, p->seed, FM_STREAM_LABEL, (uint32_t)(first + i));
+          c = (int)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)p->classes) >> 32);
+        }
+        host_labels[i] = c;
+        if (p->labels) p->labels[first + i] = c;
+      }
+      FM_TRY(fm_device_write(dev, labels, 0, (size_t)rows * sizeof(int), host_labels));
+    }
     long evals = 0;
     if (p->source) {
       /* Source points picked on the host, one upload per batch. */
@@ -120,8 +169,11 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
   }
 fail:
   free(times);
+  free(host_labels);
   fm_solver_destroy(solver);
   if (dev) {
+    fm_device_release(dev, uncond);
+    fm_device_release(dev, labels);
     fm_device_release(dev, t);
     fm_device_release(dev, x);
   }

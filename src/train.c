@@ -21,6 +21,8 @@ struct fm_trainer {
   uint64_t step;
   cl_mem data;     /* (n_data, dim) training points */
   cl_mem source;   /* (n_source, dim) source points, or NULL for N(0, I) */
+  cl_mem labels;   /* (n_data) ints: the classes of a conditional model, or NULL */
+  cl_mem row_labels; /* (batch) ints: the batch's classes (-1 after label dropout) */
   cl_mem x_t;      /* (batch, dim) */
   cl_mem t;        /* (batch) */
   cl_mem u;        /* (batch, dim) target velocity */
@@ -64,6 +66,18 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
     FM_TRY(fm_device_write(dev, tr->source, 0, bytes, source->x));
     tr->n_source = source->n;
   }
+  if (cfg->model.classes > 0) {
+    for (int i = 0; i < train->n; i++)
+      if (!train->label || train->label[i] < 0 || train->label[i] >= cfg->model.classes) {
+        st = fm_fail(FM_ERR_CONFIG, "training point %d has class %d, outside 0 .. %d; set "
+                     "model.classes above the largest label (or data.label_column)", i,
+                     train->label ? train->label[i] : -1, cfg->model.classes - 1);
+        goto fail;
+      }
+    FM_TRY(fm_device_alloc(dev, (size_t)train->n * sizeof(int), "training labels", &tr->labels));
+    FM_TRY(fm_device_write(dev, tr->labels, 0, (size_t)train->n * sizeof(int), train->label));
+    FM_TRY(fm_device_alloc(dev, rows * sizeof(int), "batch labels", &tr->row_labels));
+  }
   fm_path_params path = fm_path_params_from_config(cfg);
   FM_TRY(fm_path_create(dev, &path, tr->batch, tr->dim, &tr->path));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch x_t", &tr->x_t));
@@ -90,8 +104,9 @@ void fm_trainer_destroy(fm_trainer *tr) {
   if (!tr) return;
   fm_optim_destroy(tr->optim);
   fm_path_destroy(tr->path);
-  cl_mem bufs[] = {tr->data, tr->source, tr->x_t, tr->t,        tr->u,
-                   tr->v,    tr->dv,     tr->row_loss, tr->loss_acc};
+  cl_mem bufs[] = {tr->data, tr->source, tr->labels,   tr->row_labels, tr->x_t,
+                   tr->t,    tr->u,      tr->v,        tr->dv,         tr->row_loss,
+                   tr->loss_acc};
   for (size_t i = 0; i < FM_ARRAY_LEN(bufs); i++) fm_device_release(tr->dev, bufs[i]);
   free(tr);
 }
@@ -99,9 +114,10 @@ void fm_trainer_destroy(fm_trainer *tr) {
 fm_status fm_trainer_step(fm_trainer *tr) {
   fm_status st = FM_OK;
   uint64_t step = tr->step + 1;
-  FM_TRY(fm_path_sample(tr->path, tr->data, tr->n_data, tr->source, tr->n_source, tr->batch,
-                        tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u));
-  FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->batch, tr->v));
+  FM_TRY(fm_path_sample(tr->path, tr->data, tr->labels, tr->n_data, tr->source, tr->n_source,
+                        tr->batch, tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u,
+                        tr->row_labels));
+  FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->row_labels, tr->batch, tr->v));
   FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->row_loss, tr->batch, tr->dim));
   FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc, (uint32_t)step));
   FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));

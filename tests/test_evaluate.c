@@ -9,7 +9,7 @@
 #include "support.h"
 
 static fm_mlp *small_model(void) {
-  fm_mlp_shape shape = {2, 0, 2, {16, 16}, FM_ACT_SILU};
+  fm_mlp_shape shape = {2, 0, 0, 2, {16, 16}, FM_ACT_SILU};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 512, &m));
   ck_fm(fm_mlp_init(m, 2));
@@ -39,8 +39,8 @@ START_TEST(likelihood_in_data_units_accounts_for_standardization) {
   fm_eval_inputs plain = {m, &cfg, &none, NULL, 0, NULL, NULL, NULL, 0};
   fm_eval_inputs scaled = {m, &cfg, &none, NULL, 0, mean, std, NULL, 0};
   double lz[N], lx[N];
-  ck_fm(fm_evaluate_log_likelihood(&plain, z, N, lz, NULL, NULL));
-  ck_fm(fm_evaluate_log_likelihood(&scaled, x, N, lx, NULL, NULL));
+  ck_fm(fm_evaluate_log_likelihood(&plain, z, NULL, N, lz, NULL, NULL));
+  ck_fm(fm_evaluate_log_likelihood(&scaled, x, NULL, N, lx, NULL, NULL));
   /* log q_x(x) = log q_z((x - mean) / std) - sum log std. */
   for (int i = 0; i < N; i++) ck_assert_double_eq_tol(lx[i], lz[i] - log(4.0) - log(0.5), 1e-9);
   fm_mlp_destroy(m);
@@ -83,7 +83,7 @@ START_TEST(evaluation_reports_the_likelihood_of_held_out_points) {
   ck_assert_int_eq(rep.nll_points, 20);
   ck_assert_int_eq(rep.likelihood_nfe, 40);
   double logp[20], mean = 0;
-  ck_fm(fm_evaluate_log_likelihood(&in, test_x, 20, logp, NULL, NULL));
+  ck_fm(fm_evaluate_log_likelihood(&in, test_x, NULL, 20, logp, NULL, NULL));
   for (int i = 0; i < 20; i++) mean -= logp[i] / 20;
   ck_assert_double_eq_tol(rep.nll, mean, 1e-9);
   ck_assert_double_eq_tol(rep.bits_per_dim, mean / (2 * log(2.0)), 1e-9);

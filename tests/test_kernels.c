@@ -40,17 +40,24 @@ static double dact(int a, double z) {
   }
 }
 
-START_TEST(mlp_input_builds_x_t_and_time_features) {
-  const cl_uint n = 37, dim = 3, nf = 2, width = dim + 1 + 2 * nf;
+START_TEST(mlp_input_builds_x_t_time_features_and_class_one_hot) {
+  const cl_uint n = 37, dim = 3, nf = 2, nc = 3, width = dim + 1 + 2 * nf + nc;
   float x[37 * 3], t[37];
+  int labels[37];
   test_fill_uniform(x, n * dim, 1, -2, 2);
   test_fill_uniform(t, n, 2, 0, 1);
+  for (cl_uint i = 0; i < n; i++) labels[i] = (int)(i % 4) - 1; /* -1 is the null class */
   cl_mem dx = test_upload(x, n * dim), dt = test_upload(t, n), din = test_zeros(n * width);
+  cl_mem dl = NULL;
+  ck_fm(fm_device_alloc(test_device(), sizeof labels, "labels", &dl));
+  ck_fm(fm_device_write(test_device(), dl, 0, sizeof labels, labels));
+  cl_int has = 1;
   cl_kernel k = kernel("mlp", "fm_mlp_input");
-  ARG(k, 0, dx); ARG(k, 1, dt); ARG(k, 2, din); ARG(k, 3, n); ARG(k, 4, dim); ARG(k, 5, nf);
+  ARG(k, 0, dx); ARG(k, 1, dt); ARG(k, 2, dl); ARG(k, 3, has); ARG(k, 4, din); ARG(k, 5, n);
+  ARG(k, 6, dim); ARG(k, 7, nf); ARG(k, 8, nc);
   launch_1d(k, n);
   float *got = test_download(din, n * width);
-  double want[37 * 8];
+  double want[37 * 11];
   for (cl_uint i = 0; i < n; i++) {
     for (cl_uint d = 0; d < dim; d++) want[i * width + d] = x[i * dim + d];
     want[i * width + dim] = t[i];
@@ -58,11 +65,12 @@ START_TEST(mlp_input_builds_x_t_and_time_features) {
       want[i * width + dim + 2 * f - 1] = sin(2 * 3.14159265358979 * f * t[i]);
       want[i * width + dim + 2 * f] = cos(2 * 3.14159265358979 * f * t[i]);
     }
+    for (cl_uint c = 0; c < nc; c++) want[i * width + dim + 1 + 2 * nf + c] = labels[i] == (int)c;
   }
   ck_assert_uint_eq(test_mismatches("input", got, want, n * width, 1e-5, 1e-5), 0);
   free(got);
   fm_device_release(test_device(), dx), fm_device_release(test_device(), dt);
-  fm_device_release(test_device(), din);
+  fm_device_release(test_device(), din), fm_device_release(test_device(), dl);
 }
 END_TEST
 
@@ -326,7 +334,7 @@ int main(void) {
   Suite *s = suite_create("kernels");
   TCase *tc = tcase_create("kernels");
   tcase_set_timeout(tc, 600);
-  tcase_add_test(tc, mlp_input_builds_x_t_and_time_features);
+  tcase_add_test(tc, mlp_input_builds_x_t_time_features_and_class_one_hot);
   tcase_add_test(tc, bias_activation_forward_and_backward_match_reference);
   tcase_add_test(tc, bias_add_and_column_sums_match_reference);
   tcase_add_test(tc, cfm_loss_and_its_gradient_match_reference);

@@ -68,7 +68,7 @@ static fm_field gauss_field_make(void) {
     gauss.k = clCreateKernel(gauss_program, "f_gauss", &err);
     ck_assert_int_eq(err, CL_SUCCESS);
   }
-  fm_field f = {test_device(), 2, gauss_jvp, &gauss};
+  fm_field f = {test_device(), 2, gauss_jvp, &gauss, NULL};
   return f;
 }
 
@@ -92,7 +92,7 @@ START_TEST(likelihood_matches_the_closed_form_density) {
   double logp[N];
   fm_likelihood_params p = params(FM_DIV_EXACT, 0);
   fm_likelihood_stats stats;
-  ck_fm(fm_likelihood_eval(&f, &p, x, N, logp, &stats));
+  ck_fm(fm_likelihood_eval(&f, &p, x, NULL, N, logp, &stats));
   ck_assert_int_eq(stats.exact, 1);
   ck_assert_int_eq(stats.nfe, 800);
   double worst = 0;
@@ -100,7 +100,7 @@ START_TEST(likelihood_matches_the_closed_form_density) {
   ck_assert_msg(worst < 2e-3, "largest log-density error %g", worst);
   /* Coarser steps give larger errors: the check is not vacuous. */
   p.steps = 2;
-  ck_fm(fm_likelihood_eval(&f, &p, x, N, logp, &stats));
+  ck_fm(fm_likelihood_eval(&f, &p, x, NULL, N, logp, &stats));
   double coarse = 0;
   for (int i = 0; i < N; i++) coarse = fmax(coarse, fabs(logp[i] - gauss_logp(x + 2 * i)));
   ck_assert_msg(coarse > 10 * worst, "2 steps: error %g, 200 steps: %g", coarse, worst);
@@ -125,8 +125,8 @@ START_TEST(hutchinson_agrees_with_the_exact_divergence_within_its_error) {
   fm_likelihood_params pe = params(FM_DIV_EXACT, 0), ph = params(FM_DIV_HUTCHINSON, 2);
   pe.steps = ph.steps = 40;
   fm_likelihood_stats stats;
-  ck_fm(fm_likelihood_eval(&f, &pe, x, N, exact, &stats));
-  ck_fm(fm_likelihood_eval(&f, &ph, x, N, hutch, &stats));
+  ck_fm(fm_likelihood_eval(&f, &pe, x, NULL, N, exact, &stats));
+  ck_fm(fm_likelihood_eval(&f, &ph, x, NULL, N, hutch, &stats));
   ck_assert_int_eq(stats.exact, 0);
   double mean, se;
   difference(hutch, exact, N, &mean, &se);
@@ -136,19 +136,19 @@ START_TEST(hutchinson_agrees_with_the_exact_divergence_within_its_error) {
   /* The same seed gives the same probes, whatever the batch size. */
   double *again = malloc(N * sizeof *again);
   ph.batch = 333;
-  ck_fm(fm_likelihood_eval(&f, &ph, x, N, again, &stats));
+  ck_fm(fm_likelihood_eval(&f, &ph, x, NULL, N, again, &stats));
   for (int i = 0; i < N; i++) ck_assert_double_eq_tol(again[i], hutch[i], 1e-4);
   free(x), free(exact), free(hutch), free(again);
 }
 END_TEST
 
 START_TEST(model_density_integrates_to_one) {
-  fm_mlp_shape shape = {2, 1, 2, {16, 16}, FM_ACT_TANH};
+  fm_mlp_shape shape = {2, 1, 0, 2, {16, 16}, FM_ACT_TANH};
   fm_mlp *mlp = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 4096, &mlp));
   ck_fm(fm_mlp_init(mlp, 4));
   cl_mem t = test_zeros(4096);
-  fm_mlp_field holder = {mlp, t};
+  fm_mlp_field holder = {mlp, t, NULL};
   fm_field f = fm_field_of_mlp(&holder);
   enum { G = 90 };
   const double lo = -6, hi = 6, cell = (hi - lo) / G;
@@ -163,7 +163,7 @@ START_TEST(model_density_integrates_to_one) {
   p.steps = 20;
   p.batch = 4096;
   fm_likelihood_stats stats;
-  ck_fm(fm_likelihood_eval(&f, &p, x, G * G, logp, &stats));
+  ck_fm(fm_likelihood_eval(&f, &p, x, NULL, G * G, logp, &stats));
   double mass = 0;
   for (int i = 0; i < G * G; i++) mass += exp(logp[i]) * cell * cell;
   ck_assert_msg(fabs(mass - 1) < 0.02, "the density integrates to %g", mass);
@@ -186,9 +186,9 @@ START_TEST(likelihood_refuses_bad_requests) {
   double logp[1];
   fm_likelihood_stats stats;
   fm_likelihood_params p = params(FM_DIV_HUTCHINSON, 0);
-  ck_assert_int_eq(fm_likelihood_eval(&f, &p, x, 1, logp, &stats), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_likelihood_eval(&f, &p, x, NULL, 1, logp, &stats), FM_ERR_INVALID);
   p = params(FM_DIV_EXACT, 0);
-  ck_assert_int_eq(fm_likelihood_eval(&f, &p, x, 0, logp, &stats), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_likelihood_eval(&f, &p, x, NULL, 0, logp, &stats), FM_ERR_INVALID);
 }
 END_TEST
 

@@ -65,7 +65,7 @@ static fm_gemm_provider provider;
 
 static fm_mlp *make_mlp(fm_activation a, int time_features) {
   /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
-  fm_mlp_shape shape = {DIM, time_features, 3, {13, 40, 7}, a};
+  fm_mlp_shape shape = {DIM, time_features, 0, 3, {13, 40, 7}, a};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
   fm_mlp_set_gemm(m, provider);
@@ -91,7 +91,7 @@ START_TEST(forward_matches_reference_for_every_activation) {
     test_fill_uniform(x, N * DIM, 1, -2, 2);
     test_fill_uniform(t, N, 2, 0, 1);
     cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), out = test_zeros(N * DIM);
-    ck_fm(fm_mlp_forward(m, dx, dt, N, out));
+    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, out));
     float *got = test_download(out, N * DIM);
     double *flat = params_double(m), want[N * DIM];
     for (int i = 0; i < N; i++) reference_forward(m, flat, x + i * DIM, t[i], want + i * DIM);
@@ -114,7 +114,7 @@ START_TEST(backward_matches_finite_differences) {
     test_fill_uniform(u, N * DIM, 5, -2, 2);
     cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
     cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
-    ck_fm(fm_mlp_forward(m, dx, dt, N, v));
+    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
     ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
     ck_fm(fm_mlp_backward(m, dv, N));
     size_t n = fm_mlp_flat_size(m);
@@ -150,7 +150,7 @@ START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
     test_fill_uniform(tg, K * N * DIM, 8, -1, 1);
     cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), dtg = test_upload(tg, K * N * DIM);
     cl_mem out = test_zeros(N * DIM), out_tg = test_zeros(K * N * DIM);
-    ck_fm(fm_mlp_jvp(m, dx, dt, N, out, dtg, K, out_tg));
+    ck_fm(fm_mlp_jvp(m, dx, dt, NULL, N, out, dtg, K, out_tg));
     float *got = test_download(out_tg, K * N * DIM);
     double *flat = params_double(m), want[K * N * DIM];
     for (int j = 0; j < K; j++)
@@ -178,7 +178,7 @@ START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
 END_TEST
 
 START_TEST(init_follows_pytorch_linear_bounds) {
-  fm_mlp_shape shape = {2, 0, 2, {256, 64}, FM_ACT_SILU};
+  fm_mlp_shape shape = {2, 0, 0, 2, {256, 64}, FM_ACT_SILU};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 8, &m));
   ck_fm(fm_mlp_init(m, 5));
@@ -206,7 +206,7 @@ END_TEST
 START_TEST(forward_refuses_a_batch_over_capacity) {
   fm_mlp *m = make_mlp(FM_ACT_SILU, 0);
   cl_mem x = test_zeros(100 * DIM), t = test_zeros(100), out = test_zeros(100 * DIM);
-  ck_assert_int_eq(fm_mlp_forward(m, x, t, 65, out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_mlp_forward(m, x, t, NULL, 65, out), FM_ERR_INVALID);
   fm_device_release(test_device(), x), fm_device_release(test_device(), t);
   fm_device_release(test_device(), out);
   fm_mlp_destroy(m);

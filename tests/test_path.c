@@ -54,7 +54,7 @@ static batch run_path(const fm_path_params *p, const float *data, int n_data, co
   b.x_t = test_zeros(N * DIM), b.t = test_zeros(N), b.u = test_zeros(N * DIM);
   fm_path *path = NULL;
   ck_fm(fm_path_create(test_device(), p, N, DIM, &path));
-  ck_fm(fm_path_sample(path, b.data, n_data, src, n_source, N, SEED, STEP, b.x_t, b.t, b.u));
+  ck_fm(fm_path_sample(path, b.data, NULL, n_data, src, n_source, N, SEED, STEP, b.x_t, b.t, b.u, NULL));
   b.x = test_download(b.x_t, N * DIM);
   b.tt = test_download(b.t, N);
   b.uu = test_download(b.u, N * DIM);
@@ -205,7 +205,7 @@ START_TEST(logit_normal_times_have_the_asked_mean_and_spread) {
     cl_mem d = test_upload(data, N_DATA * DIM), xt = test_zeros(N * DIM), t = test_zeros(N);
     cl_mem u = test_zeros(N * DIM);
     ck_fm(fm_path_create(test_device(), &p, N, DIM, &path));
-    ck_fm(fm_path_sample(path, d, N_DATA, NULL, 0, N, SEED, step, xt, t, u));
+    ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, SEED, step, xt, t, u, NULL));
     float *tt = test_download(t, N);
     for (int i = 0; i < N; i++) {
       ck_assert(tt[i] > 0 && tt[i] < 1);

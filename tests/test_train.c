@@ -113,7 +113,7 @@ START_TEST(short_run_puts_samples_on_the_eight_modes) {
   enum { N = 2000 };
   float *x = malloc(N * 2 * sizeof *x);
   long nfe = 0;
-  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5, 0, 0, 0, NULL, 0};
+  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
   ck_fm(fm_sample_generate(t.mlp, &sp, x, NULL, &nfe));
   ck_assert_int_eq(nfe, 40);
   const double s = 0.70710678118654752;
@@ -146,8 +146,8 @@ START_TEST(samples_do_not_depend_on_the_sampling_batch) {
   enum { N = 300 };
   float a[N * 2], b[N * 2];
   long nfe;
-  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9, 0, 0, 0, NULL, 0};
-  fm_sample_params pieces = {FM_SOLVER_HEUN, 5, N, 77, 9, 0, 0, 0, NULL, 0};
+  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params pieces = {FM_SOLVER_HEUN, 5, N, 77, 9, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
   ck_fm(fm_sample_generate(t.mlp, &whole, a, NULL, &nfe));
   ck_fm(fm_sample_generate(t.mlp, &pieces, b, NULL, &nfe));
   double want[N * 2];
@@ -163,7 +163,7 @@ START_TEST(trajectories_keep_the_states_at_the_saved_times) {
   double curve[1];
   train(&t, 20, 20, curve);
   enum { N = 50, STEPS = 10 };
-  fm_sample_params p = {FM_SOLVER_RK4, STEPS, N, 2048, 9, 0, 0, 4, NULL, 0};
+  fm_sample_params p = {FM_SOLVER_RK4, STEPS, N, 2048, 9, 0, 0, 4, NULL, 0, 0, -1, 1.0, NULL};
   double times[8];
   ck_assert_int_eq(fm_sample_save_times(&p, times, 8), 4); /* 0, 0.4, 0.8, 1 */
   ck_assert_double_eq(times[1], 0.4);
@@ -199,9 +199,9 @@ START_TEST(dopri5_on_a_trained_model_agrees_with_many_rk4_steps) {
   enum { N = 200 };
   float fine[N * 2], adaptive[N * 2], loose[N * 2];
   long nfe_fine, nfe_tight, nfe_loose;
-  fm_sample_params rk4 = {FM_SOLVER_RK4, 400, N, 2048, 11, 0, 0, 0, NULL, 0};
-  fm_sample_params tight = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-6, 1e-6, 0, NULL, 0};
-  fm_sample_params coarse = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-2, 1e-2, 0, NULL, 0};
+  fm_sample_params rk4 = {FM_SOLVER_RK4, 400, N, 2048, 11, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params tight = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-6, 1e-6, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params coarse = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-2, 1e-2, 0, NULL, 0, 0, -1, 1.0, NULL};
   ck_fm(fm_sample_generate(t.mlp, &rk4, fine, NULL, &nfe_fine));
   ck_fm(fm_sample_generate(t.mlp, &tight, adaptive, NULL, &nfe_tight));
   ck_fm(fm_sample_generate(t.mlp, &coarse, loose, NULL, &nfe_loose));

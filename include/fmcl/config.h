@@ -50,6 +50,7 @@ typedef struct fm_config {
     int format; /* fm_data_format */
     double test_fraction;
     int standardize;
+    int label_column;
     int n_train;
     int n_test;
   } data;
@@ -58,6 +59,7 @@ typedef struct fm_config {
     int n_hidden;
     fm_activation activation;
     int time_features;
+    int classes;
   } model;
   struct {
     fm_scheduler scheduler;
@@ -85,6 +87,7 @@ typedef struct fm_config {
     double ema;
     fm_time_sampling time_sampling;
     double time_mean, time_std;
+    double label_dropout;
     int log_every;
     int checkpoint_every;
   } train;
@@ -95,6 +98,8 @@ typedef struct fm_config {
     int batch;
     double rtol, atol;
     int save_every;
+    double guidance;
+    int class_label; /* sample.class */
   } sample;
   struct {
     int likelihood;

@@ -18,4 +18,9 @@ fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *o
 fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *name,
                             fm_data_format format, fm_points *out);
 
+/* Moves column `column` (from 0) of points read from a file into their labels: each value
+ * must be a whole number >= 0 (an error names the file, row and column otherwise); the
+ * points lose that coordinate. name stands for the file in messages. */
+fm_status fm_datafile_take_labels(fm_points *points, int column, const char *name);
+
 #endif

@@ -39,9 +39,10 @@ typedef struct fm_eval_report {
  * non-finite value in the samples or the data is an error naming it. */
 fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out);
 
-/* log q(x) in data units for n points x (n, dim) on the host (eval.* settings). */
-fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, int n,
-                                     double *logp, long *nfe, int *exact);
+/* log q(x) in data units for n points x (n, dim) on the host (eval.* settings); for a
+ * conditional model log q(x | labels[i]) (labels NULL: the null class). */
+fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
+                                     int n, double *logp, long *nfe, int *exact);
 
 /* The run folder's plots: samples.png (samples over held-out points), loss.png (from
  * dir/train.csv), trajectories.png (with a trajectory) and, for 2-D data,

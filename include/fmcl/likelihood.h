@@ -21,6 +21,7 @@ typedef struct fm_field {
   int dim;
   fm_jvp_fn jvp;
   void *ctx;
+  cl_mem labels; /* (batch) ints the field conditions on, filled per batch; NULL: none */
 } fm_field;
 
 typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
@@ -44,15 +45,19 @@ typedef struct fm_likelihood_stats {
   double seconds;
 } fm_likelihood_stats;
 
-/* log q(x_i) for n points x (n, dim) on the host, into logp (n). */
+/* log q(x_i) for n points x (n, dim) on the host, into logp (n); for a conditional field,
+ * log q(x_i | labels[i]) (labels may be NULL: the null class). */
 fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *params,
-                             const float *x, int n, double *logp, fm_likelihood_stats *stats);
+                             const float *x, const int *labels, int n, double *logp,
+                             fm_likelihood_stats *stats);
 
 /* A trained model as a field: t is a device buffer of at least `batch` floats that the
- * field fills with the current time. The holder must outlive the field. */
+ * field fills with the current time; labels (at least `batch` ints, or NULL for an
+ * unconditional model) receives each batch's classes. The holder must outlive the field. */
 typedef struct fm_mlp_field {
   fm_mlp *mlp;
   cl_mem t;
+  cl_mem labels;
 } fm_mlp_field;
 
 fm_field fm_field_of_mlp(fm_mlp_field *holder);

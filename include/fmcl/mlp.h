@@ -12,6 +12,7 @@
 typedef struct fm_mlp_shape {
   int dim;           /* data dimension: input x and output v */
   int time_features; /* sin/cos pairs of t added to the input */
+  int classes;       /* one-hot class inputs (0: unconditional) */
   int n_hidden;
   int hidden[FM_MAX_HIDDEN];
   fm_activation activation;
@@ -36,16 +37,17 @@ void fm_mlp_params_changed(fm_mlp *mlp);
 /* PyTorch's nn.Linear default: W and b uniform in +-1/sqrt(fan_in), from (seed, INIT). */
 fm_status fm_mlp_init(fm_mlp *mlp, uint64_t seed);
 
-/* out (n, dim) = v(x (n, dim), t (n)); keeps the activations for fm_mlp_backward. */
-fm_status fm_mlp_forward(fm_mlp *mlp, cl_mem x, cl_mem t, int n, cl_mem out);
+/* out (n, dim) = v(x (n, dim), t (n), class labels (n ints; -1 the null class)); labels
+ * may be NULL (every row the null class). Keeps the activations for fm_mlp_backward. */
+fm_status fm_mlp_forward(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out);
 
-/* Forward-mode derivatives: out (n, dim) = v(x, t) as fm_mlp_forward, and for k tangent
+/* Forward-mode derivatives: out (n, dim) = v(x, t, labels) as fm_mlp_forward, and for k tangent
  * directions stacked as k blocks of n rows, tangents (k n, dim) -> out_tangents (k n, dim)
  * with row j n + i = J_x v(x_i, t_i) tangents[j n + i] (t is held fixed). The tangent
  * buffers grow to k n rows on first use. The activations of this forward pass replace
  * those kept for fm_mlp_backward. */
-fm_status fm_mlp_jvp(fm_mlp *mlp, cl_mem x, cl_mem t, int n, cl_mem out, cl_mem tangents, int k,
-                     cl_mem out_tangents);
+fm_status fm_mlp_jvp(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
+                     cl_mem tangents, int k, cl_mem out_tangents);
 
 /* Gradients of the parameters into the gradient buffer (overwritten, not added) from
  * dout (n, dim) = dL/dv, for the batch of the last forward call. */

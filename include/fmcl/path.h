@@ -18,6 +18,7 @@ typedef struct fm_path_params {
   float sigma; /* noise of scale sigma around the path (I-CFM); u_t does not change */
   fm_time_sampling time_sampling;
   float time_mean, time_std; /* logit_normal */
+  float label_dropout;       /* chance of the null class, for conditional models */
 } fm_path_params;
 
 /* The path of a config. */
@@ -34,10 +35,12 @@ void fm_path_destroy(fm_path *path);
 /* For rows i < n: x1 = data[j] with j uniform; x0 ~ N(0, I), or source[j'] with j'
  * uniform when n_source > 0; t from the time distribution; paired independently or by an
  * exact assignment minimizing the batch's sum of |x1 - x0|^2 (ot: the host solves it, one
- * read and one write per step); then x_t (n, dim), t (n), u (n, dim). The numbers depend
- * on (seed, step) only. */
-fm_status fm_path_sample(fm_path *path, cl_mem data, int n_data, cl_mem source, int n_source,
-                         int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t, cl_mem u);
+ * read and one write per step); then x_t (n, dim), t (n), u (n, dim), and with labels
+ * (n_data ints) the rows' classes into row_labels (n ints; -1 after label dropout). The
+ * numbers depend on (seed, step) only. */
+fm_status fm_path_sample(fm_path *path, cl_mem data, cl_mem labels, int n_data, cl_mem source,
+                         int n_source, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
+                         cl_mem u, cl_mem row_labels);
 
 /* The last batch's pairing: row i took source point perm[i] (n ints on the device). */
 cl_mem fm_path_permutation(const fm_path *path);

@@ -17,7 +17,8 @@ enum {
   FM_STREAM_PROBE = 7,      /* Hutchinson probes (cl/likelihood.cl) */
   FM_STREAM_PATH_NOISE = 8, /* noise around the path (cl/path.cl) */
   FM_STREAM_SOURCE = 9,     /* source points of a training batch (cl/path.cl) */
-  FM_STREAM_SOURCE_DATA = 10 /* a toy source set */
+  FM_STREAM_SOURCE_DATA = 10, /* a toy source set */
+  FM_STREAM_LABEL = 11        /* label dropout (cl/path.cl) and sampled classes */
 };
 
 /* One Philox4x32-10 block: four 32-bit words from a 128-bit counter and a 64-bit key. */

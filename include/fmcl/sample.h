@@ -18,6 +18,10 @@ typedef struct fm_sample_params {
   int save_every;    /* keep the state every this many steps (0: only the end) */
   const float *source; /* (n_source, dim) source points on the host, or NULL: N(0, I) */
   int n_source;
+  int classes;     /* of a conditional model (0: unconditional) */
+  int class_label; /* the class to generate; -1: uniform per point from (seed, i) */
+  double guidance; /* classifier-free guidance w (1: plain conditional) */
+  int *labels;     /* (n): receives each point's class, or NULL */
 } fm_sample_params;
 
 /* The times at which states are kept with save_every: 0, then every save_every of the
@@ -27,8 +31,9 @@ typedef struct fm_sample_params {
 int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
 /* Writes n points (n, dim) to out on the host. Point i's source (N(0, I), or a uniform
- * pick of the source points) is drawn from (seed, FM_STREAM_SAMPLE, i), so the result
- * does not depend on the batch size. *nfe is
+ * pick of the source points) and class are drawn from (seed, stream, i), so the result
+ * does not depend on the batch size. With guidance w != 1 the velocity is
+ * v(null) + w (v(class) - v(null)): two passes of the model per evaluation. *nfe is
  * the number of velocity evaluations per point. With save_every, trajectory (T, n, dim)
  * receives the states at the T = fm_sample_save_times times (NULL: not kept). */
 fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out,
