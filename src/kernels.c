@@ -24,7 +24,12 @@ static const program_files programs[] = {
     {"likelihood", {"rng", "likelihood", NULL}, ""},
     /* Products tolerate fused multiply-adds (a rounding difference, not an error). */
     {"gemm", {"activation", "gemm", NULL}, "-cl-mad-enable"},
+    {"bench", {"bench", NULL}, "-cl-mad-enable"},
 };
+
+int fm_kernels_program_count(void) { return (int)FM_ARRAY_LEN(programs); }
+
+const char *fm_kernels_program_name(int i) { return programs[i].program; }
 
 static const char *embedded_source(const char *file) {
   for (const fm_kernel_source *k = fm_embedded_kernels; k->name; k++)

@@ -20,6 +20,10 @@ extern const fm_kernel_source fm_embedded_kernels[];
 fm_status fm_kernels_program_source(const char *program, char **source, char *origin,
                                     size_t origin_size);
 
+/* The programs, by index: how many, and each one's name. */
+int fm_kernels_program_count(void);
+const char *fm_kernels_program_name(int i);
+
 /* The build options a program is compiled with. */
 const char *fm_kernels_program_options(const char *program);
 

@@ -22,9 +22,9 @@
 #include "fmcl/sample.h"
 #include "fmcl/train.h"
 #include "internal.h"
+#include "run_internal.h"
 
-static void say(const fm_run_options *opt, const char *fmt, ...) FM_PRINTF(2, 3);
-static void say(const fm_run_options *opt, const char *fmt, ...) {
+void fm_run_say(const fm_run_options *opt, const char *fmt, ...) {
   if (opt->quiet) return;
   va_list ap;
   va_start(ap, fmt);
@@ -33,7 +33,7 @@ static void say(const fm_run_options *opt, const char *fmt, ...) {
   fflush(opt->log);
 }
 
-static fm_status open_device(const fm_config *cfg, int profiling, fm_device **dev) {
+fm_status fm_run_open_device(const fm_config *cfg, int profiling, fm_device **dev) {
   fm_device_select sel;
   memset(&sel, 0, sizeof sel);
   sel.profiling = profiling;
@@ -45,7 +45,7 @@ static fm_status open_device(const fm_config *cfg, int profiling, fm_device **de
 
 static void describe_device(const fm_run_options *opt, fm_device *dev, const fm_config *cfg) {
   const fm_device_info *d = fm_device_get_info(dev);
-  say(opt, "device %d: %s (%s, %s, %u compute units, %.1f GiB, driver %s); matrix products: %s\n",
+  fm_run_say(opt, "device %d: %s (%s, %s, %u compute units, %.1f GiB, driver %s); matrix products: %s\n",
       d->index, d->name, d->type, d->version, d->compute_units,
       (double)d->global_mem / (1u << 30), d->driver,
       fm_gemm_provider_name(fm_gemm_resolve(dev, cfg->device.gemm)));
@@ -159,15 +159,15 @@ static fm_status report_profile(fm_device *dev, const fm_run_options *opt, const
     return st;
   }
   fprintf(f.f, "command,calls_per_step,us_per_call,us_per_step,share\n");
-  say(opt, "device time per training step (%ld steps profiled, %.1f us per step):\n", steps,
+  fm_run_say(opt, "device time per training step (%ld steps profiled, %.1f us per step):\n", steps,
       steps ? 1e6 * total / (double)steps : 0.0);
-  say(opt, "  %-32s %8s %10s %10s %7s\n", "command", "calls", "us/call", "us/step", "share");
+  fm_run_say(opt, "  %-32s %8s %10s %10s %7s\n", "command", "calls", "us/call", "us/step", "share");
   for (int i = 0; i < n; i++) {
     const fm_profile_entry *e = &sorted[i];
     double per_step = steps ? 1e6 * e->seconds / (double)steps : 0.0;
     double calls = steps ? (double)e->count / (double)steps : 0.0;
     double share = total > 0 ? e->seconds / total : 0.0;
-    say(opt, "  %-32s %8.2f %10.1f %10.1f %6.1f%%\n", e->label, calls,
+    fm_run_say(opt, "  %-32s %8.2f %10.1f %10.1f %6.1f%%\n", e->label, calls,
         1e6 * e->seconds / (double)e->count, per_step, 100 * share);
     fprintf(f.f, "%s,%.3f,%.3f,%.3f,%.5f\n", e->label, calls, 1e6 * e->seconds / (double)e->count,
             per_step, share);
@@ -478,7 +478,7 @@ fail:
 
 /* The experiment's training and held-out points, in data units: a toy set, or a data file
  * shuffled and split by data.test_fraction. */
-static fm_status load_data(const fm_config *cfg, fm_points *train, fm_points *test) {
+fm_status fm_run_load_data(const fm_config *cfg, fm_points *train, fm_points *test) {
   fm_status st = FM_OK;
   if (!cfg->data.path[0]) {
     FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train,
@@ -584,10 +584,10 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   snprintf(path, sizeof path, "%s/config.json", r.dir);
   FM_TRY(write_text(path, json));
 
-  FM_TRY(open_device(cfg, opt->profile, &r.dev));
+  FM_TRY(fm_run_open_device(cfg, opt->profile, &r.dev));
   describe_device(opt, r.dev, cfg);
 
-  FM_TRY(load_data(cfg, &train, &test));
+  FM_TRY(fm_run_load_data(cfg, &train, &test));
   snprintf(path, sizeof path, "%s/test.csv", r.dir);
   FM_TRY(fm_points_write_csv(&test, path, 0));
   FM_TRY(standardize(cfg, &train, &r.stats));
@@ -603,9 +603,9 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   if (opt->resume) {
     FM_TRY(resume(&r));
     r.first_step = r.saved_step + 1;
-    say(opt, "resuming from %s at step %llu\n", r.ckpt, (unsigned long long)r.saved_step);
+    fm_run_say(opt, "resuming from %s at step %llu\n", r.ckpt, (unsigned long long)r.saved_step);
   }
-  say(opt, "data %s: %d training, %d held-out points of dimension %d%s; model: %zu parameters; "
+  fm_run_say(opt, "data %s: %d training, %d held-out points of dimension %d%s; model: %zu parameters; "
       "%d steps of batch %d\n", cfg->data.path[0] ? cfg->data.path : cfg->data.name, train.n,
       test.n, train.dim, r.stats.mean ? " (standardized)" : "", fm_mlp_param_count(r.mlp),
       cfg->train.steps, cfg->train.batch);
@@ -622,7 +622,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   res->final_loss = r.final_loss;
   res->train_steps_per_s = r.tm.train > 0 ? r.steps_timed / r.tm.train : 0;
   if ((uint64_t)cfg->train.steps >= r.first_step)
-    say(opt, "trained %llu steps in %.1f s (%.1f steps/s after a first step of %.2f s); final "
+    fm_run_say(opt, "trained %llu steps in %.1f s (%.1f steps/s after a first step of %.2f s); final "
         "loss %.4f\n", (unsigned long long)((uint64_t)cfg->train.steps - r.first_step + 1),
         r.tm.train + r.tm.first_step, res->train_steps_per_s, r.tm.first_step, r.final_loss);
   if (opt->stop && *opt->stop) {
@@ -679,10 +679,10 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
       FM_TRY(st);
     }
     if (cfg->sample.solver == FM_SOLVER_DOPRI5)
-      say(opt, "sampled %d points with dopri5 (rtol %g, atol %g; NFE %ld) in %.2f s\n",
+      fm_run_say(opt, "sampled %d points with dopri5 (rtol %g, atol %g; NFE %ld) in %.2f s\n",
           cfg->sample.n, cfg->sample.rtol, cfg->sample.atol, res->nfe, r.tm.sample);
     else
-      say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
+      fm_run_say(opt, "sampled %d points with %s, %d steps (NFE %ld) in %.2f s\n", cfg->sample.n,
           fm_solver_name(cfg->sample.solver), cfg->sample.steps, res->nfe, r.tm.sample);
   }
   /* The likelihood needs the source's density: only N(0, I) has one here. */
@@ -690,28 +690,28 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   if (source.x && eval_cfg.eval.likelihood) {
     eval_cfg.eval.likelihood = 0;
     eval_cfg.eval.density_grid = 0;
-    say(opt, "no likelihood: the source is a data set, whose density is unknown\n");
+    fm_run_say(opt, "no likelihood: the source is a data set, whose density is unknown\n");
   }
   fm_eval_inputs ein = {r.mlp, &eval_cfg, &test, samples, samples ? cfg->sample.n : 0,
                         r.stats.mean, r.stats.std, trajectory, n_times};
   FM_TRY(fm_evaluate(&ein, &ev));
   if (ev.has_metrics)
-    say(opt, "samples vs %d held-out points: W2 %.4f, energy distance %.4f, MMD^2 %.5f\n",
+    fm_run_say(opt, "samples vs %d held-out points: W2 %.4f, energy distance %.4f, MMD^2 %.5f\n",
         ev.metric_points, ev.w2, ev.energy, ev.mmd2);
   if (ev.has_likelihood)
-    say(opt, "held-out NLL %.4f nats (%.4f bits/dim) over %d points, %s divergence, NFE %ld, "
+    fm_run_say(opt, "held-out NLL %.4f nats (%.4f bits/dim) over %d points, %s divergence, NFE %ld, "
         "%.1f s\n", ev.nll, ev.bits_per_dim, ev.nll_points, ev.exact ? "exact" : "Hutchinson",
         ev.likelihood_nfe, ev.likelihood_seconds);
   if (cfg->output.plots) {
     double t0 = fm_seconds();
     FM_TRY(fm_evaluate_plots(&ein, r.dir));
-    say(opt, "plots written in %.1f s\n", fm_seconds() - t0);
+    fm_run_say(opt, "plots written in %.1f s\n", fm_seconds() - t0);
   }
   r.tm.total = fm_seconds() - t_begin;
   snprintf(path, sizeof path, "%s/summary.json", r.dir);
   FM_TRY(write_summary(path, cfg, r.dev, r.mlp, &r.tm, r.steps_timed, r.final_loss, res->nfe,
                        cfg->sample.n, &ev));
-  say(opt, "run folder: %s\n", r.dir);
+  fm_run_say(opt, "run folder: %s\n", r.dir);
 
 fail:
   if (r.log) fclose(r.log);
@@ -789,7 +789,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     snprintf(path, sizeof path, "%s/samples-%s%d-n%d.csv", folder, fm_solver_name(cfg.sample.solver),
              cfg.sample.steps, cfg.sample.n);
   }
-  FM_TRY(open_device(&cfg, opt->profile, &dev));
+  FM_TRY(fm_run_open_device(&cfg, opt->profile, &dev));
   describe_device(opt, dev, &cfg);
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
@@ -819,7 +819,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
   FM_TRY(write_samples(path, samples, labels, cfg.sample.n, ck.dim));
-  say(opt, "sampled %d points from %s (step %llu) with %s, %d steps (NFE %ld) in %.2f s: %s\n",
+  fm_run_say(opt, "sampled %d points from %s (step %llu) with %s, %d steps (NFE %ld) in %.2f s: %s\n",
       cfg.sample.n, checkpoint, (unsigned long long)ck.step, fm_solver_name(cfg.sample.solver),
       cfg.sample.steps, nfe, seconds, path);
   if (written) fm_strlcpy(written, path, written_size);
@@ -838,12 +838,12 @@ fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run
   fm_points train = {0}, test = {0};
   char path[1200];
   FM_TRY(fm_make_dirs(dir));
-  FM_TRY(load_data(cfg, &train, &test));
+  FM_TRY(fm_run_load_data(cfg, &train, &test));
   snprintf(path, sizeof path, "%s/train.csv", dir);
   FM_TRY(fm_points_write_csv(&train, path, 1));
   snprintf(path, sizeof path, "%s/test.csv", dir);
   FM_TRY(fm_points_write_csv(&test, path, 1));
-  say(opt, "wrote %d training and %d held-out points of %s (seed %llu) to %s\n", train.n, test.n,
+  fm_run_say(opt, "wrote %d training and %d held-out points of %s (seed %llu) to %s\n", train.n, test.n,
       cfg->data.path[0] ? cfg->data.path : cfg->data.name, (unsigned long long)cfg->seed, dir);
 fail:
   fm_points_free(&train);
@@ -880,7 +880,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
       FM_TRY(fm_datafile_take_labels(&data, cfg.data.label_column, data_path));
     }
   } else {
-    FM_TRY(load_data(&cfg, &unused, &data));
+    FM_TRY(fm_run_load_data(&cfg, &unused, &data));
     if (data.n == 0) {
       st = fm_fail(FM_ERR_CONFIG, "likelihood: the run holds out no points (data.test_fraction "
                    "0); pass --data FILE");
@@ -893,7 +893,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
                  checkpoint, ck.dim);
     goto fail;
   }
-  FM_TRY(open_device(&cfg, opt->profile, &dev));
+  FM_TRY(fm_run_open_device(&cfg, opt->profile, &dev));
   describe_device(opt, dev, &cfg);
   int rows = data.n < cfg.sample.batch ? data.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
@@ -918,7 +918,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
     for (int i = 0; i < data.n; i++) fprintf(f.f, "%.9g\n", logp[i]);
     FM_TRY(fm_file_commit(&f));
   }
-  say(opt, "%d points of %s: NLL %.4f nats, %.4f bits/dim (%s divergence, %s, NFE %ld, %.1f s)%s%s\n",
+  fm_run_say(opt, "%d points of %s: NLL %.4f nats, %.4f bits/dim (%s divergence, %s, NFE %ld, %.1f s)%s%s\n",
       data.n, data_path ? data_path : "the held-out split", nll, nll / (data.dim * log(2.0)),
       exact ? "exact" : "Hutchinson", fm_solver_name(cfg.eval.solver), nfe, fm_seconds() - t0,
       out_path ? "; per point: " : "", out_path ? out_path : "");

@@ -2,6 +2,7 @@
 #ifndef FMCL_FMCL_H
 #define FMCL_FMCL_H
 
+#include "fmcl/bench.h"
 #include "fmcl/checkpoint.h"
 #include "fmcl/config.h"
 #include "fmcl/data.h"

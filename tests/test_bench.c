@@ -1,0 +1,121 @@
+/* fmcl bench: two PoCL devices (POCL_DEVICES="basic pthread") run the same experiment;
+ * their loss curves agree, the table has a row each, the CSV and JSON are complete, and a
+ * device that fails gets its reason in its row while the other still runs. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static char work[256];
+
+static int run(const char *cmd, char **out) {
+  char full[4096];
+  snprintf(full, sizeof full, "%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  ck_assert_ptr_nonnull(p);
+  char *buf = calloc(1, 1 << 16);
+  size_t n = fread(buf, 1, (1 << 16) - 1, p);
+  buf[n] = '\0';
+  int status = pclose(p);
+  *out = buf;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static cJSON *read_json(const char *path) {
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "missing %s", path);
+  char *text = calloc(1, 1 << 16);
+  size_t n = fread(text, 1, (1 << 16) - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  cJSON *j = cJSON_Parse(text);
+  free(text);
+  ck_assert_ptr_nonnull(j);
+  return j;
+}
+
+static const char *pocl_two = "POCL_DEVICES='basic pthread'";
+static const char *small = "--set model.hidden=[32,32] --set data.n_train=2000 --steps 30";
+
+START_TEST(two_devices_agree_and_fill_the_table) {
+  char cmd[2048], dir[512], path[600], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/two", work);
+  snprintf(cmd, sizeof cmd, "%s %s bench %s --set output.dir=%s", pocl_two, FMCL_BINARY, small, dir);
+  int rc = run(cmd, &out);
+  ck_assert_msg(rc == 0, "%s", out);
+  ck_assert_msg(strstr(out, "| 0: basic") && strstr(out, "| 1: pthread") && strstr(out, "steps/s"),
+                "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/bench.json", dir);
+  cJSON *j = read_json(path);
+  cJSON *devices = cJSON_GetObjectItem(j, "devices");
+  ck_assert_int_eq(cJSON_GetArraySize(devices), 2);
+  for (int i = 0; i < 2; i++) {
+    cJSON *d = cJSON_GetArrayItem(devices, i);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(d, "ok")));
+    ck_assert(cJSON_GetObjectItem(d, "steps_per_s")->valuedouble > 0);
+    ck_assert(cJSON_GetObjectItem(d, "points_per_s")->valuedouble > 0);
+    ck_assert(cJSON_GetObjectItem(d, "peak_gflops")->valuedouble > 0);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(d, "nfe")->valuedouble, 100);
+    /* Same seed, counter-based random numbers: the curves agree to float rounding. */
+    double diff = cJSON_GetObjectItem(d, "loss_curve_max_diff")->valuedouble;
+    ck_assert_msg(diff <= 1e-4, "device %d's loss curve differs by %g", i, diff);
+  }
+  cJSON_Delete(j);
+  snprintf(path, sizeof path, "%s/bench.csv", dir);
+  FILE *f = fopen(path, "r");
+  int lines = 0;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) lines++;
+  fclose(f);
+  ck_assert_int_eq(lines, 3);
+}
+END_TEST
+
+START_TEST(a_failing_device_is_reported_and_the_others_run) {
+  char cmd[2048], dir[512], path[600], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/failing", work);
+  snprintf(cmd, sizeof cmd, "FMCL_FAULT=bench@0 %s %s bench %s --set output.dir=%s", pocl_two,
+           FMCL_BINARY, small, dir);
+  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "failed: ") && strstr(out, "CL_OUT_OF_RESOURCES"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/bench.json", dir);
+  cJSON *j = read_json(path);
+  cJSON *devices = cJSON_GetObjectItem(j, "devices");
+  ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(devices, 0), "ok")));
+  ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(devices, 1), "ok")));
+  cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(a_bad_device_list_is_refused) {
+  char cmd[1024], *out = NULL;
+  snprintf(cmd, sizeof cmd, "%s bench --devices 7 %s", FMCL_BINARY, small);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "--devices 7"), "%s", out);
+  free(out);
+}
+END_TEST
+
+int main(void) {
+  snprintf(work, sizeof work, "/tmp/fmcl-test-bench-%d", (int)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
+  if (system(cmd) != 0) return 1;
+  Suite *s = suite_create("bench");
+  TCase *tc = tcase_create("bench");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, two_devices_agree_and_fill_the_table);
+  tcase_add_test(tc, a_failing_device_is_reported_and_the_others_run);
+  tcase_add_test(tc, a_bad_device_list_is_refused);
+  suite_add_tcase(s, tc);
+  int rc = test_run_suite(s);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
+  if (rc == 0 && system(cmd) != 0) return 1;
+  return rc;
+}
