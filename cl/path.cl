@@ -29,14 +29,15 @@ inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, float *
     *a = sin(half_pi * t), *da = half_pi * cos(half_pi * t);
     *s = cos(half_pi * t), *ds = -half_pi * sin(half_pi * t);
   } else if (kind == FM_SCHED_LINEAR_VP) {
+    /* (1 - t)(1 + t), not 1 - t^2: near t = 1 the difference would round to 0. */
     *a = t, *da = 1.0f;
-    *s = sqrt(1.0f - t * t), *ds = -t / *s;
+    *s = sqrt((1.0f - t) * (1.0f + t)), *ds = -t / *s;
   } else if (kind == FM_SCHED_VP) {
+    /* -expm1(-T), not 1 - exp(-T): near t = 1, T is tiny and s must not round to 0. */
     float r = 1.0f - t;
     float T = 0.5f * r * r * (p.z - p.y) + r * p.y, dT = -r * (p.z - p.y) - p.y;
     *a = exp(-0.5f * T), *da = -0.5f * dT * *a;
-    float e = exp(-T);
-    *s = sqrt(1.0f - e), *ds = 0.5f * e * dT / *s;
+    *s = sqrt(-expm1(-T)), *ds = 0.5f * exp(-T) * dT / *s;
   } else {
     float tn = pow(t, p.w);
     *a = tn, *da = p.w * pow(t, p.w - 1.0f);

@@ -55,13 +55,13 @@ void fm_path_coefficients(const fm_path_params *p, double t, double *a, double *
     return;
   case FM_SCHED_LINEAR_VP:
     *a = t, *da = 1.0;
-    *s = sqrt(1.0 - t * t), *ds = -t / *s;
+    *s = sqrt((1.0 - t) * (1.0 + t)), *ds = -t / *s;
     return;
   case FM_SCHED_VP: {
     double r = 1.0 - t, bmin = p->beta_min, bmax = p->beta_max;
     double T = 0.5 * r * r * (bmax - bmin) + r * bmin, dT = -r * (bmax - bmin) - bmin;
     *a = exp(-0.5 * T), *da = -0.5 * dT * *a;
-    *s = sqrt(1.0 - exp(-T)), *ds = 0.5 * exp(-T) * dT / *s;
+    *s = sqrt(-expm1(-T)), *ds = 0.5 * exp(-T) * dT / *s;
     return;
   }
   case FM_SCHED_POLYNOMIAL:

@@ -125,6 +125,18 @@ static double pair_cost(const float *x0, const float *x1, const int *perm, int n
   return c;
 }
 
+START_TEST(diffusion_paths_stay_finite_next_to_t_equal_one) {
+  /* The largest t the kernels draw is 1 - 2^-24: s must not round to 0 there. */
+  float t = 1.0f - 1.0f / 16777216.0f;
+  for (int k = FM_SCHED_LINEAR_VP; k <= FM_SCHED_VP; k++) {
+    fm_path_params p = path_of((fm_scheduler)k);
+    double a, s, da, ds;
+    fm_path_coefficients(&p, t, &a, &s, &da, &ds);
+    ck_assert_msg(s > 0 && isfinite(ds), "scheduler %d: s %g, s' %g", k, s, ds);
+  }
+}
+END_TEST
+
 START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
   /* With sigma_min 0 and condot: x_t = t x1 + (1 - t) x0 and u = x1 - x0, so x0 and x1
    * come back as x_t - t u and x_t + (1 - t) u. */
@@ -250,6 +262,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, every_scheduler_matches_the_host_reference, 0, 5);
   tcase_add_loop_test(tc, every_scheduler_hits_both_endpoints_and_u_is_the_time_derivative, 0, 5);
+  tcase_add_test(tc, diffusion_paths_stay_finite_next_to_t_equal_one);
   tcase_add_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation);
   tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
   tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
