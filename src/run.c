@@ -786,8 +786,11 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     char *slash = strrchr(folder, '/');
     if (slash) *slash = '\0';
     else fm_strlcpy(folder, ".", sizeof folder);
-    snprintf(path, sizeof path, "%s/samples-%s%d-n%d.csv", folder, fm_solver_name(cfg.sample.solver),
-             cfg.sample.steps, cfg.sample.n);
+    if (cfg.sample.solver == FM_SOLVER_DOPRI5)
+      snprintf(path, sizeof path, "%s/samples-dopri5-n%d.csv", folder, cfg.sample.n);
+    else
+      snprintf(path, sizeof path, "%s/samples-%s%d-n%d.csv", folder,
+               fm_solver_name(cfg.sample.solver), cfg.sample.steps, cfg.sample.n);
   }
   FM_TRY(fm_run_open_device(&cfg, opt->profile, &dev));
   describe_device(opt, dev, &cfg);
@@ -819,9 +822,13 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
   double seconds = fm_seconds() - t0;
   FM_TRY(write_samples(path, samples, labels, cfg.sample.n, ck.dim));
-  fm_run_say(opt, "sampled %d points from %s (step %llu) with %s, %d steps (NFE %ld) in %.2f s: %s\n",
-      cfg.sample.n, checkpoint, (unsigned long long)ck.step, fm_solver_name(cfg.sample.solver),
-      cfg.sample.steps, nfe, seconds, path);
+  char how[96];
+  if (cfg.sample.solver == FM_SOLVER_DOPRI5)
+    snprintf(how, sizeof how, "dopri5 (rtol %g, atol %g)", cfg.sample.rtol, cfg.sample.atol);
+  else
+    snprintf(how, sizeof how, "%s, %d steps", fm_solver_name(cfg.sample.solver), cfg.sample.steps);
+  fm_run_say(opt, "sampled %d points from %s (step %llu) with %s (NFE %ld) in %.2f s: %s\n",
+             cfg.sample.n, checkpoint, (unsigned long long)ck.step, how, nfe, seconds, path);
   if (written) fm_strlcpy(written, path, written_size);
 fail:
   free(samples);

@@ -34,7 +34,7 @@ fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_
 
 /* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,
  * device.*, seed). Writes a CSV to out_path, or when it is NULL to
- * <checkpoint folder>/samples-<solver><steps>-n<n>.csv; the path used goes to written. */
+ * <checkpoint folder>/samples-<solver><steps>-n<n>.csv (samples-dopri5-n<n>.csv); the path used goes to written. */
 fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, int n_overrides,
                         const char *out_path, const fm_run_options *opt, char *written,
                         size_t written_size);
