@@ -16,6 +16,7 @@
 #include "fmcl/progress.h"
 #include "fmcl/sample.h"
 #include "fmcl/train.h"
+#include "fmcl/tune.h"
 #include "kernels.h"
 #include "run_internal.h"
 
@@ -131,12 +132,13 @@ static int injected_failure(int index) {
 }
 
 /* Train steps and sample once on one device; fills the row. */
-static fm_status measure_device(const fm_config *cfg, int steps, const fm_points *train,
-                                fm_device *dev, bench_row *row) {
+static fm_status measure_device(const fm_run_options *opt, const fm_config *cfg, int steps,
+                                const fm_points *train, fm_device *dev, bench_row *row) {
   fm_status st = FM_OK;
   fm_mlp *mlp = NULL;
   fm_trainer *tr = NULL;
   float *samples = NULL;
+  fm_gemm_tuning tuning = {0};
   FM_TRY(measure_builds(dev, row));
   if (injected_failure(row->index)) {
     st = fm_fail(FM_ERR_OPENCL, "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5) "
@@ -148,6 +150,8 @@ static fm_status measure_device(const fm_config *cfg, int steps, const fm_points
   int sample_n = 10000, capacity = cfg->train.batch > 4096 ? cfg->train.batch : 4096;
   FM_TRY(fm_mlp_create(dev, &shape, capacity, &mlp));
   fm_mlp_set_gemm(mlp, cfg->device.gemm);
+  FM_TRY(fm_run_tuning(opt, cfg, dev, &tuning));
+  fm_mlp_set_tuning(mlp, &tuning);
   FM_TRY(fm_mlp_init(mlp, cfg->seed));
   FM_TRY(fm_trainer_create(mlp, cfg, train, NULL, &tr));
   row->curve = calloc((size_t)(steps / CURVE_EVERY + 1), sizeof *row->curve);
@@ -188,6 +192,7 @@ fail:
   free(samples);
   fm_trainer_destroy(tr);
   fm_mlp_destroy(mlp);
+  fm_tuning_free(&tuning);
   return st;
 }
 
@@ -310,7 +315,7 @@ fm_status fm_bench(const fm_config *config, const char *devices, int steps,
     fm_device_select sel = {FM_DEVICE_AUTO, list[i].index, "", 0};
     fm_device *dev = NULL;
     fm_status dst = fm_device_open(&sel, &dev);
-    if (dst == FM_OK) dst = measure_device(&cfg, steps, &train, dev, row);
+    if (dst == FM_OK) dst = measure_device(opt, &cfg, steps, &train, dev, row);
     fm_device_destroy(dev);
     if (dst != FM_OK) {
       row->ok = 0;

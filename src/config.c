@@ -58,6 +58,8 @@ static const field fields[] = {
      "substring of the device name (case-insensitive); empty for any"},
     {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, gemm_providers, 0,
      "matrix products: auto (fmcl's kernels on CPUs, CLBlast on GPUs), clblast or fmcl"},
+    {"device.tuning", F_STRING, OFF(device.tuning), 0, 0, 0, SZ(device.tuning), NULL, 0,
+     "tuning file (fmcl tune); empty: ~/.cache/fmcl/tuning/<device>-<driver>.json"},
     {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
      "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
      "rings"},

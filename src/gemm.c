@@ -36,6 +36,29 @@ fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider
   return strcmp(fm_device_get_info(dev)->type, "CPU") == 0 ? FM_GEMM_FMCL : FM_GEMM_CLBLAST;
 }
 
+fm_gemm_provider fm_gemm_tuned_provider(const fm_gemm_tuning *t, const fm_device *dev,
+                                        int trans_a, size_t m, size_t n, size_t k) {
+  for (int i = 0; t && i < t->n_choices; i++) {
+    const fm_gemm_choice *c = &t->choices[i];
+    if (c->trans_a == trans_a && c->m == m && c->n == n && c->k == k) return c->provider;
+  }
+  return fm_gemm_resolve(dev, FM_GEMM_AUTO);
+}
+
+fm_status fm_gemm_set_clblast_params(fm_device *dev, int n_params, const char (*names)[16],
+                                     const size_t *values) {
+  if (n_params <= 0) return FM_OK;
+  const char *list[FM_CLBLAST_MAX_PARAMS];
+  for (int i = 0; i < n_params && i < FM_CLBLAST_MAX_PARAMS; i++) list[i] = names[i];
+  CLBlastStatusCode s = CLBlastOverrideParameters(fm_device_get_info(dev)->id, "Xgemm",
+                                                  CLBlastPrecisionSingle, (size_t)n_params, list,
+                                                  values);
+  if (s != CLBlastSuccess)
+    return fm_fail(FM_ERR_CLBLAST, "CLBlastOverrideParameters(Xgemm) failed: %s (%d)",
+                   clblast_status_name(s), (int)s);
+  return FM_OK;
+}
+
 const char *fm_gemm_provider_name(fm_gemm_provider provider) {
   switch (provider) {
   case FM_GEMM_AUTO: return "auto";

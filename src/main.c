@@ -57,6 +57,7 @@ static const char *usage_main =
     "  likelihood  NLL of held-out points (or of a data file) under a saved model\n"
     "  devices   list the OpenCL devices and their indices\n"
     "  bench     compare devices on the same experiment\n"
+    "  tune      measure the matrix products on a device and store the fastest\n"
     "  data      write an experiment's data set (train.csv, test.csv) to a folder\n"
     "  config    print the resolved config of an experiment, or every key with --keys\n"
     "\n"
@@ -124,6 +125,18 @@ static const char *usage_bench =
     "from the first device's (random numbers are counter-based, so the curves agree to float\n"
     "rounding). The table also goes to bench.csv and bench.json in the run folder. With\n"
     "PoCL, POCL_DEVICES=\"basic pthread\" exposes two CPU devices to compare.\n";
+
+static const char *usage_tune =
+    "usage: fmcl tune [--config EXP.json] [--set KEY=VALUE]...\n"
+    "\n"
+    "Measures every matrix product the experiment's model uses (the forward pass, the\n"
+    "weight gradients and the gradients passed back, at the training batch and the sampling\n"
+    "batch) with fmcl's kernels, CLBlast with its parameters and CLBlast with hand-picked\n"
+    "Xgemm parameters, each checked against a reference first, and prints GFLOP/s per\n"
+    "shape and the winner. The winners go to the device's tuning file (device.tuning, or\n"
+    "~/.cache/fmcl/tuning/<device>-<driver>.json), which later runs with device.gemm auto\n"
+    "load. A file for another device or driver, or a damaged one, is ignored with a\n"
+    "warning.\n";
 
 static const char *usage_devices =
     "usage: fmcl devices\n"
@@ -307,6 +320,13 @@ int main(int argc, char **argv) {
     fm_config cfg;
     if ((rc = load_config(&c, &cfg))) return rc;
     fm_status st = fm_bench(&cfg, c.devices ? c.devices : "all", c.steps ? c.steps : 200, &opt);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "tune") == 0) {
+    if (c.help) return fputs(usage_tune, stdout), 0;
+    fm_config cfg;
+    if ((rc = load_config(&c, &cfg))) return rc;
+    fm_status st = fm_tune(&cfg, &opt);
     return st == FM_OK ? 0 : report(st);
   }
   if (strcmp(cmd, "devices") == 0) {

@@ -28,6 +28,7 @@ struct fm_mlp {
                            so the forward product reads B row by row */
   int params_t_stale;   /* params changed since params_t was made */
   fm_gemm_provider gemm;
+  const fm_gemm_tuning *tuning; /* per-shape providers when gemm is auto, or NULL */
   cl_mem input;         /* (capacity, in[0]) */
   cl_mem z[MAX_LAYERS]; /* pre-activations of hidden layer l: (capacity, out[l]) */
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
@@ -205,14 +206,21 @@ void fm_mlp_params_changed(fm_mlp *m) { m->params_t_stale = 1; }
 
 void fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) { m->gemm = provider; }
 
+void fm_mlp_set_tuning(fm_mlp *m, const fm_gemm_tuning *tuning) { m->tuning = tuning; }
+
+/* Who computes one product: a set provider, else the tuning's choice for the shape. */
+static fm_gemm_provider provider_for(const fm_mlp *m, int trans_a, size_t rows, size_t n,
+                                     size_t k) {
+  if (m->gemm != FM_GEMM_AUTO || !m->tuning) return fm_gemm_resolve(m->dev, m->gemm);
+  return fm_gemm_tuned_provider(m->tuning, m->dev, trans_a, rows, n, k);
+}
+
 static fm_status check_batch(const fm_mlp *m, int n) {
   if (n < 1 || n > m->capacity)
     return fm_fail(FM_ERR_INVALID, "mlp: batch of %d rows, capacity is %d", n, m->capacity);
   return FM_OK;
 }
 
-/* Whether the products run on fmcl's kernels, which fuse the elementwise work. */
-static int fused(const fm_mlp *m) { return fm_gemm_resolve(m->dev, m->gemm) == FM_GEMM_FMCL; }
 
 fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out) {
   fm_status st = FM_OK;
@@ -242,18 +250,21 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix wt = {m->params_t, m->w_off[l], outw}; /* W^T (in, out) */
     cl_mem z = last ? out : m->z[l], h = last ? out : m->h[l];
-    if (fused(m) && last && outw <= FM_GEMM_THIN) {
+    /* fmcl's kernels fuse the bias and activation; CLBlast needs kernels after it. */
+    fm_gemm_provider prov = provider_for(m, 0, rows, outw, in);
+    int fused = prov == FM_GEMM_FMCL;
+    if (fused && last && outw <= FM_GEMM_THIN) {
       fm_matrix w = {m->params, m->w_off[l], in};
       FM_TRY(fm_gemm_nt_bias(m->dev, rows, outw, in, a, w, m->params, m->b_off[l], out, outw));
       continue;
     }
-    if (fused(m)) {
+    if (fused) {
       FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
                               last ? "none" : act, z, h, outw));
       continue;
     }
     fm_matrix c = {z, 0, outw};
-    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
+    FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
     if (!last) {
       FM_TRY(bias_act(m, l, n));
     } else {
@@ -312,21 +323,23 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix dw = {m->grads, m->w_off[l], in};
     /* dW_l (out, in) = g^T (out, n) x a (n, in); db_l = column sums of g */
-    if (fused(m)) {
+    fm_gemm_provider prov = provider_for(m, 1, outw, in, rows);
+    if (prov == FM_GEMM_FMCL) {
       FM_TRY(fm_gemm_tn_colsum(m->dev, outw, in, rows, gz, a, dw, m->grads, m->b_off[l]));
     } else {
-      FM_TRY(fm_gemm(m->dev, m->gemm, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
+      FM_TRY(fm_gemm(m->dev, prov, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
       FM_TRY(bias_grad(m, l, g, n));
     }
     if (l == 0) break;
     /* The gradient at layer l - 1's pre-activation: (g W_l) * act'(z_{l-1}). */
     cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
     fm_matrix w = {m->params, m->w_off[l], in};
-    if (fused(m)) {
+    prov = provider_for(m, 0, rows, in, outw);
+    if (prov == FM_GEMM_FMCL) {
       FM_TRY(fm_gemm_times_dact(m->dev, rows, in, outw, gz, w, act, m->z[l - 1], next, in));
     } else {
       fm_matrix gn = {next, 0, in};
-      FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
+      FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
       FM_TRY(act_backward(m, l - 1, next, n));
     }
     g = next;
@@ -365,7 +378,8 @@ fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem
     size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
     cl_mem next = last ? out_tangents : (cur == m->tangent_a ? m->tangent_b : m->tangent_a);
     fm_matrix a = {cur, 0, in}, wt = {m->params_t, m->w_off[l], outw}, c = {next, 0, outw};
-    FM_TRY(fm_gemm(m->dev, m->gemm, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
+    FM_TRY(fm_gemm(m->dev, provider_for(m, 0, rows, outw, in), 0, 0, rows, outw, in, 1.0f, a, wt,
+                   0.0f, c));
     if (!last) {
       kern = m->k_tangent_act;
       cl_uint un = (cl_uint)n, uk = (cl_uint)k, w = (cl_uint)outw;

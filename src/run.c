@@ -21,6 +21,7 @@
 #include "fmcl/rng.h"
 #include "fmcl/sample.h"
 #include "fmcl/train.h"
+#include "fmcl/tune.h"
 #include "internal.h"
 #include "run_internal.h"
 
@@ -31,6 +32,21 @@ void fm_run_say(const fm_run_options *opt, const char *fmt, ...) {
   vfprintf(opt->log, fmt, ap);
   va_end(ap);
   fflush(opt->log);
+}
+
+fm_status fm_run_tuning(const fm_run_options *opt, const fm_config *cfg, fm_device *dev,
+                        fm_gemm_tuning *tuning) {
+  memset(tuning, 0, sizeof *tuning);
+  if (cfg->device.gemm != FM_GEMM_AUTO) return FM_OK;
+  char path[1024], warning[1400];
+  fm_tuning_path(dev, cfg->device.tuning, path, sizeof path);
+  fm_status st = fm_tuning_load(dev, path, tuning, warning, sizeof warning);
+  if (st != FM_OK) return st;
+  if (warning[0]) fprintf(opt->log, "fmcl: warning: %s\n", warning);
+  if (tuning->n_choices > 0)
+    fm_run_say(opt, "tuning: %d product shapes from %s\n", tuning->n_choices, path);
+  return fm_gemm_set_clblast_params(dev, tuning->n_params,
+                                    (const char(*)[16])tuning->param_names, tuning->param_values);
 }
 
 fm_status fm_run_open_device(const fm_config *cfg, int profiling, fm_device **dev) {
@@ -568,6 +584,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   fm_points train = {0}, test = {0}, source = {0};
   float *samples = NULL, *trajectory = NULL;
   int *sample_labels = NULL;
+  fm_gemm_tuning tuning = {0};
   char *json = NULL;
   char path[1200];
   double t_begin = fm_seconds();
@@ -598,6 +615,8 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   int capacity = cfg->train.batch > sample_rows ? cfg->train.batch : sample_rows;
   FM_TRY(fm_mlp_create(r.dev, &shape, capacity, &r.mlp));
   fm_mlp_set_gemm(r.mlp, cfg->device.gemm);
+  FM_TRY(fm_run_tuning(opt, cfg, r.dev, &tuning));
+  fm_mlp_set_tuning(r.mlp, &tuning);
   FM_TRY(fm_mlp_init(r.mlp, cfg->seed));
   FM_TRY(fm_trainer_create(r.mlp, cfg, &train, source.x ? &source : NULL, &r.tr));
   if (opt->resume) {
@@ -723,6 +742,7 @@ fail:
   free(json);
   fm_trainer_destroy(r.tr);
   fm_mlp_destroy(r.mlp);
+  fm_tuning_free(&tuning);
   fm_points_free(&train);
   fm_points_free(&test);
   fm_points_free(&source);
@@ -763,6 +783,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   float *samples = NULL;
   int *labels = NULL;
   fm_points source = {0};
+  fm_gemm_tuning tuning = {0};
   memset(&ck, 0, sizeof ck);
   FM_TRY(fm_checkpoint_load(checkpoint, &ck));
   fm_config cfg = ck.config;
@@ -797,6 +818,8 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
   fm_mlp_set_gemm(mlp, cfg.device.gemm);
+  FM_TRY(fm_run_tuning(opt, &cfg, dev, &tuning));
+  fm_mlp_set_tuning(mlp, &tuning);
   data_stats stats = {ck.mean, ck.std};
   FM_TRY(load_source(&cfg, &stats, ck.dim, &source));
   samples = malloc((size_t)cfg.sample.n * (size_t)ck.dim * sizeof(float));
@@ -834,6 +857,7 @@ fail:
   free(samples);
   free(labels);
   fm_points_free(&source);
+  fm_tuning_free(&tuning);
   fm_mlp_destroy(mlp);
   fm_device_destroy(dev);
   fm_checkpoint_free(&ck);
@@ -867,6 +891,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   fm_mlp *mlp = NULL;
   fm_points data = {0}, unused = {0};
   double *logp = NULL;
+  fm_gemm_tuning tuning = {0};
   memset(&ck, 0, sizeof ck);
   FM_TRY(fm_checkpoint_load(checkpoint, &ck));
   fm_config cfg = ck.config;
@@ -905,6 +930,8 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   int rows = data.n < cfg.sample.batch ? data.n : cfg.sample.batch;
   FM_TRY(model_from_checkpoint(dev, &ck, rows, checkpoint, &mlp));
   fm_mlp_set_gemm(mlp, cfg.device.gemm);
+  FM_TRY(fm_run_tuning(opt, &cfg, dev, &tuning));
+  fm_mlp_set_tuning(mlp, &tuning);
   logp = malloc((size_t)data.n * sizeof *logp);
   if (!logp) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory");
@@ -932,6 +959,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   if (opt->quiet) printf("%.9g\n", nll);
 fail:
   free(logp);
+  fm_tuning_free(&tuning);
   fm_mlp_destroy(mlp);
   fm_device_destroy(dev);
   fm_points_free(&data);

@@ -43,6 +43,7 @@ typedef struct fm_config {
     int index;
     char name[128];
     fm_gemm_provider gemm;
+    char tuning[512];
   } device;
   struct {
     char name[32];

@@ -24,5 +24,6 @@
 #include "fmcl/solver.h"
 #include "fmcl/status.h"
 #include "fmcl/train.h"
+#include "fmcl/tune.h"
 
 #endif

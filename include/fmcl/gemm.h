@@ -21,6 +21,32 @@ typedef enum fm_gemm_provider {
 
 /* The provider auto stands for on dev; others are returned unchanged. */
 fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider);
+
+/* What `fmcl tune` found for one device: the provider per product shape, and CLBlast
+ * parameters (CLBlastOverrideParameters for its Xgemm kernel) when a tuned set won. */
+typedef struct fm_gemm_choice {
+  int trans_a; /* 0: A B (forward, gradient passed back), 1: A^T B (weight gradient) */
+  size_t m, n, k;
+  fm_gemm_provider provider;
+} fm_gemm_choice;
+
+#define FM_CLBLAST_MAX_PARAMS 20
+
+typedef struct fm_gemm_tuning {
+  int n_choices;
+  fm_gemm_choice *choices;
+  int n_params; /* 0: CLBlast's own parameters */
+  char param_names[FM_CLBLAST_MAX_PARAMS][16];
+  size_t param_values[FM_CLBLAST_MAX_PARAMS];
+} fm_gemm_tuning;
+
+/* The provider for a product: the tuned one for a shape the tuning measured, else auto's. */
+fm_gemm_provider fm_gemm_tuned_provider(const fm_gemm_tuning *tuning, const fm_device *dev,
+                                        int trans_a, size_t m, size_t n, size_t k);
+
+/* Sets CLBlast's Xgemm parameters on the device (n_params 0: its defaults). */
+fm_status fm_gemm_set_clblast_params(fm_device *dev, int n_params, const char (*names)[16],
+                                     const size_t *values);
 const char *fm_gemm_provider_name(fm_gemm_provider provider);
 
 /* op(A) is (m, k), op(B) is (k, n), C is (m, n); trans_a / trans_b select A^T / B^T.

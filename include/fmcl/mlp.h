@@ -30,6 +30,10 @@ void fm_mlp_destroy(fm_mlp *mlp);
 /* Who computes the matrix products (auto unless set). */
 void fm_mlp_set_gemm(fm_mlp *mlp, fm_gemm_provider provider);
 
+/* With the provider auto: the tuned provider of each product shape (borrowed; NULL for
+ * the device type's default). */
+void fm_mlp_set_tuning(fm_mlp *mlp, const fm_gemm_tuning *tuning);
+
 /* Tells the model its parameter buffer was changed on the device (by the optimizer), so
  * derived copies are refreshed before the next forward pass. */
 void fm_mlp_params_changed(fm_mlp *mlp);
