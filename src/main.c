@@ -241,7 +241,15 @@ static int load_config(const cli *c, fm_config *cfg) {
   if (c->config) st = fm_config_load(cfg, c->config);
   for (int i = 0; st == FM_OK && i < c->n_sets; i++) st = fm_config_set(cfg, c->sets[i]);
   fm_config_resolve(cfg);
-  if (st == FM_OK) st = fm_config_validate(cfg);
+  if (st == FM_OK) {
+    st = fm_config_validate(cfg);
+    /* Relations between keys may come from the file or from --set: name both. */
+    if (st != FM_OK && c->config) {
+      char context[1100];
+      snprintf(context, sizeof context, "%s (with the --set overrides): ", c->config);
+      fm_error_prepend(context);
+    }
+  }
   return st == FM_OK ? 0 : report(st);
 }
 

@@ -277,10 +277,10 @@ static fm_status write_summary(const char *path, const fm_config *cfg, fm_device
 }
 
 /* Faults injected by the tests of what survives them: FMCL_FAULT=kill@N (SIGKILL itself
- * after enqueuing step N), int@N (SIGINT itself), int2@N (SIGINT twice), nan@N (NaN
- * parameters after step N). */
+ * after enqueuing step N), int@N (SIGINT itself), int2@N (SIGINT twice), term@N (SIGTERM),
+ * nan@N (NaN parameters after step N). */
 typedef struct fault {
-  int kind; /* 0 none, 1 kill, 2 int, 3 int twice, 4 nan */
+  int kind; /* 0 none, 1 kill, 2 int, 3 int twice, 4 nan, 5 term */
   uint64_t step;
 } fault;
 
@@ -296,6 +296,7 @@ static fault fault_from_env(void) {
   else if (n == 3 && strncmp(v, "int", 3) == 0) f.kind = 2;
   else if (n == 4 && strncmp(v, "int2", 4) == 0) f.kind = 3;
   else if (n == 3 && strncmp(v, "nan", 3) == 0) f.kind = 4;
+  else if (n == 4 && strncmp(v, "term", 4) == 0) f.kind = 5;
   return f;
 }
 
@@ -306,6 +307,10 @@ static fm_status inject(const fault *f, uint64_t step, fm_device *dev, fm_mlp *m
     return fm_device_fill(dev, fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
   }
   if (f->kind == 1) raise(SIGKILL);
+  if (f->kind == 5) {
+    raise(SIGTERM);
+    return FM_OK;
+  }
   raise(SIGINT);
   if (f->kind == 3) raise(SIGINT);
   return FM_OK;

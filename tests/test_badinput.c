@@ -65,6 +65,11 @@ static const config_case config_cases[] = {
     {"{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
      "name: expected a string of at most 63 characters"},
     {"{} {}", "unexpected text after the JSON object"},
+    {"{\"sample\": {\"rtol\": 0}}", "sample.rtol: expected a number > 0"},
+    {"{\"eval\": {\"atol\": -1e-5}}", "eval.atol: expected a number > 0"},
+    {"{\"path\": {\"scheduler\": \"ddpm\"}}", "path.scheduler: expected one of"},
+    {"{\"source\": {\"name\": \"mnist\"}}", "source.name: unknown data set"},
+    {"{\"sample\": {\"class\": 3}}", "sample.class 3 needs model.classes"},
 };
 
 START_TEST(broken_configs_are_refused_with_the_key_or_position) {

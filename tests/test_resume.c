@@ -139,6 +139,18 @@ START_TEST(sigint_saves_a_checkpoint_and_resume_finishes_the_run) {
 }
 END_TEST
 
+START_TEST(sigterm_saves_a_checkpoint_too) {
+  char dir[512], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/sigterm", work);
+  ck_assert_int_eq(fmcl("FMCL_FAULT=term@17", dir, "", &out), 128 + 15);
+  ck_assert_msg(strstr(out, "interrupted after step 17"), "%s", out);
+  free(out);
+  fm_checkpoint ck = load(dir);
+  ck_assert_uint_eq(ck.step, 17);
+  fm_checkpoint_free(&ck);
+}
+END_TEST
+
 START_TEST(second_sigint_exits_at_once) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/sigint2", work);
@@ -200,6 +212,7 @@ int main(void) {
   tcase_set_timeout(tc, 900);
   tcase_add_test(tc, killed_run_resumes_to_the_same_parameters);
   tcase_add_test(tc, sigint_saves_a_checkpoint_and_resume_finishes_the_run);
+  tcase_add_test(tc, sigterm_saves_a_checkpoint_too);
   tcase_add_test(tc, second_sigint_exits_at_once);
   tcase_add_test(tc, diverging_run_names_the_step_and_keeps_the_last_good_checkpoint);
   tcase_add_test(tc, resume_refuses_another_config_and_a_missing_checkpoint);

@@ -317,6 +317,71 @@ START_TEST(a_data_source_is_transported_to_the_data) {
 }
 END_TEST
 
+START_TEST(sampling_uses_the_ema_weights_and_a_source_file_works) {
+  /* The EMA does not change training, so two runs that differ only in train.ema train the
+   * same weights; their samples differ only because sampling uses the average. */
+  char cmd[2048], a[512], b[512], path[600];
+  const char *recipe = "train --set model.hidden=[32] --set train.steps=40 --set data.n_train=500 "
+                       "--set sample.n=20 --set eval.likelihood=false --set output.plots=false "
+                       "--quiet";
+  snprintf(a, sizeof a, "%s/no-ema", work);
+  snprintf(b, sizeof b, "%s/ema", work);
+  snprintf(cmd, sizeof cmd, "%s %s --set output.dir=%s", FMCL_BINARY, recipe, a);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s %s --set train.ema=0.9 --set output.dir=%s", FMCL_BINARY, recipe, b);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/train.csv", a);
+  char *la = read_file(path);
+  snprintf(path, sizeof path, "%s/train.csv", b);
+  char *lb = read_file(path);
+  /* The same losses: compare "step,loss," of every row (steps/s differs between runs). */
+  int rows = 0;
+  for (char *pa = strchr(la, '\n') + 1, *pb = strchr(lb, '\n') + 1; *pa && *pb; rows++) {
+    size_t na = strcspn(pa, ","), nb = strcspn(pb, ",");
+    size_t ma = na + 1 + strcspn(pa + na + 1, ","), mb = nb + 1 + strcspn(pb + nb + 1, ",");
+    ck_assert_msg(ma == mb && strncmp(pa, pb, ma) == 0, "loss rows differ: %.40s / %.40s", pa, pb);
+    pa = strchr(pa, '\n') + 1;
+    pb = strchr(pb, '\n') + 1;
+  }
+  ck_assert_int_ge(rows, 1);
+  free(la), free(lb);
+  snprintf(path, sizeof path, "%s/samples.csv", a);
+  char *sa = read_file(path);
+  snprintf(path, sizeof path, "%s/samples.csv", b);
+  char *sb = read_file(path);
+  ck_assert_msg(strcmp(sa, sb) != 0, "the EMA run sampled with the raw weights");
+  free(sa), free(sb);
+  fm_checkpoint ca, cb;
+  snprintf(path, sizeof path, "%s/model.fmck", a);
+  ck_fm(fm_checkpoint_load(path, &ca));
+  snprintf(path, sizeof path, "%s/model.fmck", b);
+  ck_fm(fm_checkpoint_load(path, &cb));
+  ck_assert_int_eq(memcmp(ca.params, cb.params, ca.flat_size * sizeof(float)), 0);
+  ck_assert_ptr_null(ca.ema);
+  ck_assert_ptr_nonnull(cb.ema);
+  fm_checkpoint_free(&ca);
+  fm_checkpoint_free(&cb);
+  /* A source file of the data's dimension is a source; another dimension is refused. */
+  snprintf(path, sizeof path, "%s/src.csv", work);
+  FILE *f = fopen(path, "w");
+  for (int i = 0; i < 50; i++) fprintf(f, "%d,%d\n", i % 7, i % 5);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "%s %s --set source.path=%s --set output.dir=%s/src", FMCL_BINARY,
+           recipe, path, work);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/src3.csv", work);
+  f = fopen(path, "w");
+  fputs("1,2,3\n4,5,6\n", f);
+  fclose(f);
+  char *out = NULL;
+  snprintf(cmd, sizeof cmd, "%s %s --set source.path=%s --set output.dir=%s/src3", FMCL_BINARY,
+           recipe, path, work);
+  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "dimension 3") && strstr(out, "the data 2"), "%s", out);
+  free(out);
+}
+END_TEST
+
 START_TEST(readme_config_table_is_the_programs_own) {
   char cmd[1024], *out = NULL, path[600];
   snprintf(cmd, sizeof cmd, "%s config --keys --markdown", FMCL_BINARY);
@@ -408,6 +473,7 @@ int main(void) {
   tcase_add_test(tc, data_command_exports_the_training_points);
   tcase_add_test(tc, readme_config_table_is_the_programs_own);
   tcase_add_test(tc, a_data_source_is_transported_to_the_data);
+  tcase_add_test(tc, sampling_uses_the_ema_weights_and_a_source_file_works);
   tcase_add_test(tc, missing_opencl_platform_says_how_to_install_one);
   tcase_add_test(tc, kernels_load_from_a_folder_and_build_errors_show_the_log);
   tcase_add_test(tc, profile_reports_every_command_of_a_step);

@@ -29,4 +29,7 @@ const char *fm_error_message(void);
 /* Forget the last error. */
 void fm_error_clear(void);
 
+/* Puts text in front of the last error's message (context a caller knows, e.g. a file). */
+void fm_error_prepend(const char *text);
+
 #endif
