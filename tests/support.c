@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 static fm_device *device;
 
@@ -80,4 +82,50 @@ int test_run_suite(Suite *s) {
   fm_device_destroy(device);
   device = NULL;
   return failed == 0 ? 0 : 1;
+}
+
+int test_shell(const char *cmd, char **out) {
+  size_t len = strlen(cmd) + 8;
+  char *full = malloc(len);
+  ck_assert_ptr_nonnull(full);
+  snprintf(full, len, "%s 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  free(full);
+  ck_assert_ptr_nonnull(p);
+  size_t cap = 1 << 16, n = 0, got;
+  char *buf = malloc(cap);
+  ck_assert_ptr_nonnull(buf);
+  while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+    n += got;
+    if (n + 1 == cap) {
+      buf = realloc(buf, cap *= 2);
+      ck_assert_ptr_nonnull(buf);
+    }
+  }
+  buf[n] = '\0';
+  int status = pclose(p);
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *test_read_file(const char *path) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot read %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *text = malloc((size_t)n + 1);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+void test_write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  ck_assert_msg(f != NULL, "cannot write %s", path);
+  fputs(text, f);
+  fclose(f);
 }

@@ -34,6 +34,16 @@ cl_mem test_zeros(size_t n);
 /* Reads n floats back into a malloc'd array. */
 float *test_download(cl_mem mem, size_t n);
 
+/* Runs a shell command with its standard error merged into its output, which *out gets
+ * (malloc'd; out may be NULL). Returns the exit status, or 128 + the signal that ended it. */
+int test_shell(const char *cmd, char **out);
+
+/* A whole file as a malloc'd string; fails the test when it cannot be read. */
+char *test_read_file(const char *path);
+
+/* Writes text to a file (fails the test when it cannot). */
+void test_write_file(const char *path, const char *text);
+
 /* Runs the suite without forking (OpenCL state does not survive fork) and returns the
  * process exit status. */
 int test_run_suite(Suite *s);

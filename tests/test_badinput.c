@@ -12,26 +12,6 @@
 
 static char work[256];
 
-static int run(const char *cmd, char **out) {
-  char full[8192];
-  snprintf(full, sizeof full, "%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  ck_assert_ptr_nonnull(p);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, p);
-  buf[n] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_int_eq(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
 typedef struct config_case {
   const char *text;
   const char *message; /* a part of the expected message */
@@ -76,9 +56,9 @@ START_TEST(broken_configs_are_refused_with_the_key_or_position) {
   const config_case *c = &config_cases[_i];
   char path[512], cmd[1024], *out = NULL;
   snprintf(path, sizeof path, "%s/case-%d.json", work, _i);
-  write_file(path, c->text, strlen(c->text));
+  test_write_file(path, c->text);
   snprintf(cmd, sizeof cmd, "%s --config %s --set output.dir=%s/out-%d", FMCL_BINARY, path, work, _i);
-  int rc = run(cmd, &out);
+  int rc = test_shell(cmd, &out);
   ck_assert_msg(rc == 2, "case %d (%s): exit %d, want 2:\n%s", _i, c->text, rc, out);
   ck_assert_msg(strstr(out, c->message) && strstr(out, path),
                 "case %d (%s): message lacks '%s' or the file name:\n%s", _i, c->text, c->message, out);
@@ -96,9 +76,9 @@ START_TEST(deep_nesting_and_binary_garbage_do_not_crash) {
   for (size_t i = 0; i < depth; i++) deep[i] = '[', deep[depth + i] = ']';
   deep[2 * depth] = '\0';
   snprintf(path, sizeof path, "%s/deep.json", work);
-  write_file(path, deep, 2 * depth);
+  test_write_file(path, deep);
   snprintf(cmd, sizeof cmd, "%s --config %s", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "JSON syntax error") || strstr(out, "expected a JSON object"), "%s", out);
   free(out);
   free(deep);
@@ -109,13 +89,16 @@ START_TEST(deep_nesting_and_binary_garbage_do_not_crash) {
   garbage[0] = '{';
   garbage[100] = '\0';
   snprintf(path, sizeof path, "%s/garbage.json", work);
-  write_file(path, garbage, sizeof garbage);
+  FILE *g = fopen(path, "wb");
+  ck_assert_ptr_nonnull(g);
+  ck_assert_int_eq(fwrite(garbage, 1, sizeof garbage, g), sizeof garbage);
+  fclose(g);
   snprintf(cmd, sizeof cmd, "%s --config %s", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "JSON syntax error") || strstr(out, "unexpected text"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s --config %s", FMCL_BINARY, work);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "Is a directory"), "%s", out);
   free(out);
 }
@@ -135,7 +118,7 @@ START_TEST(bad_overrides_and_options_are_refused) {
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s train %s", FMCL_BINARY, cases[i][0]);
-    ck_assert_msg(run(cmd, &out) == 2 && strstr(out, cases[i][1]), "%s:\n%s", cases[i][0], out);
+    ck_assert_msg(test_shell(cmd, &out) == 2 && strstr(out, cases[i][1]), "%s:\n%s", cases[i][0], out);
     free(out);
   }
 }
@@ -158,7 +141,7 @@ START_TEST(a_batch_too_large_for_the_device_names_the_sizes) {
   snprintf(dir, sizeof dir, "%s/oom", work);
   snprintf(cmd, sizeof cmd, "%s train --set train.batch=16777216 --set output.dir=%s",
            FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "GiB") && strstr(out, "reduce the batch size"), "%s", out);
   free(out);
   /* The run did not complete, and nothing says it did. */
@@ -174,7 +157,7 @@ END_TEST
 START_TEST(a_missing_device_lists_what_exists) {
   char cmd[1024], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s train --set device.index=99", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "device.index 99 does not exist") && strstr(out, "0: "), "%s", out);
   free(out);
 }
@@ -183,9 +166,9 @@ END_TEST
 START_TEST(an_unwritable_run_folder_is_reported) {
   char cmd[1024], path[512], *out = NULL;
   snprintf(path, sizeof path, "%s/a-file", work);
-  write_file(path, "x", 1);
+  test_write_file(path, "x");
   snprintf(cmd, sizeof cmd, "%s train --set output.dir=%s/sub", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "a-file"), "%s", out);
   free(out);
 }

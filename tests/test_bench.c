@@ -12,26 +12,8 @@
 
 static char work[256];
 
-static int run(const char *cmd, char **out) {
-  char full[4096];
-  snprintf(full, sizeof full, "%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  ck_assert_ptr_nonnull(p);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, p);
-  buf[n] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static cJSON *read_json(const char *path) {
-  FILE *f = fopen(path, "r");
-  ck_assert_msg(f != NULL, "missing %s", path);
-  char *text = calloc(1, 1 << 16);
-  size_t n = fread(text, 1, (1 << 16) - 1, f);
-  text[n] = '\0';
-  fclose(f);
+  char *text = test_read_file(path);
   cJSON *j = cJSON_Parse(text);
   free(text);
   ck_assert_ptr_nonnull(j);
@@ -45,7 +27,7 @@ START_TEST(two_devices_agree_and_fill_the_table) {
   char cmd[2048], dir[512], path[600], *out = NULL;
   snprintf(dir, sizeof dir, "%s/two", work);
   snprintf(cmd, sizeof cmd, "%s %s bench %s --set output.dir=%s", pocl_two, FMCL_BINARY, small, dir);
-  int rc = run(cmd, &out);
+  int rc = test_shell(cmd, &out);
   ck_assert_msg(rc == 0, "%s", out);
   ck_assert_msg(strstr(out, "| 0: basic") && strstr(out, "| 1: pthread") && strstr(out, "steps/s"),
                 "%s", out);
@@ -81,7 +63,7 @@ START_TEST(a_failing_device_is_reported_and_the_others_run) {
   snprintf(dir, sizeof dir, "%s/failing", work);
   snprintf(cmd, sizeof cmd, "FMCL_FAULT=bench@0 %s %s bench %s --set output.dir=%s", pocl_two,
            FMCL_BINARY, small, dir);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "failed: ") && strstr(out, "CL_OUT_OF_RESOURCES"), "%s", out);
   free(out);
   snprintf(path, sizeof path, "%s/bench.json", dir);
@@ -96,7 +78,7 @@ END_TEST
 START_TEST(a_bad_device_list_is_refused) {
   char cmd[1024], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s bench --devices 7 %s", FMCL_BINARY, small);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "--devices 7"), "%s", out);
   free(out);
 }

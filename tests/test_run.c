@@ -13,40 +13,6 @@
 
 static char work[256];
 
-/* Runs a shell command, captures stdout and stderr into *out (malloc'd), returns the exit
- * status. */
-static int run(const char *cmd, char **out) {
-  char full[4096];
-  snprintf(full, sizeof full, "%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  ck_assert_ptr_nonnull(p);
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  size_t got;
-  while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-    n += got;
-    if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  buf[n] = '\0';
-  int status = pclose(p);
-  if (out) *out = buf;
-  else free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "missing %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)n + 1);
-  ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
-  text[n] = '\0';
-  fclose(f);
-  return text;
-}
-
 static int count_lines(const char *text) {
   int n = 0;
   for (; *text; text++) n += *text == '\n';
@@ -56,17 +22,17 @@ static int count_lines(const char *text) {
 static void check_run_folder(const char *dir, int samples) {
   char path[1024];
   snprintf(path, sizeof path, "%s/samples.csv", dir);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   ck_assert_msg(strncmp(text, "x0,x1\n", 6) == 0, "samples.csv header: %.20s", text);
   ck_assert_int_eq(count_lines(text), samples + 1);
   free(text);
   snprintf(path, sizeof path, "%s/train.csv", dir);
-  text = read_file(path);
+  text = test_read_file(path);
   ck_assert(strncmp(text, "step,loss,lr,steps_per_s\n", 25) == 0);
   ck_assert_int_ge(count_lines(text), 2);
   free(text);
   snprintf(path, sizeof path, "%s/summary.json", dir);
-  text = read_file(path);
+  text = test_read_file(path);
   cJSON *s = cJSON_Parse(text);
   ck_assert_ptr_nonnull(s);
   cJSON *train = cJSON_GetObjectItem(s, "train"), *sample = cJSON_GetObjectItem(s, "sample");
@@ -100,7 +66,7 @@ static void run_config(const char *folder, const char *file) {
            "--set output.dir=%s",
            FMCL_BINARY, folder, file, out_dir);
   char *out = NULL;
-  int rc = run(cmd, &out);
+  int rc = test_shell(cmd, &out);
   ck_assert_msg(rc == 0, "%s failed (%d):\n%s", file, rc, out);
   /* Not a terminal: plain progress lines. */
   ck_assert_msg(strstr(out, "step 30/30") && !strchr(out, '\r'), "%s", out);
@@ -142,25 +108,25 @@ START_TEST(sample_command_reuses_a_checkpoint) {
            "%s train --set model.hidden=[32] --set train.steps=20 --set data.n_train=500 "
            "--set sample.n=10 --set output.dir=%s --quiet",
            FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.n=123 "
            "--set sample.solver=midpoint", FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "NFE 50"), "%s", out);
   free(out);
   char path[600];
   snprintf(path, sizeof path, "%s/samples-midpoint25-n123.csv", dir);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   ck_assert_int_eq(count_lines(text), 124);
   free(text);
   /* The likelihood of the held-out split, and of a file of another dimension. */
   snprintf(cmd, sizeof cmd, "%s likelihood --checkpoint %s/model.fmck --set eval.solver=rk4 "
            "--set eval.steps=4 --out %s/logp.csv", FMCL_BINARY, dir, dir);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "points of the held-out split: NLL") && strstr(out, "bits/dim"), "%s", out);
   free(out);
   snprintf(path, sizeof path, "%s/logp.csv", dir);
-  text = read_file(path);
+  text = test_read_file(path);
   ck_assert_int_eq(count_lines(text), 2001);
   free(text);
   snprintf(path, sizeof path, "%s/three.csv", dir);
@@ -169,13 +135,13 @@ START_TEST(sample_command_reuses_a_checkpoint) {
   fclose(three);
   snprintf(cmd, sizeof cmd, "%s likelihood --checkpoint %s/model.fmck --data %s", FMCL_BINARY, dir,
            path);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "dimension 3") && strstr(out, "takes dimension 2"), "%s", out);
   free(out);
   /* Changing what was trained is refused. */
   snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set model.hidden=[64]",
            FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "change the trained model"), "%s", out);
   free(out);
   /* A damaged checkpoint is refused with its path. */
@@ -185,7 +151,7 @@ START_TEST(sample_command_reuses_a_checkpoint) {
   fputc('!', f);
   fclose(f);
   snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "checksum mismatch") && strstr(out, path), "%s", out);
   free(out);
 }
@@ -196,10 +162,10 @@ START_TEST(resolved_config_reproduces_itself) {
   snprintf(path, sizeof path, "%s/resolved.json", work);
   snprintf(cmd, sizeof cmd, "%s config --config %s/configs/moons.json --set seed=5 > %s",
            FMCL_BINARY, FMCL_SOURCE_DIR, path);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(cmd, sizeof cmd, "%s config --config %s", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &b), 0);
-  a = read_file(path);
+  ck_assert_int_eq(test_shell(cmd, &b), 0);
+  a = test_read_file(path);
   ck_assert_str_eq(a, b);
   ck_assert_msg(strstr(a, "\"seed\":\t5"), "%s", a);
   free(a), free(b);
@@ -213,20 +179,20 @@ START_TEST(command_line_errors_are_clear) {
   fputs("{\"train\": {\"batch\": -4}}", f);
   fclose(f);
   snprintf(cmd, sizeof cmd, "%s --config %s", FMCL_BINARY, path);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "train.batch") && strstr(out, "-4"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s --config %s/missing.json", FMCL_BINARY, work);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "missing.json"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s frobnicate", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "unknown command 'frobnicate'"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s train --set device.type=gpu --set device.name=nosuchdevice",
            FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "nosuchdevice") && strstr(out, "found"), "%s", out);
   free(out);
 }
@@ -237,21 +203,21 @@ START_TEST(help_and_version_describe_the_program) {
   for (int i = 0; i < 7; i++) {
     char cmd[1024], *out = NULL;
     snprintf(cmd, sizeof cmd, "%s %s--help", FMCL_BINARY, commands[i]);
-    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_int_eq(test_shell(cmd, &out), 0);
     ck_assert_msg(strstr(out, "usage: fmcl"), "%s", out);
     free(out);
   }
   char cmd[1024], *out = NULL;
   snprintf(cmd, sizeof cmd, "%s --version", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "fmcl ") && strstr(out, "CLBlast") && strstr(out, "OpenCL"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s devices", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "index") && strstr(out, "OpenCL"), "%s", out);
   free(out);
   snprintf(cmd, sizeof cmd, "%s config --keys", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "train.batch") && strstr(out, "sample.solver"), "%s", out);
   free(out);
 }
@@ -262,15 +228,15 @@ START_TEST(data_command_exports_the_training_points) {
   snprintf(dir, sizeof dir, "%s/data", work);
   snprintf(cmd, sizeof cmd, "%s data --set data.name=rings --set data.n_train=40 "
            "--set data.n_test=7 --out %s --quiet", FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(path, sizeof path, "%s/train.csv", dir);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   ck_assert_int_eq(count_lines(text), 41);
   ck_assert(strncmp(text, "x0,x1,label\n", 12) == 0);
   free(text);
   fm_points p;
   ck_fm(fm_toy_generate("rings", 0, FM_STREAM_DATA_TRAIN, 40, &p));
-  text = read_file(path);
+  text = test_read_file(path);
   float x0;
   sscanf(strchr(text, '\n') + 1, "%g", &x0);
   ck_assert_float_eq_tol(x0, p.x[0], 1e-6);
@@ -288,7 +254,7 @@ START_TEST(a_data_source_is_transported_to_the_data) {
            "--set data.n_train=5000 --set sample.n=500 --set sample.save_every=25 "
            "--set eval.density_grid=0 --set output.dir=%s --quiet", FMCL_BINARY, dir);
   char *out = NULL;
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(!strstr(out, "error"), "%s", out);
   free(out);
   snprintf(path, sizeof path, "%s/trajectories.csv", dir);
@@ -331,9 +297,9 @@ START_TEST(sampling_uses_the_ema_weights_and_a_source_file_works) {
   snprintf(cmd, sizeof cmd, "%s %s --set train.ema=0.9 --set output.dir=%s", FMCL_BINARY, recipe, b);
   ck_assert_int_eq(system(cmd), 0);
   snprintf(path, sizeof path, "%s/train.csv", a);
-  char *la = read_file(path);
+  char *la = test_read_file(path);
   snprintf(path, sizeof path, "%s/train.csv", b);
-  char *lb = read_file(path);
+  char *lb = test_read_file(path);
   /* The same losses: compare "step,loss," of every row (steps/s differs between runs). */
   int rows = 0;
   for (char *pa = strchr(la, '\n') + 1, *pb = strchr(lb, '\n') + 1; *pa && *pb; rows++) {
@@ -346,9 +312,9 @@ START_TEST(sampling_uses_the_ema_weights_and_a_source_file_works) {
   ck_assert_int_ge(rows, 1);
   free(la), free(lb);
   snprintf(path, sizeof path, "%s/samples.csv", a);
-  char *sa = read_file(path);
+  char *sa = test_read_file(path);
   snprintf(path, sizeof path, "%s/samples.csv", b);
-  char *sb = read_file(path);
+  char *sb = test_read_file(path);
   ck_assert_msg(strcmp(sa, sb) != 0, "the EMA run sampled with the raw weights");
   free(sa), free(sb);
   fm_checkpoint ca, cb;
@@ -376,7 +342,7 @@ START_TEST(sampling_uses_the_ema_weights_and_a_source_file_works) {
   char *out = NULL;
   snprintf(cmd, sizeof cmd, "%s %s --set source.path=%s --set output.dir=%s/src3", FMCL_BINARY,
            recipe, path, work);
-  ck_assert_int_eq(run(cmd, &out), 2);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
   ck_assert_msg(strstr(out, "dimension 3") && strstr(out, "the data 2"), "%s", out);
   free(out);
 }
@@ -385,9 +351,9 @@ END_TEST
 START_TEST(readme_config_table_is_the_programs_own) {
   char cmd[1024], *out = NULL, path[600];
   snprintf(cmd, sizeof cmd, "%s config --keys --markdown", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   snprintf(path, sizeof path, "%s/README.md", FMCL_SOURCE_DIR);
-  char *readme = read_file(path);
+  char *readme = test_read_file(path);
   int rows = 0;
   for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"), rows++)
     ck_assert_msg(strstr(readme, line), "README.md lacks this row of `fmcl config --keys "
@@ -401,7 +367,7 @@ END_TEST
 START_TEST(missing_opencl_platform_says_how_to_install_one) {
   char cmd[1024], *out = NULL;
   snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=/nonexistent-icd-folder %s devices", FMCL_BINARY);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "no OpenCL platform found") && strstr(out, "apt-get install"), "%s", out);
   free(out);
 }
@@ -411,18 +377,18 @@ START_TEST(kernels_load_from_a_folder_and_build_errors_show_the_log) {
   char cmd[4096], dir[512], *out = NULL;
   snprintf(dir, sizeof dir, "%s/cl", work);
   snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/cl/*.cl %s/", dir, FMCL_SOURCE_DIR, dir);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   const char *train = "train --set model.hidden=[16] --set train.steps=3 --set data.n_train=100 "
                       "--set sample.n=5 --quiet";
   snprintf(cmd, sizeof cmd, "FMCL_KERNEL_DIR=%s %s %s --set output.dir=%s/kd", dir, FMCL_BINARY,
            train, work);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   free(out);
   snprintf(cmd, sizeof cmd, "echo 'this is not OpenCL C;' >> %s/mlp.cl", dir);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(cmd, sizeof cmd, "FMCL_KERNEL_DIR=%s %s %s --set output.dir=%s/kd", dir, FMCL_BINARY,
            train, work);
-  ck_assert_int_eq(run(cmd, &out), 1);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
   ck_assert_msg(strstr(out, "mlp.cl") && strstr(out, "options:") && strstr(out, "build log:") &&
                     strstr(out, "/mlp.cl:"),
                 "%s", out);
@@ -436,9 +402,9 @@ START_TEST(profile_reports_every_command_of_a_step) {
   snprintf(cmd, sizeof cmd, "%s train --set model.hidden=[32,32] --set train.steps=20 "
            "--set data.n_train=500 --set sample.n=10 --set output.dir=%s --profile --quiet",
            FMCL_BINARY, dir);
-  ck_assert_int_eq(run(cmd, NULL), 0);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(path, sizeof path, "%s/profile.csv", dir);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   ck_assert(strncmp(text, "command,calls_per_step,us_per_call,us_per_step,share\n", 52) == 0);
   const char *expected[] = {"gemm", "fm_path_draw", "fm_path_combine", "fm_cfm_loss", "fm_adam"};
   for (int i = 0; i < 5; i++) ck_assert_msg(strstr(text, expected[i]), "no %s in\n%s", expected[i], text);

@@ -12,47 +12,17 @@
 
 static char work[256];
 
-static int run(const char *cmd, char **out) {
-  char full[4096];
-  snprintf(full, sizeof full, "%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  ck_assert_ptr_nonnull(p);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, p);
-  buf[n] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static const char *model = "--set model.hidden=[64,64] --set train.batch=64 --set sample.n=50 "
                            "--set data.n_train=500";
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "r");
-  ck_assert_msg(f != NULL, "missing %s", path);
-  char *text = calloc(1, 1 << 16);
-  size_t n = fread(text, 1, (1 << 16) - 1, f);
-  text[n] = '\0';
-  fclose(f);
-  return text;
-}
 
 START_TEST(tune_writes_the_winner_of_every_shape) {
   char cmd[2048], path[512], *out = NULL;
   snprintf(path, sizeof path, "%s/tuning.json", work);
   snprintf(cmd, sizeof cmd, "%s tune %s --set device.tuning=%s", FMCL_BINARY, model, path);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "| forward (NN) | 64 x 64 x 64 |") && strstr(out, "winner"), "%s", out);
   free(out);
-  char *text = read_text(path);
+  char *text = test_read_file(path);
   cJSON *j = cJSON_Parse(text);
   ck_assert_ptr_nonnull(j);
   cJSON *shapes = cJSON_GetObjectItem(j, "shapes");
@@ -67,7 +37,7 @@ START_TEST(tune_writes_the_winner_of_every_shape) {
   snprintf(cmd, sizeof cmd, "%s train %s --set train.steps=5 --set device.tuning=%s "
            "--set output.dir=%s/tuned --set eval.likelihood=false --set output.plots=false",
            FMCL_BINARY, model, path, work);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   ck_assert_msg(strstr(out, "tuning: ") && strstr(out, "product shapes from"), "%s", out);
   free(out);
 }
@@ -94,14 +64,14 @@ START_TEST(a_run_uses_the_tuned_provider_of_each_shape) {
            d->name, d->driver);
   free(list);
   snprintf(path, sizeof path, "%s/hand.json", work);
-  write_text(path, text);
+  test_write_file(path, text);
   snprintf(cmd, sizeof cmd, "%s train %s --set train.steps=6 --set device.tuning=%s "
            "--set output.dir=%s/hand --set eval.likelihood=false --set output.plots=false "
            "--profile --quiet", FMCL_BINARY, model, path, work);
-  ck_assert_int_eq(run(cmd, &out), 0);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
   free(out);
   snprintf(path, sizeof path, "%s/hand/profile.csv", work);
-  char *profile = read_text(path);
+  char *profile = test_read_file(path);
   ck_assert_msg(strstr(profile, "clblast NN 64x64x64") && strstr(profile, "clblast TN 64x64x64"),
                 "%s", profile);
   ck_assert_msg(strstr(profile, "gemm NN+bias 64x64x3"), "%s", profile); /* the others: fmcl */
@@ -119,11 +89,11 @@ START_TEST(damaged_and_foreign_tuning_files_are_ignored_with_a_warning) {
   for (int i = 0; i < 3; i++) {
     char cmd[2048], path[512], *out = NULL;
     snprintf(path, sizeof path, "%s/bad-%d.json", work, i);
-    write_text(path, files[i][0]);
+    test_write_file(path, files[i][0]);
     snprintf(cmd, sizeof cmd, "%s train %s --set train.steps=3 --set device.tuning=%s "
              "--set output.dir=%s/bad-%d --set eval.likelihood=false --set output.plots=false",
              FMCL_BINARY, model, path, work, i);
-    ck_assert_int_eq(run(cmd, &out), 0);
+    ck_assert_int_eq(test_shell(cmd, &out), 0);
     ck_assert_msg(strstr(out, "warning: tuning file") && strstr(out, files[i][1]) &&
                       strstr(out, "ignored"),
                   "%s", out);
