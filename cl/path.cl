@@ -56,8 +56,7 @@ __kernel void fm_path_draw(__global const float *data, uint n_data, __global con
   uint i = get_global_id(0);
   if (i >= n) return;
   uint4 r = fm_philox((uint4)(i, 0, step, FM_STREAM_BATCH), key);
-  uint j = mul_hi(r.x, n_data);
-  __global const float *picked = data + (size_t)j * dim;
+  uint j = fm_mul_hi(r.x, n_data);
   if (has_labels) {
     uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_LABEL), key);
     row_labels[i] = fm_uniform(q.x) < label_dropout ? -1 : labels[j];
@@ -68,20 +67,16 @@ __kernel void fm_path_draw(__global const float *data, uint n_data, __global con
     t = 1.0f / (1.0f + exp(-(time.x + time.y * z)));
   }
   t_out[i] = t;
+  __global const float *picked = data + (size_t)j * dim;
   __global float *row0 = x0 + (size_t)i * dim, *row1 = x1 + (size_t)i * dim;
   for (uint d = 0; d < dim; d++) row1[d] = picked[d];
   if (n_source > 0) {
     uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_SOURCE), key);
-    __global const float *src = source + (size_t)mul_hi(q.x, n_source) * dim;
+    __global const float *src = source + (size_t)fm_mul_hi(q.x, n_source) * dim;
     for (uint d = 0; d < dim; d++) row0[d] = src[d];
     return;
   }
-  for (uint b = 0; 4 * b < dim; b++) {
-    uint4 q = fm_philox((uint4)(i, b, step, FM_STREAM_NOISE), key);
-    float2 z0 = fm_normal2(q.x, q.y), z1 = fm_normal2(q.z, q.w);
-    float z[4] = {z0.x, z0.y, z1.x, z1.y};
-    for (uint j = 0; j < 4 && 4 * b + j < dim; j++) row0[4 * b + j] = z[j];
-  }
+  fm_normal_row(row0, dim, i, step, FM_STREAM_NOISE, key);
 }
 
 /* x_t and u_t of row i from x1[i] and x0[perm[i]] (x0[i] when use_perm is 0), plus sigma
