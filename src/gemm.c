@@ -81,7 +81,7 @@ static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, s
                           &kern));
   cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, ta = trans_a, tb = trans_b;
   cl_int offa = (cl_int)a.offset, lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld;
-  cl_int offc = (cl_int)c.offset, ldc = (cl_int)c.ld;
+  cl_int offc = (cl_int)c.offset, ldc = (cl_int)c.ld, unit = 1;
   cl_uint i = 0;
   FM_CL(FM_ARG(kern, i++, im));
   FM_CL(FM_ARG(kern, i++, in));
@@ -99,6 +99,7 @@ static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, s
   FM_CL(FM_ARG(kern, i++, c.mem));
   FM_CL(FM_ARG(kern, i++, offc));
   FM_CL(FM_ARG(kern, i++, ldc));
+  if (tiled && trans_a) FM_CL(FM_ARG(kern, i++, unit));
   if (tiled) {
     FM_TRY(launch_tiles(dev, kern, trans_a ? "gemm TN" : "gemm NN", m, n, k));
   } else {
@@ -191,7 +192,7 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
                           &kern));
   cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
   cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, offc = (cl_int)c.offset;
-  cl_int ldc = (cl_int)c.ld, at = (cl_int)sums_at;
+  cl_int ldc = (cl_int)c.ld, at = (cl_int)sums_at, unit = 1;
   cl_uint i = 0;
   FM_CL(FM_ARG(kern, i++, im));
   FM_CL(FM_ARG(kern, i++, in));
@@ -207,6 +208,7 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
   FM_CL(FM_ARG(kern, i++, ldc));
   FM_CL(FM_ARG(kern, i++, sums));
   FM_CL(FM_ARG(kern, i++, at));
+  if (!thin_m && !thin_n) FM_CL(FM_ARG(kern, i++, unit));
   if (thin_m || thin_n) {
     char label[64];
     snprintf(label, sizeof label, "gemm TN+colsum thin %zux%zux%zu", m, n, k);

@@ -76,6 +76,18 @@ START_TEST(gemm_handles_the_model_shapes) {
 }
 END_TEST
 
+START_TEST(gemm_edge_tiles_are_exact) {
+  use_provider(_i);
+  /* A 1-column edge tile (65 = 2 * 32 + 1, the input layer of 64-D data with the time),
+   * read as whole masked rows, and an edge tile too narrow for that (12 columns, rows of
+   * 15), read column by column; the buffers end right after the matrices. */
+  for (int ta = 0; ta < 2; ta++) {
+    check_gemm(ta, 0, 21, 65, 40, 1.0f, 0.0f, 40u + ta);
+    check_gemm(ta, 0, 21, 12, 40, 1.0f, 0.5f, 42u + ta);
+  }
+}
+END_TEST
+
 static double act(const char *name, double z, int derivative) {
   double s = 1 / (1 + exp(-z)), t = tanh(z);
   if (strcmp(name, "silu") == 0) return derivative ? s * (1 + z * (1 - s)) : z * s;
@@ -207,6 +219,7 @@ int main(void) {
   tcase_add_loop_test(tc, gemm_matches_reference_for_every_transpose, 0, 2);
   tcase_add_loop_test(tc, gemm_applies_alpha_and_beta, 0, 2);
   tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 2);
+  tcase_add_loop_test(tc, gemm_edge_tiles_are_exact, 0, 2);
   tcase_add_test(tc, fused_bias_activation_and_derivative_epilogues_match_reference);
   tcase_add_test(tc, weight_gradient_with_column_sums_matches_reference);
   tcase_add_test(tc, thin_output_layer_product_matches_reference);
