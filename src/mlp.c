@@ -195,7 +195,7 @@ static fm_status refresh_transposed(fm_mlp *m) {
     FM_CL(FM_ARG(k, 2, at));
     FM_CL(FM_ARG(k, 3, rows));
     FM_CL(FM_ARG(k, 4, cols));
-    FM_TRY(launch_rows(m, k, (int)rows, (int)cols));
+    FM_TRY(launch_rows(m, k, (int)cols, (int)(rows + 15) / 16));
   }
   m->params_t_stale = 0;
 fail:
