@@ -122,43 +122,13 @@ static uint64_t get_u64(reader *r) {
   return v;
 }
 
-static fm_status read_whole(const char *path, unsigned char **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return fm_fail(FM_ERR_IO, "checkpoint %s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    unsigned char *grown = realloc(buf, cap * 2);
-    if (!grown) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = grown;
-    cap *= 2;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (!buf) return fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory reading it", path);
-  if (bad) {
-    free(buf);
-    return fm_fail(FM_ERR_IO, "checkpoint %s: read failed", path);
-  }
-  *data = buf;
-  *size = n;
-  return FM_OK;
-}
-
 fm_status fm_checkpoint_load(const char *path, fm_checkpoint *ck) {
   memset(ck, 0, sizeof *ck);
-  unsigned char *data = NULL;
+  char *data = NULL;
   size_t size = 0;
-  fm_status st = read_whole(path, &data, &size);
+  fm_status st = fm_read_whole(path, "checkpoint", FM_ERR_IO, SIZE_MAX, &data, &size);
   if (st != FM_OK) return st;
-  st = fm_checkpoint_parse(data, size, path, ck);
+  st = fm_checkpoint_parse((const unsigned char *)data, size, path, ck);
   free(data);
   return st;
 }

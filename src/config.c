@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fmcl/data.h"
+#include "fileio.h"
 #include "internal.h"
 
 typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST, F_BOOL } field_type;
@@ -492,38 +493,11 @@ fm_status fm_config_parse(fm_config *cfg, const char *text, size_t len, const ch
 }
 
 fm_status fm_config_load(fm_config *cfg, const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fm_fail(FM_ERR_CONFIG, "config %s: cannot open: %s", path, strerror(errno));
   char *text = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len + 4096 + 1 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      if (cap > (64u << 20)) {
-        free(text);
-        fclose(f);
-        return fm_fail(FM_ERR_CONFIG, "config %s: larger than 64 MiB; is this a config file?", path);
-      }
-      char *grown = realloc(text, cap);
-      if (!grown) {
-        free(text);
-        fclose(f);
-        return fm_fail(FM_ERR_NOMEM, "config %s: out of memory", path);
-      }
-      text = grown;
-    }
-    size_t got = fread(text + len, 1, 4096, f);
-    len += got;
-    if (got < 4096) break;
-  }
-  int bad = ferror(f), err = errno;
-  fclose(f);
-  if (bad) {
-    free(text);
-    return fm_fail(FM_ERR_CONFIG, "config %s: read failed: %s", path, strerror(err));
-  }
-  text[len] = '\0';
-  fm_status st = fm_config_parse(cfg, text, len, path);
+  size_t len = 0;
+  fm_status st = fm_read_whole(path, "config", FM_ERR_CONFIG, (size_t)64 << 20, &text, &len);
+  if (st != FM_OK) return st;
+  st = fm_config_parse(cfg, text, len, path);
   free(text);
   return st;
 }

@@ -10,39 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "internal.h"
 
 #define MAX_VALUES ((size_t)1 << 31) /* floats in one data set */
-
-static fm_status read_file(const char *path, unsigned char **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return fm_fail(FM_ERR_IO, "data file %s: cannot open: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *buf = malloc(cap + 1);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    unsigned char *grown = realloc(buf, 2 * cap + 1);
-    if (!grown) {
-      free(buf);
-      buf = NULL;
-      break;
-    }
-    buf = grown;
-    cap *= 2;
-  }
-  int bad = ferror(f), err = errno;
-  fclose(f);
-  if (!buf) return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory reading it", path);
-  if (bad) {
-    free(buf);
-    return fm_fail(FM_ERR_IO, "data file %s: read failed: %s", path, strerror(err));
-  }
-  buf[n] = '\0';
-  *data = buf;
-  *size = n;
-  return FM_OK;
-}
 
 static fm_status alloc_points(const char *name, size_t n, size_t dim, fm_points *out) {
   if (n == 0) return fm_fail(FM_ERR_FORMAT, "data file %s: no data rows", name);
@@ -345,12 +316,12 @@ fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *
 }
 
 fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *out) {
-  unsigned char *data = NULL;
+  char *data = NULL;
   size_t size = 0;
   memset(out, 0, sizeof *out);
-  fm_status st = read_file(path, &data, &size);
+  fm_status st = fm_read_whole(path, "data file", FM_ERR_IO, SIZE_MAX, &data, &size);
   if (st != FM_OK) return st;
-  st = fm_datafile_parse(data, size, path, format, out);
+  st = fm_datafile_parse((const unsigned char *)data, size, path, format, out);
   free(data);
   return st;
 }

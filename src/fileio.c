@@ -2,6 +2,7 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,42 @@ void fm_file_abort(fm_file *file) {
   if (file->f) fclose(file->f);
   file->f = NULL;
   if (file->tmp[0]) remove(file->tmp);
+}
+
+fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
+                        char **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fm_fail(fail_as, "%s %s: cannot open: %s", what, path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap || n > max_bytes) break;
+    char *grown = realloc(buf, 2 * cap + 1);
+    if (!grown) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = grown;
+    cap *= 2;
+  }
+  int bad = ferror(f), err = errno;
+  fclose(f);
+  if (!buf) return fm_fail(FM_ERR_NOMEM, "%s %s: out of memory reading it", what, path);
+  if (bad) {
+    free(buf);
+    return fm_fail(fail_as, "%s %s: read failed: %s", what, path, strerror(err));
+  }
+  if (n > max_bytes) {
+    free(buf);
+    return fm_fail(fail_as, "%s %s: larger than %zu MiB; is it the right file?", what, path,
+                   max_bytes >> 20);
+  }
+  buf[n] = '\0';
+  *data = buf;
+  *size = n;
+  return FM_OK;
 }
 
 fm_status fm_make_dirs(const char *path) {

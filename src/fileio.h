@@ -3,6 +3,7 @@
 #ifndef FMCL_FILEIO_H
 #define FMCL_FILEIO_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fmcl/status.h"
@@ -18,6 +19,13 @@ fm_status fm_file_begin(fm_file *file, const char *path, const char *mode);
 fm_status fm_file_commit(fm_file *file);
 /* Gives up: closes and removes the temporary file (safe after a failed begin or commit). */
 void fm_file_abort(fm_file *file);
+
+/* Reads a whole file into *data (malloc'd, with a '\0' after the last byte) and its
+ * length into *size. what names the file in errors ("checkpoint", "data file"); failures
+ * to open or read return fail_as; a file of more than max_bytes (a
+ * whole number of MiB, or SIZE_MAX) is refused. */
+fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
+                        char **data, size_t *size);
 
 /* Creates a folder and its parents (like mkdir -p). */
 fm_status fm_make_dirs(const char *path);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "internal.h"
 #include "kernels.h"
 
@@ -41,23 +42,14 @@ static const char *embedded_source(const char *file) {
 static fm_status read_kernel_file(const char *dir, const char *file, char **out) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s.cl", dir, file);
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return fm_fail(FM_ERR_IO, "kernel file %s: cannot open (FMCL_KERNEL_DIR=%s); unset "
-                   "FMCL_KERNEL_DIR to use the embedded kernels", path, dir);
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-  if (!text || fread(text, 1, (size_t)len, f) != (size_t)len) {
-    free(text);
-    fclose(f);
-    return fm_fail(FM_ERR_IO, "kernel file %s: read failed", path);
+  size_t len = 0;
+  fm_status st = fm_read_whole(path, "kernel file", FM_ERR_IO, SIZE_MAX, out, &len);
+  if (st != FM_OK) {
+    char hint[1200];
+    snprintf(hint, sizeof hint, "FMCL_KERNEL_DIR=%s (unset it to use the embedded kernels): ", dir);
+    fm_error_prepend(hint);
   }
-  text[len] = '\0';
-  fclose(f);
-  *out = text;
-  return FM_OK;
+  return st;
 }
 
 const char *fm_kernels_program_options(const char *program) {

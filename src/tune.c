@@ -59,11 +59,15 @@ fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning 
   warning[0] = '\0';
   FILE *f = fopen(path, "rb");
   if (!f) return FM_OK;
-  char *text = malloc(1 << 20);
-  size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
   fclose(f);
-  if (!text) return fm_fail(FM_ERR_NOMEM, "out of host memory");
-  text[n] = '\0';
+  char *text = NULL;
+  size_t n = 0;
+  if (fm_read_whole(path, "tuning file", FM_ERR_IO, (size_t)1 << 20, &text, &n) != FM_OK) {
+    snprintf(warning, warning_size, "%s; the tuning file is ignored and the device's defaults "
+             "are used (run fmcl tune to measure it again)", fm_error_message());
+    fm_error_clear();
+    return FM_OK;
+  }
   cJSON *root = cJSON_Parse(text);
   free(text);
   const fm_device_info *d = fm_device_get_info(dev);

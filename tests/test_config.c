@@ -2,6 +2,7 @@
  * column, --set overrides, and the resolved config round trip. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -171,6 +172,18 @@ START_TEST(config_file_errors_name_the_file) {
   fm_config_defaults(&cfg);
   ck_assert_int_eq(fm_config_load(&cfg, "/nonexistent/x.json"), FM_ERR_CONFIG);
   ck_assert_msg(strstr(fm_error_message(), "/nonexistent/x.json"), "%s", fm_error_message());
+  /* A folder opens but cannot be read; a huge file is refused before it is parsed. */
+  char dir[256], big[300], cmd[700];
+  snprintf(dir, sizeof dir, "/tmp/fmcl-test-config-%d", (int)getpid());
+  snprintf(big, sizeof big, "%s/big.json", dir);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && truncate -s 65M %s", dir, big);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
+  ck_assert_int_eq(fm_config_load(&cfg, dir), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "read failed"), "%s", fm_error_message());
+  ck_assert_int_eq(fm_config_load(&cfg, big), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "larger than 64 MiB"), "%s", fm_error_message());
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  ck_assert_int_eq(test_shell(cmd, NULL), 0);
 }
 END_TEST
 

@@ -393,6 +393,12 @@ START_TEST(kernels_load_from_a_folder_and_build_errors_show_the_log) {
                     strstr(out, "/mlp.cl:"),
                 "%s", out);
   free(out);
+  snprintf(cmd, sizeof cmd, "FMCL_KERNEL_DIR=%s/missing %s %s --set output.dir=%s/kd", work,
+           FMCL_BINARY, train, work);
+  ck_assert_int_eq(test_shell(cmd, &out), 1);
+  ck_assert_msg(strstr(out, "cannot open") && strstr(out, "unset it to use the embedded kernels"),
+                "%s", out);
+  free(out);
 }
 END_TEST
 

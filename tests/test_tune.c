@@ -85,11 +85,17 @@ START_TEST(damaged_and_foreign_tuning_files_are_ignored_with_a_warning) {
       {"{\"format\": 1, \"device\": \"Some Other GPU\", \"driver\": \"1\", \"shapes\": []}",
        "another device"},
       {"{\"format\": 7, \"device\": \"x\", \"driver\": \"1\", \"shapes\": []}", "format"},
+      {NULL, "read failed"}, /* a folder where the file should be */
   };
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     char cmd[2048], path[512], *out = NULL;
     snprintf(path, sizeof path, "%s/bad-%d.json", work, i);
-    test_write_file(path, files[i][0]);
+    if (files[i][0]) {
+      test_write_file(path, files[i][0]);
+    } else {
+      snprintf(cmd, sizeof cmd, "mkdir -p %s", path);
+      ck_assert_int_eq(test_shell(cmd, NULL), 0);
+    }
     snprintf(cmd, sizeof cmd, "%s train %s --set train.steps=3 --set device.tuning=%s "
              "--set output.dir=%s/bad-%d --set eval.likelihood=false --set output.plots=false",
              FMCL_BINARY, model, path, work, i);
