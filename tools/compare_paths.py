@@ -22,29 +22,11 @@ import subprocess
 import sys
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
+
+from pointsets import points, read_csv, w2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOLVERS = [("euler", 10), ("euler", 20), ("euler", 50), ("euler", 100), ("dopri5", 0)]
-
-
-def load(path):
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return header, data
-
-
-def points(path):
-    header, data = load(path)
-    return data[:, [i for i, h in enumerate(header) if h.startswith("x")]]
-
-
-def w2(a, b):
-    cost = cdist(a, b, "sqeuclidean")
-    rows, cols = linear_sum_assignment(cost)
-    return float(np.sqrt(cost[rows, cols].mean()))
 
 
 def run(cmd):
@@ -61,9 +43,8 @@ def nfe_of(text):
 
 def straightness(path):
     """Path length ratio and Liu et al.'s S from trajectories.csv (t, point, x...)."""
-    header, data = load(path)
+    _, data = read_csv(path)
     times = np.unique(data[:, 0])
-    n = int(data[:, 1].max()) + 1
     xs = np.stack([data[data[:, 0] == t][:, 2:] for t in times])  # (T, n, dim)
     steps = np.diff(xs, axis=0)                                      # (T - 1, n, dim)
     dt = np.diff(times)[:, None, None]

@@ -31,8 +31,8 @@ import sys
 import time
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
+
+from pointsets import points, w2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "tools", "reference_torch.py")
@@ -45,21 +45,6 @@ FIELDS = ["dataset", "seed", "fmcl_w2", "torch_w2", "baseline_w2", "fmcl_final_l
 
 class RunError(Exception):
     pass
-
-
-def load(path):
-    """The x0,x1,... columns of a CSV with a header row."""
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return data[:, [i for i, name in enumerate(header) if name.startswith("x")]]
-
-
-def w2(a, b):
-    """Exact 2-Wasserstein distance between two equal-size point sets with uniform weights."""
-    cost = cdist(a, b, "sqeuclidean")
-    rows, cols = linear_sum_assignment(cost)
-    return float(np.sqrt(cost[rows, cols].mean()))
 
 
 def run(cmd, env=None):
@@ -82,7 +67,7 @@ def one_run(args, dataset, seed):
     run([args.fmcl, "data", *data_set, "--set", f"seed={seed}", "--out", data_dir, "--quiet"])
     run([args.fmcl, "data", *data_set, "--set", f"seed={seed + BASELINE_SEED_OFFSET}",
          "--set", "data.n_train=1", "--out", base_dir, "--quiet"])
-    test = load(os.path.join(data_dir, "test.csv"))
+    test = points(os.path.join(data_dir, "test.csv"))
     fm_seconds = run([args.fmcl, "train", *data_set, "--set", f"seed={seed}",
                       "--set", f"train.steps={args.steps}", "--set", f"output.dir={fm_dir}",
                       "--quiet"])
@@ -93,11 +78,11 @@ def one_run(args, dataset, seed):
                          "--seed", str(seed), "--threads", "1", "--out", torch_dir],
                         env=TORCH_ENV)
 
-    fm_test = load(os.path.join(fm_dir, "test.csv"))
+    fm_test = points(os.path.join(fm_dir, "test.csv"))
     if fm_test.shape != test.shape or not np.allclose(fm_test, test, rtol=1e-6, atol=1e-6):
         raise RunError(f"{fm_dir}/test.csv differs from the `fmcl data` export {data_dir}")
-    fm_samples = load(os.path.join(fm_dir, "samples.csv"))
-    torch_samples = load(os.path.join(torch_dir, "samples.csv"))
+    fm_samples = points(os.path.join(fm_dir, "samples.csv"))
+    torch_samples = points(os.path.join(torch_dir, "samples.csv"))
     if fm_samples.shape != test.shape:
         raise RunError(f"fmcl wrote {fm_samples.shape} samples for {test.shape} held-out points")
     fm_summary = json.load(open(os.path.join(fm_dir, "summary.json")))
@@ -106,7 +91,7 @@ def one_run(args, dataset, seed):
         "dataset": dataset, "seed": seed,
         "fmcl_w2": w2(test, fm_samples),
         "torch_w2": w2(test, torch_samples),
-        "baseline_w2": w2(test, load(os.path.join(base_dir, "test.csv"))),
+        "baseline_w2": w2(test, points(os.path.join(base_dir, "test.csv"))),
         "fmcl_final_loss": fm_summary["train"]["final_loss"],
         "torch_final_loss": torch_summary["train"]["final_loss"],
         "fmcl_steps_per_s": fm_summary["train"]["steps_per_s"],

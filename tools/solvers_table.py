@@ -40,8 +40,8 @@ import sys
 import time
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import cdist
+
+from pointsets import energy, points, w2
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = os.path.join(ROOT, "tools", "reference_torch.py")
@@ -59,31 +59,6 @@ FIELDS = ["dataset", "seed", "solver", "steps", "rtol", "atol",
 
 class RunError(Exception):
     pass
-
-
-def load(path):
-    """The x0,x1,... columns of a CSV with a header row."""
-    with open(path) as f:
-        header = f.readline().strip().split(",")
-    data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    return data[:, [i for i, name in enumerate(header) if name.startswith("x")]]
-
-
-def w2(a, b):
-    """Exact 2-Wasserstein distance between two equal-size point sets with uniform weights."""
-    cost = cdist(a, b, "sqeuclidean")
-    rows, cols = linear_sum_assignment(cost)
-    return float(np.sqrt(cost[rows, cols].mean()))
-
-
-def energy(a, b):
-    """Energy distance 2 E|X-Y| - E|X-X'| - E|Y-Y'|: cross term over all pairs, within-set
-    terms as U-statistics (pairs i != j), as fmcl's fm_metrics_energy."""
-    na, nb = len(a), len(b)
-    xy = cdist(a, b).mean()
-    xx = cdist(a, a).sum() / (na * (na - 1))
-    yy = cdist(b, b).sum() / (nb * (nb - 1))
-    return float(2 * xy - xx - yy)
 
 
 def run(cmd, env=None):
@@ -129,17 +104,17 @@ def one_run(args, dataset, seed):
     run([args.fmcl, "data", *data_set, "--set", f"seed={seed + BASELINE_SEED_OFFSET}",
          "--set", "data.n_train=1", "--out", base_dir, "--quiet"])
     test_csv = os.path.join(data_dir, "test.csv")
-    test = load(test_csv)
+    test = points(test_csv)
     if len(test) != N_POINTS:
         raise RunError(f"{test_csv} holds {len(test)} points, expected {N_POINTS}")
-    baseline = load(os.path.join(base_dir, "test.csv"))
+    baseline = points(os.path.join(base_dir, "test.csv"))
     baseline_w2, baseline_energy = w2(test, baseline), energy(test, baseline)
 
     fm_train_s, _ = run([args.fmcl, "train", *data_set, "--set", f"seed={seed}",
                          "--set", f"train.steps={args.steps}", "--set", f"output.dir={fm_dir}",
                          "--set", "eval.likelihood=false", "--set", "eval.metrics=false",
                          "--set", "output.plots=false", "--set", "sample.n=0", "--quiet"])
-    fm_test = load(os.path.join(fm_dir, "test.csv"))
+    fm_test = points(os.path.join(fm_dir, "test.csv"))
     if fm_test.shape != test.shape or not np.allclose(fm_test, test, rtol=1e-6, atol=1e-6):
         raise RunError(f"{fm_dir}/test.csv differs from the `fmcl data` export {data_dir}")
     model_pt = os.path.join(torch_dir, "model.pt")
@@ -172,14 +147,14 @@ def one_run(args, dataset, seed):
         fm_logp = np.loadtxt(fm_logp_csv, skiprows=1, ndmin=1)
         if len(fm_logp) != N_POINTS:
             raise RunError(f"{fm_logp_csv}: {len(fm_logp)} values for {N_POINTS} points")
-        fm_samples = load(fm_samples_csv)
+        fm_samples = points(fm_samples_csv)
 
         out_dir = os.path.join(torch_dir, tag)
         s3, _ = run([sys.executable, REFERENCE, "--load-model", model_pt, "--test", test_csv,
                      *ref, "--n-samples", str(N_POINTS), "--likelihood", "--seed", str(seed),
                      "--threads", "1", "--out", out_dir], env=TORCH_ENV)
         torch_summary = json.load(open(os.path.join(out_dir, "summary.json")))
-        torch_samples = load(os.path.join(out_dir, "samples.csv"))
+        torch_samples = points(os.path.join(out_dir, "samples.csv"))
         for name, x in (("fmcl", fm_samples), ("PyTorch", torch_samples)):
             if x.shape != test.shape or not np.isfinite(x).all():
                 raise RunError(f"{name} {tag}: samples of shape {x.shape}, "
