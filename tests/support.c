@@ -129,3 +129,28 @@ void test_write_file(const char *path, const char *text) {
   fputs(text, f);
   fclose(f);
 }
+
+test_ode test_ode_make(const char *source, const char *name, size_t n) {
+  static const char *built_from;
+  static cl_program program;
+  if (built_from != source) {
+    if (program) clReleaseProgram(program);
+    program = NULL;
+    ck_fm(fm_device_build(test_device(), "test ode", source, "", &program));
+    built_from = source;
+  }
+  cl_int err;
+  test_ode o = {clCreateKernel(program, name, &err), n};
+  ck_assert_int_eq(err, CL_SUCCESS);
+  return o;
+}
+
+fm_status test_ode_rhs(void *ctx, cl_mem x, float t, cl_mem out) {
+  test_ode *o = ctx;
+  cl_uint n = (cl_uint)o->n;
+  clSetKernelArg(o->k, 0, sizeof x, &x);
+  clSetKernelArg(o->k, 1, sizeof out, &out);
+  clSetKernelArg(o->k, 2, sizeof t, &t);
+  clSetKernelArg(o->k, 3, sizeof n, &n);
+  return fm_device_launch(test_device(), o->k, 1, &o->n, NULL);
+}

@@ -34,6 +34,16 @@ cl_mem test_zeros(size_t n);
 /* Reads n floats back into a malloc'd array. */
 float *test_download(cl_mem mem, size_t n);
 
+/* A right-hand side dx/dt = f(x, t) for the solver tests: kernel name of source, with
+ * arguments (x, out, t, n) and one work-item per element. The program of a source is built
+ * once per process. Pass test_ode_rhs and &ode to fm_solver_integrate; release k. */
+typedef struct test_ode {
+  cl_kernel k;
+  size_t n;
+} test_ode;
+test_ode test_ode_make(const char *source, const char *name, size_t n);
+fm_status test_ode_rhs(void *ctx, cl_mem x, float t, cl_mem out);
+
 /* Runs a shell command with its standard error merged into its output, which *out gets
  * (malloc'd; out may be NULL). Returns the exit status, or 128 + the signal that ended it. */
 int test_shell(const char *cmd, char **out);

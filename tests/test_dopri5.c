@@ -36,31 +36,6 @@ static const char *ode_source =
     "  if (i < n) out[i] = t < 0.5f ? -x[i] : (i == 7 ? NAN : -x[i]);\n"
     "}\n";
 
-typedef struct ode {
-  cl_kernel k;
-  size_t n;
-} ode;
-
-static fm_status rhs(void *ctx, cl_mem x, float t, cl_mem out) {
-  ode *o = ctx;
-  cl_uint n = (cl_uint)o->n;
-  clSetKernelArg(o->k, 0, sizeof x, &x);
-  clSetKernelArg(o->k, 1, sizeof out, &out);
-  clSetKernelArg(o->k, 2, sizeof t, &t);
-  clSetKernelArg(o->k, 3, sizeof n, &n);
-  return fm_device_launch(test_device(), o->k, 1, &o->n, NULL);
-}
-
-static cl_program program;
-
-static ode make_ode(const char *name, size_t n) {
-  if (!program) ck_fm(fm_device_build(test_device(), "test ode", ode_source, "", &program));
-  cl_int err;
-  ode o = {clCreateKernel(program, name, &err), n};
-  ck_assert_int_eq(err, CL_SUCCESS);
-  return o;
-}
-
 /* The closed-form solution from (t0, x0) at t1, in double. */
 static void exact(const char *name, const float *x0, size_t n, double t0, double t1,
                   double *want) {
@@ -93,7 +68,7 @@ static solve_result solve(const char *name, size_t n, double t0, double t1, doub
   float *x0 = malloc(n * sizeof *x0);
   double *want = malloc(n * sizeof *want);
   test_fill_uniform(x0, n, 3, -2.0f, 2.0f);
-  ode o = make_ode(name, n);
+  test_ode o = test_ode_make(ode_source, name, n);
   cl_mem x = test_upload(x0, n);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_DOPRI5, n, &s));
@@ -102,7 +77,7 @@ static solve_result solve(const char *name, size_t n, double t0, double t1, doub
   tl.rtol = tl.atol = tol;
   ck_fm(fm_solver_set_tolerance(s, &tl));
   solve_result r = {0};
-  r.status = fm_solver_integrate(s, x, n, t0, t1, 0, rhs, &o, &r.nfe);
+  r.status = fm_solver_integrate(s, x, n, t0, t1, 0, test_ode_rhs, &o, &r.nfe);
   r.stats = *fm_solver_get_stats(s);
   float *got = test_download(x, n);
   exact(name, x0, n, t0, t1, want);
@@ -187,12 +162,12 @@ START_TEST(dopri5_integrates_backwards_in_time) {
   enum { N = 1037 };
   float x0[N];
   test_fill_uniform(x0, N, 5, -2.0f, 2.0f);
-  ode o = make_ode("f_gauss", N);
+  test_ode o = test_ode_make(ode_source, "f_gauss", N);
   cl_mem x = test_upload(x0, N);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_DOPRI5, N, &s));
-  ck_fm(fm_solver_integrate(s, x, N, 0.0, 1.0, 0, rhs, &o, NULL));
-  ck_fm(fm_solver_integrate(s, x, N, 1.0, 0.0, 0, rhs, &o, NULL));
+  ck_fm(fm_solver_integrate(s, x, N, 0.0, 1.0, 0, test_ode_rhs, &o, NULL));
+  ck_fm(fm_solver_integrate(s, x, N, 1.0, 0.0, 0, test_ode_rhs, &o, NULL));
   float *got = test_download(x, N);
   double want[N];
   for (int i = 0; i < N; i++) want[i] = x0[i];
@@ -217,13 +192,13 @@ END_TEST
  * x_after receives element 0 of the final (last accepted) state. */
 static fm_status run_failing(const char *name, const float *x0, size_t n, double t0, double t1,
                              const fm_tolerance *tl, fm_solver_stats *stats, float *x_after) {
-  ode o = make_ode(name, n);
+  test_ode o = test_ode_make(ode_source, name, n);
   cl_mem x = test_upload(x0, n);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_DOPRI5, n, &s));
   if (tl) ck_fm(fm_solver_set_tolerance(s, tl));
   long nfe = 0;
-  fm_status st = fm_solver_integrate(s, x, n, t0, t1, 0, rhs, &o, &nfe);
+  fm_status st = fm_solver_integrate(s, x, n, t0, t1, 0, test_ode_rhs, &o, &nfe);
   *stats = *fm_solver_get_stats(s);
   ck_assert_int_eq(nfe, stats->nfe);
   float *got = test_download(x, n);
@@ -327,12 +302,12 @@ START_TEST(dopri5_does_nothing_on_an_empty_interval) {
   enum { N = 37 };
   float x0[N];
   test_fill_uniform(x0, N, 1, 0.5f, 2.0f);
-  ode o = make_ode("f_cos", N);
+  test_ode o = test_ode_make(ode_source, "f_cos", N);
   cl_mem x = test_upload(x0, N);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_DOPRI5, N, &s));
   long nfe = 0;
-  ck_fm(fm_solver_integrate(s, x, N, 0.5, 0.5, 0, rhs, &o, &nfe));
+  ck_fm(fm_solver_integrate(s, x, N, 0.5, 0.5, 0, test_ode_rhs, &o, &nfe));
   ck_assert_int_eq(nfe, 0);
   float *got = test_download(x, N);
   ck_assert(memcmp(got, x0, sizeof x0) == 0);
@@ -367,11 +342,11 @@ START_TEST(fixed_step_solvers_report_their_steps) {
   enum { N = 37 };
   float x0[N];
   test_fill_uniform(x0, N, 1, 0.5f, 2.0f);
-  ode o = make_ode("f_cos", N);
+  test_ode o = test_ode_make(ode_source, "f_cos", N);
   cl_mem x = test_upload(x0, N);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_RK4, N, &s));
-  ck_fm(fm_solver_integrate(s, x, N, 0.0, 1.0, 7, rhs, &o, NULL));
+  ck_fm(fm_solver_integrate(s, x, N, 0.0, 1.0, 7, test_ode_rhs, &o, NULL));
   const fm_solver_stats *st = fm_solver_get_stats(s);
   ck_assert_int_eq(st->nfe, 28);
   ck_assert_int_eq(st->accepted, 7);

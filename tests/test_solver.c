@@ -13,42 +13,17 @@ static const char *ode_source =
     "  if (i < n) out[i] = cos(t) * x[i];\n"
     "}\n";
 
-typedef struct ode {
-  cl_kernel k;
-  size_t n;
-} ode;
-
-static fm_status f_cos(void *ctx, cl_mem x, float t, cl_mem out) {
-  ode *o = ctx;
-  cl_uint n = (cl_uint)o->n;
-  clSetKernelArg(o->k, 0, sizeof x, &x);
-  clSetKernelArg(o->k, 1, sizeof out, &out);
-  clSetKernelArg(o->k, 2, sizeof t, &t);
-  clSetKernelArg(o->k, 3, sizeof n, &n);
-  return fm_device_launch(test_device(), o->k, 1, &o->n, NULL);
-}
-
-static cl_program program;
-
-static ode make_ode(size_t n) {
-  if (!program) ck_fm(fm_device_build(test_device(), "test ode", ode_source, "", &program));
-  cl_int err;
-  ode o = {clCreateKernel(program, "f_cos", &err), n};
-  ck_assert_int_eq(err, CL_SUCCESS);
-  return o;
-}
-
 /* Largest relative error of solving from t0 to t1 in steps, over 37 starting values. */
 static double solve_error(fm_solver_kind kind, double t0, double t1, int steps, long *nfe) {
   enum { N = 37 };
   float x0[N];
   test_fill_uniform(x0, N, 1, 0.5f, 2.0f);
-  ode o = make_ode(N);
+  test_ode o = test_ode_make(ode_source, "f_cos", N);
   cl_mem x = test_upload(x0, N);
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), kind, N, &s));
   long evals = 0;
-  ck_fm(fm_solver_integrate(s, x, N, t0, t1, steps, f_cos, &o, &evals));
+  ck_fm(fm_solver_integrate(s, x, N, t0, t1, steps, test_ode_rhs, &o, &evals));
   float *got = test_download(x, N);
   double worst = 0;
   for (int i = 0; i < N; i++) {
@@ -110,9 +85,11 @@ START_TEST(solver_refuses_bad_arguments) {
   fm_solver *s = NULL;
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_EULER, 10, &s));
   cl_mem x = test_zeros(20);
-  ode o = make_ode(20);
-  ck_assert_int_eq(fm_solver_integrate(s, x, 20, 0, 1, 4, f_cos, &o, NULL), FM_ERR_INVALID);
-  ck_assert_int_eq(fm_solver_integrate(s, x, 10, 0, 1, 0, f_cos, &o, NULL), FM_ERR_INVALID);
+  test_ode o = test_ode_make(ode_source, "f_cos", 20);
+  ck_assert_int_eq(fm_solver_integrate(s, x, 20, 0, 1, 4, test_ode_rhs, &o, NULL),
+                   FM_ERR_INVALID);
+  ck_assert_int_eq(fm_solver_integrate(s, x, 10, 0, 1, 0, test_ode_rhs, &o, NULL),
+                   FM_ERR_INVALID);
   clReleaseKernel(o.k);
   fm_device_release(test_device(), x);
   fm_solver_destroy(s);
