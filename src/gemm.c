@@ -71,6 +71,28 @@ const char *fm_gemm_provider_name(fm_gemm_provider provider) {
 static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, size_t m, size_t n,
                               size_t k);
 
+/* The arguments fmcl's kernels share: the shape m, n, k, and a matrix as (buffer,
+ * offset, row stride). *i is the next argument's index. */
+static fm_status arg_shape(cl_kernel kern, cl_uint *i, size_t m, size_t n, size_t k) {
+  fm_status st = FM_OK;
+  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k;
+  FM_CL(FM_ARG(kern, (*i)++, im));
+  FM_CL(FM_ARG(kern, (*i)++, in));
+  FM_CL(FM_ARG(kern, (*i)++, ik));
+fail:
+  return st;
+}
+
+static fm_status arg_matrix(cl_kernel kern, cl_uint *i, fm_matrix x) {
+  fm_status st = FM_OK;
+  cl_int off = (cl_int)x.offset, ld = (cl_int)x.ld;
+  FM_CL(FM_ARG(kern, (*i)++, x.mem));
+  FM_CL(FM_ARG(kern, (*i)++, off));
+  FM_CL(FM_ARG(kern, (*i)++, ld));
+fail:
+  return st;
+}
+
 /* fmcl's kernels: tiled for op(B) = B, one item per element otherwise. */
 static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                            float alpha, fm_matrix a, fm_matrix b, float beta, fm_matrix c) {
@@ -79,26 +101,16 @@ static fm_status gemm_fmcl(fm_device *dev, int trans_a, int trans_b, size_t m, s
   int tiled = !trans_b;
   FM_TRY(fm_device_kernel(dev, "gemm", !tiled ? "fm_gemm_any" : trans_a ? "fm_gemm_tn" : "fm_gemm_nn",
                           &kern));
-  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, ta = trans_a, tb = trans_b;
-  cl_int offa = (cl_int)a.offset, lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld;
-  cl_int offc = (cl_int)c.offset, ldc = (cl_int)c.ld, unit = 1;
+  cl_int ta = trans_a, tb = trans_b, unit = 1;
   cl_uint i = 0;
-  FM_CL(FM_ARG(kern, i++, im));
-  FM_CL(FM_ARG(kern, i++, in));
-  FM_CL(FM_ARG(kern, i++, ik));
+  FM_TRY(arg_shape(kern, &i, m, n, k));
   FM_CL(FM_ARG(kern, i++, alpha));
-  FM_CL(FM_ARG(kern, i++, a.mem));
-  FM_CL(FM_ARG(kern, i++, offa));
-  FM_CL(FM_ARG(kern, i++, lda));
+  FM_TRY(arg_matrix(kern, &i, a));
   if (!tiled) FM_CL(FM_ARG(kern, i++, ta));
-  FM_CL(FM_ARG(kern, i++, b.mem));
-  FM_CL(FM_ARG(kern, i++, offb));
-  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_TRY(arg_matrix(kern, &i, b));
   if (!tiled) FM_CL(FM_ARG(kern, i++, tb));
   FM_CL(FM_ARG(kern, i++, beta));
-  FM_CL(FM_ARG(kern, i++, c.mem));
-  FM_CL(FM_ARG(kern, i++, offc));
-  FM_CL(FM_ARG(kern, i++, ldc));
+  FM_TRY(arg_matrix(kern, &i, c));
   if (tiled && trans_a) FM_CL(FM_ARG(kern, i++, unit));
   if (tiled) {
     FM_TRY(launch_tiles(dev, kern, trans_a ? "gemm TN" : "gemm NN", m, n, k));
@@ -130,19 +142,11 @@ fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matr
   char name[64];
   snprintf(name, sizeof name, "fm_gemm_nn_bias_%s", act);
   FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
-  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
-  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, at = (cl_int)bias_at;
-  cl_int ic = (cl_int)ldc;
+  cl_int at = (cl_int)bias_at, ic = (cl_int)ldc;
   cl_uint i = 0;
-  FM_CL(FM_ARG(kern, i++, im));
-  FM_CL(FM_ARG(kern, i++, in));
-  FM_CL(FM_ARG(kern, i++, ik));
-  FM_CL(FM_ARG(kern, i++, a.mem));
-  FM_CL(FM_ARG(kern, i++, offa));
-  FM_CL(FM_ARG(kern, i++, lda));
-  FM_CL(FM_ARG(kern, i++, b.mem));
-  FM_CL(FM_ARG(kern, i++, offb));
-  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_TRY(arg_shape(kern, &i, m, n, k));
+  FM_TRY(arg_matrix(kern, &i, a));
+  FM_TRY(arg_matrix(kern, &i, b));
   FM_CL(FM_ARG(kern, i++, params));
   FM_CL(FM_ARG(kern, i++, at));
   FM_CL(FM_ARG(kern, i++, z));
@@ -160,18 +164,11 @@ fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_ma
   char name[64];
   snprintf(name, sizeof name, "fm_gemm_nn_dact_%s", act);
   FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
-  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
-  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, ic = (cl_int)ldc;
+  cl_int ic = (cl_int)ldc;
   cl_uint i = 0;
-  FM_CL(FM_ARG(kern, i++, im));
-  FM_CL(FM_ARG(kern, i++, in));
-  FM_CL(FM_ARG(kern, i++, ik));
-  FM_CL(FM_ARG(kern, i++, a.mem));
-  FM_CL(FM_ARG(kern, i++, offa));
-  FM_CL(FM_ARG(kern, i++, lda));
-  FM_CL(FM_ARG(kern, i++, b.mem));
-  FM_CL(FM_ARG(kern, i++, offb));
-  FM_CL(FM_ARG(kern, i++, ldb));
+  FM_TRY(arg_shape(kern, &i, m, n, k));
+  FM_TRY(arg_matrix(kern, &i, a));
+  FM_TRY(arg_matrix(kern, &i, b));
   FM_CL(FM_ARG(kern, i++, z));
   FM_CL(FM_ARG(kern, i++, g));
   FM_CL(FM_ARG(kern, i++, ic));
@@ -190,22 +187,12 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
                           : thin_n ? "fm_gemm_tn_thin_n"
                                    : "fm_gemm_tn_colsum",
                           &kern));
-  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
-  cl_int lda = (cl_int)a.ld, offb = (cl_int)b.offset, ldb = (cl_int)b.ld, offc = (cl_int)c.offset;
-  cl_int ldc = (cl_int)c.ld, at = (cl_int)sums_at, unit = 1;
+  cl_int at = (cl_int)sums_at, unit = 1;
   cl_uint i = 0;
-  FM_CL(FM_ARG(kern, i++, im));
-  FM_CL(FM_ARG(kern, i++, in));
-  FM_CL(FM_ARG(kern, i++, ik));
-  FM_CL(FM_ARG(kern, i++, a.mem));
-  FM_CL(FM_ARG(kern, i++, offa));
-  FM_CL(FM_ARG(kern, i++, lda));
-  FM_CL(FM_ARG(kern, i++, b.mem));
-  FM_CL(FM_ARG(kern, i++, offb));
-  FM_CL(FM_ARG(kern, i++, ldb));
-  FM_CL(FM_ARG(kern, i++, c.mem));
-  FM_CL(FM_ARG(kern, i++, offc));
-  FM_CL(FM_ARG(kern, i++, ldc));
+  FM_TRY(arg_shape(kern, &i, m, n, k));
+  FM_TRY(arg_matrix(kern, &i, a));
+  FM_TRY(arg_matrix(kern, &i, b));
+  FM_TRY(arg_matrix(kern, &i, c));
   FM_CL(FM_ARG(kern, i++, sums));
   FM_CL(FM_ARG(kern, i++, at));
   if (!thin_m && !thin_n) FM_CL(FM_ARG(kern, i++, unit));
@@ -228,15 +215,10 @@ fm_status fm_gemm_nt_bias(fm_device *dev, size_t m, size_t n, size_t k, fm_matri
   if (n > FM_GEMM_THIN || w.ld != k)
     return fm_fail(FM_ERR_INVALID, "fm_gemm_nt_bias: n %zu > %d or W not packed", n, FM_GEMM_THIN);
   FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_nt_thin_bias", &kern));
-  cl_int im = (cl_int)m, in = (cl_int)n, ik = (cl_int)k, offa = (cl_int)a.offset;
-  cl_int lda = (cl_int)a.ld, offw = (cl_int)w.offset, at = (cl_int)bias_at, iz = (cl_int)ldz;
+  cl_int offw = (cl_int)w.offset, at = (cl_int)bias_at, iz = (cl_int)ldz;
   cl_uint i = 0;
-  FM_CL(FM_ARG(kern, i++, im));
-  FM_CL(FM_ARG(kern, i++, in));
-  FM_CL(FM_ARG(kern, i++, ik));
-  FM_CL(FM_ARG(kern, i++, a.mem));
-  FM_CL(FM_ARG(kern, i++, offa));
-  FM_CL(FM_ARG(kern, i++, lda));
+  FM_TRY(arg_shape(kern, &i, m, n, k));
+  FM_TRY(arg_matrix(kern, &i, a));
   FM_CL(FM_ARG(kern, i++, w.mem));
   FM_CL(FM_ARG(kern, i++, offw));
   FM_CL(FM_ARG(kern, i++, params));
