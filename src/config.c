@@ -3,7 +3,6 @@
 #include "fmcl/config.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stddef.h>

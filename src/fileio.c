@@ -1,4 +1,4 @@
-/* Atomic file replacement and folder creation. */
+/* Atomic file replacement, whole-file reading and folder creation. */
 #include "fileio.h"
 
 #include <errno.h>

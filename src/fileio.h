@@ -1,5 +1,6 @@
-/* Output files are written to "<path>.tmp", flushed to disk and renamed over <path>, so a
- * reader never sees a half-written file and a failed write never destroys the old one. */
+/* Files in and out. Output files are written to "<path>.tmp", flushed to disk and renamed
+ * over <path>, so a reader never sees a half-written file and a failed write never destroys
+ * the old one; input files are read whole, with errors that name the file and its role. */
 #ifndef FMCL_FILEIO_H
 #define FMCL_FILEIO_H
 
@@ -22,8 +23,8 @@ void fm_file_abort(fm_file *file);
 
 /* Reads a whole file into *data (malloc'd, with a '\0' after the last byte) and its
  * length into *size. what names the file in errors ("checkpoint", "data file"); failures
- * to open or read return fail_as; a file of more than max_bytes (a
- * whole number of MiB, or SIZE_MAX) is refused. */
+ * to open or read return fail_as; a file of more than max_bytes (a whole number of MiB, or
+ * SIZE_MAX) is refused. */
 fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
                         char **data, size_t *size);
 

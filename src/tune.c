@@ -58,7 +58,7 @@ fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning 
   memset(out, 0, sizeof *out);
   warning[0] = '\0';
   FILE *f = fopen(path, "rb");
-  if (!f) return FM_OK;
+  if (!f) return FM_OK; /* no file: the device is untuned, which needs no warning */
   fclose(f);
   char *text = NULL;
   size_t n = 0;
