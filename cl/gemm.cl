@@ -4,9 +4,9 @@
  * pair of B. No local memory and no barriers, so PoCL turns each work-item into straight
  * AVX-512 code. Row-major throughout.
  *
- * Epilogues fuse the MLP's elementwise work into the store of the tile: bias and
- * activation in the forward pass, the activation's derivative in the backward pass, and
- * the bias gradient (column sums of A) next to the weight gradient. */
+ * Epilogues fuse the MLP's elementwise work into the store of the tile: bias, activation
+ * and its derivative in the forward pass, the product with that derivative in the backward
+ * pass, and the bias gradient (column sums of A) next to the weight gradient. */
 
 #define FM_TILE_M 8
 #define FM_TILE_N 32
@@ -205,53 +205,39 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
   }
 }
 
-/* Row r of the forward epilogue: Z = acc + bias, H = act(Z). */
+/* Row r of the forward epilogue: H = act(acc + bias) and, when FM_KEEP_D, D = act'(same). */
 #define STORE_BIAS_ACT(r)                                                                  \
   if (i0 + r < m) {                                                                        \
-    __global float *zrow = Z + (size_t)(i0 + r) * ldc + j0;                                \
+    __global float *drow = D + (size_t)(i0 + r) * ldc + j0;                                \
     __global float *hrow = H + (size_t)(i0 + r) * ldc + j0;                                \
     if (full_n) {                                                                          \
-      float16 z0 = c##r##a + bias0, z1 = c##r##b + bias1;                                  \
-      vstore16(z0, 0, zrow);                                                               \
-      vstore16(z1, 0, zrow + 16);                                                          \
-      vstore16(FM_ACT16(z0), 0, hrow);                                                     \
-      vstore16(FM_ACT16(z1), 0, hrow + 16);                                                \
+      float16 d0, d1;                                                                      \
+      vstore16(FM_ACT16(c##r##a + bias0, &d0), 0, hrow);                                   \
+      vstore16(FM_ACT16(c##r##b + bias1, &d1), 0, hrow + 16);                              \
+      if (FM_KEEP_D) {                                                                     \
+        vstore16(d0, 0, drow);                                                             \
+        vstore16(d1, 0, drow + 16);                                                        \
+      }                                                                                    \
     } else {                                                                               \
       float tmp[32];                                                                       \
       vstore16(c##r##a, 0, tmp);                                                           \
       vstore16(c##r##b, 0, tmp + 16);                                                      \
       for (int j = 0; j < n - j0 && j < 32; j++) {                                         \
-        float z = tmp[j] + bias[j0 + j];                                                   \
-        zrow[j] = z;                                                                       \
-        hrow[j] = FM_ACT(z);                                                               \
+        float d;                                                                           \
+        hrow[j] = FM_ACT(tmp[j] + bias[j0 + j], &d);                                       \
+        if (FM_KEEP_D) drow[j] = d;                                                        \
       }                                                                                    \
     }                                                                                      \
   }
 
-/* Row r of the backward epilogue: G = acc * act'(Z). */
-#define STORE_TIMES_DACT(r)                                                                \
-  if (i0 + r < m) {                                                                        \
-    __global const float *zrow = Z + (size_t)(i0 + r) * ldc + j0;                          \
-    __global float *grow = G + (size_t)(i0 + r) * ldc + j0;                                \
-    if (full_n) {                                                                          \
-      vstore16(c##r##a * FM_DACT16(vload16(0, zrow)), 0, grow);                            \
-      vstore16(c##r##b * FM_DACT16(vload16(0, zrow + 16)), 0, grow + 16);                  \
-    } else {                                                                               \
-      float tmp[32];                                                                       \
-      vstore16(c##r##a, 0, tmp);                                                           \
-      vstore16(c##r##b, 0, tmp + 16);                                                      \
-      for (int j = 0; j < n - j0 && j < 32; j++) grow[j] = tmp[j] * FM_DACT(zrow[j]);      \
-    }                                                                                      \
-  }
-
-/* fm_gemm_nn_bias_<act>: Z (m, n) = A B + bias, H = act(Z), both with row stride ldc; the
- * bias is params[bias_at ...]. H may be Z for act none.
- * fm_gemm_nn_dact_<act>: G (m, n) = (A B) * act'(Z), both with row stride ldc. */
-#define FM_GEMM_EPILOGUES(act)                                                             \
+/* fm_gemm_nn_bias_<act>: H (m, n) = act(A B + bias) and D (m, n) = act'(A B + bias), both
+ * with row stride ldc; the bias is params[bias_at ...]. The variant none (the output
+ * layer) writes H only and never touches D. */
+#define FM_GEMM_BIAS_ACT(act)                                                              \
   __kernel void fm_gemm_nn_bias_##act(int m, int n, int k, __global const float *A,        \
                                       int offa, int lda, __global const float *B, int offb, \
                                       int ldb, __global const float *params, int bias_at,  \
-                                      __global float *Z, __global float *H, int ldc) {     \
+                                      __global float *D, __global float *H, int ldc) {     \
     GEMM_NN_ACCUMULATE                                                                     \
     __global const float *bias = params + bias_at;                                         \
     float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                              \
@@ -260,56 +246,59 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
       bias1 = vload16(0, bias + j0 + 16);                                                  \
     }                                                                                      \
     ACC_ALL(STORE_BIAS_ACT)                                                                \
-  }                                                                                        \
-  __kernel void fm_gemm_nn_dact_##act(int m, int n, int k, __global const float *A,        \
-                                      int offa, int lda, __global const float *B, int offb, \
-                                      int ldb, __global const float *Z, __global float *G, \
-                                      int ldc) {                                           \
-    GEMM_NN_ACCUMULATE                                                                     \
-    ACC_ALL(STORE_TIMES_DACT)                                                              \
   }
 
 #define FM_ACT fm_act_none
 #define FM_ACT16 fm_act_none_16
-#define FM_DACT fm_dact_none
-#define FM_DACT16 fm_dact_none_16
-FM_GEMM_EPILOGUES(none)
+#define FM_KEEP_D 0
+FM_GEMM_BIAS_ACT(none)
+#undef FM_KEEP_D
+#define FM_KEEP_D 1
 #undef FM_ACT
 #undef FM_ACT16
-#undef FM_DACT
-#undef FM_DACT16
 #define FM_ACT fm_act_silu
 #define FM_ACT16 fm_act_silu_16
-#define FM_DACT fm_dact_silu
-#define FM_DACT16 fm_dact_silu_16
-FM_GEMM_EPILOGUES(silu)
+FM_GEMM_BIAS_ACT(silu)
 #undef FM_ACT
 #undef FM_ACT16
-#undef FM_DACT
-#undef FM_DACT16
 #define FM_ACT fm_act_relu
 #define FM_ACT16 fm_act_relu_16
-#define FM_DACT fm_dact_relu
-#define FM_DACT16 fm_dact_relu_16
-FM_GEMM_EPILOGUES(relu)
+FM_GEMM_BIAS_ACT(relu)
 #undef FM_ACT
 #undef FM_ACT16
-#undef FM_DACT
-#undef FM_DACT16
 #define FM_ACT fm_act_tanh
 #define FM_ACT16 fm_act_tanh_16
-#define FM_DACT fm_dact_tanh
-#define FM_DACT16 fm_dact_tanh_16
-FM_GEMM_EPILOGUES(tanh)
+FM_GEMM_BIAS_ACT(tanh)
 #undef FM_ACT
 #undef FM_ACT16
-#undef FM_DACT
-#undef FM_DACT16
 #define FM_ACT fm_act_gelu
 #define FM_ACT16 fm_act_gelu_16
-#define FM_DACT fm_dact_gelu
-#define FM_DACT16 fm_dact_gelu_16
-FM_GEMM_EPILOGUES(gelu)
+FM_GEMM_BIAS_ACT(gelu)
+
+/* Row r of the backward epilogue: G = acc * D. */
+#define STORE_TIMES_D(r)                                                                   \
+  if (i0 + r < m) {                                                                        \
+    __global const float *drow = D + (size_t)(i0 + r) * ldc + j0;                          \
+    __global float *grow = G + (size_t)(i0 + r) * ldc + j0;                                \
+    if (full_n) {                                                                          \
+      vstore16(c##r##a * vload16(0, drow), 0, grow);                                       \
+      vstore16(c##r##b * vload16(0, drow + 16), 0, grow + 16);                             \
+    } else {                                                                               \
+      float tmp[32];                                                                       \
+      vstore16(c##r##a, 0, tmp);                                                           \
+      vstore16(c##r##b, 0, tmp + 16);                                                      \
+      for (int j = 0; j < n - j0 && j < 32; j++) grow[j] = tmp[j] * drow[j];               \
+    }                                                                                      \
+  }
+
+/* G (m, n) = (A B) * D elementwise, both with row stride ldc: the gradient passed back
+ * through a layer and its activation, D being act'(z) kept by the forward pass. */
+__kernel void fm_gemm_nn_times(int m, int n, int k, __global const float *A, int offa, int lda,
+                               __global const float *B, int offb, int ldb,
+                               __global const float *D, __global float *G, int ldc) {
+  GEMM_NN_ACCUMULATE
+  ACC_ALL(STORE_TIMES_D)
+}
 
 /* Thin products: one side has at most FM_THIN columns (the MLP's input layer, x and t, and
  * its output layer, the data dimension). A tile of 32 columns would be mostly empty, so

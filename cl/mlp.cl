@@ -1,5 +1,6 @@
-/* MLP kernels around the matrix products: the input features, bias + activation forward,
- * the activation derivative backward, and bias gradients. Matrices are row-major
+/* MLP kernels around the matrix products: the input features, bias + activation forward
+ * (keeping the activation's derivative), the product with that derivative backward, and
+ * bias gradients. Matrices are row-major
  * (rows = batch); 2-D ranges are (column, row) so no kernel divides an index. */
 
 #ifndef FM_PI
@@ -28,38 +29,35 @@ __kernel void fm_mlp_input(__global const float *x, __global const float *t,
   for (uint c = 0; c < n_classes; c++) row[dim + 1 + 2 * n_freq + c] = (int)c == label ? 1.0f : 0.0f;
 }
 
-/* z (n, width) += bias; h = act(z). The bias is params[bias_at ...]. Range (width, n). */
+/* With z = zd + bias (zd holding the product A W^T): h = act(z), and zd becomes act'(z),
+ * which the backward pass and the tangents use. The bias is params[bias_at ...]. Range
+ * (width, n). */
 #define FM_BIAS_ACT(act)                                                                   \
-  __kernel void fm_bias_##act(__global float *z, __global float *h,                       \
+  __kernel void fm_bias_##act(__global float *zd, __global float *h,                      \
                               __global const float *params, uint bias_at, uint n,         \
                               uint width) {                                               \
     uint j = get_global_id(0), i = get_global_id(1);                                        \
     if (j >= width || i >= n) return;                                                       \
     size_t at = (size_t)i * width + j;                                                      \
-    float v = z[at] + params[bias_at + j];                                                  \
-    z[at] = v;                                                                              \
-    h[at] = fm_act_##act(v);                                                                \
-  }
-
-/* g (n, width) *= act'(z): the gradient at the activation's output becomes the gradient
- * at its input. Range (width, n). */
-#define FM_ACT_BACKWARD(act)                                                               \
-  __kernel void fm_backward_##act(__global float *g, __global const float *z, uint n,      \
-                                  uint width) {                                             \
-    uint j = get_global_id(0), i = get_global_id(1);                                        \
-    if (j >= width || i >= n) return;                                                       \
-    size_t at = (size_t)i * width + j;                                                      \
-    g[at] *= fm_dact_##act(z[at]);                                                          \
+    float d;                                                                                \
+    h[at] = fm_act_##act(zd[at] + params[bias_at + j], &d);                                 \
+    zd[at] = d;                                                                             \
   }
 
 FM_BIAS_ACT(silu)
 FM_BIAS_ACT(relu)
 FM_BIAS_ACT(tanh)
 FM_BIAS_ACT(gelu)
-FM_ACT_BACKWARD(silu)
-FM_ACT_BACKWARD(relu)
-FM_ACT_BACKWARD(tanh)
-FM_ACT_BACKWARD(gelu)
+
+/* g (n, width) *= d, with d = act'(z) from the forward pass: the gradient at the
+ * activation's output becomes the gradient at its input. Range (width, n). */
+__kernel void fm_times_derivative(__global float *g, __global const float *d, uint n,
+                                  uint width) {
+  uint j = get_global_id(0), i = get_global_id(1);
+  if (j >= width || i >= n) return;
+  size_t at = (size_t)i * width + j;
+  g[at] *= d[at];
+}
 
 /* y (n, width) += params[bias_at ...], the output layer (no activation). Range (width, n). */
 __kernel void fm_bias_add(__global float *y, __global const float *params, uint bias_at, uint n,
@@ -112,16 +110,12 @@ __kernel void fm_tangent_input(__global const float *tx, __global float *tin, ui
   for (uint c = 0; c < width; c++) tin[(size_t)i * width + c] = c < dim ? tx[(size_t)i * dim + c] : 0.0f;
 }
 
-/* Through a hidden activation: tangent block j, row i, times act'(z[i]). Range (width, n). */
-#define FM_TANGENT_ACT(act)                                                                \
-  __kernel void fm_tangent_##act(__global float *tg, __global const float *z, uint n,      \
-                                 uint k, uint width) {                                      \
-    uint c = get_global_id(0), i = get_global_id(1);                                        \
-    if (c >= width || i >= n) return;                                                       \
-    float d = fm_dact_##act(z[(size_t)i * width + c]);                                      \
-    for (uint j = 0; j < k; j++) tg[((size_t)j * n + i) * width + c] *= d;                  \
-  }
-FM_TANGENT_ACT(silu)
-FM_TANGENT_ACT(relu)
-FM_TANGENT_ACT(tanh)
-FM_TANGENT_ACT(gelu)
+/* Through a hidden activation: tangent block j, row i, times act'(z) of row i (d, from the
+ * forward pass). Range (width, n). */
+__kernel void fm_tangent_times(__global float *tg, __global const float *d, uint n, uint k,
+                               uint width) {
+  uint c = get_global_id(0), i = get_global_id(1);
+  if (c >= width || i >= n) return;
+  float di = d[(size_t)i * width + c];
+  for (uint j = 0; j < k; j++) tg[((size_t)j * n + i) * width + c] *= di;
+}

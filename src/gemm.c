@@ -135,7 +135,7 @@ static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, 
 }
 
 fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
-                           cl_mem params, size_t bias_at, const char *act, cl_mem z, cl_mem h,
+                           cl_mem params, size_t bias_at, const char *act, cl_mem d, cl_mem h,
                            size_t ldc) {
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
@@ -143,13 +143,14 @@ fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matr
   snprintf(name, sizeof name, "fm_gemm_nn_bias_%s", act);
   FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
   cl_int at = (cl_int)bias_at, ic = (cl_int)ldc;
+  cl_mem d_arg = d ? d : h; /* act none never touches it */
   cl_uint i = 0;
   FM_TRY(arg_shape(kern, &i, m, n, k));
   FM_TRY(arg_matrix(kern, &i, a));
   FM_TRY(arg_matrix(kern, &i, b));
   FM_CL(FM_ARG(kern, i++, params));
   FM_CL(FM_ARG(kern, i++, at));
-  FM_CL(FM_ARG(kern, i++, z));
+  FM_CL(FM_ARG(kern, i++, d_arg));
   FM_CL(FM_ARG(kern, i++, h));
   FM_CL(FM_ARG(kern, i++, ic));
   FM_TRY(launch_tiles(dev, kern, "gemm NN+bias", m, n, k));
@@ -157,19 +158,17 @@ fail:
   return st;
 }
 
-fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
-                             fm_matrix b, const char *act, cl_mem z, cl_mem g, size_t ldc) {
+fm_status fm_gemm_times(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
+                        cl_mem d, cl_mem g, size_t ldc) {
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
-  char name[64];
-  snprintf(name, sizeof name, "fm_gemm_nn_dact_%s", act);
-  FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
+  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_nn_times", &kern));
   cl_int ic = (cl_int)ldc;
   cl_uint i = 0;
   FM_TRY(arg_shape(kern, &i, m, n, k));
   FM_TRY(arg_matrix(kern, &i, a));
   FM_TRY(arg_matrix(kern, &i, b));
-  FM_CL(FM_ARG(kern, i++, z));
+  FM_CL(FM_ARG(kern, i++, d));
   FM_CL(FM_ARG(kern, i++, g));
   FM_CL(FM_ARG(kern, i++, ic));
   FM_TRY(launch_tiles(dev, kern, "gemm NN*dact", m, n, k));

@@ -1,6 +1,6 @@
 /* The MLP's forward and backward passes: matrix products through fm_gemm and the
- * elementwise kernels of cl/mlp.cl. Activations of the last forward pass stay on the
- * device for the backward pass. */
+ * elementwise kernels of cl/mlp.cl. The last forward pass leaves each hidden layer's
+ * activations and their derivatives act'(z) on the device for the backward pass. */
 #include "fmcl/mlp.h"
 
 #include <math.h>
@@ -30,11 +30,11 @@ struct fm_mlp {
   fm_gemm_provider gemm;
   const fm_gemm_tuning *tuning; /* per-shape providers when gemm is auto, or NULL */
   cl_mem input;         /* (capacity, in[0]) */
-  cl_mem z[MAX_LAYERS]; /* pre-activations of hidden layer l: (capacity, out[l]) */
+  cl_mem d[MAX_LAYERS]; /* act'(z) of hidden layer l at its pre-activation z: (capacity, out[l]) */
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
   cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
-  cl_kernel k_input, k_bias_act, k_backward_act, k_bias_add, k_column_sums, k_transpose;
-  cl_kernel k_tangent_input, k_tangent_act;
+  cl_kernel k_input, k_bias_act, k_times_derivative, k_bias_add, k_column_sums, k_transpose;
+  cl_kernel k_tangent_input, k_tangent_times;
   int tangent_rows;          /* rows the tangent buffers hold (0 until the first JVP) */
   cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
 };
@@ -89,7 +89,7 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[0] * sizeof(float), "model input", &m->input));
   for (int l = 0; l < shape->n_hidden; l++) {
     size_t bytes = cap * (size_t)m->out[l] * sizeof(float);
-    FM_TRY(fm_device_alloc(dev, bytes, "hidden pre-activations", &m->z[l]));
+    FM_TRY(fm_device_alloc(dev, bytes, "activation derivatives", &m->d[l]));
     FM_TRY(fm_device_alloc(dev, bytes, "hidden activations", &m->h[l]));
   }
   size_t scratch = cap * (size_t)m->max_width * sizeof(float);
@@ -101,14 +101,12 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_mlp_input", &m->k_input));
   snprintf(name, sizeof name, "fm_bias_%s", act);
   FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_bias_act));
-  snprintf(name, sizeof name, "fm_backward_%s", act);
-  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_backward_act));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_times_derivative", &m->k_times_derivative));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_bias_add", &m->k_bias_add));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_sums", &m->k_column_sums));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_transpose", &m->k_transpose));
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_tangent_input", &m->k_tangent_input));
-  snprintf(name, sizeof name, "fm_tangent_%s", act);
-  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_tangent_act));
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_tangent_times", &m->k_tangent_times));
   *out = m;
   return FM_OK;
 fail:
@@ -119,7 +117,7 @@ fail:
 void fm_mlp_destroy(fm_mlp *m) {
   if (!m) return;
   for (int l = 0; l < MAX_LAYERS; l++) {
-    fm_device_release(m->dev, m->z[l]);
+    fm_device_release(m->dev, m->d[l]);
     fm_device_release(m->dev, m->h[l]);
   }
   fm_device_release(m->dev, m->grad_a);
@@ -167,12 +165,12 @@ static fm_status launch_rows(fm_mlp *m, cl_kernel k, int width, int n) {
   return fm_device_launch(m->dev, k, 2, global, local);
 }
 
-/* z_l += b_l, h_l = act(z_l) for hidden layer l. */
+/* With z = d_l + b_l (d_l holding the product): h_l = act(z), d_l = act'(z). */
 static fm_status bias_act(fm_mlp *m, int l, int n) {
   fm_status st = FM_OK;
   cl_kernel k = m->k_bias_act;
   cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
-  FM_CL(FM_ARG(k, 0, m->z[l]));
+  FM_CL(FM_ARG(k, 0, m->d[l]));
   FM_CL(FM_ARG(k, 1, m->h[l]));
   FM_CL(FM_ARG(k, 2, m->params));
   FM_CL(FM_ARG(k, 3, at));
@@ -249,7 +247,7 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
     int last = l == m->n_layers - 1;
     fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
     fm_matrix wt = {m->params_t, m->w_off[l], outw}; /* W^T (in, out) */
-    cl_mem z = last ? out : m->z[l], h = last ? out : m->h[l];
+    cl_mem d = last ? NULL : m->d[l], h = last ? out : m->h[l];
     /* fmcl's kernels fuse the bias and activation; CLBlast needs kernels after it. */
     fm_gemm_provider prov = provider_for(m, 0, rows, outw, in);
     int fused = prov == FM_GEMM_FMCL;
@@ -260,10 +258,10 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
     }
     if (fused) {
       FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
-                              last ? "none" : act, z, h, outw));
+                              last ? "none" : act, d, h, outw));
       continue;
     }
-    fm_matrix c = {z, 0, outw};
+    fm_matrix c = {last ? out : d, 0, outw};
     FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
     if (!last) {
       FM_TRY(bias_act(m, l, n));
@@ -300,10 +298,10 @@ fail:
 /* g (n, width) *= act'(z_l). */
 static fm_status act_backward(fm_mlp *m, int l, cl_mem g, int n) {
   fm_status st = FM_OK;
-  cl_kernel k = m->k_backward_act;
+  cl_kernel k = m->k_times_derivative;
   cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l];
   FM_CL(FM_ARG(k, 0, g));
-  FM_CL(FM_ARG(k, 1, m->z[l]));
+  FM_CL(FM_ARG(k, 1, m->d[l]));
   FM_CL(FM_ARG(k, 2, un));
   FM_CL(FM_ARG(k, 3, width));
   FM_TRY(launch_rows(m, k, (int)width, n));
@@ -315,7 +313,6 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
   size_t rows = (size_t)n;
-  const char *act = fm_activation_name(m->shape.activation);
   cl_mem g = dout; /* gradient at the pre-activation of layer l (the output has none) */
   for (int l = m->n_layers - 1; l >= 0; l--) {
     size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
@@ -336,7 +333,7 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
     fm_matrix w = {m->params, m->w_off[l], in};
     prov = provider_for(m, 0, rows, in, outw);
     if (prov == FM_GEMM_FMCL) {
-      FM_TRY(fm_gemm_times_dact(m->dev, rows, in, outw, gz, w, act, m->z[l - 1], next, in));
+      FM_TRY(fm_gemm_times(m->dev, rows, in, outw, gz, w, m->d[l - 1], next, in));
     } else {
       fm_matrix gn = {next, 0, in};
       FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
@@ -381,10 +378,10 @@ fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem
     FM_TRY(fm_gemm(m->dev, provider_for(m, 0, rows, outw, in), 0, 0, rows, outw, in, 1.0f, a, wt,
                    0.0f, c));
     if (!last) {
-      kern = m->k_tangent_act;
+      kern = m->k_tangent_times;
       cl_uint un = (cl_uint)n, uk = (cl_uint)k, w = (cl_uint)outw;
       FM_CL(FM_ARG(kern, 0, next));
-      FM_CL(FM_ARG(kern, 1, m->z[l]));
+      FM_CL(FM_ARG(kern, 1, m->d[l]));
       FM_CL(FM_ARG(kern, 2, un));
       FM_CL(FM_ARG(kern, 3, uk));
       FM_CL(FM_ARG(kern, 4, w));

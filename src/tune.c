@@ -132,7 +132,7 @@ typedef struct shape {
 } shape;
 
 typedef struct bufs {
-  cl_mem a, b, c, bias, sums;
+  cl_mem a, b, c, bias, sums, ones;
   float *ha, *hb;
   size_t m, n, k;
 } bufs;
@@ -143,13 +143,13 @@ static fm_status product(fm_device *dev, const shape *s, const bufs *b, fm_gemm_
   fm_matrix a = {b->a, 0, ta ? s->m : s->k}, bb = {b->b, 0, s->n}, c = {b->c, 0, s->n};
   if (p != FM_GEMM_FMCL) return fm_gemm(dev, p, ta, 0, s->m, s->n, s->k, 1.0f, a, bb, 0.0f, c);
   if (s->op == 1) return fm_gemm_tn_colsum(dev, s->m, s->n, s->k, a, bb, c, b->sums, 0);
-  if (s->op == 2) return fm_gemm_times_dact(dev, s->m, s->n, s->k, a, bb, "none", b->bias, b->c, s->n);
+  if (s->op == 2) return fm_gemm_times(dev, s->m, s->n, s->k, a, bb, b->ones, b->c, s->n);
   if (s->n <= FM_GEMM_THIN) {
     /* The thin output layer reads W (n, k) directly: B is stored transposed for it. */
     fm_matrix w = {b->b, 0, s->k};
     return fm_gemm_nt_bias(dev, s->m, s->n, s->k, a, w, b->bias, 0, b->c, s->n);
   }
-  return fm_gemm_bias_act(dev, s->m, s->n, s->k, a, bb, b->bias, 0, "none", b->c, b->c, s->n);
+  return fm_gemm_bias_act(dev, s->m, s->n, s->k, a, bb, b->bias, 0, "none", NULL, b->c, s->n);
 }
 
 /* Whether the product's C matches the double-precision reference (fmcl's thin forward
@@ -213,20 +213,22 @@ static fm_status alloc_bufs(fm_device *dev, const shape *s, bufs *b) {
   FM_TRY(fm_device_alloc(dev, na * sizeof(float), "tune A", &b->a));
   FM_TRY(fm_device_alloc(dev, nb * sizeof(float), "tune B", &b->b));
   FM_TRY(fm_device_alloc(dev, nc * sizeof(float), "tune C", &b->c));
-  size_t extra = (s->m > s->n ? s->m : s->n) + nc;
-  FM_TRY(fm_device_alloc(dev, extra * sizeof(float), "tune bias", &b->bias));
+  size_t nbias = s->m > s->n ? s->m : s->n;
+  FM_TRY(fm_device_alloc(dev, nbias * sizeof(float), "tune bias", &b->bias));
+  FM_TRY(fm_device_alloc(dev, nc * sizeof(float), "tune derivative", &b->ones));
   FM_TRY(fm_device_alloc(dev, (s->m + 1) * sizeof(float), "tune sums", &b->sums));
   FM_TRY(fm_device_write(dev, b->a, 0, na * sizeof(float), b->ha));
   FM_TRY(fm_device_write(dev, b->b, 0, nb * sizeof(float), b->hb));
-  /* Zero bias; for the gradient passed back, act none's derivative is 1 whatever z is. */
-  FM_TRY(fm_device_fill(dev, b->bias, 0, extra, 0.0f));
+  /* Zero bias, and a derivative of 1 for the gradient passed back: C is then A B. */
+  FM_TRY(fm_device_fill(dev, b->bias, 0, nbias, 0.0f));
+  FM_TRY(fm_device_fill(dev, b->ones, 0, nc, 1.0f));
 fail:
   return st;
 }
 
 static void free_bufs(fm_device *dev, bufs *b) {
-  cl_mem m[] = {b->a, b->b, b->c, b->bias, b->sums};
-  for (int i = 0; i < 5; i++) fm_device_release(dev, m[i]);
+  cl_mem m[] = {b->a, b->b, b->c, b->bias, b->sums, b->ones};
+  for (int i = 0; i < 6; i++) fm_device_release(dev, m[i]);
   free(b->ha);
   free(b->hb);
 }

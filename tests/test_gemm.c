@@ -108,38 +108,42 @@ static double *product(const float *a, const float *b, size_t m, size_t n, size_
   return c;
 }
 
+/* The fused forward product (h = act(A B + bias), d = act'(same)) and backward product
+ * (g = (A B) * d) against a double reference; act none must leave d as it was. */
 static void check_fused(size_t m, size_t n, size_t k, const char *name) {
   fm_device *dev = test_device();
   float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
-  float *params = malloc((n + 3) * sizeof *params), *z = malloc(m * n * sizeof *z);
+  float *params = malloc((n + 3) * sizeof *params), *d = malloc(m * n * sizeof *d);
   test_fill_uniform(a, m * k, 40, -1, 1);
   test_fill_uniform(b, k * n, 41, -1, 1);
   test_fill_uniform(params, n + 3, 42, -1, 1);
-  test_fill_uniform(z, m * n, 43, -3, 3);
-  double *ab = product(a, b, m, n, k), *want_z = malloc(m * n * sizeof *want_z);
+  test_fill_uniform(d, m * n, 43, -3, 3);
+  int none = strcmp(name, "none") == 0;
+  double *ab = product(a, b, m, n, k), *want_d = malloc(m * n * sizeof *want_d);
   double *want_h = malloc(m * n * sizeof *want_h), *want_g = malloc(m * n * sizeof *want_g);
   for (size_t i = 0; i < m * n; i++) {
-    want_z[i] = ab[i] + params[3 + i % n];
-    want_h[i] = act(name, want_z[i], 0);
-    want_g[i] = ab[i] * act(name, z[i], 1);
+    double z = ab[i] + params[3 + i % n];
+    want_h[i] = act(name, z, 0);
+    want_d[i] = none ? d[i] : act(name, z, 1);
+    want_g[i] = ab[i] * d[i];
   }
   cl_mem da = test_upload(a, m * k), db = test_upload(b, k * n), dp = test_upload(params, n + 3);
-  cl_mem dz = test_zeros(m * n), dh = test_zeros(m * n), dzin = test_upload(z, m * n);
+  cl_mem dd = test_upload(d, m * n), dh = test_zeros(m * n), din = test_upload(d, m * n);
   cl_mem dg = test_zeros(m * n);
   fm_matrix ma = {da, 0, k}, mb = {db, 0, n};
-  ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, dz, dh, n));
-  ck_fm(fm_gemm_times_dact(dev, m, n, k, ma, mb, name, dzin, dg, n));
-  float *gz = test_download(dz, m * n), *gh = test_download(dh, m * n), *gg = test_download(dg, m * n);
+  ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, dd, dh, n));
+  ck_fm(fm_gemm_times(dev, m, n, k, ma, mb, din, dg, n));
+  float *gd = test_download(dd, m * n), *gh = test_download(dh, m * n), *gg = test_download(dg, m * n);
   char what[64];
-  snprintf(what, sizeof what, "bias+%s %zux%zux%zu z", name, m, n, k);
-  ck_assert_uint_eq(test_mismatches(what, gz, want_z, m * n, 1e-5, 1e-4), 0);
   snprintf(what, sizeof what, "bias+%s %zux%zux%zu h", name, m, n, k);
   ck_assert_uint_eq(test_mismatches(what, gh, want_h, m * n, 1e-5, 1e-4), 0);
-  snprintf(what, sizeof what, "times %s' %zux%zux%zu", name, m, n, k);
+  snprintf(what, sizeof what, "bias+%s %zux%zux%zu d", name, m, n, k);
+  ck_assert_uint_eq(test_mismatches(what, gd, want_d, m * n, 1e-5, 1e-4), 0);
+  snprintf(what, sizeof what, "times d %zux%zux%zu", m, n, k);
   ck_assert_uint_eq(test_mismatches(what, gg, want_g, m * n, 1e-5, 1e-4), 0);
-  free(a), free(b), free(params), free(z), free(ab), free(want_z), free(want_h), free(want_g);
-  free(gz), free(gh), free(gg);
-  cl_mem bufs[] = {da, db, dp, dz, dh, dzin, dg};
+  free(a), free(b), free(params), free(d), free(ab), free(want_d), free(want_h), free(want_g);
+  free(gd), free(gh), free(gg);
+  cl_mem bufs[] = {da, db, dp, dd, dh, din, dg};
   for (int i = 0; i < 7; i++) fm_device_release(dev, bufs[i]);
 }
 

@@ -59,15 +59,17 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
  * fmcl). act names an activation of cl/activation.cl: "none", "silu", "relu", "tanh",
  * "gelu". */
 
-/* z (m, n) = A B + params[bias_at ...] and h = act(z), both with row stride ldc (h may be z
- * for "none"). */
+/* h (m, n) = act(A B + params[bias_at ...]) and d = act'(A B + params[bias_at ...]), both
+ * with row stride ldc: the forward pass keeps d for the backward pass. Act "none" writes h
+ * only (d may be NULL). */
 fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
-                           cl_mem params, size_t bias_at, const char *act, cl_mem z, cl_mem h,
+                           cl_mem params, size_t bias_at, const char *act, cl_mem d, cl_mem h,
                            size_t ldc);
 
-/* g (m, n) = (A B) * act'(z), both with row stride ldc. */
-fm_status fm_gemm_times_dact(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
-                             fm_matrix b, const char *act, cl_mem z, cl_mem g, size_t ldc);
+/* g (m, n) = (A B) * d elementwise, both with row stride ldc: the gradient passed back
+ * through a layer, d being its activation's derivative from fm_gemm_bias_act. */
+fm_status fm_gemm_times(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
+                        cl_mem d, cl_mem g, size_t ldc);
 
 /* Widths up to this take the thin kernels (one work-item per row or column). */
 #define FM_GEMM_THIN 8
