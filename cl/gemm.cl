@@ -333,7 +333,7 @@ inline float16 load16_partial(__global const float *p, int count) {
       vstore16(acc[r], 0, tmp);                                                            \
       for (int q = 0; q < 16 && j0 + q < n; q++) C[(size_t)r * ldc + j0 + q] = tmp[q];     \
     }                                                                                      \
-    if (j0 == 0)                                                                           \
+    if (j0 == 0 && sums_at >= 0)                                                           \
       for (int r = 0; r < M; r++) sums[sums_at + r] = colsum[r];                           \
   }
 
@@ -352,7 +352,7 @@ inline float16 load16_partial(__global const float *p, int count) {
       for (int q = 0; q < 16 && i0 + q < m; q++) C[(size_t)(i0 + q) * ldc + c] = tmp[q];   \
     }                                                                                      \
     vstore16(colsum, 0, tmp);                                                              \
-    for (int q = 0; q < 16 && i0 + q < m; q++) sums[sums_at + i0 + q] = tmp[q];            \
+    for (int q = 0; q < 16 && i0 + q < m && sums_at >= 0; q++) sums[sums_at + i0 + q] = tmp[q]; \
   }
 
 /* Dispatches on the thin width so every loop has a constant trip count. */
@@ -369,8 +369,8 @@ inline float16 load16_partial(__global const float *p, int count) {
   }
 
 /* C (m, n) = A^T B for m <= FM_THIN, A stored (k, m): work-item t owns columns 16t .. 16t+15
- * of C; the column sums of A go to sums[sums_at + r] (written by item 0). Range
- * (ceil(n/16)). */
+ * of C; the column sums of A go to sums[sums_at + r] (written by item 0; none when sums_at
+ * < 0). Range (ceil(n/16)). */
 __kernel void fm_gemm_tn_thin_m(int m, int n, int k, __global const float *A, int offa, int lda,
                                 __global const float *B, int offb, int ldb, __global float *C,
                                 int offc, int ldc, __global float *sums, int sums_at) {
@@ -381,7 +381,8 @@ __kernel void fm_gemm_tn_thin_m(int m, int n, int k, __global const float *A, in
 }
 
 /* C (m, n) = A^T B for n <= FM_THIN, A stored (k, m): work-item t owns rows 16t .. 16t+15
- * of C and those columns' sums of A (sums[sums_at + i]). Range (ceil(m/16)). */
+ * of C and those columns' sums of A (sums[sums_at + i]; none when sums_at < 0). Range
+ * (ceil(m/16)). */
 __kernel void fm_gemm_tn_thin_n(int m, int n, int k, __global const float *A, int offa, int lda,
                                 __global const float *B, int offb, int ldb, __global float *C,
                                 int offc, int ldc, __global float *sums, int sums_at) {

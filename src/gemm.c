@@ -176,17 +176,17 @@ fail:
   return st;
 }
 
-fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
-                            fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
+typedef enum tn_kind { TN_TILED, TN_THIN_M, TN_THIN_N } tn_kind;
+
+/* One weight-gradient launch; sums_at < 0 leaves the column sums to another launch. */
+static fm_status tn_colsum_launch(fm_device *dev, tn_kind kind, size_t m, size_t n, size_t k,
+                                  fm_matrix a, fm_matrix b, fm_matrix c, cl_mem sums,
+                                  int sums_at) {
+  static const char *names[] = {"fm_gemm_tn_colsum", "fm_gemm_tn_thin_m", "fm_gemm_tn_thin_n"};
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
-  int thin_m = m <= FM_GEMM_THIN, thin_n = !thin_m && n <= FM_GEMM_THIN;
-  FM_TRY(fm_device_kernel(dev, "gemm",
-                          thin_m   ? "fm_gemm_tn_thin_m"
-                          : thin_n ? "fm_gemm_tn_thin_n"
-                                   : "fm_gemm_tn_colsum",
-                          &kern));
-  cl_int at = (cl_int)sums_at, unit = 1;
+  FM_TRY(fm_device_kernel(dev, "gemm", names[kind], &kern));
+  cl_int at = sums_at, unit = 1;
   cl_uint i = 0;
   FM_TRY(arg_shape(kern, &i, m, n, k));
   FM_TRY(arg_matrix(kern, &i, a));
@@ -194,15 +194,34 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
   FM_TRY(arg_matrix(kern, &i, c));
   FM_CL(FM_ARG(kern, i++, sums));
   FM_CL(FM_ARG(kern, i++, at));
-  if (!thin_m && !thin_n) FM_CL(FM_ARG(kern, i++, unit));
-  if (thin_m || thin_n) {
+  if (kind == TN_TILED) {
+    FM_CL(FM_ARG(kern, i++, unit));
+    FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
+  } else {
     char label[64];
     snprintf(label, sizeof label, "gemm TN+colsum thin %zux%zux%zu", m, n, k);
-    size_t global = ((thin_m ? n : m) + 15) / 16, local = 1;
+    size_t global = ((kind == TN_THIN_M ? n : m) + 15) / 16, local = 1;
     FM_TRY(fm_device_launch_as(dev, label, kern, 1, &global, &local));
-  } else {
-    FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
   }
+fail:
+  return st;
+}
+
+fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                            fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
+  fm_status st = FM_OK;
+  int at = (int)sums_at;
+  if (m <= FM_GEMM_THIN) return tn_colsum_launch(dev, TN_THIN_M, m, n, k, a, b, c, sums, at);
+  if (n <= FM_GEMM_THIN) return tn_colsum_launch(dev, TN_THIN_N, m, n, k, a, b, c, sums, at);
+  /* A few columns past the last whole tile (the time column of a 64-D input layer: 65 =
+   * 2 x 32 + 1) would cost a whole tile each row; the thin kernel takes them instead. */
+  size_t rest = n % 32;
+  if (n < 32 || rest == 0 || rest > FM_GEMM_THIN)
+    return tn_colsum_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
+  FM_TRY(tn_colsum_launch(dev, TN_TILED, m, n - rest, k, a, b, c, sums, at));
+  b.offset += n - rest;
+  c.offset += n - rest;
+  FM_TRY(tn_colsum_launch(dev, TN_THIN_N, m, rest, k, a, b, c, sums, -1));
 fail:
   return st;
 }

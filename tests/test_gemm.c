@@ -158,9 +158,11 @@ START_TEST(fused_bias_activation_and_derivative_epilogues_match_reference) {
 END_TEST
 
 START_TEST(weight_gradient_with_column_sums_matches_reference) {
-  /* Tiled (partial and full tiles), thin m (output layer), thin n (input layer). */
-  const size_t shapes[5][3] = {{37, 45, 29}, {64, 64, 100}, {2, 40, 37}, {45, 3, 37}, {8, 16, 5}};
-  for (int s = 0; s < 5; s++) {
+  /* Tiled (partial and full tiles), thin m (output layer), thin n (input layer), and
+   * tiles plus thin columns past the last whole tile (65 = 64 + 1, 40 = 32 + 8). */
+  const size_t shapes[7][3] = {{37, 45, 29}, {64, 64, 100}, {2, 40, 37}, {45, 3, 37},
+                               {8, 16, 5},   {37, 65, 29},  {21, 40, 33}};
+  for (int s = 0; s < 7; s++) {
     size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
     float *a = malloc(k * m * sizeof *a), *b = malloc(k * n * sizeof *b);
     test_fill_uniform(a, k * m, 50, -1, 1);

@@ -75,7 +75,8 @@ fm_status fm_gemm_times(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix 
 #define FM_GEMM_THIN 8
 
 /* C = A^T B with A stored (k, m), and sums[sums_at + i] = sum_p A[p, i]. Thin m or n (the
- * MLP's output and input layers) take dedicated kernels. */
+ * MLP's output and input layers), and up to FM_GEMM_THIN columns past the last whole tile,
+ * take dedicated kernels. */
 fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at);
 
