@@ -61,8 +61,9 @@ inline void fm_normal_row(__global float *out, uint dim, uint item, uint step, u
     uint8 r1 = (uint8)(w[0], w[2]), r2 = (uint8)(w[1], w[3]);
     float8 u1 = convert_float8((r1 >> 8) + 1u) * (1.0f / 16777216.0f);
     float8 u2 = convert_float8(r2 >> 8) * (1.0f / 16777216.0f);
-    float8 radius = sqrt(-2.0f * log(u1)), angle = 6.283185307f * u2;
-    float8 c = radius * cos(angle), s = radius * sin(angle);
+    float8 radius = sqrt(-2.0f * log(u1)), angle = 6.283185307f * u2, c;
+    float8 s = radius * sincos(angle, &c);
+    c *= radius;
     float16 z = (float16)(c.s0, s.s0, c.s4, s.s4, c.s1, s.s1, c.s5, s.s5, c.s2, s.s2, c.s6,
                           s.s6, c.s3, s.s3, c.s7, s.s7);
     uint left = dim - 4 * b;
