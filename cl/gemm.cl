@@ -205,7 +205,7 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
   }
 }
 
-/* Row r of the forward epilogue: H = act(acc + bias) and, when FM_KEEP_D, D = act'(same). */
+/* Row r of the forward epilogue: H = act(acc + bias) and, when keep_d, D = act'(same). */
 #define STORE_BIAS_ACT(r)                                                                  \
   if (i0 + r < m) {                                                                        \
     __global float *drow = D + (size_t)(i0 + r) * ldc + j0;                                \
@@ -214,7 +214,7 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
       float16 d0, d1;                                                                      \
       vstore16(FM_ACT16(c##r##a + bias0, &d0), 0, hrow);                                   \
       vstore16(FM_ACT16(c##r##b + bias1, &d1), 0, hrow + 16);                              \
-      if (FM_KEEP_D) {                                                                     \
+      if (keep_d) {                                                                        \
         vstore16(d0, 0, drow);                                                             \
         vstore16(d1, 0, drow + 16);                                                        \
       }                                                                                    \
@@ -225,7 +225,7 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
       for (int j = 0; j < n - j0 && j < 32; j++) {                                         \
         float d;                                                                           \
         hrow[j] = FM_ACT(tmp[j] + bias[j0 + j], &d);                                       \
-        if (FM_KEEP_D) drow[j] = d;                                                        \
+        if (keep_d) drow[j] = d;                                                           \
       }                                                                                    \
     }                                                                                      \
   }
@@ -233,11 +233,12 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
 /* fm_gemm_nn_bias_<act>: H (m, n) = act(A B + bias) and D (m, n) = act'(A B + bias), both
  * with row stride ldc; the bias is params[bias_at ...]. The variant none (the output
  * layer) writes H only and never touches D. */
-#define FM_GEMM_BIAS_ACT(act)                                                              \
+#define FM_GEMM_BIAS_ACT(act, keep)                                                        \
   __kernel void fm_gemm_nn_bias_##act(int m, int n, int k, __global const float *A,        \
                                       int offa, int lda, __global const float *B, int offb, \
                                       int ldb, __global const float *params, int bias_at,  \
                                       __global float *D, __global float *H, int ldc) {     \
+    const int keep_d = keep;                                                               \
     GEMM_NN_ACCUMULATE                                                                     \
     __global const float *bias = params + bias_at;                                         \
     float16 bias0 = (float16)(0.0f), bias1 = (float16)(0.0f);                              \
@@ -250,30 +251,27 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
 
 #define FM_ACT fm_act_none
 #define FM_ACT16 fm_act_none_16
-#define FM_KEEP_D 0
-FM_GEMM_BIAS_ACT(none)
-#undef FM_KEEP_D
-#define FM_KEEP_D 1
+FM_GEMM_BIAS_ACT(none, 0)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_silu
 #define FM_ACT16 fm_act_silu_16
-FM_GEMM_BIAS_ACT(silu)
+FM_GEMM_BIAS_ACT(silu, 1)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_relu
 #define FM_ACT16 fm_act_relu_16
-FM_GEMM_BIAS_ACT(relu)
+FM_GEMM_BIAS_ACT(relu, 1)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_tanh
 #define FM_ACT16 fm_act_tanh_16
-FM_GEMM_BIAS_ACT(tanh)
+FM_GEMM_BIAS_ACT(tanh, 1)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_gelu
 #define FM_ACT16 fm_act_gelu_16
-FM_GEMM_BIAS_ACT(gelu)
+FM_GEMM_BIAS_ACT(gelu, 1)
 
 /* Row r of the backward epilogue: G = acc * D. */
 #define STORE_TIMES_D(r)                                                                   \
