@@ -231,13 +231,14 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
   }
 
 /* fm_gemm_nn_bias_<act>: H (m, n) = act(A B + bias) and D (m, n) = act'(A B + bias), both
- * with row stride ldc; the bias is params[bias_at ...]. The variant none (the output
- * layer) writes H only and never touches D. */
-#define FM_GEMM_BIAS_ACT(act, keep)                                                        \
-  __kernel void fm_gemm_nn_bias_##act(int m, int n, int k, __global const float *A,        \
-                                      int offa, int lda, __global const float *B, int offb, \
-                                      int ldb, __global const float *params, int bias_at,  \
-                                      __global float *D, __global float *H, int ldc) {     \
+ * with row stride ldc; the bias is params[bias_at ...]. fm_gemm_nn_bias_<act>_h writes H
+ * only and never touches D: sampling needs no derivatives (for the output layer, act none,
+ * there is only this variant). */
+#define FM_GEMM_BIAS_ACT_KERNEL(name, keep)                                                \
+  __kernel void name(int m, int n, int k, __global const float *A, int offa, int lda,      \
+                     __global const float *B, int offb, int ldb,                           \
+                     __global const float *params, int bias_at, __global float *D,         \
+                     __global float *H, int ldc) {                                         \
     const int keep_d = keep;                                                               \
     GEMM_NN_ACCUMULATE                                                                     \
     __global const float *bias = params + bias_at;                                         \
@@ -248,30 +249,33 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
     }                                                                                      \
     ACC_ALL(STORE_BIAS_ACT)                                                                \
   }
+#define FM_GEMM_BIAS_ACT(act)                                                              \
+  FM_GEMM_BIAS_ACT_KERNEL(fm_gemm_nn_bias_##act, 1)                                        \
+  FM_GEMM_BIAS_ACT_KERNEL(fm_gemm_nn_bias_##act##_h, 0)
 
 #define FM_ACT fm_act_none
 #define FM_ACT16 fm_act_none_16
-FM_GEMM_BIAS_ACT(none, 0)
+FM_GEMM_BIAS_ACT_KERNEL(fm_gemm_nn_bias_none_h, 0)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_silu
 #define FM_ACT16 fm_act_silu_16
-FM_GEMM_BIAS_ACT(silu, 1)
+FM_GEMM_BIAS_ACT(silu)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_relu
 #define FM_ACT16 fm_act_relu_16
-FM_GEMM_BIAS_ACT(relu, 1)
+FM_GEMM_BIAS_ACT(relu)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_tanh
 #define FM_ACT16 fm_act_tanh_16
-FM_GEMM_BIAS_ACT(tanh, 1)
+FM_GEMM_BIAS_ACT(tanh)
 #undef FM_ACT
 #undef FM_ACT16
 #define FM_ACT fm_act_gelu
 #define FM_ACT16 fm_act_gelu_16
-FM_GEMM_BIAS_ACT(gelu, 1)
+FM_GEMM_BIAS_ACT(gelu)
 
 /* Row r of the backward epilogue: G = acc * D. */
 #define STORE_TIMES_D(r)                                                                   \

@@ -140,10 +140,10 @@ fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matr
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
   char name[64];
-  snprintf(name, sizeof name, "fm_gemm_nn_bias_%s", act);
+  snprintf(name, sizeof name, "fm_gemm_nn_bias_%s%s", act, d ? "" : "_h");
   FM_TRY(fm_device_kernel(dev, "gemm", name, &kern));
   cl_int at = (cl_int)bias_at, ic = (cl_int)ldc;
-  cl_mem d_arg = d ? d : h; /* act none never touches it */
+  cl_mem d_arg = d ? d : h; /* the _h kernels never touch it */
   cl_uint i = 0;
   FM_TRY(arg_shape(kern, &i, m, n, k));
   FM_TRY(arg_matrix(kern, &i, a));

@@ -220,7 +220,10 @@ static fm_status check_batch(const fm_mlp *m, int n) {
 }
 
 
-fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out) {
+/* The forward pass; keep: also the activations' derivatives for a backward pass or
+ * tangents (with fmcl's kernels; CLBlast's path writes them anyway). */
+static fm_status forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
+                         int keep) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
   FM_TRY(refresh_transposed(m));
@@ -258,7 +261,7 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
     }
     if (fused) {
       FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
-                              last ? "none" : act, d, h, outw));
+                              last ? "none" : act, keep ? d : NULL, h, outw));
       continue;
     }
     fm_matrix c = {last ? out : d, 0, outw};
@@ -278,6 +281,14 @@ fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
   }
 fail:
   return st;
+}
+
+fm_status fm_mlp_forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out) {
+  return forward(m, x, t, labels, n, out, 1);
+}
+
+fm_status fm_mlp_evaluate(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out) {
+  return forward(m, x, t, labels, n, out, 0);
 }
 
 static fm_status bias_grad(fm_mlp *m, int l, cl_mem g, int n) {

@@ -23,10 +23,10 @@ static fm_status velocity(void *ctx, cl_mem x, float t, cl_mem out) {
   model_velocity *mv = ctx;
   fm_status st = FM_OK;
   FM_TRY(fm_device_fill(mv->dev, mv->t, 0, (size_t)mv->rows, t));
-  FM_TRY(fm_mlp_forward(mv->mlp, x, mv->t, mv->labels, mv->rows, out));
+  FM_TRY(fm_mlp_evaluate(mv->mlp, x, mv->t, mv->labels, mv->rows, out));
   if (mv->uncond) {
     /* Classifier-free guidance: out = (1 - w) v(null) + w v(class). */
-    FM_TRY(fm_mlp_forward(mv->mlp, x, mv->t, NULL, mv->rows, mv->uncond));
+    FM_TRY(fm_mlp_evaluate(mv->mlp, x, mv->t, NULL, mv->rows, mv->uncond));
     cl_kernel k = mv->k_combine;
     float a = 1.0f - mv->guidance, b = mv->guidance;
     cl_uint n = (cl_uint)((size_t)mv->rows * (size_t)fm_mlp_get_shape(mv->mlp)->dim);

@@ -108,8 +108,9 @@ static double *product(const float *a, const float *b, size_t m, size_t n, size_
   return c;
 }
 
-/* The fused forward product (h = act(A B + bias), d = act'(same)) and backward product
- * (g = (A B) * d) against a double reference; act none must leave d as it was. */
+/* The fused forward product (h = act(A B + bias), d = act'(same); and h alone, with d
+ * NULL, as sampling runs it) and backward product (g = (A B) * d) against a double
+ * reference. Act none has only the h-alone form. */
 static void check_fused(size_t m, size_t n, size_t k, const char *name) {
   fm_device *dev = test_device();
   float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
@@ -129,22 +130,26 @@ static void check_fused(size_t m, size_t n, size_t k, const char *name) {
   }
   cl_mem da = test_upload(a, m * k), db = test_upload(b, k * n), dp = test_upload(params, n + 3);
   cl_mem dd = test_upload(d, m * n), dh = test_zeros(m * n), din = test_upload(d, m * n);
-  cl_mem dg = test_zeros(m * n);
+  cl_mem dg = test_zeros(m * n), dh_alone = test_zeros(m * n);
   fm_matrix ma = {da, 0, k}, mb = {db, 0, n};
-  ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, dd, dh, n));
+  if (!none) ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, dd, dh, n));
+  ck_fm(fm_gemm_bias_act(dev, m, n, k, ma, mb, dp, 3, name, NULL, dh_alone, n));
   ck_fm(fm_gemm_times(dev, m, n, k, ma, mb, din, dg, n));
-  float *gd = test_download(dd, m * n), *gh = test_download(dh, m * n), *gg = test_download(dg, m * n);
+  float *gd = test_download(dd, m * n), *gh = test_download(none ? dh_alone : dh, m * n);
+  float *gh_alone = test_download(dh_alone, m * n), *gg = test_download(dg, m * n);
   char what[64];
   snprintf(what, sizeof what, "bias+%s %zux%zux%zu h", name, m, n, k);
   ck_assert_uint_eq(test_mismatches(what, gh, want_h, m * n, 1e-5, 1e-4), 0);
   snprintf(what, sizeof what, "bias+%s %zux%zux%zu d", name, m, n, k);
   ck_assert_uint_eq(test_mismatches(what, gd, want_d, m * n, 1e-5, 1e-4), 0);
+  /* Without d the same h, to the bit. */
+  ck_assert_int_eq(memcmp(gh_alone, gh, m * n * sizeof *gh), 0);
   snprintf(what, sizeof what, "times d %zux%zux%zu", m, n, k);
   ck_assert_uint_eq(test_mismatches(what, gg, want_g, m * n, 1e-5, 1e-4), 0);
   free(a), free(b), free(params), free(d), free(ab), free(want_d), free(want_h), free(want_g);
-  free(gd), free(gh), free(gg);
-  cl_mem bufs[] = {da, db, dp, dd, dh, din, dg};
-  for (int i = 0; i < 7; i++) fm_device_release(dev, bufs[i]);
+  free(gd), free(gh), free(gh_alone), free(gg);
+  cl_mem bufs[] = {da, db, dp, dd, dh, din, dg, dh_alone};
+  for (int i = 0; i < 8; i++) fm_device_release(dev, bufs[i]);
 }
 
 START_TEST(fused_bias_activation_and_derivative_epilogues_match_reference) {

@@ -60,8 +60,8 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
  * "gelu". */
 
 /* h (m, n) = act(A B + params[bias_at ...]) and d = act'(A B + params[bias_at ...]), both
- * with row stride ldc: the forward pass keeps d for the backward pass. Act "none" writes h
- * only (d may be NULL). */
+ * with row stride ldc: the forward pass keeps d for the backward pass. With d NULL only h
+ * is written (sampling; act "none" takes only NULL). */
 fm_status fm_gemm_bias_act(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix b,
                            cl_mem params, size_t bias_at, const char *act, cl_mem d, cl_mem h,
                            size_t ldc);

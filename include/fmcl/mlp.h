@@ -45,6 +45,11 @@ fm_status fm_mlp_init(fm_mlp *mlp, uint64_t seed);
  * may be NULL (every row the null class). Keeps the activations for fm_mlp_backward. */
 fm_status fm_mlp_forward(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out);
 
+/* As fm_mlp_forward for sampling: the same out, without keeping the activations'
+ * derivatives that only a backward pass needs (less memory traffic per evaluation). The
+ * activations kept for fm_mlp_backward are no longer valid afterwards. */
+fm_status fm_mlp_evaluate(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out);
+
 /* Forward-mode derivatives: out (n, dim) = v(x, t, labels) as fm_mlp_forward, and for k tangent
  * directions stacked as k blocks of n rows, tangents (k n, dim) -> out_tangents (k n, dim)
  * with row j n + i = J_x v(x_i, t_i) tangents[j n + i] (t is held fixed). The tangent
