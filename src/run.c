@@ -832,7 +832,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", cfg.sample.n);
     goto fail;
   }
-  double t0 = fm_seconds();
+  double t0 = fm_seconds(), build0 = fm_device_build_seconds(dev);
   long nfe = 0;
   if (cfg.model.classes > 0) {
     labels = malloc((size_t)cfg.sample.n * sizeof *labels);
@@ -848,15 +848,17 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
                          cfg.sample.guidance, labels};
   FM_TRY(fm_sample_generate(mlp, &sp, samples, NULL, &nfe));
   if (ck.mean) fm_points_unstandardize(samples, cfg.sample.n, ck.dim, ck.mean, ck.std);
-  double seconds = fm_seconds() - t0;
+  double seconds = fm_seconds() - t0, build = fm_device_build_seconds(dev) - build0;
   FM_TRY(write_samples(path, samples, labels, cfg.sample.n, ck.dim));
   char how[96];
   if (cfg.sample.solver == FM_SOLVER_DOPRI5)
     snprintf(how, sizeof how, "dopri5 (rtol %g, atol %g)", cfg.sample.rtol, cfg.sample.atol);
   else
     snprintf(how, sizeof how, "%s, %d steps", fm_solver_name(cfg.sample.solver), cfg.sample.steps);
-  fm_run_say(opt, "sampled %d points from %s (step %llu) with %s (NFE %ld) in %.2f s: %s\n",
-             cfg.sample.n, checkpoint, (unsigned long long)ck.step, how, nfe, seconds, path);
+  fm_run_say(opt,
+             "sampled %d points from %s (step %llu) with %s (NFE %ld) in %.3f s (%.3f s of it "
+             "building kernels): %s\n",
+             cfg.sample.n, checkpoint, (unsigned long long)ck.step, how, nfe, seconds, build, path);
   if (written) fm_strlcpy(written, path, written_size);
 fail:
   free(samples);
