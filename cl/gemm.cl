@@ -205,6 +205,26 @@ __kernel void fm_gemm_tn_colsum(int m, int n, int k, __global const float *A, in
   }
 }
 
+/* C = A B and sums[sums_at + i] = sum_p A[i, p]: a layer's weight and bias gradients from
+ * its output gradient transposed (A, (m, k)) and its input (B, (k, n)). Each row sum adds
+ * in order of p, as the column sums of fm_gemm_tn_colsum do, so both give the same bits. */
+__kernel void fm_gemm_nn_rowsum(int m, int n, int k, __global const float *A, int offa, int lda,
+                                __global const float *B, int offb, int ldb, __global float *C,
+                                int offc, int ldc, __global float *sums, int sums_at) {
+  const float alpha = 1.0f, beta = 0.0f;
+  C += offc;
+  GEMM_NN_ACCUMULATE
+  ACC_ALL(STORE_ROW)
+  if (j0 == 0) {
+    float8 rowsum = (float8)(0.0f);
+    for (int p = 0; p < k; p++)
+      rowsum += (float8)(a0[p], a1[p], a2[p], a3[p], a4[p], a5[p], a6[p], a7[p]);
+    float tmp[8];
+    vstore8(rowsum, 0, tmp);
+    for (int r = 0; r < 8 && i0 + r < m; r++) sums[sums_at + i0 + r] = tmp[r];
+  }
+}
+
 /* Row r of the forward epilogue: H = act(acc + bias) and, when keep_d, D = act'(same). */
 #define STORE_BIAS_ACT(r)                                                                  \
   if (i0 + r < m) {                                                                        \

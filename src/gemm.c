@@ -216,14 +216,36 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
   /* A few columns past the last whole tile (the time column of a 64-D input layer: 65 =
    * 2 x 32 + 1) would cost a whole tile each row; the thin kernel takes them instead. */
   size_t rest = n % 32;
-  if (n < 32 || rest == 0 || rest > FM_GEMM_THIN)
-    return tn_colsum_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
+  if (fm_gemm_tn_tiled(m, n)) return tn_colsum_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
   FM_TRY(tn_colsum_launch(dev, TN_TILED, m, n - rest, k, a, b, c, sums, at));
   b.offset += n - rest;
   c.offset += n - rest;
   FM_TRY(tn_colsum_launch(dev, TN_THIN_N, m, rest, k, a, b, c, sums, -1));
 fail:
   return st;
+}
+
+fm_status fm_gemm_nn_rowsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
+                            fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
+  fm_status st = FM_OK;
+  cl_kernel kern = NULL;
+  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_nn_rowsum", &kern));
+  cl_int at = (cl_int)sums_at;
+  cl_uint i = 0;
+  FM_TRY(arg_shape(kern, &i, m, n, k));
+  FM_TRY(arg_matrix(kern, &i, a));
+  FM_TRY(arg_matrix(kern, &i, b));
+  FM_TRY(arg_matrix(kern, &i, c));
+  FM_CL(FM_ARG(kern, i++, sums));
+  FM_CL(FM_ARG(kern, i++, at));
+  FM_TRY(launch_tiles(dev, kern, "gemm NN+rowsum", m, n, k));
+fail:
+  return st;
+}
+
+int fm_gemm_tn_tiled(size_t m, size_t n) {
+  size_t rest = n % 32;
+  return m > FM_GEMM_THIN && n > FM_GEMM_THIN && (n < 32 || rest == 0 || rest > FM_GEMM_THIN);
 }
 
 fm_status fm_gemm_nt_bias(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix w,

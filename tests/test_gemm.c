@@ -192,6 +192,40 @@ START_TEST(weight_gradient_with_column_sums_matches_reference) {
 }
 END_TEST
 
+/* The weight and bias gradients from the transposed output gradient (NN with row sums)
+ * equal those of the tiled A^T B with column sums to the bit, at full and partial tiles. */
+START_TEST(rowsum_product_gives_the_weight_gradient_bits) {
+  const size_t shapes[2][3] = {{64, 96, 100}, {37, 45, 29}};
+  for (int s = 0; s < 2; s++) {
+    size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    float *a = malloc(k * m * sizeof *a), *at = malloc(m * k * sizeof *at);
+    float *b = malloc(k * n * sizeof *b);
+    test_fill_uniform(a, k * m, 70, -1, 1);
+    test_fill_uniform(b, k * n, 71, -1, 1);
+    for (size_t p = 0; p < k; p++)
+      for (size_t i = 0; i < m; i++) at[i * k + p] = a[p * m + i];
+    cl_mem da = test_upload(a, k * m), dat = test_upload(at, m * k), db = test_upload(b, k * n);
+    cl_mem c1 = test_zeros(m * n), c2 = test_zeros(m * n), s1 = test_zeros(m), s2 = test_zeros(m);
+    fm_matrix ma = {da, 0, m}, mat = {dat, 0, k}, mb = {db, 0, n};
+    fm_matrix mc1 = {c1, 0, n}, mc2 = {c2, 0, n};
+    ck_fm(fm_gemm_tn_colsum(test_device(), m, n, k, ma, mb, mc1, s1, 0));
+    ck_fm(fm_gemm_nn_rowsum(test_device(), m, n, k, mat, mb, mc2, s2, 0));
+    float *g1 = test_download(c1, m * n), *g2 = test_download(c2, m * n);
+    float *h1 = test_download(s1, m), *h2 = test_download(s2, m);
+    ck_assert_int_eq(memcmp(g1, g2, m * n * sizeof *g1), 0);
+    ck_assert_int_eq(memcmp(h1, h2, m * sizeof *h1), 0);
+    double *want = calloc(m * n, sizeof *want);
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++)
+        for (size_t p = 0; p < k; p++) want[i * n + j] += (double)a[p * m + i] * b[p * n + j];
+    ck_assert_uint_eq(test_mismatches("NN+rowsum C", g2, want, m * n, 1e-5, 1e-4), 0);
+    free(a), free(at), free(b), free(g1), free(g2), free(h1), free(h2), free(want);
+    cl_mem bufs[] = {da, dat, db, c1, c2, s1, s2};
+    for (int i = 0; i < 7; i++) fm_device_release(test_device(), bufs[i]);
+  }
+}
+END_TEST
+
 START_TEST(thin_output_layer_product_matches_reference) {
   const size_t shapes[3][3] = {{37, 2, 45}, {16, 8, 64}, {5, 1, 7}};
   for (int s = 0; s < 3; s++) {
@@ -234,6 +268,7 @@ int main(void) {
   tcase_add_test(tc, fused_bias_activation_and_derivative_epilogues_match_reference);
   tcase_add_test(tc, weight_gradient_with_column_sums_matches_reference);
   tcase_add_test(tc, thin_output_layer_product_matches_reference);
+  tcase_add_test(tc, rowsum_product_gives_the_weight_gradient_bits);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

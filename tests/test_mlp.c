@@ -144,6 +144,39 @@ START_TEST(backward_matches_finite_differences) {
 }
 END_TEST
 
+/* A layer with 512 inputs takes its weight gradient from the transposed output gradient
+ * (NN product with row sums): the same gradients as CLBlast's A^T B on the same model. */
+START_TEST(backward_of_a_wide_layer_matches_clblast) {
+  fm_mlp_shape shape = {DIM, 0, 0, 2, {512, 16}, FM_ACT_SILU};
+  float x[N * DIM], t[N], u[N * DIM];
+  test_fill_uniform(x, N * DIM, 12, -2, 2);
+  test_fill_uniform(t, N, 13, 0, 1);
+  test_fill_uniform(u, N * DIM, 14, -2, 2);
+  cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
+  cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
+  float *grads[2];
+  size_t n = 0;
+  for (int p = 0; p < 2; p++) {
+    fm_mlp *m = NULL;
+    ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
+    fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL);
+    ck_fm(fm_mlp_init(m, 15));
+    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
+    ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
+    ck_fm(fm_mlp_backward(m, dv, N));
+    n = fm_mlp_flat_size(m);
+    grads[p] = test_download(fm_mlp_grads(m), n);
+    fm_mlp_destroy(m);
+  }
+  double *want = malloc(n * sizeof *want);
+  for (size_t i = 0; i < n; i++) want[i] = grads[0][i];
+  ck_assert_uint_eq(test_mismatches("wide layer gradient", grads[1], want, n, 1e-6, 1e-4), 0);
+  free(grads[0]), free(grads[1]), free(want);
+  cl_mem bufs[] = {dx, dt, du, v, dv, rows};
+  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
 START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
   provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
   for (int a = 0; a < 4; a++) {
@@ -224,6 +257,7 @@ int main(void) {
   tcase_set_timeout(tc, 600);
   tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 2);
   tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 2);
+  tcase_add_test(tc, backward_of_a_wide_layer_matches_clblast);
   tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 2);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
   tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
