@@ -14,10 +14,10 @@
 
 #define MAX_LAYERS (FM_MAX_HIDDEN + 1)
 
-/* Input widths from which a layer's weight gradient is the NN product of its transposed
- * output gradient, not the tiled A^T B: on PoCL a 512 x 512 x 512 weight gradient takes
- * 0.2 ms less that way for a 75 us transpose; at 256 inputs the transpose costs more than
- * it saves. */
+/* Widths (inputs and outputs) from which a layer's weight gradient is the NN product of
+ * its transposed output gradient, not the tiled A^T B: on PoCL a 512 x 512 x 512 weight
+ * gradient takes 0.2 ms less that way for a 75 us transpose; with 256 inputs, or 64
+ * outputs, the transpose costs as much as it saves or more. */
 #define TRANSPOSED_GRADIENT_FROM 512
 #define ALIGN_FLOATS 32
 
@@ -348,7 +348,8 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
     fm_matrix dw = {m->grads, m->w_off[l], in};
     /* dW_l (out, in) = g^T (out, n) x a (n, in); db_l = column sums of g */
     fm_gemm_provider prov = provider_for(m, 1, outw, in, rows);
-    if (prov == FM_GEMM_FMCL && fm_gemm_tn_tiled(outw, in) && in >= TRANSPOSED_GRADIENT_FROM) {
+    if (prov == FM_GEMM_FMCL && fm_gemm_tn_tiled(outw, in) && in >= TRANSPOSED_GRADIENT_FROM &&
+        outw >= TRANSPOSED_GRADIENT_FROM) {
       FM_TRY(transpose(m, g, m->grad_t, 0, n, (int)outw));
       fm_matrix gt = {m->grad_t, 0, rows};
       FM_TRY(fm_gemm_nn_rowsum(m->dev, outw, in, rows, gt, a, dw, m->grads, m->b_off[l]));

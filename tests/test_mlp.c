@@ -144,10 +144,10 @@ START_TEST(backward_matches_finite_differences) {
 }
 END_TEST
 
-/* A layer with 512 inputs takes its weight gradient from the transposed output gradient
- * (NN product with row sums): the same gradients as CLBlast's A^T B on the same model. */
+/* A 512 x 512 layer takes its weight gradient from the transposed output gradient (NN
+ * product with row sums): the same gradients as CLBlast's A^T B on the same model. */
 START_TEST(backward_of_a_wide_layer_matches_clblast) {
-  fm_mlp_shape shape = {DIM, 0, 0, 2, {512, 16}, FM_ACT_SILU};
+  fm_mlp_shape shape = {DIM, 0, 0, 2, {512, 512}, FM_ACT_SILU};
   float x[N * DIM], t[N], u[N * DIM];
   test_fill_uniform(x, N * DIM, 12, -2, 2);
   test_fill_uniform(t, N, 13, 0, 1);

@@ -86,7 +86,7 @@ int fm_gemm_tn_tiled(size_t m, size_t n);
 /* C = A B with A (m, k), and sums[sums_at + i] = sum_p A[i, p]: the same weight and bias
  * gradients as fm_gemm_tn_colsum, to the bit, from the output gradient stored transposed.
  * On PoCL a transpose plus this product beats the tiled A^T B (whose reads of A^T use half
- * of each cache line) for wide layers; the MLP uses it from 512 inputs on. */
+ * of each cache line) for wide layers; the MLP uses it from 512 inputs and outputs on. */
 fm_status fm_gemm_nn_rowsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at);
 
