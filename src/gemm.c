@@ -176,13 +176,15 @@ fail:
   return st;
 }
 
-typedef enum tn_kind { TN_TILED, TN_THIN_M, TN_THIN_N } tn_kind;
+/* The kernels that give a layer's weight and bias gradients: the tiled A^T B with column
+ * sums, its thin variants, and A B with row sums for A stored transposed. */
+typedef enum grad_kind { TN_TILED, TN_THIN_M, TN_THIN_N, NN_ROWSUM } grad_kind;
 
-/* One weight-gradient launch; sums_at < 0 leaves the column sums to another launch. */
-static fm_status tn_colsum_launch(fm_device *dev, tn_kind kind, size_t m, size_t n, size_t k,
-                                  fm_matrix a, fm_matrix b, fm_matrix c, cl_mem sums,
-                                  int sums_at) {
-  static const char *names[] = {"fm_gemm_tn_colsum", "fm_gemm_tn_thin_m", "fm_gemm_tn_thin_n"};
+/* One weight-gradient launch; sums_at < 0 leaves the sums to another launch. */
+static fm_status grad_launch(fm_device *dev, grad_kind kind, size_t m, size_t n, size_t k,
+                             fm_matrix a, fm_matrix b, fm_matrix c, cl_mem sums, int sums_at) {
+  static const char *names[] = {"fm_gemm_tn_colsum", "fm_gemm_tn_thin_m", "fm_gemm_tn_thin_n",
+                                "fm_gemm_nn_rowsum"};
   fm_status st = FM_OK;
   cl_kernel kern = NULL;
   FM_TRY(fm_device_kernel(dev, "gemm", names[kind], &kern));
@@ -197,6 +199,8 @@ static fm_status tn_colsum_launch(fm_device *dev, tn_kind kind, size_t m, size_t
   if (kind == TN_TILED) {
     FM_CL(FM_ARG(kern, i++, unit));
     FM_TRY(launch_tiles(dev, kern, "gemm TN+colsum", m, n, k));
+  } else if (kind == NN_ROWSUM) {
+    FM_TRY(launch_tiles(dev, kern, "gemm NN+rowsum", m, n, k));
   } else {
     char label[64];
     snprintf(label, sizeof label, "gemm TN+colsum thin %zux%zux%zu", m, n, k);
@@ -211,36 +215,23 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
   fm_status st = FM_OK;
   int at = (int)sums_at;
-  if (m <= FM_GEMM_THIN) return tn_colsum_launch(dev, TN_THIN_M, m, n, k, a, b, c, sums, at);
-  if (n <= FM_GEMM_THIN) return tn_colsum_launch(dev, TN_THIN_N, m, n, k, a, b, c, sums, at);
+  if (m <= FM_GEMM_THIN) return grad_launch(dev, TN_THIN_M, m, n, k, a, b, c, sums, at);
+  if (n <= FM_GEMM_THIN) return grad_launch(dev, TN_THIN_N, m, n, k, a, b, c, sums, at);
+  if (fm_gemm_tn_tiled(m, n)) return grad_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
   /* A few columns past the last whole tile (the time column of a 64-D input layer: 65 =
    * 2 x 32 + 1) would cost a whole tile each row; the thin kernel takes them instead. */
   size_t rest = n % 32;
-  if (fm_gemm_tn_tiled(m, n)) return tn_colsum_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
-  FM_TRY(tn_colsum_launch(dev, TN_TILED, m, n - rest, k, a, b, c, sums, at));
+  FM_TRY(grad_launch(dev, TN_TILED, m, n - rest, k, a, b, c, sums, at));
   b.offset += n - rest;
   c.offset += n - rest;
-  FM_TRY(tn_colsum_launch(dev, TN_THIN_N, m, rest, k, a, b, c, sums, -1));
+  FM_TRY(grad_launch(dev, TN_THIN_N, m, rest, k, a, b, c, sums, -1));
 fail:
   return st;
 }
 
 fm_status fm_gemm_nn_rowsum(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a,
                             fm_matrix b, fm_matrix c, cl_mem sums, size_t sums_at) {
-  fm_status st = FM_OK;
-  cl_kernel kern = NULL;
-  FM_TRY(fm_device_kernel(dev, "gemm", "fm_gemm_nn_rowsum", &kern));
-  cl_int at = (cl_int)sums_at;
-  cl_uint i = 0;
-  FM_TRY(arg_shape(kern, &i, m, n, k));
-  FM_TRY(arg_matrix(kern, &i, a));
-  FM_TRY(arg_matrix(kern, &i, b));
-  FM_TRY(arg_matrix(kern, &i, c));
-  FM_CL(FM_ARG(kern, i++, sums));
-  FM_CL(FM_ARG(kern, i++, at));
-  FM_TRY(launch_tiles(dev, kern, "gemm NN+rowsum", m, n, k));
-fail:
-  return st;
+  return grad_launch(dev, NN_ROWSUM, m, n, k, a, b, c, sums, (int)sums_at);
 }
 
 int fm_gemm_tn_tiled(size_t m, size_t n) {

@@ -109,6 +109,20 @@ START_TEST(forward_matches_reference_for_every_activation) {
 }
 END_TEST
 
+/* The flow-matching loss's parameter gradients of m on N rows (x, t) with targets u: one
+ * forward, loss and backward pass; a malloc'd copy of the gradient buffer. */
+static float *loss_gradients(fm_mlp *m, const float *x, const float *t, const float *u) {
+  cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
+  cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
+  ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
+  ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
+  ck_fm(fm_mlp_backward(m, dv, N));
+  float *grad = test_download(fm_mlp_grads(m), fm_mlp_flat_size(m));
+  cl_mem bufs[] = {dx, dt, du, v, dv, rows};
+  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
+  return grad;
+}
+
 START_TEST(backward_matches_finite_differences) {
   provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
   for (int a = 0; a < 4; a++) {
@@ -117,13 +131,8 @@ START_TEST(backward_matches_finite_differences) {
     test_fill_uniform(x, N * DIM, 3, -2, 2);
     test_fill_uniform(t, N, 4, 0, 1);
     test_fill_uniform(u, N * DIM, 5, -2, 2);
-    cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
-    cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
-    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
-    ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
-    ck_fm(fm_mlp_backward(m, dv, N));
+    float *grad = loss_gradients(m, x, t, u);
     size_t n = fm_mlp_flat_size(m);
-    float *grad = test_download(fm_mlp_grads(m), n);
     double *flat = params_double(m), *want = malloc(n * sizeof *want);
     for (size_t i = 0; i < n; i++) {
       double keep = flat[i], h = 1e-6;
@@ -137,8 +146,6 @@ START_TEST(backward_matches_finite_differences) {
     /* Padding between layers has no parameters: its gradient must be exactly 0 too. */
     ck_assert_uint_eq(test_mismatches(fm_activation_name((fm_activation)a), grad, want, n, 2e-5, 2e-3), 0);
     free(grad), free(flat), free(want);
-    cl_mem bufs[] = {dx, dt, du, v, dv, rows};
-    for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
     fm_mlp_destroy(m);
   }
 }
@@ -152,8 +159,6 @@ START_TEST(backward_of_a_wide_layer_matches_clblast) {
   test_fill_uniform(x, N * DIM, 12, -2, 2);
   test_fill_uniform(t, N, 13, 0, 1);
   test_fill_uniform(u, N * DIM, 14, -2, 2);
-  cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
-  cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
   float *grads[2];
   size_t n = 0;
   for (int p = 0; p < 2; p++) {
@@ -161,19 +166,14 @@ START_TEST(backward_of_a_wide_layer_matches_clblast) {
     ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
     fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL);
     ck_fm(fm_mlp_init(m, 15));
-    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
-    ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
-    ck_fm(fm_mlp_backward(m, dv, N));
+    grads[p] = loss_gradients(m, x, t, u);
     n = fm_mlp_flat_size(m);
-    grads[p] = test_download(fm_mlp_grads(m), n);
     fm_mlp_destroy(m);
   }
   double *want = malloc(n * sizeof *want);
   for (size_t i = 0; i < n; i++) want[i] = grads[0][i];
   ck_assert_uint_eq(test_mismatches("wide layer gradient", grads[1], want, n, 1e-6, 1e-4), 0);
   free(grads[0]), free(grads[1]), free(want);
-  cl_mem bufs[] = {dx, dt, du, v, dv, rows};
-  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
 }
 END_TEST
 
