@@ -1,7 +1,7 @@
 /* MLP kernels around the matrix products: the input features, bias + activation forward
  * (keeping the activation's derivative), the product with that derivative backward, and
- * bias gradients. Matrices are row-major
- * (rows = batch); 2-D ranges are (column, row) so no kernel divides an index. */
+ * bias gradients. Matrices are row-major (rows = batch); 2-D ranges are (column, row) so no
+ * kernel divides an index. */
 
 #ifndef FM_PI
 #define FM_PI 3.14159265358979f
