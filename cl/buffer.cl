@@ -13,3 +13,9 @@ __kernel void fm_combine(__global float *out, __global const float *x, __global 
   uint i = get_global_id(0);
   if (i < n) out[i] = a * x[i] + b * y[i];
 }
+
+/* x[offset + i] = value for i < n, for int buffers (labels). */
+__kernel void fm_fill_int(__global int *x, uint offset, uint n, int value) {
+  uint i = get_global_id(0);
+  if (i < n) x[offset + i] = value;
+}

@@ -11,14 +11,13 @@
 #include <string.h>
 
 #include "fileio.h"
-#include "fmcl/gemm.h"
-#include "fmcl/mlp.h"
+#include "fmcl/dataset.h"
+#include "fmcl/engine.h"
 #include "fmcl/progress.h"
 #include "fmcl/sample.h"
 #include "fmcl/train.h"
-#include "fmcl/tune.h"
+#include "internal.h"
 #include "kernels.h"
-#include "run_internal.h"
 
 #define CURVE_EVERY 10 /* steps between the loss reads compared across devices */
 
@@ -74,7 +73,7 @@ static fm_status build_all(fm_device *dev, double *seconds) {
     cl_program prog = NULL;
     st = fm_device_build(dev, origin, source, fm_kernels_program_options(name), &prog);
     free(source);
-    if (prog) clReleaseProgram(prog);
+    if (prog) (void)clReleaseProgram(prog);
     FM_TRY(st);
   }
   *seconds = fm_seconds() - t0;
@@ -124,43 +123,31 @@ fail:
   return st;
 }
 
-/* The tests' stand-in for a device that fails mid-benchmark: FMCL_FAULT=bench@N makes
- * device N fail after its builds. */
-static int injected_failure(int index) {
-  const char *v = getenv("FMCL_FAULT");
-  return v && strncmp(v, "bench@", 6) == 0 && atoi(v + 6) == index;
-}
-
-/* Train steps and sample once on one device; fills the row. */
-static fm_status measure_device(const fm_run_options *opt, const fm_config *cfg, int steps,
-                                const fm_points *train, fm_device *dev, bench_row *row) {
+/* Trains steps and samples once on one device; fills the row. */
+static fm_status measure_device(const fm_bench_params *bp, const fm_config *cfg,
+                                const fm_points *train, const fm_device_select *sel,
+                                bench_row *row) {
   fm_status st = FM_OK;
-  fm_mlp *mlp = NULL;
+  fm_engine *engine = NULL;
   fm_trainer *tr = NULL;
   float *samples = NULL;
-  fm_gemm_tuning tuning = {0};
+  fm_engine_options eo = {.select = sel, .report = bp->report};
+  FM_TRY(fm_engine_open(cfg, &eo, &engine));
+  fm_device *dev = fm_engine_device(engine);
   FM_TRY(measure_builds(dev, row));
-  if (injected_failure(row->index)) {
-    st = fm_fail(FM_ERR_OPENCL, "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5) "
-                 "(injected by FMCL_FAULT)");
-    goto fail;
-  }
+  if (bp->device_hook) FM_TRY(bp->device_hook(bp->hook_ctx, row->index));
   FM_TRY(measure_peak(dev, &row->peak));
-  fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, train->dim);
   int sample_n = 10000, capacity = cfg->train.batch > 4096 ? cfg->train.batch : 4096;
-  FM_TRY(fm_mlp_create(dev, &shape, capacity, &mlp));
-  fm_mlp_set_gemm(mlp, cfg->device.gemm);
-  FM_TRY(fm_run_tuning(opt, cfg, dev, &tuning));
-  fm_mlp_set_tuning(mlp, &tuning);
-  FM_TRY(fm_mlp_init(mlp, cfg->seed));
+  FM_TRY(fm_engine_new_model(engine, cfg, train->dim, capacity));
+  fm_mlp *mlp = fm_engine_model(engine);
   FM_TRY(fm_trainer_create(mlp, cfg, train, NULL, &tr));
-  row->curve = calloc((size_t)(steps / CURVE_EVERY + 1), sizeof *row->curve);
+  row->curve = calloc((size_t)(bp->steps / CURVE_EVERY + 1), sizeof *row->curve);
   if (!row->curve) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory");
     goto fail;
   }
   double t0 = 0;
-  for (int step = 1; step <= steps; step++) {
+  for (int step = 1; step <= bp->steps; step++) {
     FM_TRY(fm_trainer_step(tr));
     if (step == 1) {
       FM_TRY(fm_device_finish(dev));
@@ -171,11 +158,15 @@ static fm_status measure_device(const fm_run_options *opt, const fm_config *cfg,
       FM_TRY(fm_trainer_take_loss(tr, &rep));
       row->curve[row->n_curve++] = rep.mean;
       row->final_loss = rep.mean;
+      if (fm_stop_requested(bp->stop)) {
+        st = fm_fail(FM_ERR_INTERRUPTED, "bench: interrupted; no table was written");
+        goto fail;
+      }
     }
   }
   FM_TRY(fm_device_finish(dev));
   double seconds = fm_seconds() - t0;
-  row->steps_per_s = steps > 1 && seconds > 0 ? (steps - 1) / seconds : 0;
+  row->steps_per_s = bp->steps > 1 && seconds > 0 ? (bp->steps - 1) / seconds : 0;
   row->gflops = row->steps_per_s * 6.0 * fm_mlp_macs_per_row(mlp) * cfg->train.batch * 1e-9;
   /* Sampling: rk4 with 25 steps (NFE 100) for 10000 points. */
   samples = malloc((size_t)sample_n * (size_t)train->dim * sizeof *samples);
@@ -183,7 +174,9 @@ static fm_status measure_device(const fm_run_options *opt, const fm_config *cfg,
     st = fm_fail(FM_ERR_NOMEM, "out of host memory");
     goto fail;
   }
-  fm_sample_params sp = {FM_SOLVER_RK4, 25, sample_n, 4096, cfg->seed, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params sp = {.solver = FM_SOLVER_RK4, .steps = 25, .n = sample_n, .batch = 4096,
+                         .seed = cfg->seed, .class_label = -1, .guidance = 1.0,
+                         .stop = bp->stop};
   t0 = fm_seconds();
   FM_TRY(fm_sample_generate(mlp, &sp, samples, NULL, &row->nfe));
   row->points_per_s = sample_n / (fm_seconds() - t0);
@@ -191,27 +184,39 @@ static fm_status measure_device(const fm_run_options *opt, const fm_config *cfg,
 fail:
   free(samples);
   fm_trainer_destroy(tr);
-  fm_mlp_destroy(mlp);
-  fm_tuning_free(&tuning);
+  fm_engine_destroy(engine);
   return st;
 }
 
-static void print_table(FILE *out, const bench_row *rows, int n) {
-  fprintf(out, "| device | type | steps/s | GFLOP/s | of peak | points/s (NFE 100) | build s "
-               "(first / again) | final loss | loss curve vs first |\n");
-  fprintf(out, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-  for (int i = 0; i < n; i++) {
+/* The table as Markdown. */
+static void report_table(const fm_reporter *report, const bench_row *rows, int n) {
+  char table[16384];
+  size_t used = (size_t)snprintf(table, sizeof table,
+                                 "| device | type | steps/s | GFLOP/s | of peak | points/s (NFE "
+                                 "100) | build s (first / again) | final loss | loss curve vs "
+                                 "first |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (int i = 0; i < n && used < sizeof table; i++) {
     const bench_row *r = &rows[i];
-    if (!r->ok) {
-      fprintf(out, "| %d: %s | %s | failed: %s | | | | | | |\n", r->index, r->name, r->type,
-              r->error);
-      continue;
-    }
-    fprintf(out, "| %d: %s | %s | %.1f | %.1f | %.0f%% of %.0f | %.0f | %.2f / %.2f | %.4f | %.2g |\n",
-            r->index, r->name, r->type, r->steps_per_s, r->gflops, 100 * r->gflops / r->peak,
-            r->peak, r->points_per_s, r->build_first, r->build_again, r->final_loss,
-            r->curve_diff);
+    if (!r->ok)
+      used += (size_t)snprintf(table + used, sizeof table - used,
+                               "\n| %d: %s | %s | failed: %s | | | | | | |", r->index, r->name,
+                               r->type, r->error);
+    else
+      used += (size_t)snprintf(
+          table + used, sizeof table - used,
+          "\n| %d: %s | %s | %.1f | %.1f | %.0f%% of %.0f | %.0f | %.2f / %.2f | %.4f | %.2g |",
+          r->index, r->name, r->type, r->steps_per_s, r->gflops, 100 * r->gflops / r->peak,
+          r->peak, r->points_per_s, r->build_first, r->build_again, r->final_loss,
+          r->curve_diff);
   }
+  fm_report(report, FM_REPORT_RESULT, "%s", table);
+}
+
+/* A copy of text for a CSV field: commas and newlines become semicolons. */
+static void csv_field(const char *text, char *out, size_t size) {
+  fm_strlcpy(out, text, size);
+  for (char *c = out; *c; c++)
+    if (*c == ',' || *c == '\n') *c = ';';
 }
 
 static fm_status write_outputs(const char *dir, const bench_row *rows, int n, int steps) {
@@ -224,14 +229,9 @@ static fm_status write_outputs(const char *dir, const bench_row *rows, int n, in
                "build_first_s,build_again_s,final_loss,loss_curve_max_diff,error\n");
   for (int i = 0; i < n; i++) {
     const bench_row *r = &rows[i];
-    char name[256];
-    fm_strlcpy(name, r->name, sizeof name);
-    for (char *c = name; *c; c++)
-      if (*c == ',') *c = ';';
-    char error[512];
-    fm_strlcpy(error, r->error, sizeof error);
-    for (char *c = error; *c; c++)
-      if (*c == ',' || *c == '\n') *c = ';';
+    char name[256], error[512];
+    csv_field(r->name, name, sizeof name);
+    csv_field(r->error, error, sizeof error);
     fprintf(f.f, "%d,%s,%s,%s,%d,%.3f,%.3f,%.3f,%.1f,%ld,%.4f,%.4f,%.7g,%.3g,%s\n", r->index, name,
             r->type, r->driver, r->ok, r->steps_per_s, r->gflops, r->peak, r->points_per_s, r->nfe,
             r->build_first, r->build_again, r->final_loss, r->curve_diff, error);
@@ -263,39 +263,27 @@ static fm_status write_outputs(const char *dir, const bench_row *rows, int n, in
     }
     cJSON_AddItemToArray(list, o);
   }
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
   snprintf(path, sizeof path, "%s/bench.json", dir);
-  FM_TRY(fm_file_begin(&f, path, "w"));
-  fputs(text ? text : "{}", f.f);
-  fputc('\n', f.f);
-  free(text);
-  FM_TRY(fm_file_commit(&f));
+  st = fm_write_json(path, root);
+  cJSON_Delete(root);
 fail:
   return st;
 }
 
-fm_status fm_bench(const fm_config *config, const char *devices, int steps,
-                   const fm_run_options *opt) {
+fm_status fm_bench(const fm_config *config, const fm_bench_params *bp) {
   fm_status st = FM_OK;
   fm_device_info *list = NULL;
   int count = 0, n_rows = 0;
   bench_row *rows = NULL;
-  fm_points train = {0}, test = {0};
+  fm_dataset data = {0};
   fm_config cfg = *config;
   fm_config_resolve(&cfg);
   char dir[1024];
-  if (steps < 2) return fm_fail(FM_ERR_CONFIG, "bench: --steps must be at least 2");
+  const char *devices = bp->devices ? bp->devices : "all";
+  if (bp->steps < 2) return fm_fail(FM_ERR_CONFIG, "bench: --steps must be at least 2");
   FM_TRY(fm_device_list(&list, &count));
   FM_TRY(check_spec(devices, count));
-  FM_TRY(fm_run_load_data(&cfg, &train, &test));
-  if (cfg.data.standardize) {
-    double *mean = malloc((size_t)train.dim * sizeof *mean), *sd = malloc((size_t)train.dim * sizeof *sd);
-    if (mean && sd && fm_points_stats(&train, mean, sd) == FM_OK)
-      fm_points_standardize(train.x, train.n, train.dim, mean, sd);
-    free(mean);
-    free(sd);
-  }
+  FM_TRY(fm_dataset_load(&cfg, &data));
   fm_config_run_dir(&cfg, dir, sizeof dir);
   FM_TRY(fm_make_dirs(dir));
   rows = calloc((size_t)count, sizeof *rows);
@@ -310,22 +298,23 @@ fm_status fm_bench(const fm_config *config, const char *devices, int steps,
     fm_strlcpy(row->name, list[i].name, sizeof row->name);
     fm_strlcpy(row->type, list[i].type, sizeof row->type);
     fm_strlcpy(row->driver, list[i].driver, sizeof row->driver);
-    fm_run_say(opt, "bench: device %d (%s): %d training steps, 10000 samples...\n", row->index,
-               row->name, steps);
-    fm_device_select sel = {FM_DEVICE_AUTO, list[i].index, "", 0};
-    fm_device *dev = NULL;
-    fm_status dst = fm_device_open(&sel, &dev);
-    if (dst == FM_OK) dst = measure_device(opt, &cfg, steps, &train, dev, row);
-    fm_device_destroy(dev);
+    fm_report(bp->report, FM_REPORT_INFO, "bench: device %d (%s): %d training steps, 10000 "
+              "samples...", row->index, row->name, bp->steps);
+    fm_device_select sel = {.kind = FM_DEVICE_AUTO, .index = list[i].index};
+    fm_status dst = measure_device(bp, &cfg, &data.train, &sel, row);
+    if (dst == FM_ERR_INTERRUPTED) {
+      st = dst;
+      goto fail;
+    }
     if (dst != FM_OK) {
       row->ok = 0;
       fm_strlcpy(row->error, fm_error_message(), sizeof row->error);
-      fm_run_say(opt, "bench: device %d failed: %s\n", row->index, row->error);
+      fm_report(bp->report, FM_REPORT_INFO, "bench: device %d failed: %s", row->index, row->error);
     }
   }
   if (n_rows == 0) {
     st = fm_fail(FM_ERR_NO_DEVICE, "bench: --devices %s selects no device; see fmcl devices",
-                 devices ? devices : "all");
+                 devices);
     goto fail;
   }
   /* The loss curves use counter-based random numbers: they agree to float rounding. */
@@ -338,14 +327,13 @@ fm_status fm_bench(const fm_config *config, const char *devices, int steps,
     for (int j = 0; j < r->n_curve && j < first->n_curve; j++)
       r->curve_diff = fmax(r->curve_diff, fabs(r->curve[j] - first->curve[j]));
   }
-  print_table(stdout, rows, n_rows);
-  FM_TRY(write_outputs(dir, rows, n_rows, steps));
-  fm_run_say(opt, "bench: table written to %s/bench.csv and bench.json\n", dir);
+  report_table(bp->report, rows, n_rows);
+  FM_TRY(write_outputs(dir, rows, n_rows, bp->steps));
+  fm_report(bp->report, FM_REPORT_INFO, "bench: table written to %s/bench.csv and bench.json", dir);
 fail:
   for (int i = 0; i < n_rows; i++) free(rows[i].curve);
   free(rows);
-  fm_points_free(&train);
-  fm_points_free(&test);
+  fm_dataset_free(&data);
   free(list);
   return st;
 }

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmcl/data.h"
 #include "fileio.h"
 #include "internal.h"
 
@@ -30,17 +29,6 @@ typedef struct field {
   const char *doc;
 } field;
 
-static const char *const device_types[] = {"auto", "gpu", "cpu", NULL};
-static const char *const gemm_providers[] = {"auto", "clblast", "fmcl", NULL};
-static const char *const data_formats[] = {"auto", "csv", "npy", NULL};
-static const char *const activations[] = {"silu", "relu", "tanh", "gelu", NULL};
-static const char *const schedulers[] = {"condot", "cosine", "linear_vp", "vp", "polynomial", NULL};
-static const char *const couplings[] = {"independent", "ot", NULL};
-static const char *const time_samplings[] = {"uniform", "logit_normal", NULL};
-static const char *const lr_schedules[] = {"constant", "cosine", NULL};
-static const char *const solvers[] = {"euler", "midpoint", "heun", "rk4", "dopri5", NULL};
-static const char *const divergences[] = {"auto", "exact", "hutchinson", NULL};
-
 #define OFF(member) offsetof(fm_config, member)
 #define SZ(member) sizeof(((fm_config *)0)->member)
 #define BIG 2147483647.0
@@ -50,13 +38,13 @@ static const field fields[] = {
      "experiment name (empty: data.name); the run folder defaults to runs/<name>"},
     {"seed", F_SEED, OFF(seed), 0, 9007199254740991.0, 0, 0, NULL, F_MODEL,
      "seed of every random number (data, initialisation, batches, sampling)"},
-    {"device.type", F_ENUM, OFF(device.type), 0, 0, 0, 0, device_types, 0,
+    {"device.type", F_ENUM, OFF(device.type), 0, 0, 0, 0, fm_device_kind_names, 0,
      "auto (first GPU, else first device), gpu or cpu"},
     {"device.index", F_INT, OFF(device.index), -1, 1024, 0, 0, NULL, 0,
      "device position as `fmcl devices` lists it; -1 for any"},
     {"device.name", F_STRING, OFF(device.name), 0, 0, 0, SZ(device.name), NULL, 0,
      "substring of the device name (case-insensitive); empty for any"},
-    {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, gemm_providers, 0,
+    {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, fm_gemm_provider_names, 0,
      "matrix products: auto (fmcl's kernels on CPUs, CLBlast on GPUs), clblast or fmcl"},
     {"device.tuning", F_STRING, OFF(device.tuning), 0, 0, 0, SZ(device.tuning), NULL, 0,
      "tuning file (fmcl tune); empty: ~/.cache/fmcl/tuning/<device>-<driver>.json"},
@@ -65,7 +53,7 @@ static const field fields[] = {
      "rings"},
     {"data.path", F_STRING, OFF(data.path), 0, 0, 0, SZ(data.path), NULL, F_MODEL,
      "a data file (CSV or NPY, one point per row) instead of a toy set; empty for data.name"},
-    {"data.format", F_ENUM, OFF(data.format), 0, 0, 0, 0, data_formats, 0,
+    {"data.format", F_ENUM, OFF(data.format), 0, 0, 0, 0, fm_data_format_names, 0,
      "auto (NPY by its magic bytes, else CSV), csv or npy"},
     {"data.test_fraction", F_REAL, OFF(data.test_fraction), 0, 0.9, 0, 0, NULL, F_MODEL,
      "share of a data file's rows held out (after a seeded shuffle); 0 holds none"},
@@ -86,14 +74,14 @@ static const field fields[] = {
      "toy source points"},
     {"model.hidden", F_INT_LIST, OFF(model.hidden), 1, 65536, 0, FM_MAX_HIDDEN, NULL, F_MODEL,
      "widths of the hidden layers"},
-    {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, activations, F_MODEL,
+    {"model.activation", F_ENUM, OFF(model.activation), 0, 0, 0, 0, fm_activation_names, F_MODEL,
      "silu, relu, tanh or gelu (exact erf form, as PyTorch's default)"},
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
     {"model.classes", F_INT, OFF(model.classes), 0, 4096, 0, 0, NULL, F_MODEL,
      "class-conditional model with this many classes, given as a one-hot input (a learned "
      "embedding added by the first layer); 0: unconditional"},
-    {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, schedulers, F_MODEL,
+    {"path.scheduler", F_ENUM, OFF(path.scheduler), 0, 0, 0, 0, fm_scheduler_names, F_MODEL,
      "x_t = a(t) x1 + s(t) x0 with condot (a = t, s = 1 - (1 - sigma_min) t), cosine "
      "(sin, cos of pi t / 2), linear_vp (t, sqrt(1 - t^2)), vp (diffusion) or polynomial "
      "(t^n, 1 - t^n)"},
@@ -105,7 +93,7 @@ static const field fields[] = {
      "vp: see path.beta_min; s = sqrt(1 - exp(-T))"},
     {"path.exponent", F_REAL, OFF(path.exponent), 1, 16, 0, 0, NULL, F_MODEL,
      "polynomial: n"},
-    {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, couplings, F_MODEL,
+    {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, fm_coupling_names, F_MODEL,
      "pairs of x0 and x1: independent, or ot (each batch matched by an exact assignment on "
      "squared distance, OT-CFM; solved on the host)"},
     {"path.sigma", F_REAL, OFF(path.sigma), 0, 100, 0, 0, NULL, F_MODEL,
@@ -119,7 +107,7 @@ static const field fields[] = {
     {"train.eps", F_REAL, OFF(train.eps), 0, 1, 1, 0, NULL, F_MODEL, "Adam epsilon"},
     {"train.weight_decay", F_REAL, OFF(train.weight_decay), 0, 1, 0, 0, NULL, F_MODEL,
      "decoupled weight decay (AdamW); 0 for plain Adam"},
-    {"train.lr_schedule", F_ENUM, OFF(train.lr_schedule), 0, 0, 0, 0, lr_schedules, F_MODEL,
+    {"train.lr_schedule", F_ENUM, OFF(train.lr_schedule), 0, 0, 0, 0, fm_lr_shape_names, F_MODEL,
      "after the warm-up: constant, or cosine from train.lr down to train.lr_min"},
     {"train.warmup", F_INT, OFF(train.warmup), 0, BIG, 0, 0, NULL, F_MODEL,
      "steps of linear warm-up from 0 to train.lr"},
@@ -130,7 +118,7 @@ static const field fields[] = {
     {"train.ema", F_REAL, OFF(train.ema), 0, 0.999999, 0, 0, NULL, F_MODEL,
      "decay of an exponential moving average of the weights, used for sampling and "
      "evaluation; 0: none"},
-    {"train.time_sampling", F_ENUM, OFF(train.time_sampling), 0, 0, 0, 0, time_samplings,
+    {"train.time_sampling", F_ENUM, OFF(train.time_sampling), 0, 0, 0, 0, fm_time_sampling_names,
      F_MODEL, "t ~ uniform on [0, 1), or logit_normal: sigmoid(mean + std z)"},
     {"train.time_mean", F_REAL, OFF(train.time_mean), -10, 10, 0, 0, NULL, F_MODEL,
      "logit_normal: mean"},
@@ -143,7 +131,7 @@ static const field fields[] = {
      "steps between loss reads (a train.csv row and a progress update)"},
     {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
      "steps between checkpoints (model.fmck); 0 writes one only at the end"},
-    {"sample.solver", F_ENUM, OFF(sample.solver), 0, 0, 0, 0, solvers, 0,
+    {"sample.solver", F_ENUM, OFF(sample.solver), 0, 0, 0, 0, fm_solver_names, 0,
      "ODE solver: euler, midpoint, heun, rk4 (fixed steps) or dopri5 (adaptive)"},
     {"sample.steps", F_INT, OFF(sample.steps), 1, 1000000, 0, 0, NULL, 0,
      "solver steps from t = 0 to t = 1 (fixed-step solvers)"},
@@ -164,13 +152,13 @@ static const field fields[] = {
      "points integrated at once"},
     {"eval.likelihood", F_BOOL, OFF(eval.likelihood), 0, 0, 0, 0, NULL, 0,
      "negative log-likelihood of held-out points (summary.json)"},
-    {"eval.solver", F_ENUM, OFF(eval.solver), 0, 0, 0, 0, solvers, 0,
+    {"eval.solver", F_ENUM, OFF(eval.solver), 0, 0, 0, 0, fm_solver_names, 0,
      "solver of the likelihood ODE (from t = 1 back to t = 0)"},
     {"eval.steps", F_INT, OFF(eval.steps), 1, 1000000, 0, 0, NULL, 0,
      "its steps (fixed-step solvers)"},
     {"eval.rtol", F_REAL, OFF(eval.rtol), 0, 1, 1, 0, NULL, 0, "its relative tolerance (dopri5)"},
     {"eval.atol", F_REAL, OFF(eval.atol), 0, 1, 1, 0, NULL, 0, "its absolute tolerance (dopri5)"},
-    {"eval.divergence", F_ENUM, OFF(eval.divergence), 0, 0, 0, 0, divergences, 0,
+    {"eval.divergence", F_ENUM, OFF(eval.divergence), 0, 0, 0, 0, fm_divergence_names, 0,
      "auto (exact up to 16 dimensions), exact, or hutchinson (Rademacher probes)"},
     {"eval.probes", F_INT, OFF(eval.probes), 1, 1024, 0, 0, NULL, 0,
      "Hutchinson probes per point, fixed for the whole solve"},
@@ -244,10 +232,6 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->output.plot_dims[1] = 1;
   cfg->output.n_plot_dims = 2;
 }
-
-const char *fm_activation_name(fm_activation a) { return activations[a]; }
-const char *fm_scheduler_name(fm_scheduler s) { return schedulers[s]; }
-const char *fm_solver_name(fm_solver_kind s) { return solvers[s]; }
 
 static const field *find_field(const char *path) {
   for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++)
@@ -405,11 +389,22 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
   return FM_ERR_INVALID;
 }
 
+/* Configs nest two levels (train.steps); a document nested far deeper is not a config. */
+#define MAX_NESTING 8
+
+/* How deeply v nests objects and lists (a leaf is 0), counting no further than limit. */
+static int nesting(const cJSON *v, int limit) {
+  int deepest = 0;
+  if (limit <= 0) return 0;
+  for (const cJSON *c = v->child; c && deepest < limit; c = c->next) {
+    int d = 1 + nesting(c, limit - 1);
+    if (d > deepest) deepest = d;
+  }
+  return deepest;
+}
+
 /* Walks a JSON object under prefix, applying leaves and rejecting unknown keys. */
-static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, const char *source,
-                         int depth) {
-  if (depth > 8)
-    return fm_fail(FM_ERR_CONFIG, "%s: %s: nested too deeply", source, prefix[0] ? prefix : "top level");
+static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, const char *source) {
   for (const cJSON *item = obj->child; item; item = item->next) {
     char path[256];
     if (!item->string)
@@ -427,7 +422,7 @@ static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, c
       if (!cJSON_IsObject(item))
         return fm_fail(FM_ERR_CONFIG, "%s: %s: expected an object, got %s", source, path,
                        json_kind(item));
-      st = overlay(cfg, item, path, source, depth + 1);
+      st = overlay(cfg, item, path, source);
     } else {
       char known[512];
       section_keys(prefix, known, sizeof known);
@@ -484,8 +479,11 @@ fm_status fm_config_parse(fm_config *cfg, const char *text, size_t len, const ch
   } else if (!cJSON_IsObject(root)) {
     st = fm_fail(FM_ERR_CONFIG, "%s: expected a JSON object at the top level, got %s", source,
                  json_kind(root));
+  } else if (nesting(root, MAX_NESTING + 1) > MAX_NESTING) {
+    st = fm_fail(FM_ERR_CONFIG, "%s: objects or lists nested more than %d levels deep; a config "
+                 "nests two (e.g. {\"train\": {\"steps\": 100}})", source, MAX_NESTING);
   } else {
-    st = overlay(cfg, root, "", source, 0);
+    st = overlay(cfg, root, "", source);
   }
   cJSON_Delete(root);
   return st;
@@ -641,10 +639,17 @@ void fm_config_run_dir(const fm_config *cfg, char *out, size_t size) {
   snprintf(out, size, "runs/%s", resolved.name);
 }
 
-void fm_config_print_reference(FILE *out, int markdown) {
+char *fm_config_reference(int markdown) {
   fm_config d;
   fm_config_defaults(&d);
   cJSON *defaults = config_tree(&d, 0);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  if (!out) {
+    cJSON_Delete(defaults);
+    return NULL;
+  }
   for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
     const field *f = &fields[i];
     const char *leaf;
@@ -657,4 +662,6 @@ void fm_config_print_reference(FILE *out, int markdown) {
     free(value);
   }
   cJSON_Delete(defaults);
+  fclose(out);
+  return text;
 }

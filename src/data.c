@@ -1,6 +1,7 @@
-/* Toy data sets. The formulas follow FFJORD's toy_data.py (and scikit-learn's make_moons,
- * make_circles and make_swiss_roll that it calls); each point i draws its own numbers
- * from the stream (seed, stream, item i), so a set does not depend on generation order. */
+/* Toy data sets, named by fm_toy_names in the order of toy_fns. The formulas follow
+ * FFJORD's toy_data.py (and scikit-learn's make_moons, make_circles and make_swiss_roll
+ * that it calls); each point i draws its own numbers from the stream (seed, stream, item
+ * i), so a set does not depend on generation order. */
 #include "fmcl/data.h"
 
 #include <math.h>
@@ -13,9 +14,6 @@
 #include "internal.h"
 
 #define PI 3.14159265358979323846
-
-const char *const fm_toy_names[] = {"8gaussians", "moons", "circles", "checkerboard",
-                                    "2spirals", "pinwheel", "swissroll", "rings", NULL};
 
 typedef void (*toy_fn)(fm_rng *rng, int i, int n, double *x, int *label);
 
@@ -119,12 +117,11 @@ static const toy_fn toy_fns[] = {toy_8gaussians, toy_moons,    toy_circles,   to
                                  toy_2spirals,   toy_pinwheel, toy_swissroll, toy_rings};
 
 static int toy_index(const char *name) {
+  _Static_assert(FM_ARRAY_LEN(toy_fns) == 8, "one generator per name of fm_toy_names");
   for (int i = 0; fm_toy_names[i]; i++)
     if (strcmp(fm_toy_names[i], name) == 0) return i;
   return -1;
 }
-
-int fm_toy_exists(const char *name) { return toy_index(name) >= 0; }
 
 fm_status fm_toy_generate(const char *name, uint64_t seed, uint32_t stream, int n,
                           fm_points *out) {

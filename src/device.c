@@ -16,6 +16,7 @@
 #define FM_MAX_PROGRAMS 16
 
 typedef struct cached_kernel {
+  char program[32]; /* two programs may hold kernels of the same name */
   char name[64];
   cl_kernel kernel;
 } cached_kernel;
@@ -60,37 +61,36 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-const char *fm_device_kind_name(fm_device_kind kind) {
-  switch (kind) {
-  case FM_DEVICE_AUTO: return "auto";
-  case FM_DEVICE_GPU: return "gpu";
-  case FM_DEVICE_CPU: return "cpu";
-  }
-  return "?";
-}
-
-static void device_string(cl_device_id id, cl_device_info what, char *out, size_t size) {
+/* A string property, with the spaces some drivers pad names with removed. */
+static fm_status device_string(cl_device_id id, cl_device_info what, char *out, size_t size) {
+  fm_status st = FM_OK;
   out[0] = '\0';
-  if (clGetDeviceInfo(id, what, size, out, NULL) != CL_SUCCESS) fm_strlcpy(out, "?", size);
+  FM_CL(clGetDeviceInfo(id, what, size, out, NULL));
   out[size - 1] = '\0';
-  /* Some drivers pad names with spaces. */
   size_t n = strlen(out);
   while (n > 0 && isspace((unsigned char)out[n - 1])) out[--n] = '\0';
+fail:
+  return st;
 }
 
-static void fill_info(cl_platform_id platform, cl_device_id id, int index, fm_device_info *info) {
+static fm_status fill_info(cl_platform_id platform, cl_device_id id, int index,
+                           fm_device_info *info) {
+  fm_status st = FM_OK;
   memset(info, 0, sizeof *info);
   info->index = index;
   info->platform_id = platform;
   info->id = id;
-  clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL);
+  FM_CL(clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL));
   info->platform[sizeof info->platform - 1] = '\0';
-  device_string(id, CL_DEVICE_NAME, info->name, sizeof info->name);
-  device_string(id, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor);
-  device_string(id, CL_DEVICE_VERSION, info->version, sizeof info->version);
-  device_string(id, CL_DRIVER_VERSION, info->driver, sizeof info->driver);
+  FM_CL(clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof info->platform_version,
+                          info->platform_version, NULL));
+  info->platform_version[sizeof info->platform_version - 1] = '\0';
+  FM_TRY(device_string(id, CL_DEVICE_NAME, info->name, sizeof info->name));
+  FM_TRY(device_string(id, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor));
+  FM_TRY(device_string(id, CL_DEVICE_VERSION, info->version, sizeof info->version));
+  FM_TRY(device_string(id, CL_DRIVER_VERSION, info->driver, sizeof info->driver));
   cl_device_type type = 0;
-  clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL));
   info->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
   fm_strlcpy(info->type,
              info->is_gpu                           ? "GPU"
@@ -99,66 +99,72 @@ static void fill_info(cl_platform_id platform, cl_device_id id, int index, fm_de
                                                     : "other",
              sizeof info->type);
   cl_uint u = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL));
   info->compute_units = u;
-  u = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL));
   info->clock_mhz = u;
   cl_ulong l = 0;
-  clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof l, &l, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof l, &l, NULL));
   info->global_mem = l;
-  l = 0;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof l, &l, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof l, &l, NULL));
   info->max_alloc = l;
-  l = 0;
-  clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof l, &l, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof l, &l, NULL));
   info->local_mem = l;
   size_t wg = 1;
-  clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL));
   info->max_work_group = wg;
+fail:
+  return st;
 }
 
 fm_status fm_device_list(fm_device_info **list, int *count) {
+  fm_status st = FM_OK;
+  cl_platform_id *platforms = NULL;
+  cl_device_id *ids = NULL;
+  fm_device_info *out = NULL;
+  int n = 0;
   *list = NULL;
   *count = 0;
   cl_uint n_platforms = 0;
   cl_int err = clGetPlatformIDs(0, NULL, &n_platforms);
   if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && n_platforms == 0))
     return fm_fail(FM_ERR_NO_DEVICE, "no OpenCL platform found: %s", install_advice);
-  if (err != CL_SUCCESS) return fm_fail_cl(err, "clGetPlatformIDs", __FILE__, __LINE__);
-
-  cl_platform_id *platforms = calloc(n_platforms, sizeof *platforms);
+  FM_CL(err);
+  platforms = calloc(n_platforms, sizeof *platforms);
   if (!platforms) return fm_fail(FM_ERR_NOMEM, "out of host memory listing devices");
-  clGetPlatformIDs(n_platforms, platforms, NULL);
-  fm_device_info *out = NULL;
-  int n = 0;
+  FM_CL(clGetPlatformIDs(n_platforms, platforms, NULL));
   for (cl_uint p = 0; p < n_platforms; p++) {
     cl_uint n_dev = 0;
-    if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_dev) != CL_SUCCESS ||
-        n_dev == 0)
-      continue;
-    cl_device_id *ids = calloc(n_dev, sizeof *ids);
+    err = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_dev);
+    if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && n_dev == 0)) continue;
+    FM_CL(err);
+    ids = calloc(n_dev, sizeof *ids);
     fm_device_info *grown = realloc(out, (size_t)(n + (int)n_dev) * sizeof *out);
+    if (grown) out = grown;
     if (!ids || !grown) {
-      free(ids);
-      free(grown ? grown : out);
-      free(platforms);
-      return fm_fail(FM_ERR_NOMEM, "out of host memory listing devices");
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory listing devices");
+      goto fail;
     }
-    out = grown;
-    clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, n_dev, ids, NULL);
-    for (cl_uint d = 0; d < n_dev; d++, n++) fill_info(platforms[p], ids[d], n, &out[n]);
+    FM_CL(clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, n_dev, ids, NULL));
+    for (cl_uint d = 0; d < n_dev; d++, n++) FM_TRY(fill_info(platforms[p], ids[d], n, &out[n]));
     free(ids);
+    ids = NULL;
+  }
+  if (n == 0) {
+    st = fm_fail(FM_ERR_NO_DEVICE, "OpenCL platforms were found but they have no devices: %s",
+                 install_advice);
+    goto fail;
   }
   free(platforms);
-  if (n == 0) {
-    free(out);
-    return fm_fail(FM_ERR_NO_DEVICE, "OpenCL platforms were found but they have no devices: %s",
-                   install_advice);
-  }
   *list = out;
   *count = n;
   return FM_OK;
+fail:
+  if (st != FM_ERR_NO_DEVICE) fm_fail_context(st, "listing OpenCL devices: ");
+  free(ids);
+  free(out);
+  free(platforms);
+  return st;
 }
 
 static int contains_nocase(const char *hay, const char *needle) {
@@ -262,9 +268,11 @@ fail:
   return st;
 }
 
+/* Release paths have no caller to report to, so their calls are the one place whose
+ * results are not checked. */
 void fm_device_destroy(fm_device *dev) {
   if (!dev) return;
-  if (dev->queue) clFinish(dev->queue);
+  if (dev->queue) (void)clFinish(dev->queue);
   for (int i = 0; i < dev->n_pending; i++) clReleaseEvent(dev->pending[i].event);
   for (int i = 0; i < dev->n_kernels; i++) clReleaseKernel(dev->kernels[i].kernel);
   for (int i = 0; i < dev->n_programs; i++) clReleaseProgram(dev->programs[i].program);
@@ -274,15 +282,30 @@ void fm_device_destroy(fm_device *dev) {
 }
 
 const fm_device_info *fm_device_get_info(const fm_device *dev) { return &dev->info; }
-cl_context fm_device_context(const fm_device *dev) { return dev->context; }
 cl_command_queue fm_device_queue(const fm_device *dev) { return dev->queue; }
-uint64_t fm_device_bytes_in_use(const fm_device *dev) { return dev->bytes_in_use; }
 uint64_t fm_device_bytes_peak(const fm_device *dev) { return dev->bytes_peak; }
 double fm_device_build_seconds(const fm_device *dev) { return dev->build_seconds; }
 
 size_t fm_device_local_1d(const fm_device *dev) {
   size_t wg = dev->info.max_work_group;
   return wg >= 128 ? 128 : wg;
+}
+
+/* The build log of a program that failed to build (malloc'd), or NULL when the driver
+ * gives none. */
+static char *build_log(fm_device *dev, cl_program program) {
+  size_t size = 0;
+  if (clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
+      CL_SUCCESS)
+    return NULL;
+  char *log = malloc(size + 1);
+  if (log && clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, size, log, NULL) !=
+                 CL_SUCCESS) {
+    free(log);
+    return NULL;
+  }
+  if (log) log[size] = '\0';
+  return log;
 }
 
 fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
@@ -297,18 +320,12 @@ fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
   err = clBuildProgram(program, 1, &dev->info.id, full_options, NULL, NULL);
   dev->build_seconds += now_seconds() - t0;
   if (err != CL_SUCCESS) {
-    size_t log_size = 0;
-    clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
-    char *log = malloc(log_size + 1);
-    if (log) {
-      clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, log_size, log, NULL);
-      log[log_size] = '\0';
-    }
+    char *log = build_log(dev, program);
     fm_fail(FM_ERR_BUILD, "kernel program %s failed to build on %s: %s (%d)\noptions: %s\n"
             "build log:\n%s", label, dev->info.name, fm_cl_error_name(err), err, full_options,
-            log ? log : "(no log)");
+            log ? log : "(the driver gave no log)");
     free(log);
-    clReleaseProgram(program);
+    (void)clReleaseProgram(program);
     return FM_ERR_BUILD;
   }
   *out = program;
@@ -339,7 +356,7 @@ static fm_status get_program(fm_device *dev, const char *name, cl_program *out) 
 fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
                            cl_kernel *out) {
   for (int i = 0; i < dev->n_kernels; i++)
-    if (strcmp(dev->kernels[i].name, kernel) == 0) {
+    if (strcmp(dev->kernels[i].name, kernel) == 0 && strcmp(dev->kernels[i].program, program) == 0) {
       *out = dev->kernels[i].kernel;
       return FM_OK;
     }
@@ -354,6 +371,7 @@ fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kern
     return fm_fail_context(FM_ERR_OPENCL, "kernel %s in program %s: ", kernel, program);
   }
   cached_kernel *c = &dev->kernels[dev->n_kernels++];
+  fm_strlcpy(c->program, program, sizeof c->program);
   fm_strlcpy(c->name, kernel, sizeof c->name);
   c->kernel = k;
   *out = k;
@@ -365,9 +383,20 @@ fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims, const
   return fm_device_launch_as(dev, NULL, kernel, dims, global, local);
 }
 
+/* The kernel's function name into name (for profile labels and messages). */
+static fm_status kernel_name(cl_kernel kernel, char *name, size_t size) {
+  fm_status st = FM_OK;
+  FM_CL(clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, size, name, NULL));
+  name[size - 1] = '\0';
+fail:
+  return st;
+}
+
 fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kernel, cl_uint dims,
                               const size_t *global, const size_t *local) {
+  fm_status st = FM_OK;
   size_t rounded[3], local_1d[1];
+  char name[64];
   if (!local) {
     FM_ASSERT(dims == 1);
     local_1d[0] = fm_device_local_1d(dev);
@@ -379,22 +408,19 @@ fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kerne
   }
   cl_event *event = NULL;
   if (dev->profiling) {
-    char name[64] = "?";
-    clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-    name[sizeof name - 1] = '\0';
-    event = fm_device_profile_slot(dev, label ? label : name);
+    if (!label) FM_TRY(kernel_name(kernel, name, sizeof name));
+    FM_TRY(fm_device_profile_slot(dev, label ? label : name, &event));
   }
   cl_int err = clEnqueueNDRangeKernel(dev->queue, kernel, dims, NULL, rounded, local, 0, NULL,
                                       event);
-  if (event && err == CL_SUCCESS) fm_device_profile_commit(dev);
   if (err != CL_SUCCESS) {
-    char name[128] = "?";
-    clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL);
-    fm_fail_cl(err, "clEnqueueNDRangeKernel", __FILE__, __LINE__);
-    return fm_fail_context(err == CL_OUT_OF_RESOURCES ? FM_ERR_NOMEM : FM_ERR_OPENCL,
-                           "kernel %s (global %zu, local %zu): ", name, rounded[0], local[0]);
+    st = fm_fail_cl(err, "clEnqueueNDRangeKernel", __FILE__, __LINE__);
+    if (kernel_name(kernel, name, sizeof name) != FM_OK) fm_strlcpy(name, "?", sizeof name);
+    return fm_fail_context(st, "kernel %s (global %zu, local %zu): ", name, rounded[0], local[0]);
   }
-  return FM_OK;
+  fm_device_profile_commit(dev);
+fail:
+  return st;
 }
 
 static void human_bytes(uint64_t bytes, char *out, size_t size) {
@@ -431,7 +457,7 @@ void fm_device_release(fm_device *dev, cl_mem mem) {
   size_t size = 0;
   if (clGetMemObjectInfo(mem, CL_MEM_SIZE, sizeof size, &size, NULL) == CL_SUCCESS && dev)
     dev->bytes_in_use -= size <= dev->bytes_in_use ? size : dev->bytes_in_use;
-  clReleaseMemObject(mem);
+  (void)clReleaseMemObject(mem);
 }
 
 fm_status fm_device_write(fm_device *dev, cl_mem mem, size_t offset, size_t bytes,
@@ -467,6 +493,39 @@ fail:
   return st;
 }
 
+fm_status fm_device_fill_int(fm_device *dev, cl_mem mem, size_t offset_ints, size_t n_ints,
+                             int value) {
+  fm_status st = FM_OK;
+  cl_kernel k = NULL;
+  if (n_ints == 0) return FM_OK;
+  FM_TRY(fm_device_kernel(dev, "buffer", "fm_fill_int", &k));
+  cl_uint off = (cl_uint)offset_ints, n = (cl_uint)n_ints;
+  cl_int v = value;
+  FM_CL(FM_ARG(k, 0, mem));
+  FM_CL(FM_ARG(k, 1, off));
+  FM_CL(FM_ARG(k, 2, n));
+  FM_CL(FM_ARG(k, 3, v));
+  FM_TRY(fm_device_launch(dev, k, 1, &n_ints, NULL));
+fail:
+  return st;
+}
+
+fm_status fm_device_copy(fm_device *dev, cl_mem src, size_t src_offset, cl_mem dst,
+                         size_t dst_offset, size_t bytes) {
+  fm_status st = FM_OK;
+  if (bytes == 0) return FM_OK;
+  FM_CL(clEnqueueCopyBuffer(dev->queue, src, dst, src_offset, dst_offset, bytes, 0, NULL, NULL));
+fail:
+  return st;
+}
+
+fm_status fm_device_flush(fm_device *dev) {
+  fm_status st = FM_OK;
+  FM_CL(clFlush(dev->queue));
+fail:
+  return st;
+}
+
 fm_status fm_device_finish(fm_device *dev) {
   fm_status st = FM_OK;
   FM_CL(clFinish(dev->queue));
@@ -474,49 +533,66 @@ fail:
   return st;
 }
 
-cl_event *fm_device_profile_slot(fm_device *dev, const char *label) {
-  if (!dev->profiling) return NULL;
-  if (dev->n_pending == FM_MAX_PENDING) fm_device_profile_collect(dev);
+fm_status fm_device_profile_slot(fm_device *dev, const char *label, cl_event **event) {
+  fm_status st = FM_OK;
+  *event = NULL;
+  if (!dev->profiling) return FM_OK;
+  if (dev->n_pending == FM_MAX_PENDING) FM_TRY(fm_device_profile_collect(dev));
   pending_event *p = &dev->pending[dev->n_pending];
   p->event = NULL;
   fm_strlcpy(p->label, label, sizeof p->label);
-  return &p->event;
+  *event = &p->event;
+fail:
+  return st;
 }
 
 void fm_device_profile_commit(fm_device *dev) {
   if (dev->profiling && dev->pending[dev->n_pending].event) dev->n_pending++;
 }
 
-void fm_device_profile_collect(fm_device *dev) {
-  if (!dev->n_pending) return;
-  clFinish(dev->queue);
-  for (int i = 0; i < dev->n_pending; i++) {
-    pending_event *p = &dev->pending[i];
-    cl_ulong start = 0, end = 0;
-    clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL);
-    clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL);
-    clReleaseEvent(p->event);
-    int j = 0;
-    while (j < dev->n_profile && strcmp(dev->profile[j].label, p->label) != 0) j++;
-    if (j == dev->n_profile) {
-      if (dev->n_profile == FM_MAX_PROFILE) continue;
-      memset(&dev->profile[j], 0, sizeof dev->profile[j]);
-      fm_strlcpy(dev->profile[j].label, p->label, sizeof dev->profile[j].label);
-      dev->n_profile++;
-    }
-    dev->profile[j].seconds += end > start ? (double)(end - start) * 1e-9 : 0.0;
-    dev->profile[j].count++;
+/* Adds one finished command's device time to its label's entry. */
+static void add_profile(fm_device *dev, const char *label, double seconds) {
+  int j = 0;
+  while (j < dev->n_profile && strcmp(dev->profile[j].label, label) != 0) j++;
+  if (j == dev->n_profile) {
+    if (dev->n_profile == FM_MAX_PROFILE) return;
+    memset(&dev->profile[j], 0, sizeof dev->profile[j]);
+    fm_strlcpy(dev->profile[j].label, label, sizeof dev->profile[j].label);
+    dev->n_profile++;
   }
+  dev->profile[j].seconds += seconds;
+  dev->profile[j].count++;
+}
+
+fm_status fm_device_profile_collect(fm_device *dev) {
+  fm_status st = FM_OK;
+  int done = 0;
+  if (!dev->n_pending) return FM_OK;
+  FM_CL(clFinish(dev->queue));
+  for (; done < dev->n_pending; done++) {
+    pending_event *p = &dev->pending[done];
+    cl_ulong start = 0, end = 0;
+    FM_CL(clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL));
+    FM_CL(clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL));
+    add_profile(dev, p->label, end > start ? (double)(end - start) * 1e-9 : 0.0);
+    (void)clReleaseEvent(p->event);
+  }
+fail:
+  /* The events not added are dropped with the failure. */
+  for (int i = done; i < dev->n_pending; i++) (void)clReleaseEvent(dev->pending[i].event);
   dev->n_pending = 0;
+  return st;
 }
 
-int fm_device_profile(fm_device *dev, const fm_profile_entry **entries) {
-  fm_device_profile_collect(dev);
+fm_status fm_device_profile(fm_device *dev, const fm_profile_entry **entries, int *count) {
+  fm_status st = fm_device_profile_collect(dev);
   *entries = dev->profile;
-  return dev->n_profile;
+  *count = dev->n_profile;
+  return st;
 }
 
-void fm_device_profile_reset(fm_device *dev) {
-  fm_device_profile_collect(dev);
+fm_status fm_device_profile_reset(fm_device *dev) {
+  fm_status st = fm_device_profile_collect(dev);
   dev->n_profile = 0;
+  return st;
 }

@@ -124,43 +124,14 @@ static fm_status save(fm_image *img, const char *dir, const char *name) {
   return st;
 }
 
-/* The loss column of train.csv against its step column. */
-static fm_status plot_loss(const char *dir, const char *title) {
-  char path[1200], line[256];
-  snprintf(path, sizeof path, "%s/train.csv", dir);
-  FILE *f = fopen(path, "r");
-  if (!f) return FM_OK; /* no training log: no curve */
-  size_t cap = 256, n = 0;
-  double *x = malloc(cap * sizeof *x), *y = malloc(cap * sizeof *y);
-  fm_status st = FM_OK;
-  while (x && y && fgets(line, sizeof line, f)) {
-    double step, loss;
-    if (sscanf(line, "%lf,%lf", &step, &loss) != 2) continue;
-    if (n == cap) {
-      cap *= 2;
-      double *gx = realloc(x, cap * sizeof *x), *gy = realloc(y, cap * sizeof *y);
-      if (gx) x = gx;
-      if (gy) y = gy;
-      if (!gx || !gy) break;
-    }
-    x[n] = step, y[n] = loss, n++;
-  }
-  fclose(f);
-  if (!x || !y) st = fm_fail(FM_ERR_NOMEM, "out of host memory");
-  if (st == FM_OK && n >= 2) {
-    fm_plot_opts o = {0};
-    o.title = title;
-    o.xlabel = "step";
-    o.ylabel = "loss";
-    o.log_y = 1;
-    fm_plot_series s = {x, y, (int)n, 0, 0, 0, NULL};
-    fm_image img;
-    st = fm_plot_lines(&o, &s, 1, &img, NULL);
-    if (st == FM_OK) st = save(&img, dir, "loss.png");
-  }
-  free(x);
-  free(y);
-  return st;
+/* The training loss against the step. */
+static fm_status plot_loss(const fm_eval_inputs *in, const char *dir) {
+  if (!in->losses || in->n_losses < 2) return FM_OK;
+  fm_plot_opts o = {.title = "Training loss", .xlabel = "step", .ylabel = "loss", .log_y = 1};
+  fm_plot_series s = {.x = in->loss_steps, .y = in->losses, .n = in->n_losses};
+  fm_image img;
+  fm_status st = fm_plot_lines(&o, &s, 1, &img, NULL);
+  return st == FM_OK ? save(&img, dir, "loss.png") : st;
 }
 
 /* The model's density in data units over the held-out points' range (plus a margin) on
@@ -251,7 +222,7 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
     FM_TRY(st);
     FM_TRY(save(&img, dir, "trajectories.png"));
   }
-  FM_TRY(plot_loss(dir, "Training loss"));
+  FM_TRY(plot_loss(in, dir));
   FM_TRY(plot_density(in, dir));
 fail:
   return st;

@@ -1,6 +1,8 @@
-/* Atomic file replacement, whole-file reading and folder creation. */
+/* Atomic file replacement, whole-file reading, folder creation and the CRC-32 of the
+ * file formats. */
 #include "fileio.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,23 @@ void fm_file_abort(fm_file *file) {
   if (file->f) fclose(file->f);
   file->f = NULL;
   if (file->tmp[0]) remove(file->tmp);
+}
+
+fm_status fm_write_text(const char *path, const char *text) {
+  fm_file f;
+  fm_status st = fm_file_begin(&f, path, "w");
+  if (st != FM_OK) return st;
+  fputs(text, f.f);
+  fputc('\n', f.f);
+  return fm_file_commit(&f);
+}
+
+fm_status fm_write_json(const char *path, const cJSON *json) {
+  char *text = cJSON_Print(json);
+  if (!text) return fm_fail(FM_ERR_NOMEM, "%s: out of memory formatting JSON", path);
+  fm_status st = fm_write_text(path, text);
+  free(text);
+  return st;
 }
 
 fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
@@ -94,4 +113,21 @@ fm_status fm_make_dirs(const char *path) {
   if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
     return fm_fail(FM_ERR_IO, "%s exists but is not a folder", path);
   return FM_OK;
+}
+
+uint32_t fm_crc32(uint32_t crc, const void *data, size_t n) {
+  static uint32_t table[256];
+  static int ready = 0;
+  if (!ready) {
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      table[i] = c;
+    }
+    ready = 1;
+  }
+  const unsigned char *p = data;
+  crc = ~crc;
+  for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+  return ~crc;
 }

@@ -4,6 +4,7 @@
 #ifndef FMCL_FILEIO_H
 #define FMCL_FILEIO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,13 @@ fm_status fm_file_commit(fm_file *file);
 /* Gives up: closes and removes the temporary file (safe after a failed begin or commit). */
 void fm_file_abort(fm_file *file);
 
+/* Writes text and a final newline to path, atomically as above. */
+fm_status fm_write_text(const char *path, const char *text);
+
+/* Writes a cJSON document formatted to path, atomically; the caller keeps the document. */
+struct cJSON;
+fm_status fm_write_json(const char *path, const struct cJSON *json);
+
 /* Reads a whole file into *data (malloc'd, with a '\0' after the last byte) and its
  * length into *size. what names the file in errors ("checkpoint", "data file"); failures
  * to open or read return fail_as; a file of more than max_bytes (a whole number of MiB, or
@@ -30,5 +38,9 @@ fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, s
 
 /* Creates a folder and its parents (like mkdir -p). */
 fm_status fm_make_dirs(const char *path);
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32), continuing from crc (0 to start): the checksum of
+ * checkpoints and of PNG chunks. */
+uint32_t fm_crc32(uint32_t crc, const void *data, size_t n);
 
 #endif

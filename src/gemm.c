@@ -59,15 +59,6 @@ fm_status fm_gemm_set_clblast_params(fm_device *dev, int n_params, const char (*
   return FM_OK;
 }
 
-const char *fm_gemm_provider_name(fm_gemm_provider provider) {
-  switch (provider) {
-  case FM_GEMM_AUTO: return "auto";
-  case FM_GEMM_CLBLAST: return "clblast";
-  case FM_GEMM_FMCL: return "fmcl";
-  }
-  return "?";
-}
-
 static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, size_t m, size_t n,
                               size_t k);
 
@@ -274,7 +265,9 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
   char label[64];
   snprintf(label, sizeof label, "clblast %c%c %zux%zux%zu", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
            m, n, k);
-  cl_event *event = fm_device_profile_slot(dev, label);
+  cl_event *event = NULL;
+  fm_status st = fm_device_profile_slot(dev, label, &event);
+  if (st != FM_OK) return st;
   CLBlastStatusCode s = CLBlastSgemm(
       CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
       trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.offset, a.ld,

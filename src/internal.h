@@ -13,8 +13,8 @@
 #define FM_PRINTF(f, a)
 #endif
 
-/* Records a message for status and returns status. */
-fm_status fm_fail(fm_status status, const char *fmt, ...) FM_PRINTF(2, 3);
+/* Records a message for status and returns status (fmcl/status.h's fm_error_raise). */
+#define fm_fail fm_error_raise
 
 /* Puts context in front of the current message: "checkpoint x.fmck: " + message. */
 fm_status fm_fail_context(fm_status status, const char *fmt, ...) FM_PRINTF(2, 3);

@@ -117,9 +117,7 @@ fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *
       if (labels) {
         FM_TRY(fm_device_write(dev, field->labels, 0, (size_t)rows * sizeof(int), labels + first));
       } else {
-        cl_int null_class = -1;
-        FM_CL(clEnqueueFillBuffer(fm_device_queue(dev), field->labels, &null_class,
-                                  sizeof null_class, 0, (size_t)rows * sizeof(int), 0, NULL, NULL));
+        FM_TRY(fm_device_fill_int(dev, field->labels, 0, (size_t)rows, -1)); /* the null class */
       }
     }
     FM_TRY(fill_tangents(dev, &a, p->seed, first));

@@ -1,12 +1,13 @@
 /* The fmcl command-line program: parses commands and options, calls the library's run
  * functions, prints errors and chooses the exit status. */
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "fmcl/bench.h"
 #include "fmcl/fmcl.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NUMERIC = 3 };
@@ -22,6 +23,79 @@ static void on_signal(int sig) {
     return;
   }
   stop_signal = sig;
+}
+
+/* Where messages go: information, warnings and progress to standard error (progress as
+ * one line redrawn in place on a terminal), results to standard output. */
+typedef struct terminal {
+  int quiet;     /* errors and warnings only */
+  int line_open; /* a live progress line is on screen */
+} terminal;
+
+static terminal term;
+
+/* Ends a live progress line before other output. */
+static void close_line(terminal *t) {
+  if (t->line_open) fputc('\n', stderr);
+  t->line_open = 0;
+}
+
+static void emit(void *ctx, fm_report_kind kind, const char *text) {
+  terminal *t = ctx;
+  if (t->quiet && (kind == FM_REPORT_INFO || kind == FM_REPORT_PROGRESS)) return;
+  if (kind == FM_REPORT_PROGRESS) {
+    fprintf(stderr, "\r%s\033[K", text);
+    fflush(stderr);
+    t->line_open = 1;
+    return;
+  }
+  close_line(t);
+  if (kind == FM_REPORT_RESULT) {
+    printf("%s\n", text);
+    fflush(stdout);
+  } else {
+    fprintf(stderr, kind == FM_REPORT_WARNING ? "fmcl: warning: %s\n" : "%s\n", text);
+  }
+}
+
+/* Faults the tests of what survives them inject through FMCL_FAULT: kill@N (SIGKILL after
+ * enqueuing step N), int@N (SIGINT), int2@N (SIGINT twice), term@N (SIGTERM), nan@N (NaN
+ * parameters after step N), bench@N (device N fails in fmcl bench after its builds). */
+typedef struct fault {
+  char kind[8];
+  unsigned long long at;
+} fault;
+
+static fault fault_from_env(void) {
+  fault f = {"", 0};
+  const char *v = getenv("FMCL_FAULT");
+  const char *at = v ? strchr(v, '@') : NULL;
+  if (!at || at - v >= (long)sizeof f.kind) return f;
+  memcpy(f.kind, v, (size_t)(at - v));
+  f.kind[at - v] = '\0';
+  f.at = strtoull(at + 1, NULL, 10);
+  return f;
+}
+
+static fm_status fault_after_step(void *ctx, fm_mlp *mlp, uint64_t step) {
+  const fault *f = ctx;
+  if (step != f->at) return FM_OK;
+  if (strcmp(f->kind, "nan") == 0) {
+    fm_mlp_params_changed(mlp);
+    return fm_device_fill(fm_mlp_device(mlp), fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
+  }
+  if (strcmp(f->kind, "kill") == 0) raise(SIGKILL);
+  if (strcmp(f->kind, "term") == 0) raise(SIGTERM);
+  if (strcmp(f->kind, "int") == 0 || strcmp(f->kind, "int2") == 0) raise(SIGINT);
+  if (strcmp(f->kind, "int2") == 0) raise(SIGINT);
+  return FM_OK;
+}
+
+static fm_status fault_bench_device(void *ctx, int index) {
+  const fault *f = ctx;
+  if (strcmp(f->kind, "bench") != 0 || (unsigned long long)index != f->at) return FM_OK;
+  return fm_error_raise(FM_ERR_OPENCL, "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5) "
+                 "(injected by FMCL_FAULT)");
 }
 
 #define MAX_SETS 256
@@ -169,6 +243,7 @@ static int usage_error(const char *fmt, ...) {
 }
 
 static int report(fm_status st) {
+  close_line(&term);
   if (st == FM_ERR_INTERRUPTED) {
     fprintf(stderr, "fmcl: %s\n", fm_error_message());
     return 128 + (stop_signal ? stop_signal : SIGINT);
@@ -280,10 +355,7 @@ static int cmd_version(void) {
   }
   for (int i = 0; i < n; i++)
     if (i == 0 || list[i].platform_id != list[i - 1].platform_id) {
-      char version[128] = "?";
-      clGetPlatformInfo(list[i].platform_id, CL_PLATFORM_VERSION, sizeof version, version, NULL);
-      version[sizeof version - 1] = '\0';
-      printf("OpenCL platform: %s: %s\n", list[i].platform, version);
+      printf("OpenCL platform: %s: %s\n", list[i].platform, list[i].platform_version);
     }
   free(list);
   return 0;
@@ -295,7 +367,14 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &c);
   if (rc) return rc;
   const char *cmd = c.command ? c.command : (c.config || c.n_sets ? "train" : NULL);
-  fm_run_options opt = {stderr, c.live, c.quiet, c.profile, c.resume, &stop_signal};
+  term.quiet = c.quiet;
+  fm_reporter reporter = {.emit = emit, .ctx = &term};
+  fault flt = fault_from_env();
+  int live = c.quiet ? 0 : c.live < 0 ? isatty(STDERR_FILENO) : c.live;
+  fm_run_options opt = {.report = &reporter, .live = live, .profile = c.profile,
+                        .resume = c.resume, .stop = &stop_signal,
+                        .hooks = {.after_step = flt.kind[0] ? fault_after_step : NULL,
+                                  .ctx = &flt}};
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
 
@@ -303,7 +382,7 @@ int main(int argc, char **argv) {
     fputs(usage_main, c.help ? stdout : stderr);
     return c.help ? 0 : EXIT_USAGE;
   }
-  if (strcmp(cmd, "train") == 0 || strcmp(cmd, "run") == 0) {
+  if (strcmp(cmd, "train") == 0) {
     if (c.help) return fputs(usage_train, stdout), 0;
     fm_config cfg;
     if ((rc = load_config(&c, &cfg))) return rc;
@@ -327,14 +406,18 @@ int main(int argc, char **argv) {
     if (c.help) return fputs(usage_bench, stdout), 0;
     fm_config cfg;
     if ((rc = load_config(&c, &cfg))) return rc;
-    fm_status st = fm_bench(&cfg, c.devices ? c.devices : "all", c.steps ? c.steps : 200, &opt);
+    fm_bench_params bp = {.devices = c.devices ? c.devices : "all", .steps = c.steps ? c.steps : 200,
+                          .report = &reporter, .stop = &stop_signal,
+                          .device_hook = flt.kind[0] ? fault_bench_device : NULL,
+                          .hook_ctx = &flt};
+    fm_status st = fm_bench(&cfg, &bp);
     return st == FM_OK ? 0 : report(st);
   }
   if (strcmp(cmd, "tune") == 0) {
     if (c.help) return fputs(usage_tune, stdout), 0;
     fm_config cfg;
     if ((rc = load_config(&c, &cfg))) return rc;
-    fm_status st = fm_tune(&cfg, &opt);
+    fm_status st = fm_tune(&cfg, &reporter, &stop_signal);
     return st == FM_OK ? 0 : report(st);
   }
   if (strcmp(cmd, "devices") == 0) {
@@ -354,7 +437,10 @@ int main(int argc, char **argv) {
     if (c.keys) {
       if (c.markdown) printf("| key | default | meaning |\n| --- | --- | --- |\n");
       else printf("  %-22s %-18s %s\n", "key", "default", "meaning");
-      fm_config_print_reference(stdout, c.markdown);
+      char *keys = fm_config_reference(c.markdown);
+      if (!keys) return report(FM_ERR_NOMEM);
+      fputs(keys, stdout);
+      free(keys);
       return 0;
     }
     fm_config cfg;

@@ -46,18 +46,6 @@ struct fm_mlp {
   cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
 };
 
-fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim) {
-  fm_mlp_shape s;
-  memset(&s, 0, sizeof s);
-  s.dim = dim;
-  s.time_features = cfg->model.time_features;
-  s.classes = cfg->model.classes;
-  s.n_hidden = cfg->model.n_hidden;
-  memcpy(s.hidden, cfg->model.hidden, sizeof s.hidden);
-  s.activation = cfg->model.activation;
-  return s;
-}
-
 static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out) {

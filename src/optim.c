@@ -124,10 +124,6 @@ fm_status fm_optim_write_state(fm_optim *o, const float *host, uint64_t steps) {
 cl_mem fm_optim_ema(const fm_optim *o) { return o->ema; }
 
 fm_status fm_optim_reset_ema(fm_optim *o, cl_mem params) {
-  fm_status st = FM_OK;
   if (!o->ema) return FM_OK;
-  FM_CL(clEnqueueCopyBuffer(fm_device_queue(o->dev), params, o->ema, 0, 0, o->n * sizeof(float), 0,
-                            NULL, NULL));
-fail:
-  return st;
+  return fm_device_copy(o->dev, params, 0, o->ema, 0, o->n * sizeof(float));
 }

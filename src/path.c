@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "fmcl/metrics.h"
+#include "fmcl/assignment.h"
 #include "fmcl/progress.h"
 #include "internal.h"
 
@@ -24,22 +24,6 @@ struct fm_path {
   double ot_seconds;
   long ot_count;
 };
-
-fm_path_params fm_path_params_from_config(const fm_config *cfg) {
-  fm_path_params p;
-  p.scheduler = cfg->path.scheduler;
-  p.sigma_min = (float)cfg->path.sigma_min;
-  p.beta_min = (float)cfg->path.beta_min;
-  p.beta_max = (float)cfg->path.beta_max;
-  p.exponent = (float)cfg->path.exponent;
-  p.coupling = cfg->path.coupling;
-  p.sigma = (float)cfg->path.sigma;
-  p.time_sampling = cfg->train.time_sampling;
-  p.time_mean = (float)cfg->train.time_mean;
-  p.time_std = (float)cfg->train.time_std;
-  p.label_dropout = (float)cfg->train.label_dropout;
-  return p;
-}
 
 void fm_path_coefficients(const fm_path_params *p, double t, double *a, double *s, double *da,
                           double *ds) {
@@ -117,8 +101,6 @@ void fm_path_destroy(fm_path *p) {
   free(p->assign);
   free(p);
 }
-
-cl_mem fm_path_permutation(const fm_path *p) { return p->perm; }
 
 double fm_path_coupling_seconds(const fm_path *p, long *count) {
   if (count) *count = p->ot_count;

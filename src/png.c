@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmcl/checkpoint.h" /* fm_crc32 */
+#include "fileio.h"
 #include "internal.h"
 
 /* ---- Checksums ---- */

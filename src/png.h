@@ -17,7 +17,7 @@ fm_status fm_png_encode(const uint8_t *rgb, int width, int height, uint8_t **png
 fm_status fm_zlib_compress(const uint8_t *data, size_t n, uint8_t **out, size_t *out_size);
 
 /* Adler-32 of the zlib trailer, continuing from adler (1 to start). Chunk CRCs use
- * fm_crc32 of fmcl/checkpoint.h. */
+ * fm_crc32 of fileio.h. */
 uint32_t fm_adler32(uint32_t adler, const uint8_t *p, size_t n);
 
 #endif

@@ -2,8 +2,8 @@
 #include "fmcl/progress.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <time.h>
-#include <unistd.h>
 
 double fm_seconds(void) {
   struct timespec ts;
@@ -21,36 +21,28 @@ void fm_format_duration(double seconds, char *out, size_t size) {
   else snprintf(out, size, "%ld:%02ld", s / 60, s % 60);
 }
 
-void fm_progress_begin(fm_progress *p, FILE *out, int live, int quiet, uint64_t first,
+void fm_progress_begin(fm_progress *p, const fm_reporter *report, int live, uint64_t first,
                        uint64_t total) {
-  p->out = out;
-  p->live = live < 0 ? isatty(fileno(out)) : live;
-  p->quiet = quiet;
+  p->report = report;
+  p->live = live;
   p->total = total;
   p->first = first;
   p->start = fm_seconds();
-  p->line_open = 0;
   p->loss = NAN;
+  p->has_loss = 0;
 }
 
 void fm_progress_update(fm_progress *p, uint64_t step, double loss, int has_loss) {
-  if (p->quiet || (!p->live && !has_loss)) return;
-  if (has_loss) p->loss = loss;
+  if (!p->live && !has_loss) return;
+  if (has_loss) p->loss = loss, p->has_loss = 1;
   double elapsed = fm_seconds() - p->start;
   double done = (double)(step - p->first);
   double rate = elapsed > 0 && done > 0 ? done / elapsed : NAN;
-  char eta[32];
+  char eta[32], loss_text[40] = "";
   fm_format_duration(rate > 0 ? (double)(p->total - step) / rate : NAN, eta, sizeof eta);
+  if (p->has_loss) snprintf(loss_text, sizeof loss_text, "  loss %.4f", p->loss);
   int width = snprintf(NULL, 0, "%llu", (unsigned long long)p->total);
-  fprintf(p->out, "%sstep %*llu/%llu  loss %.4f  %.1f steps/s  eta %s%s", p->live ? "\r" : "",
-          width, (unsigned long long)step, (unsigned long long)p->total, p->loss, rate, eta,
-          p->live ? "\033[K" : "\n");
-  fflush(p->out);
-  p->line_open = p->live;
-}
-
-void fm_progress_end(fm_progress *p) {
-  if (p->line_open) fputc('\n', p->out);
-  p->line_open = 0;
-  fflush(p->out);
+  fm_report(p->report, p->live ? FM_REPORT_PROGRESS : FM_REPORT_INFO,
+            "step %*llu/%llu%s  %.1f steps/s  eta %s", width, (unsigned long long)step,
+            (unsigned long long)p->total, loss_text, rate, eta);
 }

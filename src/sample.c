@@ -2,9 +2,12 @@
  * velocity, one read of each finished batch. */
 #include "fmcl/sample.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmcl/data.h"
+#include "fmcl/progress.h"
 #include "fmcl/rng.h"
 #include "internal.h"
 
@@ -60,6 +63,13 @@ fm_status fm_sample_normal_rows(fm_device *dev, cl_mem x, int n, int dim, uint64
   FM_TRY(fm_device_launch(dev, k, 1, &global, NULL));
 fail:
   return st;
+}
+
+void fm_sample_describe(const fm_sample_params *p, char *out, size_t size) {
+  if (p->solver == FM_SOLVER_DOPRI5)
+    snprintf(out, size, "dopri5 (rtol %g, atol %g)", p->rtol, p->atol);
+  else
+    snprintf(out, size, "%s, %d steps", fm_solver_name(p->solver), p->steps);
 }
 
 int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
@@ -177,5 +187,47 @@ fail:
     fm_device_release(dev, t);
     fm_device_release(dev, x);
   }
+  return st;
+}
+
+void fm_samples_free(fm_samples *s) {
+  free(s->x);
+  free(s->labels);
+  free(s->trajectory);
+  free(s->times);
+  memset(s, 0, sizeof *s);
+}
+
+fm_status fm_sample_draw(fm_mlp *mlp, fm_sample_params *sp, const double *mean,
+                         const double *std, fm_samples *out) {
+  fm_status st = FM_OK;
+  memset(out, 0, sizeof *out);
+  out->n = sp->n;
+  out->dim = fm_mlp_get_shape(mlp)->dim;
+  size_t plane = (size_t)out->n * (size_t)out->dim;
+  out->n_times = sp->save_every > 0 ? fm_sample_save_times(sp, NULL, 0) : 0;
+  out->x = malloc(plane * sizeof(float));
+  if (sp->classes > 0) out->labels = malloc((size_t)out->n * sizeof(int));
+  if (out->n_times) {
+    out->trajectory = malloc((size_t)out->n_times * plane * sizeof(float));
+    out->times = malloc((size_t)out->n_times * sizeof(double));
+  }
+  if (!out->x || (sp->classes > 0 && !out->labels) ||
+      (out->n_times && (!out->trajectory || !out->times))) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory for %d samples", out->n);
+    goto fail;
+  }
+  if (out->n_times) fm_sample_save_times(sp, out->times, out->n_times);
+  sp->labels = out->labels;
+  double t0 = fm_seconds();
+  FM_TRY(fm_sample_generate(mlp, sp, out->x, out->trajectory, &out->nfe));
+  out->seconds = fm_seconds() - t0;
+  if (mean)
+    for (int j = 0; j <= out->n_times; j++)
+      fm_points_unstandardize(j == 0 ? out->x : out->trajectory + (size_t)(j - 1) * plane,
+                              out->n, out->dim, mean, std);
+  return FM_OK;
+fail:
+  fm_samples_free(out);
   return st;
 }

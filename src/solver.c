@@ -489,9 +489,8 @@ static fm_status dopri5(fm_solver *s, cl_mem x, size_t n, double t0, double t1,
 fail:
   /* x gets the last accepted state, on success and on failure alike. */
   if (y != x) {
-    cl_int err = clEnqueueCopyBuffer(fm_device_queue(s->dev), y, x, 0, 0, n * sizeof(float), 0,
-                                     NULL, NULL);
-    if (err != CL_SUCCESS && st == FM_OK) st = fm_fail_cl(err, "clEnqueueCopyBuffer", __FILE__, __LINE__);
+    fm_status copied = fm_device_copy(s->dev, y, 0, x, 0, n * sizeof(float));
+    if (st == FM_OK) st = copied;
   }
   return st;
 }

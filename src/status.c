@@ -34,7 +34,7 @@ void fm_error_clear(void) { last_message[0] = '\0'; }
 
 void fm_error_prepend(const char *text) { fm_fail_context(FM_OK, "%s", text); }
 
-fm_status fm_fail(fm_status status, const char *fmt, ...) {
+fm_status fm_error_raise(fm_status status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(last_message, sizeof last_message, fmt, ap);

@@ -8,6 +8,7 @@
 
 #include "fmcl/loss.h"
 #include "fmcl/path.h"
+#include "fmcl/recipe.h"
 #include "internal.h"
 
 struct fm_trainer {
@@ -44,9 +45,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   if (!tr) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the trainer");
   tr->dev = dev;
   tr->mlp = mlp;
-  fm_lr_schedule lr = {cfg->train.lr_schedule, cfg->train.lr, cfg->train.lr_min,
-                       cfg->train.warmup, cfg->train.steps};
-  tr->lr = lr;
+  tr->lr = fm_recipe_lr(cfg);
   tr->seed = cfg->seed;
   tr->batch = cfg->train.batch;
   tr->dim = train->dim;
@@ -78,7 +77,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
     FM_TRY(fm_device_write(dev, tr->labels, 0, (size_t)train->n * sizeof(int), train->label));
     FM_TRY(fm_device_alloc(dev, rows * sizeof(int), "batch labels", &tr->row_labels));
   }
-  fm_path_params path = fm_path_params_from_config(cfg);
+  fm_path_params path = fm_recipe_path(cfg);
   FM_TRY(fm_path_create(dev, &path, tr->batch, tr->dim, &tr->path));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch x_t", &tr->x_t));
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch t", &tr->t));
@@ -88,9 +87,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch losses", &tr->row_loss));
   FM_TRY(fm_device_alloc(dev, sizeof(fm_loss_sum), "loss sum", &tr->loss_acc));
   FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, sizeof(fm_loss_sum) / sizeof(float), 0.0f));
-  fm_adam_params adam = {cfg->train.lr,           cfg->train.beta1,     cfg->train.beta2,
-                         cfg->train.eps,          cfg->train.weight_decay, cfg->train.grad_clip,
-                         cfg->train.ema};
+  fm_adam_params adam = fm_recipe_adam(cfg);
   FM_TRY(fm_optim_create(dev, fm_mlp_flat_size(mlp), &adam, &tr->optim));
   FM_TRY(fm_optim_reset_ema(tr->optim, fm_mlp_params(mlp)));
   *out = tr;
@@ -126,9 +123,17 @@ fm_status fm_trainer_step(fm_trainer *tr) {
   fm_mlp_params_changed(tr->mlp);
   tr->step = step;
   /* Submit now so the device works while the host prepares the next step. */
-  clFlush(fm_device_queue(tr->dev));
+  FM_TRY(fm_device_flush(tr->dev));
 fail:
   return st;
+}
+
+fm_status fm_trainer_use_ema(fm_trainer *tr) {
+  cl_mem ema = fm_optim_ema(tr->optim);
+  if (!ema) return FM_OK;
+  fm_mlp_params_changed(tr->mlp);
+  return fm_device_copy(tr->dev, ema, 0, fm_mlp_params(tr->mlp), 0,
+                        fm_mlp_flat_size(tr->mlp) * sizeof(float));
 }
 
 uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }

@@ -3,19 +3,17 @@
  * checked against a double-precision reference, and the fastest correct one wins. */
 #include "fmcl/tune.h"
 
-#include <cjson/cJSON.h>
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "fmcl/mlp.h"
+#include "fmcl/dataset.h"
+#include "fmcl/engine.h"
 #include "fmcl/progress.h"
-#include "run_internal.h"
-
-#define TUNING_FORMAT 1
+#include "fmcl/recipe.h"
+#include "fmcl/tuning.h"
+#include "internal.h"
 
 /* Xgemm parameter sets to try on top of CLBlast's defaults: tiles suited to CPUs (wide
  * vectors, no local memory) and one to GPUs. Sets CLBlast rejects are skipped. */
@@ -29,101 +27,6 @@ static const size_t param_sets[][16] = {
     {0, 1, 16, 1, 4, 4, 64, 4, 4, 64, 0, 0, 0, 0, 16, 16},
     {0, 1, 32, 2, 16, 16, 64, 16, 16, 64, 1, 1, 0, 0, 4, 4},
 };
-
-void fm_tuning_path(const fm_device *dev, const char *configured, char *out, size_t size) {
-  if (configured && configured[0]) {
-    fm_strlcpy(out, configured, size);
-    return;
-  }
-  const fm_device_info *d = fm_device_get_info(dev);
-  char key[400];
-  snprintf(key, sizeof key, "%s-%s", d->name, d->driver);
-  for (char *c = key; *c; c++)
-    if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-') *c = '_';
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  if (xdg && *xdg) snprintf(out, size, "%s/fmcl/tuning/%s.json", xdg, key);
-  else snprintf(out, size, "%s/.cache/fmcl/tuning/%s.json", home && *home ? home : ".", key);
-}
-
-void fm_tuning_free(fm_gemm_tuning *t) {
-  if (!t) return;
-  free(t->choices);
-  memset(t, 0, sizeof *t);
-}
-
-static const char *provider_key(fm_gemm_provider p) { return p == FM_GEMM_FMCL ? "fmcl" : "clblast"; }
-
-fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning *out,
-                         char *warning, size_t warning_size) {
-  memset(out, 0, sizeof *out);
-  warning[0] = '\0';
-  FILE *f = fopen(path, "rb");
-  if (!f) return FM_OK; /* no file: the device is untuned, which needs no warning */
-  fclose(f);
-  char *text = NULL;
-  size_t n = 0;
-  if (fm_read_whole(path, "tuning file", FM_ERR_IO, (size_t)1 << 20, &text, &n) != FM_OK) {
-    snprintf(warning, warning_size, "%s; the tuning file is ignored and the device's defaults "
-             "are used (run fmcl tune to measure it again)", fm_error_message());
-    fm_error_clear();
-    return FM_OK;
-  }
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  const fm_device_info *d = fm_device_get_info(dev);
-  const char *why = NULL;
-  cJSON *dv = cJSON_GetObjectItem(root, "device"), *dr = cJSON_GetObjectItem(root, "driver");
-  cJSON *fmt = cJSON_GetObjectItem(root, "format"), *shapes = cJSON_GetObjectItem(root, "shapes");
-  cJSON *params = cJSON_GetObjectItem(root, "clblast_parameters");
-  if (!root) why = "it is not valid JSON";
-  else if (!cJSON_IsNumber(fmt) || fmt->valuedouble != TUNING_FORMAT) why = "its format is not this fmcl's";
-  else if (!cJSON_IsString(dv) || strcmp(dv->valuestring, d->name) != 0) why = "it was made for another device";
-  else if (!cJSON_IsString(dr) || strcmp(dr->valuestring, d->driver) != 0) why = "it was made with another driver version";
-  else if (!cJSON_IsArray(shapes)) why = "it has no list of shapes";
-  if (!why) {
-    int count = cJSON_GetArraySize(shapes);
-    out->choices = calloc((size_t)(count ? count : 1), sizeof *out->choices);
-    if (!out->choices) why = "out of memory";
-    for (int i = 0; !why && i < count; i++) {
-      cJSON *s = cJSON_GetArrayItem(shapes, i);
-      cJSON *op = cJSON_GetObjectItem(s, "op"), *pr = cJSON_GetObjectItem(s, "provider");
-      cJSON *m = cJSON_GetObjectItem(s, "m"), *nn = cJSON_GetObjectItem(s, "n");
-      cJSON *k = cJSON_GetObjectItem(s, "k");
-      if (!cJSON_IsString(op) || !cJSON_IsString(pr) || !cJSON_IsNumber(m) || !cJSON_IsNumber(nn) ||
-          !cJSON_IsNumber(k) || m->valuedouble < 1 || nn->valuedouble < 1 || k->valuedouble < 1 ||
-          (strcmp(op->valuestring, "NN") && strcmp(op->valuestring, "TN")) ||
-          (strcmp(pr->valuestring, "fmcl") && strcmp(pr->valuestring, "clblast"))) {
-        why = "a shape entry is damaged";
-        break;
-      }
-      fm_gemm_choice *c = &out->choices[out->n_choices++];
-      c->trans_a = op->valuestring[0] == 'T';
-      c->m = (size_t)m->valuedouble, c->n = (size_t)nn->valuedouble, c->k = (size_t)k->valuedouble;
-      c->provider = pr->valuestring[0] == 'f' ? FM_GEMM_FMCL : FM_GEMM_CLBLAST;
-    }
-  }
-  if (!why && params && !cJSON_IsNull(params)) {
-    if (!cJSON_IsObject(params)) why = "its CLBlast parameters are damaged";
-    for (cJSON *p = params ? params->child : NULL; !why && p; p = p->next) {
-      if (out->n_params == FM_CLBLAST_MAX_PARAMS || !cJSON_IsNumber(p) || p->valuedouble < 0 ||
-          strlen(p->string) >= 16) {
-        why = "its CLBlast parameters are damaged";
-        break;
-      }
-      fm_strlcpy(out->param_names[out->n_params], p->string, 16);
-      out->param_values[out->n_params++] = (size_t)p->valuedouble;
-    }
-  }
-  cJSON_Delete(root);
-  if (why) {
-    fm_tuning_free(out);
-    snprintf(warning, warning_size, "tuning file %s is ignored: %s; the device's defaults are "
-             "used (run fmcl tune to measure it again)", path, why);
-  }
-  return FM_OK;
-}
-
-/* ---- measuring ---- */
 
 typedef struct shape {
   int op; /* 0 forward (A B + bias), 1 weight gradient (A^T B), 2 gradient passed back */
@@ -235,7 +138,7 @@ static void free_bufs(fm_device *dev, bufs *b) {
 
 /* The products of a training step (batch rows) and of sampling (sample rows). */
 static int model_shapes(const fm_config *cfg, int dim, shape *out, int max) {
-  fm_mlp_shape ms = fm_mlp_shape_from_config(cfg, dim);
+  fm_mlp_shape ms = fm_recipe_mlp_shape(cfg, dim);
   int widths[FM_MAX_HIDDEN + 2], n_layers = ms.n_hidden + 1;
   widths[0] = dim + 1 + 2 * ms.time_features + ms.classes;
   for (int l = 0; l < ms.n_hidden; l++) widths[l + 1] = ms.hidden[l];
@@ -261,64 +164,55 @@ static int model_shapes(const fm_config *cfg, int dim, shape *out, int max) {
 
 static const char *op_name(int op) { return op == 1 ? "TN" : "NN"; }
 
+static fm_status check_stop(fm_stop_flag *stop) {
+  if (!fm_stop_requested(stop)) return FM_OK;
+  return fm_fail(FM_ERR_INTERRUPTED, "tune: interrupted; no tuning file was written");
+}
+
 /* Seconds of one product at gflops (1e30 when the candidate failed). */
 static double seconds_per(const shape *s, double gflops) {
   double flops = 2.0 * (double)s->m * (double)s->n * (double)s->k;
   return gflops > 0 ? flops / (gflops * 1e9) : 1e30;
 }
 
-static fm_status write_tuning(const char *path, const fm_device *dev, const shape *shapes, int n,
-                              int best_set) {
-  const fm_device_info *d = fm_device_get_info(dev);
-  cJSON *root = cJSON_CreateObject();
-  cJSON_AddNumberToObject(root, "format", TUNING_FORMAT);
-  cJSON_AddStringToObject(root, "device", d->name);
-  cJSON_AddStringToObject(root, "driver", d->driver);
-  if (best_set >= 0) {
-    cJSON *p = cJSON_AddObjectToObject(root, "clblast_parameters");
-    for (size_t i = 0; i < FM_ARRAY_LEN(param_names); i++)
-      cJSON_AddNumberToObject(p, param_names[i], (double)param_sets[best_set][i]);
-  } else {
-    cJSON_AddNullToObject(root, "clblast_parameters");
+/* The measured table as Markdown. */
+static void report_table(const fm_reporter *r, const shape *shapes, int n, int tuned) {
+  static const char *what[] = {"forward", "weight gradient", "gradient back"};
+  char table[16384];
+  size_t used = (size_t)snprintf(table, sizeof table,
+                                 "| product | m x n x k | fmcl GFLOP/s | CLBlast GFLOP/s | "
+                                 "CLBlast tuned GFLOP/s | winner |\n"
+                                 "| --- | --- | --- | --- | --- | --- |");
+  for (int i = 0; i < n && used < sizeof table; i++) {
+    const shape *s = &shapes[i];
+    double clb = tuned ? s->tuned : s->clblast;
+    used += (size_t)snprintf(table + used, sizeof table - used,
+                             "\n| %s (%s) | %zu x %zu x %zu | %.1f | %.1f | %.1f | %s |", what[s->op],
+                             op_name(s->op), s->m, s->n, s->k, s->fmcl, s->clblast, s->tuned,
+                             s->fmcl >= clb ? "fmcl" : tuned ? "CLBlast (tuned)" : "CLBlast");
   }
-  cJSON *list = cJSON_AddArrayToObject(root, "shapes");
+  fm_report(r, FM_REPORT_RESULT, "%s", table);
+}
+
+static fm_status save(const char *path, const fm_device *dev, const shape *shapes, int n,
+                      int best_set) {
+  fm_tuning_entry entries[4 * (FM_MAX_HIDDEN + 1)];
   for (int i = 0; i < n; i++) {
     const shape *s = &shapes[i];
     double clb = best_set >= 0 ? s->tuned : s->clblast;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "op", op_name(s->op));
-    cJSON_AddNumberToObject(o, "m", (double)s->m);
-    cJSON_AddNumberToObject(o, "n", (double)s->n);
-    cJSON_AddNumberToObject(o, "k", (double)s->k);
-    cJSON_AddStringToObject(o, "provider", provider_key(s->fmcl >= clb ? FM_GEMM_FMCL : FM_GEMM_CLBLAST));
-    cJSON_AddNumberToObject(o, "fmcl_gflops", s->fmcl);
-    cJSON_AddNumberToObject(o, "clblast_gflops", s->clblast);
-    cJSON_AddNumberToObject(o, "clblast_tuned_gflops", s->tuned);
-    cJSON_AddItemToArray(list, o);
+    fm_tuning_entry e = {.op = op_name(s->op), .m = s->m, .n = s->n, .k = s->k,
+                         .provider = s->fmcl >= clb ? FM_GEMM_FMCL : FM_GEMM_CLBLAST,
+                         .fmcl_gflops = s->fmcl, .clblast_gflops = s->clblast,
+                         .clblast_tuned_gflops = s->tuned};
+    entries[i] = e;
   }
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
-  char dir[1024];
-  fm_strlcpy(dir, path, sizeof dir);
-  char *slash = strrchr(dir, '/');
-  fm_status st = FM_OK;
-  if (slash) {
-    *slash = '\0';
-    st = fm_make_dirs(dir);
-  }
-  fm_file f;
-  if (st == FM_OK) st = fm_file_begin(&f, path, "w");
-  if (st == FM_OK) {
-    fputs(text ? text : "{}", f.f);
-    fputc('\n', f.f);
-    st = fm_file_commit(&f);
-  }
-  free(text);
-  return st;
+  return fm_tuning_save(path, dev, entries, n, best_set >= 0 ? (int)FM_ARRAY_LEN(param_names) : 0,
+                        param_names, best_set >= 0 ? param_sets[best_set] : NULL);
 }
 
-fm_status fm_tune(const fm_config *config, const fm_run_options *opt) {
+fm_status fm_tune(const fm_config *config, const fm_reporter *report, fm_stop_flag *stop) {
   fm_status st = FM_OK;
+  fm_engine *engine = NULL;
   fm_device *dev = NULL;
   fm_points train = {0}, test = {0};
   shape shapes[4 * (FM_MAX_HIDDEN + 1)];
@@ -326,12 +220,19 @@ fm_status fm_tune(const fm_config *config, const fm_run_options *opt) {
   int n = 0, n_bufs = 0;
   fm_config cfg = *config;
   fm_config_resolve(&cfg);
-  FM_TRY(fm_run_open_device(&cfg, 0, &dev));
-  FM_TRY(fm_run_load_data(&cfg, &train, &test));
+  fm_engine_options eo = {.skip_tuning = 1, .report = report};
+  FM_TRY(fm_engine_open(&cfg, &eo, &engine));
+  dev = fm_engine_device(engine);
+  FM_TRY(fm_dataset_load_split(&cfg, &train, &test));
   n = model_shapes(&cfg, train.dim, shapes, (int)FM_ARRAY_LEN(shapes));
-  for (int i = 0; i < n; i++, n_bufs++) FM_TRY(alloc_bufs(dev, &shapes[i], &b[i]));
-  fm_run_say(opt, "tune: %d product shapes on %s\n", n, fm_device_get_info(dev)->name);
   for (int i = 0; i < n; i++) {
+    n_bufs = i + 1; /* freed even when its allocation fails half-way */
+    FM_TRY(alloc_bufs(dev, &shapes[i], &b[i]));
+  }
+  fm_report(report, FM_REPORT_INFO, "tune: %d product shapes on %s", n,
+            fm_device_get_info(dev)->name);
+  for (int i = 0; i < n; i++) {
+    FM_TRY(check_stop(stop));
     shapes[i].fmcl = measure(dev, &shapes[i], &b[i], FM_GEMM_FMCL);
     shapes[i].clblast = measure(dev, &shapes[i], &b[i], FM_GEMM_CLBLAST);
   }
@@ -348,15 +249,16 @@ fm_status fm_tune(const fm_config *config, const fm_run_options *opt) {
       continue;
     double total = 0, g[4 * (FM_MAX_HIDDEN + 1)];
     for (int i = 0; i < n; i++) {
+      FM_TRY(check_stop(stop));
       g[i] = measure(dev, &shapes[i], &b[i], FM_GEMM_CLBLAST);
       total += seconds_per(&shapes[i], g[i]);
     }
     if (total < 1e29)
-      fm_run_say(opt, "tune: CLBlast parameter set %zu: %.2f ms for one of each product\n",
-                 set + 1, total * 1e3);
+      fm_report(report, FM_REPORT_INFO, "tune: CLBlast parameter set %zu: %.2f ms for one of each "
+                "product", set + 1, total * 1e3);
     else
-      fm_run_say(opt, "tune: CLBlast parameter set %zu: rejected (an error or a wrong result)\n",
-                 set + 1);
+      fm_report(report, FM_REPORT_INFO, "tune: CLBlast parameter set %zu: rejected (an error or a "
+                "wrong result)", set + 1);
     if (total < best_time) {
       best_time = total;
       best_set = (int)set;
@@ -365,24 +267,15 @@ fm_status fm_tune(const fm_config *config, const fm_run_options *opt) {
   }
   if (best_set < 0)
     for (int i = 0; i < n; i++) shapes[i].tuned = shapes[i].clblast;
+  report_table(report, shapes, n, best_set >= 0);
   char path[1024];
   fm_tuning_path(dev, cfg.device.tuning, path, sizeof path);
-  printf("| product | m x n x k | fmcl GFLOP/s | CLBlast GFLOP/s | CLBlast tuned GFLOP/s | winner |\n");
-  printf("| --- | --- | --- | --- | --- | --- |\n");
-  const char *what[] = {"forward", "weight gradient", "gradient back"};
-  for (int i = 0; i < n; i++) {
-    const shape *s = &shapes[i];
-    double clb = best_set >= 0 ? s->tuned : s->clblast;
-    printf("| %s (%s) | %zu x %zu x %zu | %.1f | %.1f | %.1f | %s |\n", what[s->op], op_name(s->op),
-           s->m, s->n, s->k, s->fmcl, s->clblast, s->tuned,
-           s->fmcl >= clb ? "fmcl" : best_set >= 0 ? "CLBlast (tuned)" : "CLBlast");
-  }
-  FM_TRY(write_tuning(path, dev, shapes, n, best_set));
-  fm_run_say(opt, "tune: wrote %s; runs on this device and driver load it\n", path);
+  FM_TRY(save(path, dev, shapes, n, best_set));
+  fm_report(report, FM_REPORT_INFO, "tune: wrote %s; runs on this device and driver load it", path);
 fail:
   for (int i = 0; i < n_bufs; i++) free_bufs(dev, &b[i]);
   fm_points_free(&train);
   fm_points_free(&test);
-  fm_device_destroy(dev);
+  fm_engine_destroy(engine);
   return st;
 }

@@ -6,12 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static fm_device *device;
 
 fm_device *test_device(void) {
   if (device) return device;
-  fm_device_select sel = {FM_DEVICE_AUTO, -1, "", 0};
+  fm_device_select sel = {.kind = FM_DEVICE_AUTO, .index = -1};
   const char *index = getenv("FMCL_TEST_DEVICE");
   if (index && *index) sel.index = atoi(index);
   if (fm_device_open(&sel, &device) != FM_OK) {
@@ -82,6 +83,65 @@ int test_run_suite(Suite *s) {
   fm_device_destroy(device);
   device = NULL;
   return failed == 0 ? 0 : 1;
+}
+
+double test_act(fm_activation a, double z) {
+  switch (a) {
+  case FM_ACT_SILU: return z / (1 + exp(-z));
+  case FM_ACT_RELU: return z > 0 ? z : 0;
+  case FM_ACT_TANH: return tanh(z);
+  case FM_ACT_GELU: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
+  }
+  return z;
+}
+
+double test_act_derivative(fm_activation a, double z) {
+  double s = 1 / (1 + exp(-z));
+  switch (a) {
+  case FM_ACT_SILU: return s * (1 + z * (1 - s));
+  case FM_ACT_RELU: return z > 0 ? 1 : 0;
+  case FM_ACT_TANH: return 1 - tanh(z) * tanh(z);
+  case FM_ACT_GELU:
+    return 0.5 * (1 + erf(z / sqrt(2.0))) + z * exp(-0.5 * z * z) / sqrt(2 * 3.14159265358979);
+  }
+  return 1;
+}
+
+#define S_ (4 * 0.70710678118654752 / 1.414)
+const double test_8g_centre[8][2] = {{4 / 1.414, 0}, {-4 / 1.414, 0}, {0, 4 / 1.414},
+                                     {0, -4 / 1.414}, {S_, S_},       {S_, -S_},
+                                     {-S_, S_},       {-S_, -S_}};
+#undef S_
+
+int test_8g_nearest(double x, double y, double *distance) {
+  int best = 0;
+  double best_d = INFINITY;
+  for (int k = 0; k < 8; k++) {
+    double d = hypot(x - test_8g_centre[k][0], y - test_8g_centre[k][1]);
+    if (d < best_d) best_d = d, best = k;
+  }
+  if (distance) *distance = best_d;
+  return best;
+}
+
+const char *test_workdir(const char *name) {
+  static char dir[256];
+  snprintf(dir, sizeof dir, "/tmp/fmcl-test-%s-%d", name, (int)getpid());
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "cannot make the test folder %s\n", dir);
+    exit(1);
+  }
+  return dir;
+}
+
+int test_run_suite_in(Suite *s, const char *workdir) {
+  int rc = test_run_suite(s);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
+  if (rc == 0 && system(cmd) != 0) return 1;
+  return rc;
 }
 
 int test_shell(const char *cmd, char **out) {

@@ -44,6 +44,17 @@ typedef struct test_ode {
 test_ode test_ode_make(const char *source, const char *name, size_t n);
 fm_status test_ode_rhs(void *ctx, cl_mem x, float t, cl_mem out);
 
+/* Reference activations in double, as cl/activation.cl defines them (GELU exact). */
+double test_act(fm_activation a, double z);
+double test_act_derivative(fm_activation a, double z);
+
+/* The 8gaussians toy set: its mode centres (4 c_k / 1.414, c_k the unit vectors at 45
+ * degree steps, in the generator's order), the spread of each mode per coordinate, and
+ * the mode nearest (x, y) with the distance to it. */
+extern const double test_8g_centre[8][2];
+#define TEST_8G_SD (0.5 / 1.414)
+int test_8g_nearest(double x, double y, double *distance);
+
 /* Runs a shell command with its standard error merged into its output, which *out gets
  * (malloc'd; out may be NULL). Returns the exit status, or 128 + the signal that ended it. */
 int test_shell(const char *cmd, char **out);
@@ -53,6 +64,11 @@ char *test_read_file(const char *path);
 
 /* Writes text to a file (fails the test when it cannot). */
 void test_write_file(const char *path, const char *text);
+
+/* A fresh folder /tmp/fmcl-test-<name>-<pid> for the files of a suite (exits when it cannot
+ * be made), and the suite run that removes it when every test passed. */
+const char *test_workdir(const char *name);
+int test_run_suite_in(Suite *s, const char *workdir);
 
 /* Runs the suite without forking (OpenCL state does not survive fork) and returns the
  * process exit status. */

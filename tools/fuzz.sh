@@ -2,7 +2,7 @@
 # Fuzzes the parsers of user input (configs and --set overrides, checkpoints, CSV and NPY
 # data files) with libFuzzer
 # under AddressSanitizer and UndefinedBehaviorSanitizer, for a bounded time per target.
-# Inputs that crash are copied into tests/fuzz/<target>/ so tests/test_fuzz_corpus.c
+# Inputs that crash are copied into tests/fuzz/<target>/ so tests/unit/test_fuzz_corpus.c
 # replays them from then on.
 #   tools/fuzz.sh [SECONDS per target, default 60]
 set -euo pipefail
@@ -22,7 +22,7 @@ fi
 
 out=build-fuzz
 mkdir -p "$out"
-sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/rng.c src/fileio.c src/status.c
+sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/rng.c src/fileio.c src/status.c src/types.c
          tests/fuzz/targets.c tests/fuzz/libfuzzer.c)
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -g -O1
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined

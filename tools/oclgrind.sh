@@ -12,12 +12,12 @@ if ! command -v oclgrind >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends oclgrind
 fi
-[ -x build/tests/test_kernels ] || tools/setup.sh
+[ -x build/tests/unit_kernels ] || tools/setup.sh
 oclgrind build/fmcl devices
 status=0
 for suite in kernels rng solver gemm mlp; do
   log="build/oclgrind-$suite.log"
-  if ! CK_FORK=no oclgrind --check-api --data-races --max-errors 20 "build/tests/test_$suite" >"$log" 2>&1; then
+  if ! CK_FORK=no oclgrind --check-api --data-races --max-errors 20 "build/tests/unit_$suite" >"$log" 2>&1; then
     status=1
   fi
   # oclgrind prints its findings on stderr but does not change the exit status.

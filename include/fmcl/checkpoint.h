@@ -53,7 +53,4 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
 
 void fm_checkpoint_free(fm_checkpoint *ck);
 
-/* CRC-32 (IEEE 802.3), continuing from crc (0 to start). */
-uint32_t fm_crc32(uint32_t crc, const void *data, size_t n);
-
 #endif

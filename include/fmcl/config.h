@@ -4,36 +4,11 @@
 #ifndef FMCL_CONFIG_H
 #define FMCL_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "fmcl/device.h"
-#include "fmcl/gemm.h"
 #include "fmcl/status.h"
-
-#define FM_MAX_HIDDEN 16
-
-typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
-
-typedef enum fm_scheduler {
-  FM_SCHED_CONDOT,
-  FM_SCHED_COSINE,
-  FM_SCHED_LINEAR_VP,
-  FM_SCHED_VP,
-  FM_SCHED_POLYNOMIAL
-} fm_scheduler;
-
-typedef enum fm_coupling { FM_COUPLING_INDEPENDENT, FM_COUPLING_OT } fm_coupling;
-
-typedef enum fm_time_sampling { FM_TIME_UNIFORM, FM_TIME_LOGIT_NORMAL } fm_time_sampling;
-
-typedef enum fm_solver_kind {
-  FM_SOLVER_EULER,
-  FM_SOLVER_MIDPOINT,
-  FM_SOLVER_HEUN,
-  FM_SOLVER_RK4,
-  FM_SOLVER_DOPRI5 /* adaptive */
-} fm_solver_kind;
+#include "fmcl/types.h"
 
 typedef struct fm_config {
   char name[64];
@@ -48,7 +23,7 @@ typedef struct fm_config {
   struct {
     char name[32];
     char path[512];
-    int format; /* fm_data_format */
+    fm_data_format format;
     double test_fraction;
     int standardize;
     int label_column;
@@ -81,7 +56,7 @@ typedef struct fm_config {
     double lr;
     double beta1, beta2, eps;
     double weight_decay;
-    int lr_schedule; /* fm_lr_shape */
+    fm_lr_shape lr_schedule;
     int warmup;
     double lr_min;
     double grad_clip;
@@ -107,7 +82,7 @@ typedef struct fm_config {
     fm_solver_kind solver;
     int steps;
     double rtol, atol;
-    int divergence; /* fm_divergence */
+    fm_divergence divergence;
     int probes;
     int n;
     int metrics;
@@ -154,12 +129,8 @@ void fm_config_run_dir(const fm_config *cfg, char *out, size_t size);
  * or its training left out (device, output, logging, sampling). */
 uint64_t fm_config_model_hash(const fm_config *cfg);
 
-/* Prints every key with its default and meaning, as text or as Markdown table rows (the
- * README's config table is this output). */
-void fm_config_print_reference(FILE *out, int markdown);
-
-const char *fm_activation_name(fm_activation a);
-const char *fm_scheduler_name(fm_scheduler s);
-const char *fm_solver_name(fm_solver_kind s);
+/* Every key with its default and meaning, one per line, as text or as Markdown table rows
+ * (the README's config table is this output); malloc'd, NULL when out of memory. */
+char *fm_config_reference(int markdown);
 
 #endif

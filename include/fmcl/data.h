@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "fmcl/status.h"
+#include "fmcl/types.h"
 
 /* Points, one per row: x is (n, dim), label is (n) (the mixture component or class, 0 when
  * the set has none). Plain data: free with fm_points_free. */
@@ -15,16 +16,10 @@ typedef struct fm_points {
   int n, dim;
 } fm_points;
 
-/* The toy set names, NULL-terminated. */
-extern const char *const fm_toy_names[];
-
 /* n points of the named toy set, a pure function of (name, seed, stream, n). stream keeps
  * the training and the held-out split apart (FM_STREAM_DATA_TRAIN, FM_STREAM_DATA_TEST). */
 fm_status fm_toy_generate(const char *name, uint64_t seed, uint32_t stream, int n,
                           fm_points *out);
-
-/* Whether name is a toy set. */
-int fm_toy_exists(const char *name);
 
 void fm_points_free(fm_points *p);
 

@@ -8,8 +8,7 @@
 
 #include "fmcl/data.h"
 #include "fmcl/status.h"
-
-typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY } fm_data_format;
+#include "fmcl/types.h"
 
 /* Reads a file into points (labels all 0). AUTO picks NPY by the magic bytes, else CSV. */
 fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *out);

@@ -8,8 +8,7 @@
 #include <stdint.h>
 
 #include "fmcl/status.h"
-
-typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_device_kind;
+#include "fmcl/types.h"
 
 /* Which device to open. Precedence: index, then name, then kind. */
 typedef struct fm_device_select {
@@ -26,6 +25,7 @@ typedef struct fm_device_info {
   char vendor[128];
   char version[128]; /* "OpenCL 3.0 ..." */
   char driver[128];
+  char platform_version[128]; /* "OpenCL 3.0 PoCL 3.1 ..." */
   char type[16]; /* "GPU", "CPU", "accelerator", "other" */
   int is_gpu;
   unsigned compute_units;
@@ -44,14 +44,10 @@ typedef struct fm_device fm_device;
  * frees *list with free(). No platform at all is FM_ERR_NO_DEVICE with advice. */
 fm_status fm_device_list(fm_device_info **list, int *count);
 
-/* The device type's name: "auto", "gpu", "cpu". */
-const char *fm_device_kind_name(fm_device_kind kind);
-
 fm_status fm_device_open(const fm_device_select *select, fm_device **out);
 void fm_device_destroy(fm_device *dev);
 
 const fm_device_info *fm_device_get_info(const fm_device *dev);
-cl_context fm_device_context(const fm_device *dev);
 cl_command_queue fm_device_queue(const fm_device *dev);
 
 /* A kernel of one of the embedded programs ("mlp", "path", ...), built on first use with
@@ -86,10 +82,21 @@ fm_status fm_device_read(fm_device *dev, cl_mem mem, size_t offset, size_t bytes
 fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
                          float value);
 
+/* Non-blocking fill of an int buffer range with value. */
+fm_status fm_device_fill_int(fm_device *dev, cl_mem mem, size_t offset_ints, size_t n_ints,
+                             int value);
+
+/* Non-blocking copy of bytes from src at src_offset to dst at dst_offset. */
+fm_status fm_device_copy(fm_device *dev, cl_mem src, size_t src_offset, cl_mem dst,
+                         size_t dst_offset, size_t bytes);
+
+/* Submits what is queued without waiting (the device works while the host goes on). */
+fm_status fm_device_flush(fm_device *dev);
+
+/* Waits until everything queued has run. */
 fm_status fm_device_finish(fm_device *dev);
 
-/* Bytes held in buffers allocated through fm_device_alloc: now and at most so far. */
-uint64_t fm_device_bytes_in_use(const fm_device *dev);
+/* The most bytes held at once in buffers allocated through fm_device_alloc. */
 uint64_t fm_device_bytes_peak(const fm_device *dev);
 
 /* Seconds spent in clBuildProgram on this device (kernel compilation or cache loads). */
@@ -106,17 +113,18 @@ typedef struct fm_profile_entry {
   long count;
 } fm_profile_entry;
 
-/* When profiling: an event slot for a command about to be enqueued under label, or NULL.
- * After a successful enqueue with it, call fm_device_profile_commit. */
-cl_event *fm_device_profile_slot(fm_device *dev, const char *label);
+/* When profiling: *event gets an event slot for a command about to be enqueued under
+ * label (NULL when not profiling). After a successful enqueue with it, call
+ * fm_device_profile_commit. */
+fm_status fm_device_profile_slot(fm_device *dev, const char *label, cl_event **event);
 void fm_device_profile_commit(fm_device *dev);
 
 /* Waits for the queue and adds the finished commands' times to the table. */
-void fm_device_profile_collect(fm_device *dev);
+fm_status fm_device_profile_collect(fm_device *dev);
 
-/* The table so far (collects first); returns the number of entries. */
-int fm_device_profile(fm_device *dev, const fm_profile_entry **entries);
-void fm_device_profile_reset(fm_device *dev);
+/* The table so far (collects first). */
+fm_status fm_device_profile(fm_device *dev, const fm_profile_entry **entries, int *count);
+fm_status fm_device_profile_reset(fm_device *dev);
 
 /* Sets kernel argument i to the value of an lvalue. */
 #define FM_ARG(kernel, i, value) clSetKernelArg((kernel), (i), sizeof(value), &(value))

@@ -18,6 +18,8 @@ typedef struct fm_eval_inputs {
   const double *mean, *std;      /* the data's standardization, or NULL */
   const float *trajectory;       /* (n_times, n_samples, dim) or NULL */
   int n_times;
+  const double *loss_steps, *losses; /* the training loss curve (n_losses points), or NULL */
+  int n_losses;
 } fm_eval_inputs;
 
 typedef struct fm_eval_report {
@@ -44,9 +46,9 @@ fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out);
 fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
                                      int n, double *logp, long *nfe, int *exact);
 
-/* The run folder's plots: samples.png (samples over held-out points), loss.png (from
- * dir/train.csv), trajectories.png (with a trajectory) and, for 2-D data,
- * density.png (the model's density on an eval.density_grid grid). */
+/* The run folder's plots: samples.png (samples over held-out points), loss.png (with a
+ * loss curve), trajectories.png (with a trajectory) and, for 2-D data, density.png (the
+ * model's density on an eval.density_grid grid). */
 fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir);
 
 #endif

@@ -2,14 +2,18 @@
 #ifndef FMCL_FMCL_H
 #define FMCL_FMCL_H
 
+#include "fmcl/assignment.h"
 #include "fmcl/bench.h"
 #include "fmcl/checkpoint.h"
 #include "fmcl/config.h"
 #include "fmcl/data.h"
 #include "fmcl/datafile.h"
+#include "fmcl/dataset.h"
 #include "fmcl/device.h"
+#include "fmcl/engine.h"
 #include "fmcl/evaluate.h"
 #include "fmcl/gemm.h"
+#include "fmcl/image.h"
 #include "fmcl/likelihood.h"
 #include "fmcl/loss.h"
 #include "fmcl/metrics.h"
@@ -18,12 +22,18 @@
 #include "fmcl/path.h"
 #include "fmcl/plot.h"
 #include "fmcl/progress.h"
+#include "fmcl/recipe.h"
+#include "fmcl/report.h"
 #include "fmcl/rng.h"
 #include "fmcl/run.h"
+#include "fmcl/rundir.h"
 #include "fmcl/sample.h"
 #include "fmcl/solver.h"
 #include "fmcl/status.h"
 #include "fmcl/train.h"
+#include "fmcl/train_loop.h"
 #include "fmcl/tune.h"
+#include "fmcl/tuning.h"
+#include "fmcl/types.h"
 
 #endif

@@ -4,6 +4,7 @@
 #define FMCL_GEMM_H
 
 #include "fmcl/device.h"
+#include "fmcl/types.h"
 
 /* A row-major matrix inside a buffer: element (i, j) is mem[offset + i * ld + j]. */
 typedef struct fm_matrix {
@@ -11,13 +12,6 @@ typedef struct fm_matrix {
   size_t offset; /* in floats */
   size_t ld;     /* row stride in floats */
 } fm_matrix;
-
-/* Who computes the products. */
-typedef enum fm_gemm_provider {
-  FM_GEMM_AUTO,    /* fmcl's kernels on CPUs, CLBlast elsewhere */
-  FM_GEMM_CLBLAST, /* CLBlast with its tuned (or default) parameters */
-  FM_GEMM_FMCL     /* fmcl's register-tiled kernels (cl/gemm.cl) */
-} fm_gemm_provider;
 
 /* The provider auto stands for on dev; others are returned unchanged. */
 fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider);
@@ -47,7 +41,6 @@ fm_gemm_provider fm_gemm_tuned_provider(const fm_gemm_tuning *tuning, const fm_d
 /* Sets CLBlast's Xgemm parameters on the device (n_params 0: its defaults). */
 fm_status fm_gemm_set_clblast_params(fm_device *dev, int n_params, const char (*names)[16],
                                      const size_t *values);
-const char *fm_gemm_provider_name(fm_gemm_provider provider);
 
 /* op(A) is (m, k), op(B) is (k, n), C is (m, n); trans_a / trans_b select A^T / B^T.
  * fmcl's kernels are fast for op(B) = B; A B^T works but slowly. */

@@ -24,8 +24,6 @@ typedef struct fm_field {
   cl_mem labels; /* (batch) ints the field conditions on, filled per batch; NULL: none */
 } fm_field;
 
-typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
-
 /* Dimensions up to this get the exact divergence under FM_DIV_AUTO. */
 #define FM_EXACT_DIVERGENCE_MAX_DIM 16
 

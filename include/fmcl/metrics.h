@@ -1,6 +1,6 @@
 /* Sample-quality metrics on the host, in double precision: the exact 2-Wasserstein
- * distance through a linear assignment, the energy distance and the kernel MMD. The
- * assignment solver is public too: minibatch optimal-transport couplings use it. */
+ * distance through a linear assignment (fmcl/assignment.h), the energy distance and the
+ * kernel MMD. */
 #ifndef FMCL_METRICS_H
 #define FMCL_METRICS_H
 
@@ -11,26 +11,8 @@
  * one core; 2000 points take about 0.4 s). */
 #define FM_W2_MAX_POINTS 10000
 
-/* Minimum-cost perfect assignment of a dense n x n cost matrix, cost[row * n + col]:
- * the shortest augmenting path algorithm of Jonker and Volgenant (1987), with their
- * column reduction and reduction transfer as the start. Exact up to rounding in the
- * dual potentials, O(n^3) in the worst case. Costs may be negative or tied; they must be
- * finite. assign[row] = col; *total = sum of cost[row * n + assign[row]].
- *
- * A workspace of O(n_max) memory, reusable for any n <= n_max, so that a caller solving
- * one problem per training step allocates nothing per step. */
-typedef struct fm_assignment fm_assignment;
-
-fm_status fm_assignment_create(int n_max, fm_assignment **out);
-void fm_assignment_destroy(fm_assignment *ws);
-fm_status fm_assignment_run(fm_assignment *ws, const double *cost, int n, int *assign,
-                            double *total);
-
-/* The same, one shot: allocates a workspace for n and frees it. total may be NULL. */
-fm_status fm_assignment_solve(const double *cost, int n, int *assign, double *total);
-
 /* Point sets are (n, dim) row-major floats. Every function checks that each coordinate is
- * finite and names the set ("a" or "b") and the row that is not. */
+ * finite and names the set ("a" or "b") and the row that is not (FM_ERR_NUMERIC). */
 
 /* Exact 2-Wasserstein distance between two sets of n points with uniform weights:
  * sqrt(min over permutations s of (1/n) sum_i |a_i - b_s(i)|^2), n <= FM_W2_MAX_POINTS. */

@@ -5,9 +5,9 @@
 #ifndef FMCL_MLP_H
 #define FMCL_MLP_H
 
-#include "fmcl/config.h"
 #include "fmcl/device.h"
 #include "fmcl/gemm.h"
+#include "fmcl/types.h"
 
 typedef struct fm_mlp_shape {
   int dim;           /* data dimension: input x and output v */
@@ -19,9 +19,6 @@ typedef struct fm_mlp_shape {
 } fm_mlp_shape;
 
 typedef struct fm_mlp fm_mlp;
-
-/* The shape a config describes for data of dimension dim. */
-fm_mlp_shape fm_mlp_shape_from_config(const fm_config *cfg, int dim);
 
 /* Creates the model with zero parameters and room for batches of up to capacity rows. */
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out);

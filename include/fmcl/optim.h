@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "fmcl/device.h"
+#include "fmcl/types.h"
 
 typedef struct fm_adam_params {
   double lr, beta1, beta2, eps;
@@ -14,8 +15,6 @@ typedef struct fm_adam_params {
   double clip;         /* largest global gradient norm; 0: no clipping */
   double ema;          /* EMA decay of the weights; 0: no EMA */
 } fm_adam_params;
-
-typedef enum fm_lr_shape { FM_LR_CONSTANT, FM_LR_COSINE } fm_lr_shape;
 
 /* Linear warm-up from 0 over `warmup` steps, then constant, or a cosine from lr down to
  * lr_min at step `steps`. */

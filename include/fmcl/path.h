@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "fmcl/config.h"
 #include "fmcl/device.h"
+#include "fmcl/types.h"
 
 typedef struct fm_path_params {
   fm_scheduler scheduler;
@@ -20,9 +20,6 @@ typedef struct fm_path_params {
   float time_mean, time_std; /* logit_normal */
   float label_dropout;       /* chance of the null class, for conditional models */
 } fm_path_params;
-
-/* The path of a config. */
-fm_path_params fm_path_params_from_config(const fm_config *cfg);
 
 typedef struct fm_path fm_path;
 
@@ -41,9 +38,6 @@ void fm_path_destroy(fm_path *path);
 fm_status fm_path_sample(fm_path *path, cl_mem data, cl_mem labels, int n_data, cl_mem source,
                          int n_source, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
                          cl_mem u, cl_mem row_labels);
-
-/* The last batch's pairing: row i took source point perm[i] (n ints on the device). */
-cl_mem fm_path_permutation(const fm_path *path);
 
 /* Seconds spent on the host solving ot assignments, and how many. */
 double fm_path_coupling_seconds(const fm_path *path, long *count);

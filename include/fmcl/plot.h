@@ -1,57 +1,14 @@
 /* Plots as PNG files, drawn and encoded by fmcl itself (plain C and libm): samples over the
- * data, a density as a heat map, trajectories from noise to data, the loss curve. Below the
- * plots are the pieces they are made of: an RGB image, drawing, a bitmap font and ticks. */
+ * data, a density as a heat map, trajectories from noise to data, the loss curve, and the
+ * axes' ticks and colour map they are made of. They draw into the images of
+ * fmcl/image.h. */
 #ifndef FMCL_PLOT_H
 #define FMCL_PLOT_H
 
 #include <stddef.h>
-#include <stdint.h>
 
+#include "fmcl/image.h"
 #include "fmcl/status.h"
-
-/* ---- Images and drawing ---- */
-
-/* A colour, 0xRRGGBB. */
-typedef uint32_t fm_color;
-
-/* An 8-bit RGB image, rows top to bottom. Plain data: free with fm_image_free. */
-typedef struct fm_image {
-  uint8_t *rgb; /* (height, width, 3) */
-  int width, height;
-} fm_image;
-
-/* A width x height image filled with background (sides from 1 to 16384). */
-fm_status fm_image_create(int width, int height, fm_color background, fm_image *out);
-void fm_image_free(fm_image *img);
-
-/* Writes img as a PNG file (8-bit RGB): to "<path>.tmp", then renamed over path, so a
- * failed write leaves no file and an older one unchanged. */
-fm_status fm_image_write_png(const fm_image *img, const char *path);
-
-/* Drawing clips to the image. Pixel (i, j) covers [i, i+1) x [j, j+1) from the top-left
- * corner, so its centre is (i + 0.5, j + 0.5). alpha in [0, 1] blends c over what is
- * there; lines and disks are anti-aliased. */
-void fm_image_fill(fm_image *img, fm_color c);
-void fm_image_blend(fm_image *img, int x, int y, fm_color c, float alpha);
-/* Pixels [x, x + w) x [y, y + h). */
-void fm_image_rect(fm_image *img, int x, int y, int w, int h, fm_color c, float alpha);
-void fm_image_line(fm_image *img, double x0, double y0, double x1, double y1, double width,
-                   fm_color c, float alpha);
-/* Connected segments through xy (n, 2), each pixel blended once where they overlap. */
-fm_status fm_image_polyline(fm_image *img, const double *xy, int n, double width, fm_color c,
-                            float alpha);
-void fm_image_disk(fm_image *img, double cx, double cy, double radius, fm_color c, float alpha);
-
-/* Text in the built-in bitmap font: capitals and digits are FM_FONT_ASCENT pixels tall and
- * g, j, p, q, y reach FM_FONT_DESCENT below, each pixel a scale x scale square. (x, y) is
- * the top-left corner of the first capital. A character the font lacks is drawn as a box.
- * Returns the width drawn. */
-#define FM_FONT_ASCENT 7
-#define FM_FONT_DESCENT 2
-int fm_image_text(fm_image *img, int x, int y, const char *text, int scale, fm_color c);
-int fm_text_width(const char *text, int scale);
-/* Every character the font draws: printable ASCII (space to '~'). */
-extern const char fm_font_chars[];
 
 /* ---- Axes ---- */
 
@@ -123,7 +80,7 @@ void fm_plot_to_pixel(const fm_plot_info *info, double x, double y, double *px, 
 /* Each plot function makes *out (free it with fm_image_free; after a failure it is empty)
  * and, when info is not NULL, fills it. Non-finite values are skipped, not refused: a
  * diverged sample should not cost the picture of the others. The count goes to
- * fm_plot_info.skipped; a plot left with nothing to show is an error (FM_ERR_INVALID). */
+ * fm_plot_info.skipped; a plot left with nothing to show is an error (FM_ERR_NUMERIC). */
 
 /* A point set for a scatter plot: x is (n, dim); columns cx and cy go on the axes
  * (cx == cy, as when both are 0: columns 0 and 1). Zero style fields take defaults. */

@@ -1,32 +1,30 @@
-/* Progress of long work: one live line redrawn in place on a terminal, plain lines when the
- * output goes to a file or a pipe. */
+/* Progress of long work as messages: step, loss, steps/s and the time left, as a line that
+ * replaces the previous one (live, on a terminal) or as plain lines at each loss read. */
 #ifndef FMCL_PROGRESS_H
 #define FMCL_PROGRESS_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "fmcl/report.h"
 
 typedef struct fm_progress {
-  FILE *out;
-  int live;        /* redraw one line with \r */
-  int quiet;       /* print nothing */
-  uint64_t total;  /* steps to do */
-  uint64_t first;  /* step the run started from */
-  double start;    /* seconds (monotonic) when counting began */
-  int line_open;   /* a live line is on screen */
-  double loss;     /* the last loss reported */
+  const fm_reporter *report;
+  int live;       /* every update is a FM_REPORT_PROGRESS line; else loss reads are INFO */
+  uint64_t total; /* steps to do */
+  uint64_t first; /* step the run started from */
+  double start;   /* seconds (monotonic) when counting began */
+  double loss;    /* the last loss reported */
+  int has_loss;   /* a loss was reported */
 } fm_progress;
 
-/* live: -1 detects a terminal on out, 0 or 1 forces. */
-void fm_progress_begin(fm_progress *p, FILE *out, int live, int quiet, uint64_t first,
+void fm_progress_begin(fm_progress *p, const fm_reporter *report, int live, uint64_t first,
                        uint64_t total);
 
-/* Reports step with the mean loss since the last report (NaN when not read). A live
- * line is redrawn; plain output prints a line only when has_loss is set. */
+/* Reports step, with the mean loss since the last report when has_loss is set. A live
+ * display shows every update; plain lines only those with a loss. The loss is shown once
+ * one is known. */
 void fm_progress_update(fm_progress *p, uint64_t step, double loss, int has_loss);
-
-/* Ends the live line. */
-void fm_progress_end(fm_progress *p);
 
 /* Monotonic seconds. */
 double fm_seconds(void);

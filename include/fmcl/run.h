@@ -1,22 +1,24 @@
-/* Whole runs: an experiment (train, sample, write the run folder), sampling again from a
- * checkpoint, and exporting a data set. The command-line program is a thin layer on these. */
+/* Whole commands: an experiment (train, sample, evaluate, write the run folder), sampling
+ * again from a checkpoint, the likelihood of points under one, and exporting a data set.
+ * The command-line program is a thin layer on these. */
 #ifndef FMCL_RUN_H
 #define FMCL_RUN_H
 
-#include <signal.h>
-#include <stdio.h>
+#include <stddef.h>
 
 #include "fmcl/config.h"
+#include "fmcl/report.h"
+#include "fmcl/train_loop.h"
 
 typedef struct fm_run_options {
-  FILE *log; /* messages and progress (stderr) */
-  int live;  /* live progress line: -1 when log is a terminal, 0 never, 1 always */
-  int quiet; /* only errors */
-  int profile; /* time every device command; print and save the table (profile.csv) */
-  int resume;  /* continue from the run folder's model.fmck */
-  /* Set (by a signal handler) to stop: the current step finishes, a checkpoint is written
-   * and the run returns FM_ERR_INTERRUPTED. NULL: never. */
-  const volatile sig_atomic_t *stop;
+  const fm_reporter *report; /* messages, progress and results; NULL: silent */
+  int live;                  /* a live progress line (updated every 50 steps), else plain lines */
+  int profile;               /* time every device command of a training step (profile.csv) */
+  int resume;                /* continue from the run folder's model.fmck */
+  /* Set (by a signal handler) to stop: training checkpoints and returns
+   * FM_ERR_INTERRUPTED; sampling, evaluation and plots stop with it too. NULL: never. */
+  fm_stop_flag *stop;
+  fm_train_hooks hooks;      /* tests only: faults at chosen steps */
 } fm_run_options;
 
 typedef struct fm_run_result {
@@ -27,22 +29,23 @@ typedef struct fm_run_result {
 } fm_run_result;
 
 /* Trains the experiment and samples from it; writes config.json, train.csv, test.csv,
- * samples.csv, model.fmck and summary.json into the run folder. With opt->resume it
- * continues from the folder's checkpoint and ends with the parameters an uninterrupted
- * run would have (same device). */
+ * samples.csv, model.fmck, the plots and summary.json into the run folder. With
+ * opt->resume it continues from the folder's checkpoint and ends with the parameters an
+ * uninterrupted run would have (same device). */
 fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res);
 
 /* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,
  * device.*, seed). Writes a CSV to out_path, or when it is NULL to
- * <checkpoint folder>/samples-<solver><steps>-n<n>.csv (samples-dopri5-n<n>.csv); the path used goes to written. */
+ * <checkpoint folder>/samples-<solver><steps>-n<n>.csv (samples-dopri5-n<n>.csv); the
+ * path used goes to written (NULL: not wanted). */
 fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, int n_overrides,
                         const char *out_path, const fm_run_options *opt, char *written,
                         size_t written_size);
 
 /* The negative log-likelihood of points under a checkpoint's model: the run's held-out
  * split, or the points of data_path. Overrides may set eval.*; out_path (or NULL) gets
- * one log-likelihood per point. The mean NLL (nats, bits/dim) is reported on opt->log,
- * and, when quiet, the NLL alone on standard output. */
+ * one log-likelihood per point. The mean NLL (nats, bits/dim) is reported, and the NLL
+ * alone as the result. */
 fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides, int n_overrides,
                             const char *data_path, const char *out_path,
                             const fm_run_options *opt);

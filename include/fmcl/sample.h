@@ -3,9 +3,11 @@
 #ifndef FMCL_SAMPLE_H
 #define FMCL_SAMPLE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fmcl/mlp.h"
+#include "fmcl/report.h"
 #include "fmcl/solver.h"
 
 typedef struct fm_sample_params {
@@ -22,6 +24,7 @@ typedef struct fm_sample_params {
   int class_label; /* the class to generate; -1: uniform per point from (seed, i) */
   double guidance; /* classifier-free guidance w (1: plain conditional) */
   int *labels;     /* (n): receives each point's class, or NULL */
+  fm_stop_flag *stop; /* checked between solver steps: FM_ERR_INTERRUPTED (NULL: never) */
 } fm_sample_params;
 
 /* The times at which states are kept with save_every: 0, then every save_every of the
@@ -38,6 +41,27 @@ int fm_sample_save_times(const fm_sample_params *params, double *times, int max)
  * receives the states at the T = fm_sample_save_times times (NULL: not kept). */
 fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *params, float *out,
                              float *trajectory, long *nfe);
+
+/* Generated points in data units, with their trajectory when save_every asks for one.
+ * Plain data: free with fm_samples_free. */
+typedef struct fm_samples {
+  float *x;          /* (n, dim) */
+  int *labels;       /* (n) for a conditional model, else NULL */
+  float *trajectory; /* (n_times, n, dim) or NULL */
+  double *times;     /* (n_times) the saved times */
+  int n, dim, n_times;
+  long nfe;          /* evaluations of the model per point */
+  double seconds;    /* spent generating */
+} fm_samples;
+
+/* fm_sample_generate for params->n points into new arrays (params->labels is set to them),
+ * mapped back to data units with mean and std when they are not NULL. */
+fm_status fm_sample_draw(fm_mlp *mlp, fm_sample_params *params, const double *mean,
+                         const double *std, fm_samples *out);
+void fm_samples_free(fm_samples *s);
+
+/* The solver as messages name it: "rk4, 25 steps" or "dopri5 (rtol 1e-05, atol 1e-05)". */
+void fm_sample_describe(const fm_sample_params *params, char *out, size_t size);
 
 /* Fills x (n, dim) on the device with N(0, I) rows first_row .. first_row + n - 1 of the
  * stream (seed, stream). */

@@ -4,8 +4,8 @@
 #ifndef FMCL_SOLVER_H
 #define FMCL_SOLVER_H
 
-#include "fmcl/config.h"
 #include "fmcl/device.h"
+#include "fmcl/types.h"
 
 /* Writes f(x, t) into out; x and out hold n floats. */
 typedef fm_status (*fm_velocity_fn)(void *ctx, cl_mem x, float t, cl_mem out);

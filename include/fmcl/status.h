@@ -29,6 +29,14 @@ const char *fm_error_message(void);
 /* Forget the last error. */
 void fm_error_clear(void);
 
+/* Records the message of a failure and returns status: for the callbacks the library
+ * calls (velocity fields, hooks) to fail with a message of their own. */
+fm_status fm_error_raise(fm_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 /* Puts text in front of the last error's message (context a caller knows, e.g. a file). */
 void fm_error_prepend(const char *text);
 

@@ -46,6 +46,10 @@ fm_status fm_trainer_peek_loss(fm_trainer *tr, fm_loss_report *report);
 fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_state,
                              uint64_t optim_steps, const float *ema);
 
+/* Puts the EMA of the weights into the model, for sampling and evaluation after training
+ * (nothing happens without an EMA). */
+fm_status fm_trainer_use_ema(fm_trainer *tr);
+
 fm_optim *fm_trainer_optim(fm_trainer *tr);
 fm_path *fm_trainer_path(fm_trainer *tr);
 

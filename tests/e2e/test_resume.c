@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "support.h"
 
 static char work[256];
@@ -26,17 +27,9 @@ static const char *recipe =
  * process killed by a signal) and its output in *out. */
 static int fmcl(const char *env, const char *dir, const char *extra, char **out) {
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "%s %s %s --set output.dir=%s %s 2>&1", env, FMCL_BINARY, recipe, dir,
+  snprintf(cmd, sizeof cmd, "%s %s %s --set output.dir=%s %s", env, FMCL_BINARY, recipe, dir,
            extra);
-  FILE *p = popen(cmd, "r");
-  ck_assert_ptr_nonnull(p);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, p);
-  buf[n] = '\0';
-  int status = pclose(p);
-  if (out) *out = buf;
-  else free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return test_shell(cmd, out);
 }
 
 static fm_checkpoint load(const char *dir) {
@@ -189,24 +182,47 @@ START_TEST(resume_refuses_another_config_and_a_missing_checkpoint) {
 }
 END_TEST
 
-START_TEST(resume_with_more_steps_extends_a_finished_run) {
-  uninterrupted();
-  char dir[512], cmd[1024];
+START_TEST(resume_with_more_steps_extends_a_constant_schedule_run) {
+  /* 60 steps, then 10 more: the same as 70 steps at once. */
+  const char *constant = "--set train.lr_schedule=constant";
+  char dir[512], whole[512], extra[256];
   snprintf(dir, sizeof dir, "%s/extended", work);
+  snprintf(whole, sizeof whole, "%s/whole70", work);
+  ck_assert_int_eq(fmcl("", dir, constant, NULL), 0);
+  snprintf(extra, sizeof extra, "%s --resume --set train.steps=70", constant);
+  ck_assert_int_eq(fmcl("", dir, extra, NULL), 0);
+  snprintf(extra, sizeof extra, "%s --set train.steps=70", constant);
+  ck_assert_int_eq(fmcl("", whole, extra, NULL), 0);
+  fm_checkpoint a = load(dir), b = load(whole);
+  ck_assert_uint_eq(a.step, 70);
+  ck_assert_msg(memcmp(a.params, b.params, a.flat_size * sizeof(float)) == 0,
+                "an extended run differs from an uninterrupted one");
+  fm_checkpoint_free(&a);
+  fm_checkpoint_free(&b);
+}
+END_TEST
+
+START_TEST(resume_refuses_to_stretch_a_cosine_schedule) {
+  /* The cosine schedule of the first 60 steps was laid out over 60; 70 would change the
+   * learning rate of the steps still to come. */
+  uninterrupted();
+  char dir[512], cmd[1024], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/stretched", work);
   snprintf(cmd, sizeof cmd, "cp -r %s/whole %s", work, dir);
   ck_assert_int_eq(system(cmd), 0);
-  ck_assert_int_eq(fmcl("", dir, "--resume --set train.steps=70", NULL), 0);
+  ck_assert_int_eq(fmcl("", dir, "--resume --set train.steps=70", &out), 2);
+  ck_assert_msg(strstr(out, "cosine") && strstr(out, "train.steps 60") && strstr(out, "70"),
+                "%s", out);
+  free(out);
   fm_checkpoint ck = load(dir);
-  ck_assert_uint_eq(ck.step, 70);
+  ck_assert_uint_eq(ck.step, 60);
+  ck_assert_int_eq(memcmp(ck.params, reference.params, ck.flat_size * sizeof(float)), 0);
   fm_checkpoint_free(&ck);
 }
 END_TEST
 
 int main(void) {
-  snprintf(work, sizeof work, "/tmp/fmcl-test-resume-%d", (int)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
-  if (system(cmd) != 0) return 1;
+  fm_strlcpy(work, test_workdir("resume"), sizeof work);
   Suite *s = suite_create("resume");
   TCase *tc = tcase_create("resume");
   tcase_set_timeout(tc, 900);
@@ -216,10 +232,8 @@ int main(void) {
   tcase_add_test(tc, second_sigint_exits_at_once);
   tcase_add_test(tc, diverging_run_names_the_step_and_keeps_the_last_good_checkpoint);
   tcase_add_test(tc, resume_refuses_another_config_and_a_missing_checkpoint);
-  tcase_add_test(tc, resume_with_more_steps_extends_a_finished_run);
+  tcase_add_test(tc, resume_with_more_steps_extends_a_constant_schedule_run);
+  tcase_add_test(tc, resume_refuses_to_stretch_a_cosine_schedule);
   suite_add_tcase(s, tc);
-  int rc = test_run_suite(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
-  if (rc == 0 && system(cmd) != 0) return 1;
-  return rc;
+  return test_run_suite_in(s, work);
 }

@@ -138,10 +138,10 @@ START_TEST(assignment_refuses_a_non_finite_cost_naming_the_entry) {
   double cost[16] = {0};
   int assign[4];
   cost[2 * 4 + 3] = NAN;
-  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "cost[2][3]"), "%s", fm_error_message());
   cost[2 * 4 + 3] = -INFINITY;
-  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_NUMERIC);
   ck_assert_int_eq(fm_assignment_solve(cost, 0, assign, NULL), FM_ERR_INVALID);
 }
 END_TEST
@@ -402,15 +402,15 @@ START_TEST(metrics_refuse_non_finite_points_naming_the_set_and_row) {
   test_fill_uniform(b, 40, 2, 0.0f, 1.0f);
   double out;
   b[17 * 2 + 1] = NAN;
-  ck_assert_int_eq(fm_metrics_w2(a, b, 20, 2, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_w2(a, b, 20, 2, &out), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set b, row 17"), "%s", fm_error_message());
-  ck_assert_int_eq(fm_metrics_energy(a, 20, b, 20, 2, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_energy(a, 20, b, 20, 2, &out), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set b, row 17"), "%s", fm_error_message());
   b[17 * 2 + 1] = 0.5f;
   a[3 * 2] = INFINITY;
-  ck_assert_int_eq(fm_metrics_mmd(a, 20, b, 20, 2, 1.0, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_mmd(a, 20, b, 20, 2, 1.0, &out), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set a, row 3"), "%s", fm_error_message());
-  ck_assert_int_eq(fm_metrics_median_distance(a, 20, b, 20, 2, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_median_distance(a, 20, b, 20, 2, &out), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set a, row 3"), "%s", fm_error_message());
 }
 END_TEST

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "support.h"
 
 static fm_checkpoint sample_checkpoint(size_t flat, int with_optim) {

@@ -108,7 +108,11 @@ START_TEST(config_rejects_deep_nesting) {
   strcat(text, "1");
   for (int i = 0; i < 200; i++) strcat(text, "}");
   fm_config cfg;
-  ck_assert_int_ne(parse(&cfg, text), FM_OK);
+  ck_assert_int_eq(parse(&cfg, text), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "nested more than 8 levels"), "%s", fm_error_message());
+  /* Three levels is no config either, but the key says why. */
+  ck_assert_int_eq(parse(&cfg, "{\"train\": {\"steps\": {\"x\": 1}}}"), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "train.steps"), "%s", fm_error_message());
 }
 END_TEST
 

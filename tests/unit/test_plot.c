@@ -292,7 +292,7 @@ static fm_image sample_plot(void) {
     double a = i * 0.05;
     x[2 * i] = (float)(cos(a) * (1 + 0.002 * i)), x[2 * i + 1] = (float)(sin(a) * (1 + 0.002 * i));
   }
-  fm_plot_points set = {x, N, 2, 0, 1, 0, 0, 0, "spiral"};
+  fm_plot_points set = {.x = x, .n = N, .dim = 2, .cy = 1, .label = "spiral"};
   fm_plot_opts o = {0};
   o.title = "Round trip";
   o.xlabel = "x0";
@@ -598,8 +598,9 @@ END_TEST
 
 START_TEST(scatter_colours_the_expected_pixels) {
   float red[4] = {-0.5f, 0.5f, NAN, 0.0f}, blue[2] = {0.5f, -0.5f};
-  fm_plot_points sets[2] = {{red, 2, 2, 0, 1, 0xFF0000, 1.0f, 3.0f, NULL},
-                            {blue, 1, 2, 0, 1, 0x0000FF, 1.0f, 3.0f, NULL}};
+  fm_plot_points sets[2] = {
+      {.x = red, .n = 2, .dim = 2, .cy = 1, .color = 0xFF0000, .alpha = 1.0f, .radius = 3.0f},
+      {.x = blue, .n = 1, .dim = 2, .cy = 1, .color = 0x0000FF, .alpha = 1.0f, .radius = 3.0f}};
   fm_plot_opts o = {0};
   o.width = 240, o.height = 200;
   o.xmin = -1, o.xmax = 1, o.ymin = -1, o.ymax = 1;
@@ -643,7 +644,7 @@ END_TEST
 
 START_TEST(scatter_limits_from_data_hold_every_point_with_equal_axes) {
   float x[6] = {0, 0, 10, 1, 5, -1};
-  fm_plot_points set = {x, 3, 2, 0, 0, 0, 0, 0, NULL};
+  fm_plot_points set = {.x = x, .n = 3, .dim = 2};
   fm_image img;
   fm_plot_info info;
   ck_fm(fm_plot_scatter(NULL, &set, 1, &img, &info));
@@ -658,7 +659,7 @@ END_TEST
 
 START_TEST(heatmap_shows_values_through_viridis) {
   float v[2] = {0, 1}; /* cell 0 over x in [0, 1], cell 1 over [1, 2] */
-  fm_plot_grid g = {v, 2, 1, 0, 2, 0, 1, 0, 0, "value"};
+  fm_plot_grid g = {.v = v, .nx = 2, .ny = 1, .xmax = 2, .ymax = 1, .label = "value"};
   fm_plot_opts o = {0};
   o.aspect = FM_ASPECT_FREE;
   fm_image img;
@@ -686,7 +687,7 @@ START_TEST(heatmap_shows_values_through_viridis) {
   fm_image_free(&img);
 
   float holes[4] = {0, NAN, INFINITY, 1};
-  fm_plot_grid h = {holes, 2, 2, -1, 1, -1, 1, 0, 0, NULL};
+  fm_plot_grid h = {.v = holes, .nx = 2, .ny = 2, .xmin = -1, .xmax = 1, .ymin = -1, .ymax = 1};
   ck_fm(fm_plot_heatmap(NULL, &h, &img, &info));
   ck_assert_int_eq(info.skipped, 2);
   fm_image_free(&img);
@@ -726,7 +727,7 @@ END_TEST
 
 START_TEST(line_plot_on_log_axis_skips_what_it_cannot_show) {
   double y[6] = {1, 10, 0, -1, 100, NAN};
-  fm_plot_series s = {NULL, y, 6, 0xFF0000, 1.0f, 3.0f, "loss"};
+  fm_plot_series s = {.y = y, .n = 6, .color = 0xFF0000, .alpha = 1.0f, .width = 3.0f, .label = "loss"};
   fm_plot_opts o = {0};
   o.log_y = 1;
   fm_image img;
@@ -751,20 +752,23 @@ END_TEST
 START_TEST(bad_input_is_refused_with_a_message) {
   float pts[4] = {0, 0, 1, 1}, nan2[4] = {NAN, 0, 1, INFINITY};
   fm_image img;
-  fm_plot_points set = {pts, 0, 2, 0, 1, 0, 0, 0, NULL};
-#define REFUSED(call, text)                                                                      \
+  fm_plot_points set = {.x = pts, .dim = 2, .cy = 1};
+/* Bad arguments are FM_ERR_INVALID; nothing finite to draw is FM_ERR_NUMERIC. */
+#define REFUSED_AS(status, call, text)                                                           \
   do {                                                                                           \
     img.rgb = (uint8_t *)1;                                                                      \
-    ck_assert_int_eq((call), FM_ERR_INVALID);                                                    \
+    ck_assert_int_eq((call), status);                                                            \
     ck_assert_msg(strstr(fm_error_message(), text), "%s: message \"%s\" lacks \"%s\"", #call,    \
                   fm_error_message(), text);                                                     \
     ck_assert_msg(img.rgb == NULL, "%s left an image", #call);                                   \
   } while (0)
+#define REFUSED(call, text) REFUSED_AS(FM_ERR_INVALID, call, text)
+#define NOTHING_TO_DRAW(call, text) REFUSED_AS(FM_ERR_NUMERIC, call, text)
   REFUSED(fm_plot_scatter(NULL, &set, 1, &img, NULL), "n must be positive, got 0");
   set.n = 2, set.cx = 0, set.cy = 2;
   REFUSED(fm_plot_scatter(NULL, &set, 1, &img, NULL), "scatter plot: set 0: columns 0 and 2");
   set.cy = 1, set.x = nan2;
-  REFUSED(fm_plot_scatter(NULL, &set, 1, &img, NULL), "none of the 2 points is finite");
+  NOTHING_TO_DRAW(fm_plot_scatter(NULL, &set, 1, &img, NULL), "none of the 2 points is finite");
   set.x = pts;
   REFUSED(fm_plot_scatter(NULL, &set, 0, &img, NULL), "no point sets");
   fm_plot_opts o = {0};
@@ -775,16 +779,16 @@ START_TEST(bad_input_is_refused_with_a_message) {
   fm_plot_opts lo = {0};
   lo.log_y = 1, lo.ymin = 0, lo.ymax = 10;
   double y[2] = {1, 2};
-  fm_plot_series s = {NULL, y, 2, 0, 0, 0, NULL};
+  fm_plot_series s = {.y = y, .n = 2};
   REFUSED(fm_plot_lines(&lo, &s, 1, &img, NULL), "ymin must be positive");
   double neg[2] = {-1, 0};
   s.y = neg;
   lo.ymin = lo.ymax = 0;
-  REFUSED(fm_plot_lines(&lo, &s, 1, &img, NULL), "finite and positive");
+  NOTHING_TO_DRAW(fm_plot_lines(&lo, &s, 1, &img, NULL), "finite and positive");
   s.y = NULL;
   REFUSED(fm_plot_lines(NULL, &s, 1, &img, NULL), "y is NULL");
   float v[4] = {0, 1, 2, 3};
-  fm_plot_grid g = {v, 0, 4, 0, 1, 0, 1, 0, 0, NULL};
+  fm_plot_grid g = {.v = v, .ny = 4, .xmax = 1, .ymax = 1};
   REFUSED(fm_plot_heatmap(NULL, &g, &img, NULL), "0 x 4 grid has no cells");
   g.nx = 2, g.ny = 2, g.xmax = 0;
   REFUSED(fm_plot_heatmap(NULL, &g, &img, NULL), "each min must be below its max");
@@ -792,8 +796,11 @@ START_TEST(bad_input_is_refused_with_a_message) {
   REFUSED(fm_plot_heatmap(NULL, &g, &img, NULL), "vmin must be below vmax");
   REFUSED(fm_plot_trajectories(NULL, pts, 1, 2, 2, 0, 1, &img, NULL), "at least 2");
   REFUSED(fm_plot_trajectories(NULL, pts, 2, 0, 2, 0, 1, &img, NULL), "n must be positive");
-  REFUSED(fm_plot_trajectories(NULL, nan2, 2, 1, 2, 0, 1, &img, NULL), "none of the 1 trajectories");
+  NOTHING_TO_DRAW(fm_plot_trajectories(NULL, nan2, 2, 1, 2, 0, 1, &img, NULL),
+                  "none of the 1 trajectories");
+#undef NOTHING_TO_DRAW
 #undef REFUSED
+#undef REFUSED_AS
   ck_assert_int_eq(fm_image_create(0, 5, 0, &img), FM_ERR_INVALID);
   ck_assert_int_eq(fm_image_create(5, 16385, 0, &img), FM_ERR_INVALID);
   fm_image_free(NULL);

@@ -7,20 +7,6 @@
 
 #include "support.h"
 
-static const double S = 0.70710678118654752;
-static const double CENTER[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {S, S}, {S, -S}, {-S, S}, {-S, -S}};
-
-/* The index of the 8gaussians mode nearest (x, y), and the distance to it. */
-static int nearest_mode(float x, float y, double *distance) {
-  int best = 0;
-  double best_d = 1e9;
-  for (int k = 0; k < 8; k++) {
-    double d = hypot(x - 4 * CENTER[k][0] / 1.414, y - 4 * CENTER[k][1] / 1.414);
-    if (d < best_d) best_d = d, best = k;
-  }
-  if (distance) *distance = best_d;
-  return best;
-}
 
 typedef struct model {
   fm_mlp *mlp;
@@ -39,7 +25,7 @@ static model train_conditional(double dropout) {
   cfg.train.lr = 3e-3;
   cfg.train.label_dropout = dropout;
   ck_fm(fm_toy_generate("8gaussians", 0, FM_STREAM_DATA_TRAIN, 20000, &m.data));
-  fm_mlp_shape shape = fm_mlp_shape_from_config(&cfg, 2);
+  fm_mlp_shape shape = fm_recipe_mlp_shape(&cfg, 2);
   ck_fm(fm_mlp_create(test_device(), &shape, 2048, &m.mlp));
   ck_fm(fm_mlp_init(m.mlp, 0));
   ck_fm(fm_trainer_create(m.mlp, &cfg, &m.data, NULL, &m.tr));
@@ -59,7 +45,7 @@ static void free_model(model *m) {
 enum { N = 1000 };
 
 static void sample(model *m, int cls, double guidance, float *x, int *labels) {
-  fm_sample_params p = {FM_SOLVER_RK4, 10, N, 2048, 5, 0, 0, 0, NULL, 0, 8, cls, guidance, labels};
+  fm_sample_params p = {.solver = FM_SOLVER_RK4, .steps = 10, .n = N, .batch = 2048, .seed = 5, .classes = 8, .class_label = cls, .guidance = guidance, .labels = labels};
   long nfe;
   ck_fm(fm_sample_generate(m->mlp, &p, x, NULL, &nfe));
 }
@@ -73,7 +59,7 @@ START_TEST(samples_follow_their_class) {
     int hits = 0;
     for (int i = 0; i < N; i++) {
       ck_assert_int_eq(labels[i], c);
-      hits += nearest_mode(x[2 * i], x[2 * i + 1], NULL) == c;
+      hits += test_8g_nearest(x[2 * i], x[2 * i + 1], NULL) == c;
     }
     ck_assert_msg(hits > 0.9 * N, "class %d: %d of %d samples at its mode", c, hits, N);
   }
@@ -82,7 +68,7 @@ START_TEST(samples_follow_their_class) {
   int hits = 0, per_class[8] = {0};
   for (int i = 0; i < N; i++) {
     per_class[labels[i]]++;
-    hits += nearest_mode(x[2 * i], x[2 * i + 1], NULL) == labels[i];
+    hits += test_8g_nearest(x[2 * i], x[2 * i + 1], NULL) == labels[i];
   }
   ck_assert_msg(hits > 0.9 * N, "%d of %d samples at their class's mode", hits, N);
   for (int c = 0; c < 8; c++) ck_assert_msg(per_class[c] > N / 16, "class %d drawn %d times", c, per_class[c]);
@@ -103,7 +89,7 @@ START_TEST(guidance_sharpens_and_zero_guidance_is_unconditional) {
     at_class[g] = 0;
     for (int i = 0; i < N; i++) {
       double d;
-      int k = nearest_mode(x[2 * i], x[2 * i + 1], &d);
+      int k = test_8g_nearest(x[2 * i], x[2 * i + 1], &d);
       at_class[g] += k == 2;
       if (k == 2) sum += d;
     }
@@ -144,7 +130,7 @@ START_TEST(labels_outside_the_classes_are_refused) {
   cfg.model.classes = 4; /* 8gaussians has 8 components */
   fm_points data;
   ck_fm(fm_toy_generate("8gaussians", 0, FM_STREAM_DATA_TRAIN, 100, &data));
-  fm_mlp_shape shape = fm_mlp_shape_from_config(&cfg, 2);
+  fm_mlp_shape shape = fm_recipe_mlp_shape(&cfg, 2);
   fm_mlp *mlp = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 512, &mlp));
   fm_trainer *tr = NULL;

@@ -50,20 +50,17 @@ START_TEST(eight_gaussians_sit_on_their_centers) {
   fm_points p = make("8gaussians", 0, FM_STREAM_DATA_TRAIN, 40000);
   int count[8] = {0};
   double mean[2] = {0, 0};
-  const double s = 0.70710678118654752;
-  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
   double var = 0;
   for (int i = 0; i < p.n; i++) {
     int k = p.label[i];
     ck_assert(k >= 0 && k < 8);
     count[k]++;
-    double dx = p.x[2 * i] - 4 * c[k][0] / 1.414, dy = p.x[2 * i + 1] - 4 * c[k][1] / 1.414;
+    double dx = p.x[2 * i] - test_8g_centre[k][0], dy = p.x[2 * i + 1] - test_8g_centre[k][1];
     var += dx * dx + dy * dy;
     mean[0] += p.x[2 * i], mean[1] += p.x[2 * i + 1];
   }
-  /* Each component has standard deviation 0.5 / 1.414 per coordinate. */
   double sd = sqrt(var / (2.0 * p.n));
-  ck_assert_msg(fabs(sd - 0.5 / 1.414) < 0.01, "component sd %g", sd);
+  ck_assert_msg(fabs(sd - TEST_8G_SD) < 0.01, "component sd %g", sd);
   for (int k = 0; k < 8; k++) ck_assert_msg(abs(count[k] - p.n / 8) < 400, "center %d: %d", k, count[k]);
   ck_assert(fabs(mean[0] / p.n) < 0.05 && fabs(mean[1] / p.n) < 0.05);
   fm_points_free(&p);

@@ -8,15 +8,6 @@
 
 enum { N = 37, DIM = 3 };
 
-static double act(int a, double z) {
-  switch (a) {
-  case FM_ACT_SILU: return z / (1 + exp(-z));
-  case FM_ACT_RELU: return z > 0 ? z : 0;
-  case FM_ACT_TANH: return tanh(z);
-  default: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
-  }
-}
-
 /* v(x, t) for one row in double, from the flat parameters. */
 static void reference_forward_d(const fm_mlp *m, const double *flat, const double *x, double t,
                                 double *out) {
@@ -36,7 +27,7 @@ static void reference_forward_d(const fm_mlp *m, const double *flat, const doubl
     for (int j = 0; j < o; j++) {
       double z = bias[j];
       for (int i = 0; i < in; i++) z += W[j * in + i] * a[i];
-      b[j] = l < L - 1 ? act(s->activation, z) : z;
+      b[j] = l < L - 1 ? test_act(s->activation, z) : z;
     }
     memcpy(a, b, (size_t)o * sizeof *a);
   }
@@ -65,7 +56,7 @@ static fm_gemm_provider provider;
 
 static fm_mlp *make_mlp(fm_activation a, int time_features) {
   /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
-  fm_mlp_shape shape = {DIM, time_features, 0, 3, {13, 40, 7}, a};
+  fm_mlp_shape shape = {.dim = DIM, .time_features = time_features, .n_hidden = 3, .hidden = {13, 40, 7}, .activation = a};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
   fm_mlp_set_gemm(m, provider);
@@ -154,7 +145,7 @@ END_TEST
 /* A 512 x 512 layer takes its weight gradient from the transposed output gradient (NN
  * product with row sums): the same gradients as CLBlast's A^T B on the same model. */
 START_TEST(backward_of_a_wide_layer_matches_clblast) {
-  fm_mlp_shape shape = {DIM, 0, 0, 2, {512, 512}, FM_ACT_SILU};
+  fm_mlp_shape shape = {.dim = DIM, .n_hidden = 2, .hidden = {512, 512}, .activation = FM_ACT_SILU};
   float x[N * DIM], t[N], u[N * DIM];
   test_fill_uniform(x, N * DIM, 12, -2, 2);
   test_fill_uniform(t, N, 13, 0, 1);
@@ -216,7 +207,7 @@ START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
 END_TEST
 
 START_TEST(init_follows_pytorch_linear_bounds) {
-  fm_mlp_shape shape = {2, 0, 0, 2, {256, 64}, FM_ACT_SILU};
+  fm_mlp_shape shape = {.dim = 2, .n_hidden = 2, .hidden = {256, 64}, .activation = FM_ACT_SILU};
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 8, &m));
   ck_fm(fm_mlp_init(m, 5));

@@ -68,7 +68,7 @@ static fm_field gauss_field_make(void) {
     gauss.k = clCreateKernel(gauss_program, "f_gauss", &err);
     ck_assert_int_eq(err, CL_SUCCESS);
   }
-  fm_field f = {test_device(), 2, gauss_jvp, &gauss, NULL};
+  fm_field f = {.dev = test_device(), .dim = 2, .jvp = gauss_jvp, .ctx = &gauss};
   return f;
 }
 
@@ -80,7 +80,7 @@ static double gauss_logp(const float *x) {
 }
 
 static fm_likelihood_params params(fm_divergence div, int probes) {
-  fm_likelihood_params p = {FM_SOLVER_RK4, 200, 1e-5, 1e-5, div, probes, 3, 97};
+  fm_likelihood_params p = {.solver = FM_SOLVER_RK4, .steps = 200, .rtol = 1e-5, .atol = 1e-5, .divergence = div, .probes = probes, .seed = 3, .batch = 97};
   return p;
 }
 
@@ -143,12 +143,12 @@ START_TEST(hutchinson_agrees_with_the_exact_divergence_within_its_error) {
 END_TEST
 
 START_TEST(model_density_integrates_to_one) {
-  fm_mlp_shape shape = {2, 1, 0, 2, {16, 16}, FM_ACT_TANH};
+  fm_mlp_shape shape = {.dim = 2, .time_features = 1, .n_hidden = 2, .hidden = {16, 16}, .activation = FM_ACT_TANH};
   fm_mlp *mlp = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 4096, &mlp));
   ck_fm(fm_mlp_init(mlp, 4));
   cl_mem t = test_zeros(4096);
-  fm_mlp_field holder = {mlp, t, NULL};
+  fm_mlp_field holder = {.mlp = mlp, .t = t};
   fm_field f = fm_field_of_mlp(&holder);
   enum { G = 90 };
   const double lo = -6, hi = 6, cell = (hi - lo) / G;

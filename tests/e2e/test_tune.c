@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "support.h"
 
 static char work[256];
@@ -109,10 +110,7 @@ START_TEST(damaged_and_foreign_tuning_files_are_ignored_with_a_warning) {
 END_TEST
 
 int main(void) {
-  snprintf(work, sizeof work, "/tmp/fmcl-test-tune-%d", (int)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
-  if (system(cmd) != 0) return 1;
+  fm_strlcpy(work, test_workdir("tune"), sizeof work);
   Suite *s = suite_create("tune");
   TCase *tc = tcase_create("tune");
   tcase_set_timeout(tc, 600);
@@ -120,8 +118,5 @@ int main(void) {
   tcase_add_test(tc, a_run_uses_the_tuned_provider_of_each_shape);
   tcase_add_test(tc, damaged_and_foreign_tuning_files_are_ignored_with_a_warning);
   suite_add_tcase(s, tc);
-  int rc = test_run_suite(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
-  if (rc == 0 && system(cmd) != 0) return 1;
-  return rc;
+  return test_run_suite_in(s, work);
 }

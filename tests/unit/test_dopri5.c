@@ -240,7 +240,7 @@ START_TEST(dopri5_stops_after_max_steps) {
   enum { N = 37 };
   float x0[N];
   test_fill_uniform(x0, N, 1, 0.5f, 2.0f);
-  fm_tolerance tl = {1e-7, 1e-7, 0, 10};
+  fm_tolerance tl = {.rtol = 1e-7, .atol = 1e-7, .max_steps = 10};
   fm_solver_stats stats;
   float last;
   fm_status st = run_failing("f_cos", x0, N, 0.0, 20.0, &tl, &stats, &last);
@@ -256,7 +256,7 @@ START_TEST(dopri5_honours_an_explicit_min_step) {
   enum { N = 37 };
   float x0[N];
   test_fill_uniform(x0, N, 1, 0.5f, 2.0f);
-  fm_tolerance tl = {1e-6, 1e-6, 0.05, 0}; /* tol 1e-6 needs steps far below 0.05 */
+  fm_tolerance tl = {.rtol = 1e-6, .atol = 1e-6, .min_step = 0.05}; /* tol 1e-6 needs steps far below 0.05 */
   fm_solver_stats stats;
   float last;
   fm_status st = run_failing("f_spiral", x0, 36, 0.0, 2.0, &tl, &stats, &last);
@@ -323,15 +323,18 @@ START_TEST(tolerance_rejects_bad_values_and_keeps_the_old_one) {
   ck_fm(fm_solver_create(test_device(), FM_SOLVER_DOPRI5, 8, &s));
   const fm_tolerance *now = fm_solver_get_tolerance(s);
   ck_assert(now->rtol == 1e-5 && now->atol == 1e-5 && now->max_steps == 100000);
-  fm_tolerance bad[5] = {{-1, 1e-5, 0, 0}, {1e-5, NAN, 0, 0}, {0, 0, 0, 0},
-                         {1e-5, 1e-5, -1, 0}, {1e-5, 1e-5, 0, -3}};
+  fm_tolerance bad[5] = {{.rtol = -1, .atol = 1e-5},
+                         {.rtol = 1e-5, .atol = NAN},
+                         {.rtol = 0, .atol = 0},
+                         {.rtol = 1e-5, .atol = 1e-5, .min_step = -1},
+                         {.rtol = 1e-5, .atol = 1e-5, .max_steps = -3}};
   const char *field[5] = {"rtol", "atol", "both 0", "min_step", "max_steps"};
   for (int i = 0; i < 5; i++) {
     ck_assert_int_eq(fm_solver_set_tolerance(s, &bad[i]), FM_ERR_INVALID);
     ck_assert_msg(strstr(fm_error_message(), field[i]), "message: %s", fm_error_message());
   }
   ck_assert(now->rtol == 1e-5 && now->atol == 1e-5);
-  fm_tolerance pure_relative = {1e-4, 0, 0, 0};
+  fm_tolerance pure_relative = {.rtol = 1e-4};
   ck_fm(fm_solver_set_tolerance(s, &pure_relative));
   ck_assert_int_eq(fm_solver_get_tolerance(s)->max_steps, 100000);
   fm_solver_destroy(s);

@@ -28,7 +28,7 @@ typedef struct trained {
 static trained setup(const fm_config *cfg, int n_train) {
   trained t;
   ck_fm(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, n_train, &t.data));
-  fm_mlp_shape shape = fm_mlp_shape_from_config(cfg, 2);
+  fm_mlp_shape shape = fm_recipe_mlp_shape(cfg, 2);
   ck_fm(fm_mlp_create(test_device(), &shape, 2048, &t.mlp));
   ck_fm(fm_mlp_init(t.mlp, cfg->seed));
   ck_fm(fm_trainer_create(t.mlp, cfg, &t.data, NULL, &t.tr));
@@ -113,21 +113,14 @@ START_TEST(short_run_puts_samples_on_the_eight_modes) {
   enum { N = 2000 };
   float *x = malloc(N * 2 * sizeof *x);
   long nfe = 0;
-  fm_sample_params sp = {FM_SOLVER_RK4, 10, N, 1000, 5, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params sp = {.solver = FM_SOLVER_RK4, .steps = 10, .n = N, .batch = 1000, .seed = 5, .class_label = -1, .guidance = 1.0};
   ck_fm(fm_sample_generate(t.mlp, &sp, x, NULL, &nfe));
   ck_assert_int_eq(nfe, 40);
-  const double s = 0.70710678118654752;
-  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
   int near = 0, per_mode[8] = {0};
   for (int i = 0; i < N; i++) {
-    int best = 0;
-    double best_d = 1e9;
-    for (int k = 0; k < 8; k++) {
-      double d = hypot(x[2 * i] - 4 * c[k][0] / 1.414, x[2 * i + 1] - 4 * c[k][1] / 1.414);
-      if (d < best_d) best_d = d, best = k;
-    }
-    per_mode[best]++;
-    if (best_d < 3 * 0.5 / 1.414) near++; /* within 3 standard deviations */
+    double d;
+    per_mode[test_8g_nearest(x[2 * i], x[2 * i + 1], &d)]++;
+    if (d < 3 * TEST_8G_SD) near++; /* within 3 standard deviations */
   }
   ck_assert_msg(near > 0.85 * N, "only %d of %d samples are near a mode", near, N);
   for (int k = 0; k < 8; k++)
@@ -146,8 +139,8 @@ START_TEST(samples_do_not_depend_on_the_sampling_batch) {
   enum { N = 300 };
   float a[N * 2], b[N * 2];
   long nfe;
-  fm_sample_params whole = {FM_SOLVER_HEUN, 5, N, 2048, 9, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
-  fm_sample_params pieces = {FM_SOLVER_HEUN, 5, N, 77, 9, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params whole = {.solver = FM_SOLVER_HEUN, .steps = 5, .n = N, .batch = 2048, .seed = 9, .class_label = -1, .guidance = 1.0};
+  fm_sample_params pieces = {.solver = FM_SOLVER_HEUN, .steps = 5, .n = N, .batch = 77, .seed = 9, .class_label = -1, .guidance = 1.0};
   ck_fm(fm_sample_generate(t.mlp, &whole, a, NULL, &nfe));
   ck_fm(fm_sample_generate(t.mlp, &pieces, b, NULL, &nfe));
   double want[N * 2];
@@ -163,7 +156,7 @@ START_TEST(trajectories_keep_the_states_at_the_saved_times) {
   double curve[1];
   train(&t, 20, 20, curve);
   enum { N = 50, STEPS = 10 };
-  fm_sample_params p = {FM_SOLVER_RK4, STEPS, N, 2048, 9, 0, 0, 4, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params p = {.solver = FM_SOLVER_RK4, .steps = STEPS, .n = N, .batch = 2048, .seed = 9, .save_every = 4, .class_label = -1, .guidance = 1.0};
   double times[8];
   ck_assert_int_eq(fm_sample_save_times(&p, times, 8), 4); /* 0, 0.4, 0.8, 1 */
   ck_assert_double_eq(times[1], 0.4);
@@ -199,9 +192,9 @@ START_TEST(dopri5_on_a_trained_model_agrees_with_many_rk4_steps) {
   enum { N = 200 };
   float fine[N * 2], adaptive[N * 2], loose[N * 2];
   long nfe_fine, nfe_tight, nfe_loose;
-  fm_sample_params rk4 = {FM_SOLVER_RK4, 400, N, 2048, 11, 0, 0, 0, NULL, 0, 0, -1, 1.0, NULL};
-  fm_sample_params tight = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-6, 1e-6, 0, NULL, 0, 0, -1, 1.0, NULL};
-  fm_sample_params coarse = {FM_SOLVER_DOPRI5, 0, N, 2048, 11, 1e-2, 1e-2, 0, NULL, 0, 0, -1, 1.0, NULL};
+  fm_sample_params rk4 = {.solver = FM_SOLVER_RK4, .steps = 400, .n = N, .batch = 2048, .seed = 11, .class_label = -1, .guidance = 1.0};
+  fm_sample_params tight = {.solver = FM_SOLVER_DOPRI5, .n = N, .batch = 2048, .seed = 11, .rtol = 1e-6, .atol = 1e-6, .class_label = -1, .guidance = 1.0};
+  fm_sample_params coarse = {.solver = FM_SOLVER_DOPRI5, .n = N, .batch = 2048, .seed = 11, .rtol = 1e-2, .atol = 1e-2, .class_label = -1, .guidance = 1.0};
   ck_fm(fm_sample_generate(t.mlp, &rk4, fine, NULL, &nfe_fine));
   ck_fm(fm_sample_generate(t.mlp, &tight, adaptive, NULL, &nfe_tight));
   ck_fm(fm_sample_generate(t.mlp, &coarse, loose, NULL, &nfe_loose));

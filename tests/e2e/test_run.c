@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "support.h"
 
 static char work[256];
@@ -261,8 +262,6 @@ START_TEST(a_data_source_is_transported_to_the_data) {
   fm_points traj;
   ck_fm(fm_datafile_load(path, FM_FORMAT_CSV, &traj)); /* columns t, point, x0, x1 */
   int starts_on_moons = 0, ends_near_modes = 0, n = 0;
-  const double s = 0.70710678118654752;
-  const double c[8][2] = {{1, 0}, {-1, 0}, {0, 1}, {0, -1}, {s, s}, {s, -s}, {-s, s}, {-s, -s}};
   for (int i = 0; i < traj.n; i++) {
     const float *row = traj.x + (size_t)i * 4;
     if (row[0] == 0.0f) {
@@ -270,9 +269,8 @@ START_TEST(a_data_source_is_transported_to_the_data) {
       starts_on_moons += row[2] > -4.0f && row[2] < 4.0f && row[3] > -2.5f && row[3] < 3.5f;
       n++;
     } else if (row[0] == 1.0f) {
-      double best = 1e9;
-      for (int k = 0; k < 8; k++)
-        best = fmin(best, hypot(row[2] - 4 * c[k][0] / 1.414, row[3] - 4 * c[k][1] / 1.414));
+      double best;
+      test_8g_nearest(row[2], row[3], &best);
       ends_near_modes += best < 1.0;
     }
   }
@@ -430,10 +428,7 @@ START_TEST(profile_reports_every_command_of_a_step) {
 END_TEST
 
 int main(void) {
-  snprintf(work, sizeof work, "/tmp/fmcl-test-run-%d", (int)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
-  if (system(cmd) != 0) return 1;
+  fm_strlcpy(work, test_workdir("run"), sizeof work);
   Suite *s = suite_create("run");
   TCase *tc = tcase_create("run");
   tcase_set_timeout(tc, 900);
@@ -450,8 +445,5 @@ int main(void) {
   tcase_add_test(tc, kernels_load_from_a_folder_and_build_errors_show_the_log);
   tcase_add_test(tc, profile_reports_every_command_of_a_step);
   suite_add_tcase(s, tc);
-  int rc = test_run_suite(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
-  if (rc == 0 && system(cmd) != 0) return 1;
-  return rc;
+  return test_run_suite_in(s, work);
 }

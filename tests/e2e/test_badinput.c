@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "support.h"
 
 static char work[256];
@@ -175,10 +176,7 @@ START_TEST(an_unwritable_run_folder_is_reported) {
 END_TEST
 
 int main(void) {
-  snprintf(work, sizeof work, "/tmp/fmcl-test-badinput-%d", (int)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
-  if (system(cmd) != 0) return 1;
+  fm_strlcpy(work, test_workdir("badinput"), sizeof work);
   Suite *s = suite_create("badinput");
   TCase *tc = tcase_create("badinput");
   tcase_set_timeout(tc, 600);
@@ -190,8 +188,5 @@ int main(void) {
   tcase_add_test(tc, a_missing_device_lists_what_exists);
   tcase_add_test(tc, an_unwritable_run_folder_is_reported);
   suite_add_tcase(s, tc);
-  int rc = test_run_suite(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
-  if (rc == 0 && system(cmd) != 0) return 1;
-  return rc;
+  return test_run_suite_in(s, work);
 }

@@ -21,25 +21,6 @@ static void launch_2d(cl_kernel k, size_t cols, size_t rows) {
 
 #define ARG(k, i, v) ck_assert_int_eq(clSetKernelArg((k), (i), sizeof(v), &(v)), CL_SUCCESS)
 
-static double act(int a, double z) {
-  switch (a) {
-  case FM_ACT_SILU: return z / (1 + exp(-z));
-  case FM_ACT_RELU: return z > 0 ? z : 0;
-  case FM_ACT_TANH: return tanh(z);
-  default: return 0.5 * z * (1 + erf(z / sqrt(2.0)));
-  }
-}
-
-static double dact(int a, double z) {
-  double s = 1 / (1 + exp(-z));
-  switch (a) {
-  case FM_ACT_SILU: return s * (1 + z * (1 - s));
-  case FM_ACT_RELU: return z > 0 ? 1 : 0;
-  case FM_ACT_TANH: return 1 - tanh(z) * tanh(z);
-  default: return 0.5 * (1 + erf(z / sqrt(2.0))) + z * exp(-0.5 * z * z) / sqrt(2 * 3.14159265358979);
-  }
-}
-
 START_TEST(mlp_input_builds_x_t_time_features_and_class_one_hot) {
   const cl_uint n = 37, dim = 3, nf = 2, nc = 3, width = dim + 1 + 2 * nf + nc;
   float x[37 * 3], t[37];
@@ -94,8 +75,8 @@ START_TEST(bias_activation_forward_and_backward_match_reference) {
     for (cl_uint i = 0; i < n; i++)
       for (cl_uint j = 0; j < width; j++) {
         double v = (double)z[i * width + j] + params[at + j];
-        wd[i * width + j] = dact(a, v);
-        wh[i * width + j] = act(a, v);
+        wd[i * width + j] = test_act_derivative(a, v);
+        wh[i * width + j] = test_act(a, v);
       }
     ck_assert_uint_eq(test_mismatches(name, gd, wd, n * width, 1e-5, 1e-5), 0);
     ck_assert_uint_eq(test_mismatches(name, gh, wh, n * width, 1e-5, 1e-5), 0);
@@ -186,7 +167,7 @@ START_TEST(adam_update_matches_torch_formula) {
   test_fill_uniform(p, n, 10, -1, 1);
   test_fill_uniform(g, n, 11, -1, 1);
   memset(state, 0, sizeof state);
-  fm_adam_params hp = {1e-2, 0.9, 0.999, 1e-8, 0.1, 0, 0};
+  fm_adam_params hp = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.1};
   fm_optim *opt = NULL;
   ck_fm(fm_optim_create(test_device(), n, &hp, &opt));
   cl_mem dp = test_upload(p, n), dg = test_upload(g, n);
@@ -223,7 +204,7 @@ START_TEST(clipping_and_ema_follow_their_formulas) {
   for (size_t i = 0; i < n; i++) norm += (double)g[i] * g[i];
   norm = sqrt(norm);
   /* Clip at a third of the norm: the gradient is scaled by clip / norm. */
-  fm_adam_params hp = {1e-2, 0.9, 0.999, 1e-8, 0, norm / 3, 0.9};
+  fm_adam_params hp = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .clip = norm / 3, .ema = 0.9};
   fm_optim *opt = NULL;
   ck_fm(fm_optim_create(test_device(), n, &hp, &opt));
   cl_mem dp = test_upload(p, n), dg = test_upload(g, n);
@@ -256,16 +237,16 @@ START_TEST(clipping_and_ema_follow_their_formulas) {
 END_TEST
 
 START_TEST(learning_rate_schedules_warm_up_and_decay) {
-  fm_lr_schedule c = {FM_LR_CONSTANT, 1e-3, 0, 10, 100};
+  fm_lr_schedule c = {.shape = FM_LR_CONSTANT, .lr = 1e-3, .warmup = 10, .steps = 100};
   ck_assert_double_eq_tol(fm_lr_at(&c, 5), 5e-4, 1e-15);
   ck_assert_double_eq_tol(fm_lr_at(&c, 10), 1e-3, 1e-15);
   ck_assert_double_eq_tol(fm_lr_at(&c, 90), 1e-3, 1e-15);
-  fm_lr_schedule k = {FM_LR_COSINE, 1e-3, 1e-4, 10, 110};
+  fm_lr_schedule k = {.shape = FM_LR_COSINE, .lr = 1e-3, .lr_min = 1e-4, .warmup = 10, .steps = 110};
   ck_assert_double_eq_tol(fm_lr_at(&k, 1), 1e-4, 1e-15);
   ck_assert_double_eq_tol(fm_lr_at(&k, 10), 1e-3, 1e-15);
   ck_assert_double_eq_tol(fm_lr_at(&k, 60), 5.5e-4, 1e-12); /* halfway: the mean */
   ck_assert_double_eq_tol(fm_lr_at(&k, 110), 1e-4, 1e-15);
-  fm_lr_schedule plain = {FM_LR_COSINE, 1e-3, 0, 0, 100};
+  fm_lr_schedule plain = {.shape = FM_LR_COSINE, .lr = 1e-3, .steps = 100};
   ck_assert_double_eq_tol(fm_lr_at(&plain, 1), 1e-3 * 0.5 * (1 + cos(3.14159265358979 / 100)), 1e-12);
 }
 END_TEST

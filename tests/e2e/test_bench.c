@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "support.h"
 
 static char work[256];
@@ -85,10 +86,7 @@ START_TEST(a_bad_device_list_is_refused) {
 END_TEST
 
 int main(void) {
-  snprintf(work, sizeof work, "/tmp/fmcl-test-bench-%d", (int)getpid());
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", work);
-  if (system(cmd) != 0) return 1;
+  fm_strlcpy(work, test_workdir("bench"), sizeof work);
   Suite *s = suite_create("bench");
   TCase *tc = tcase_create("bench");
   tcase_set_timeout(tc, 600);
@@ -96,8 +94,5 @@ int main(void) {
   tcase_add_test(tc, a_failing_device_is_reported_and_the_others_run);
   tcase_add_test(tc, a_bad_device_list_is_refused);
   suite_add_tcase(s, tc);
-  int rc = test_run_suite(s);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", work);
-  if (rc == 0 && system(cmd) != 0) return 1;
-  return rc;
+  return test_run_suite_in(s, work);
 }

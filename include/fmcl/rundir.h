@@ -1,0 +1,66 @@
+/* The run folder's files: train.csv (written as training goes, read back for the loss
+ * plot), samples.csv, trajectories.csv, profile.csv and summary.json. Every file but the
+ * training log is written to a temporary name and renamed, so it is complete or absent. */
+#ifndef FMCL_RUNDIR_H
+#define FMCL_RUNDIR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fmcl/config.h"
+#include "fmcl/device.h"
+#include "fmcl/evaluate.h"
+#include "fmcl/report.h"
+
+/* train.csv: step,loss,lr,steps_per_s, one row per loss read. */
+typedef struct fm_train_log {
+  FILE *f;
+  char path[1100];
+} fm_train_log;
+
+/* Opens dir/train.csv: new, or after a resume from resume_step keeping the rows up to it
+ * (later rows belong to steps that are trained again). */
+fm_status fm_train_log_open(fm_train_log *log, const char *dir, uint64_t resume_step);
+fm_status fm_train_log_row(fm_train_log *log, uint64_t step, double loss, double lr,
+                           double steps_per_s);
+void fm_train_log_close(fm_train_log *log);
+
+/* The loss column of dir/train.csv against its step column (malloc'd arrays, n rows; n 0
+ * and NULL arrays when there is no log). */
+fm_status fm_train_log_read(const char *dir, double **steps, double **losses, int *n);
+
+/* samples.csv: x0,x1,... and, with labels, the class of each point. */
+fm_status fm_rundir_write_samples(const char *path, const float *x, const int *labels, int n,
+                                  int dim);
+
+/* trajectories.csv: t,point,x0,x1,... for every saved time and point of traj
+ * (n_times, n, dim). */
+fm_status fm_rundir_write_trajectories(const char *path, const float *traj, const double *times,
+                                       int n_times, int n, int dim);
+
+/* The device time of the profiled training steps per command: reported as a table and
+ * written to path as CSV. */
+fm_status fm_rundir_write_profile(const char *path, fm_device *dev, long steps,
+                                  const fm_reporter *report);
+
+/* What summary.json records of a finished run. */
+typedef struct fm_run_summary {
+  const fm_config *cfg;
+  fm_device *dev;
+  const char *gemm;   /* the products' default provider */
+  size_t parameters;  /* trainable numbers of the model */
+  int dim;
+  double macs_per_row; /* multiply-adds of one forward pass per row */
+  double final_loss;   /* NaN when nothing was trained */
+  double steps_per_s;
+  long ot_steps;       /* steps whose ot coupling was timed (0: none) */
+  double ot_seconds;
+  int n_samples;
+  long nfe;
+  const fm_eval_report *eval;
+  double setup_s, first_step_s, train_s, sample_s, total_s;
+} fm_run_summary;
+
+fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s);
+
+#endif

@@ -1,0 +1,39 @@
+/* Tuning files: what `fmcl tune` measured for one device and driver (the provider of each
+ * product shape, CLBlast parameters), read by every later run on that device. A file for
+ * another device or driver, or a damaged one, is ignored with a warning, never trusted. */
+#ifndef FMCL_TUNING_H
+#define FMCL_TUNING_H
+
+#include <stddef.h>
+
+#include "fmcl/device.h"
+#include "fmcl/gemm.h"
+#include "fmcl/report.h"
+
+/* The tuning file of dev: `configured` when set (device.tuning), else
+ * $XDG_CACHE_HOME/fmcl/tuning/<device>-<driver>.json ($HOME/.cache when unset). */
+void fm_tuning_path(const fm_device *dev, const char *configured, char *out, size_t size);
+
+/* Reads the tuning file at path for dev into out. No file: FM_OK and an empty tuning. A
+ * damaged or unreadable file, or one written for another device, driver or fmcl: also
+ * FM_OK and empty, with the reason reported as a warning (the run goes on with the
+ * defaults, never a wrong result). Other failures (out of memory) are errors. */
+fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning *out,
+                         const fm_reporter *report);
+void fm_tuning_free(fm_gemm_tuning *tuning);
+
+/* One measured product shape of a tuning file. */
+typedef struct fm_tuning_entry {
+  const char *op; /* "NN" or "TN" */
+  size_t m, n, k;
+  fm_gemm_provider provider; /* the winner */
+  double fmcl_gflops, clblast_gflops, clblast_tuned_gflops;
+} fm_tuning_entry;
+
+/* Writes a tuning file for dev (its folder is created): the entries and, when
+ * n_params > 0, the CLBlast parameters that won. */
+fm_status fm_tuning_save(const char *path, const fm_device *dev, const fm_tuning_entry *entries,
+                         int n_entries, int n_params, const char *const *param_names,
+                         const size_t *param_values);
+
+#endif

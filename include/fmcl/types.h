@@ -1,0 +1,70 @@
+/* The small vocabulary every layer shares: the choices a config names (activations,
+ * schedulers, solvers, devices, ...) as enums with their names, and the toy data sets.
+ * Plain C with no OpenCL, so the config and the headers above the device layer can use it
+ * without pulling in the device. */
+#ifndef FMCL_TYPES_H
+#define FMCL_TYPES_H
+
+/* The most hidden layers a model has. */
+#define FM_MAX_HIDDEN 16
+
+typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
+
+typedef enum fm_scheduler {
+  FM_SCHED_CONDOT,
+  FM_SCHED_COSINE,
+  FM_SCHED_LINEAR_VP,
+  FM_SCHED_VP,
+  FM_SCHED_POLYNOMIAL
+} fm_scheduler;
+
+typedef enum fm_coupling { FM_COUPLING_INDEPENDENT, FM_COUPLING_OT } fm_coupling;
+
+typedef enum fm_time_sampling { FM_TIME_UNIFORM, FM_TIME_LOGIT_NORMAL } fm_time_sampling;
+
+typedef enum fm_solver_kind {
+  FM_SOLVER_EULER,
+  FM_SOLVER_MIDPOINT,
+  FM_SOLVER_HEUN,
+  FM_SOLVER_RK4,
+  FM_SOLVER_DOPRI5 /* adaptive */
+} fm_solver_kind;
+
+typedef enum fm_lr_shape { FM_LR_CONSTANT, FM_LR_COSINE } fm_lr_shape;
+
+typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
+
+typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY } fm_data_format;
+
+typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_device_kind;
+
+/* Who computes the matrix products. */
+typedef enum fm_gemm_provider {
+  FM_GEMM_AUTO,    /* fmcl's kernels on CPUs, CLBlast elsewhere */
+  FM_GEMM_CLBLAST, /* CLBlast with its tuned (or default) parameters */
+  FM_GEMM_FMCL     /* fmcl's own kernels (cl/gemm.cl) */
+} fm_gemm_provider;
+
+/* The names of each enum's values, in enum order and NULL-terminated: what configs and
+ * messages spell ("silu", "dopri5"). */
+extern const char *const fm_activation_names[];
+extern const char *const fm_scheduler_names[];
+extern const char *const fm_coupling_names[];
+extern const char *const fm_time_sampling_names[];
+extern const char *const fm_solver_names[];
+extern const char *const fm_lr_shape_names[];
+extern const char *const fm_divergence_names[];
+extern const char *const fm_data_format_names[];
+extern const char *const fm_device_kind_names[];
+extern const char *const fm_gemm_provider_names[];
+
+const char *fm_activation_name(fm_activation a);
+const char *fm_solver_name(fm_solver_kind s);
+const char *fm_device_kind_name(fm_device_kind kind);
+const char *fm_gemm_provider_name(fm_gemm_provider provider);
+
+/* The toy data sets (src/data.c generates them), NULL-terminated, and whether name is one. */
+extern const char *const fm_toy_names[];
+int fm_toy_exists(const char *name);
+
+#endif

@@ -1,0 +1,105 @@
+/* Device, tuning and model, opened the same way for every command. */
+#include "fmcl/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmcl/recipe.h"
+#include "fmcl/tuning.h"
+#include "internal.h"
+
+struct fm_engine {
+  fm_device *dev;
+  fm_gemm_provider gemm; /* device.gemm */
+  fm_gemm_tuning tuning; /* per-shape providers; empty when untuned */
+  fm_mlp *mlp;
+};
+
+fm_status fm_engine_open(const fm_config *cfg, const fm_engine_options *o, fm_engine **out) {
+  fm_status st = FM_OK;
+  *out = NULL;
+  fm_engine *e = calloc(1, sizeof *e);
+  if (!e) return fm_fail(FM_ERR_NOMEM, "out of host memory");
+  e->gemm = cfg->device.gemm;
+  fm_device_select sel = o->select ? *o->select : fm_recipe_device(cfg, o->profiling);
+  sel.profiling = o->profiling;
+  FM_TRY(fm_device_open(&sel, &e->dev));
+  const fm_device_info *d = fm_device_get_info(e->dev);
+  fm_report(o->report, FM_REPORT_INFO,
+            "device %d: %s (%s, %s, %u compute units, %.1f GiB, driver %s); matrix products: %s",
+            d->index, d->name, d->type, d->version, d->compute_units,
+            (double)d->global_mem / (1u << 30), d->driver, fm_engine_gemm_name(e));
+  if (cfg->device.gemm == FM_GEMM_AUTO && !o->skip_tuning) {
+    char path[1024];
+    fm_tuning_path(e->dev, cfg->device.tuning, path, sizeof path);
+    FM_TRY(fm_tuning_load(e->dev, path, &e->tuning, o->report));
+    if (e->tuning.n_choices > 0)
+      fm_report(o->report, FM_REPORT_INFO, "tuning: %d product shapes from %s",
+                e->tuning.n_choices, path);
+    FM_TRY(fm_gemm_set_clblast_params(e->dev, e->tuning.n_params,
+                                      (const char(*)[16])e->tuning.param_names,
+                                      e->tuning.param_values));
+  }
+  *out = e;
+  return FM_OK;
+fail:
+  fm_engine_destroy(e);
+  return st;
+}
+
+void fm_engine_destroy(fm_engine *e) {
+  if (!e) return;
+  fm_mlp_destroy(e->mlp);
+  fm_tuning_free(&e->tuning);
+  fm_device_destroy(e->dev);
+  free(e);
+}
+
+/* The model's providers: device.gemm, or per shape the tuning's when it is auto. */
+static void set_providers(fm_engine *e) {
+  fm_mlp_set_gemm(e->mlp, e->gemm);
+  fm_mlp_set_tuning(e->mlp, &e->tuning);
+}
+
+fm_status fm_engine_new_model(fm_engine *e, const fm_config *cfg, int dim, int capacity) {
+  fm_status st = FM_OK;
+  FM_ASSERT(!e->mlp);
+  fm_mlp_shape shape = fm_recipe_mlp_shape(cfg, dim);
+  FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &e->mlp));
+  set_providers(e);
+  FM_TRY(fm_mlp_init(e->mlp, cfg->seed));
+fail:
+  return st;
+}
+
+fm_status fm_engine_load_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
+                               const char *path) {
+  fm_status st = FM_OK;
+  FM_ASSERT(!e->mlp);
+  fm_mlp_shape shape = fm_recipe_mlp_shape(&ck->config, ck->dim);
+  FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &e->mlp));
+  set_providers(e);
+  int ok = fm_mlp_flat_size(e->mlp) == ck->flat_size && fm_mlp_layers(e->mlp) == ck->n_layers;
+  for (int l = 0; ok && l < ck->n_layers; l++)
+    ok = fm_mlp_layer_in(e->mlp, l) == ck->layer_in[l] &&
+         fm_mlp_layer_out(e->mlp, l) == ck->layer_out[l];
+  if (!ok) {
+    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: its layer shapes do not match its config; the file "
+                 "was not written by this version of fmcl", path);
+    goto fail;
+  }
+  /* The EMA of the weights is the model to use when training kept one. */
+  FM_TRY(fm_mlp_write_params(e->mlp, ck->ema ? ck->ema : ck->params));
+  return FM_OK;
+fail:
+  fm_mlp_destroy(e->mlp);
+  e->mlp = NULL;
+  return st;
+}
+
+fm_device *fm_engine_device(const fm_engine *e) { return e->dev; }
+fm_mlp *fm_engine_model(const fm_engine *e) { return e->mlp; }
+
+const char *fm_engine_gemm_name(const fm_engine *e) {
+  return fm_gemm_provider_name(fm_gemm_resolve(e->dev, e->gemm));
+}

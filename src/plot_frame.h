@@ -1,0 +1,98 @@
+/* The frame of a plot, shared by the plots of plot.c: the axes with their ticks, the
+ * layout of frame, title and labels, the legend and the colour bar, and the mapping of data
+ * to pixels. Internal. */
+#ifndef FMCL_PLOT_FRAME_H
+#define FMCL_PLOT_FRAME_H
+
+#include "fmcl/image.h"
+#include "fmcl/plot.h"
+
+#define BACKGROUND 0xFFFFFFu
+#define INK 0x222222u     /* frame, ticks and text */
+#define GRID 0xEBEBEBu    /* lines at the ticks, behind the data */
+#define MISSING 0xBFBFBFu /* heat map cells with no finite value near */
+#define PATH 0x6BAED6u    /* trajectory lines */
+#define LEGEND_EDGE 0xBBBBBBu
+
+enum { FM_MAX_TICKS = 16, FM_MAX_MINOR = 64 };
+
+extern const fm_color fm_palette[6];
+
+/* One axis: limits, ticks and their labels. */
+typedef struct fm_axis {
+  double lo, hi; /* at the centres of the frame's pixel lines; log10 on a log axis */
+  int log;
+  int n, n_minor;
+  double tick[FM_MAX_TICKS]; /* log10 on a log axis */
+  double minor[FM_MAX_MINOR];
+  char label[FM_MAX_TICKS][24];
+  int label_w; /* the widest label, pixels */
+} fm_axis;
+
+typedef struct fm_frame {
+  fm_image *img;
+  const fm_plot_opts *o;
+  int s;                        /* text and mark size: 1, 2 from 1280 x 960 up, ... */
+  int left, top, right, bottom; /* the frame's pixel columns and rows */
+  fm_axis x, y;
+  int bar; /* a colour bar right of the frame (heat maps), with its axis */
+  fm_axis cb;
+  const char *bar_label;
+} fm_frame;
+
+/* Lengths in units of p->s pixels. */
+enum { PAD = 8, TICK = 4, TICK_GAP = 3, TITLE_GAP = 8, LABEL_GAP = 6, BAR_GAP = 12, BAR_W = 14 };
+#define LINE_H (FM_FONT_ASCENT + FM_FONT_DESCENT)
+
+/* How a plot makes one unit as long on x as on y: by widening the limits (points) or
+ * narrowing the frame (a grid, which has nothing to show outside it). */
+typedef enum fm_fit { FM_FIT_FREE, FM_FIT_EXPAND, FM_FIT_SHRINK } fm_fit;
+
+enum { FM_MAX_LEGEND = 12 };
+
+typedef struct fm_legend_item {
+  fm_color c;
+  int line; /* a line, else a dot */
+  const char *label;
+} fm_legend_item;
+
+typedef struct fm_range {
+  double lo, hi;
+} fm_range;
+
+/* Checks the options and makes the image. */
+fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts, fm_image *out);
+
+/* Places the frame and ticks for the limits (made equal per unit as f asks): margins for
+ * the title, the tick labels and the axis labels. */
+void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi, fm_fit f);
+
+/* Grid lines at the ticks (behind the data), then the frame, ticks, title and labels. */
+void fm_frame_grid(fm_frame *p);
+void fm_frame_axes(fm_frame *p);
+void fm_frame_bar(fm_frame *p);
+void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n);
+
+/* Data to pixel coordinates, and the frame's pixels as a clip box. */
+double fm_frame_x(const fm_frame *p, double v);
+double fm_frame_y(const fm_frame *p, double v);
+fm_box fm_frame_box(const fm_frame *p);
+
+void fm_frame_info(const fm_frame *p, fm_plot_info *info, long skipped);
+
+/* Data ranges: empty, grown by a value, and the given limits or the data's with a margin. */
+fm_range fm_range_empty(void);
+void fm_range_add(fm_range *r, double v);
+void fm_range_limits(double given_lo, double given_hi, fm_range r, double *lo, double *hi);
+
+/* Equal axes for point plots unless told otherwise, and only when the limits are the
+ * data's. */
+fm_fit fm_frame_point_fit(const fm_plot_opts *o);
+
+/* Columns cx, cy of dim-dimensional points (cx == cy: 0 and 1); set >= 0 names a set. */
+fm_status fm_frame_check_columns(const char *what, int set, int dim, int *cx, int *cy);
+
+/* Dots fade as they crowd: 0.8 at 1000, 0.36 at 5000. */
+double fm_frame_crowd_alpha(long n);
+
+#endif

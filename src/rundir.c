@@ -1,0 +1,248 @@
+/* Writers and readers of the run folder's files. */
+#include "fmcl/rundir.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "fmcl/data.h"
+#include "internal.h"
+
+static fm_status flush_log(fm_train_log *log) {
+  if (fflush(log->f) != 0 || ferror(log->f))
+    return fm_fail(FM_ERR_IO, "%s: write failed: %s (is the disk full?)", log->path,
+                   strerror(errno));
+  return FM_OK;
+}
+
+fm_status fm_train_log_open(fm_train_log *log, const char *dir, uint64_t resume_step) {
+  char *kept = NULL;
+  size_t kept_len = 0;
+  snprintf(log->path, sizeof log->path, "%s/train.csv", dir);
+  log->f = NULL;
+  if (resume_step > 0) {
+    FILE *old = fopen(log->path, "r");
+    char line[512];
+    if (old) {
+      FILE *mem = open_memstream(&kept, &kept_len);
+      if (!mem) {
+        fclose(old);
+        return fm_fail(FM_ERR_NOMEM, "out of memory reading %s", log->path);
+      }
+      while (fgets(line, sizeof line, old)) {
+        unsigned long long step;
+        if (sscanf(line, "%llu,", &step) == 1 && step <= resume_step) fputs(line, mem);
+      }
+      fclose(old);
+      fclose(mem);
+    }
+  }
+  log->f = fopen(log->path, "w");
+  if (!log->f) {
+    free(kept);
+    return fm_fail(FM_ERR_IO, "%s: cannot create: %s", log->path, strerror(errno));
+  }
+  fprintf(log->f, "step,loss,lr,steps_per_s\n");
+  if (kept) fwrite(kept, 1, kept_len, log->f);
+  free(kept);
+  return flush_log(log);
+}
+
+fm_status fm_train_log_row(fm_train_log *log, uint64_t step, double loss, double lr,
+                           double steps_per_s) {
+  fprintf(log->f, "%llu,%.7g,%.7g,%.2f\n", (unsigned long long)step, loss, lr, steps_per_s);
+  return flush_log(log);
+}
+
+void fm_train_log_close(fm_train_log *log) {
+  if (log->f) fclose(log->f);
+  log->f = NULL;
+}
+
+fm_status fm_train_log_read(const char *dir, double **steps, double **losses, int *n) {
+  char path[1200], line[256];
+  *steps = *losses = NULL;
+  *n = 0;
+  snprintf(path, sizeof path, "%s/train.csv", dir);
+  FILE *f = fopen(path, "r");
+  if (!f) return FM_OK; /* no training log: no curve */
+  size_t cap = 256, count = 0;
+  double *x = malloc(cap * sizeof *x), *y = malloc(cap * sizeof *y);
+  int grown = x && y;
+  while (grown && fgets(line, sizeof line, f)) {
+    double step, loss;
+    if (sscanf(line, "%lf,%lf", &step, &loss) != 2) continue;
+    if (count == cap) {
+      cap *= 2;
+      double *gx = realloc(x, cap * sizeof *x), *gy = gx ? realloc(y, cap * sizeof *y) : NULL;
+      if (gx) x = gx;
+      if (gy) y = gy;
+      grown = gx && gy;
+      if (!grown) break;
+    }
+    x[count] = step, y[count] = loss, count++;
+  }
+  fclose(f);
+  if (!grown) {
+    free(x);
+    free(y);
+    return fm_fail(FM_ERR_NOMEM, "out of host memory reading %s", path);
+  }
+  *steps = x;
+  *losses = y;
+  *n = (int)count;
+  return FM_OK;
+}
+
+fm_status fm_rundir_write_samples(const char *path, const float *x, const int *labels, int n,
+                                  int dim) {
+  fm_points p = {(float *)x, (int *)labels, n, dim};
+  return fm_points_write_csv(&p, path, labels != NULL);
+}
+
+fm_status fm_rundir_write_trajectories(const char *path, const float *traj, const double *times,
+                                       int n_times, int n, int dim) {
+  fm_file f;
+  fm_status st = fm_file_begin(&f, path, "w");
+  if (st != FM_OK) return st;
+  fprintf(f.f, "t,point");
+  for (int d = 0; d < dim; d++) fprintf(f.f, ",x%d", d);
+  fputc('\n', f.f);
+  for (int s = 0; s < n_times; s++)
+    for (int i = 0; i < n; i++) {
+      fprintf(f.f, "%.6g,%d", times[s], i);
+      const float *row = traj + ((size_t)s * n + i) * dim;
+      for (int d = 0; d < dim; d++) fprintf(f.f, ",%.9g", row[d]);
+      fputc('\n', f.f);
+    }
+  return fm_file_commit(&f);
+}
+
+static int by_time(const void *a, const void *b) {
+  double x = ((const fm_profile_entry *)a)->seconds, y = ((const fm_profile_entry *)b)->seconds;
+  return (x < y) - (x > y);
+}
+
+fm_status fm_rundir_write_profile(const char *path, fm_device *dev, long steps,
+                                  const fm_reporter *report) {
+  fm_status st = FM_OK;
+  const fm_profile_entry *entries;
+  int n = 0;
+  fm_profile_entry *sorted = NULL;
+  char *table = NULL;
+  size_t table_len = 0;
+  FILE *t = NULL;
+  fm_file f = {0};
+  FM_TRY(fm_device_profile(dev, &entries, &n));
+  sorted = malloc((size_t)(n ? n : 1) * sizeof *sorted);
+  t = open_memstream(&table, &table_len);
+  if (!sorted || !t) {
+    st = fm_fail(FM_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  memcpy(sorted, entries, (size_t)n * sizeof *sorted);
+  qsort(sorted, (size_t)n, sizeof *sorted, by_time);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += sorted[i].seconds;
+  FM_TRY(fm_file_begin(&f, path, "w"));
+  fprintf(f.f, "command,calls_per_step,us_per_call,us_per_step,share\n");
+  fprintf(t, "device time per training step (%ld steps profiled, %.1f us per step):\n", steps,
+          steps ? 1e6 * total / (double)steps : 0.0);
+  fprintf(t, "  %-32s %8s %10s %10s %7s", "command", "calls", "us/call", "us/step", "share");
+  for (int i = 0; i < n; i++) {
+    const fm_profile_entry *e = &sorted[i];
+    double per_step = steps ? 1e6 * e->seconds / (double)steps : 0.0;
+    double calls = steps ? (double)e->count / (double)steps : 0.0;
+    double share = total > 0 ? e->seconds / total : 0.0;
+    double per_call = 1e6 * e->seconds / (double)e->count;
+    fprintf(t, "\n  %-32s %8.2f %10.1f %10.1f %6.1f%%", e->label, calls, per_call, per_step,
+            100 * share);
+    fprintf(f.f, "%s,%.3f,%.3f,%.3f,%.5f\n", e->label, calls, per_call, per_step, share);
+  }
+  fclose(t);
+  t = NULL;
+  fm_report(report, FM_REPORT_INFO, "%s", table);
+  st = fm_file_commit(&f);
+fail:
+  if (st != FM_OK) fm_file_abort(&f);
+  if (t) fclose(t);
+  free(table);
+  free(sorted);
+  return st;
+}
+
+fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
+  const fm_config *cfg = s->cfg;
+  const fm_device_info *d = fm_device_get_info(s->dev);
+  const fm_eval_report *ev = s->eval;
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "name", cfg->name);
+  cJSON_AddStringToObject(root, "fmcl_version", FMCL_VERSION);
+  cJSON *jd = cJSON_AddObjectToObject(root, "device");
+  cJSON_AddNumberToObject(jd, "index", d->index);
+  cJSON_AddStringToObject(jd, "name", d->name);
+  cJSON_AddStringToObject(jd, "vendor", d->vendor);
+  cJSON_AddStringToObject(jd, "type", d->type);
+  cJSON_AddStringToObject(jd, "platform", d->platform);
+  cJSON_AddStringToObject(jd, "opencl", d->version);
+  cJSON_AddStringToObject(jd, "driver", d->driver);
+  cJSON_AddNumberToObject(jd, "compute_units", d->compute_units);
+  cJSON_AddStringToObject(jd, "clblast", fm_gemm_clblast_version());
+  cJSON_AddStringToObject(jd, "gemm", s->gemm);
+  cJSON *jm = cJSON_AddObjectToObject(root, "model");
+  cJSON_AddNumberToObject(jm, "parameters", (double)s->parameters);
+  cJSON_AddNumberToObject(jm, "dim", s->dim);
+  cJSON *jt = cJSON_AddObjectToObject(root, "train");
+  cJSON_AddNumberToObject(jt, "steps", cfg->train.steps);
+  cJSON_AddNumberToObject(jt, "batch", cfg->train.batch);
+  cJSON_AddNumberToObject(jt, "final_loss", isfinite(s->final_loss) ? s->final_loss : -1);
+  cJSON_AddNumberToObject(jt, "steps_per_s", s->steps_per_s);
+  /* Forward 2 flops per multiply-add, backward twice the forward. */
+  double flops = 6.0 * s->macs_per_row * cfg->train.batch;
+  cJSON_AddNumberToObject(jt, "model_gflops_per_s", s->steps_per_s * flops * 1e-9);
+  if (s->ot_steps > 0)
+    cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
+  cJSON *js = cJSON_AddObjectToObject(root, "sample");
+  cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
+  cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
+  cJSON_AddNumberToObject(js, "n", s->n_samples);
+  cJSON_AddNumberToObject(js, "nfe", (double)s->nfe);
+  cJSON_AddNumberToObject(js, "points_per_s", s->sample_s > 0 ? s->n_samples / s->sample_s : 0);
+  if (cfg->sample.solver == FM_SOLVER_DOPRI5) {
+    cJSON_AddNumberToObject(js, "rtol", cfg->sample.rtol);
+    cJSON_AddNumberToObject(js, "atol", cfg->sample.atol);
+  }
+  if (ev->has_likelihood) {
+    cJSON *jl = cJSON_AddObjectToObject(root, "likelihood");
+    cJSON_AddNumberToObject(jl, "nll_nats", ev->nll);
+    cJSON_AddNumberToObject(jl, "bits_per_dim", ev->bits_per_dim);
+    cJSON_AddNumberToObject(jl, "points", ev->nll_points);
+    cJSON_AddStringToObject(jl, "divergence", ev->exact ? "exact" : "hutchinson");
+    if (!ev->exact) cJSON_AddNumberToObject(jl, "probes", ev->probes);
+    cJSON_AddStringToObject(jl, "solver", fm_solver_name(cfg->eval.solver));
+    cJSON_AddNumberToObject(jl, "nfe", (double)ev->likelihood_nfe);
+    cJSON_AddNumberToObject(jl, "seconds", ev->likelihood_seconds);
+  }
+  if (ev->has_metrics) {
+    cJSON *jm2 = cJSON_AddObjectToObject(root, "metrics");
+    cJSON_AddNumberToObject(jm2, "w2", ev->w2);
+    cJSON_AddNumberToObject(jm2, "energy_distance", ev->energy);
+    cJSON_AddNumberToObject(jm2, "mmd2", ev->mmd2);
+    cJSON_AddNumberToObject(jm2, "points", ev->metric_points);
+    cJSON_AddNumberToObject(jm2, "seconds", ev->metric_seconds);
+  }
+  cJSON *jtm = cJSON_AddObjectToObject(root, "seconds");
+  cJSON_AddNumberToObject(jtm, "setup", s->setup_s);
+  cJSON_AddNumberToObject(jtm, "kernel_build", fm_device_build_seconds(s->dev));
+  cJSON_AddNumberToObject(jtm, "first_step", s->first_step_s);
+  cJSON_AddNumberToObject(jtm, "train", s->train_s);
+  cJSON_AddNumberToObject(jtm, "sample", s->sample_s);
+  cJSON_AddNumberToObject(jtm, "total", s->total_s);
+  cJSON_AddNumberToObject(root, "peak_device_bytes", (double)fm_device_bytes_peak(s->dev));
+  fm_status st = fm_write_json(path, root);
+  cJSON_Delete(root);
+  return st;
+}
