@@ -11,6 +11,7 @@
 
 struct fm_assignment {
   int n_max;
+  fm_stop_flag *stop;
   double *v;             /* (n) column potentials */
   double *d;             /* (n) shortest path length from the free row to each column */
   int *x;                /* (n) column of each row, -1 when free */
@@ -178,6 +179,9 @@ fm_status fm_assignment_run(fm_assignment *ws, const double *cost, int n, int *a
                      k / (size_t)n, k % (size_t)n, cost[k]);
   int n_free = reduce_columns(ws, cost, n);
   while (n_free > 0) {
+    if (fm_stop_requested(ws->stop))
+      return fm_fail(FM_ERR_INTERRUPTED, "assignment: interrupted with %d of %d rows unassigned",
+                     n_free, n);
     int f = ws->free_rows[--n_free];
     int j = shortest_path(ws, cost, n, f), i;
     do { /* flip the path: each row on it takes the column after it */
@@ -197,10 +201,14 @@ fm_status fm_assignment_run(fm_assignment *ws, const double *cost, int n, int *a
   return FM_OK;
 }
 
-fm_status fm_assignment_solve(const double *cost, int n, int *assign, double *total) {
+void fm_assignment_set_stop(fm_assignment *ws, fm_stop_flag *stop) { ws->stop = stop; }
+
+fm_status fm_assignment_solve(const double *cost, int n, int *assign, double *total,
+                              fm_stop_flag *stop) {
   if (n <= 0) return fm_fail(FM_ERR_INVALID, "assignment: n must be positive, got %d", n);
   fm_assignment *ws = NULL;
   fm_status st = fm_assignment_create(n, &ws);
+  if (st == FM_OK) fm_assignment_set_stop(ws, stop);
   if (st == FM_OK) st = fm_assignment_run(ws, cost, n, assign, total);
   fm_assignment_destroy(ws);
   return st;

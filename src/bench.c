@@ -135,7 +135,8 @@ static fm_status measure_device(const fm_bench_params *bp, const fm_config *cfg,
   FM_TRY(fm_engine_open(cfg, &eo, &engine));
   fm_device *dev = fm_engine_device(engine);
   FM_TRY(measure_builds(dev, row));
-  if (bp->device_hook) FM_TRY(bp->device_hook(bp->hook_ctx, row->index));
+  if (bp->hooks && bp->hooks->device_ready)
+    FM_TRY(bp->hooks->device_ready(bp->hooks->ctx, row->index));
   FM_TRY(measure_peak(dev, &row->peak));
   int sample_n = 10000, capacity = cfg->train.batch > 4096 ? cfg->train.batch : 4096;
   FM_TRY(fm_engine_new_model(engine, cfg, train->dim, capacity));
@@ -219,11 +220,14 @@ static void csv_field(const char *text, char *out, size_t size) {
     if (*c == ',' || *c == '\n') *c = ';';
 }
 
-static fm_status write_outputs(const char *dir, const bench_row *rows, int n, int steps) {
+/* bench.csv and bench.json in dir, or bench-2.csv and bench-2.json, ... after earlier runs. */
+static fm_status write_outputs(const char *dir, const bench_row *rows, int n, int steps,
+                               int overwrite, const fm_reporter *report) {
   fm_status st = FM_OK;
-  char path[1200];
+  char want[1200], path[1200];
   fm_file f;
-  snprintf(path, sizeof path, "%s/bench.csv", dir);
+  snprintf(want, sizeof want, "%s/bench.csv", dir);
+  FM_TRY(fm_output_file(want, 0, overwrite, "", path, sizeof path));
   FM_TRY(fm_file_begin(&f, path, "w"));
   fprintf(f.f, "index,device,type,driver,ok,steps_per_s,gflops,peak_gflops,points_per_s,nfe,"
                "build_first_s,build_again_s,final_loss,loss_curve_max_diff,error\n");
@@ -263,9 +267,11 @@ static fm_status write_outputs(const char *dir, const bench_row *rows, int n, in
     }
     cJSON_AddItemToArray(list, o);
   }
-  snprintf(path, sizeof path, "%s/bench.json", dir);
-  st = fm_write_json(path, root);
+  char json[1200];
+  snprintf(json, sizeof json, "%.*s.json", (int)(strlen(path) - 4), path);
+  st = fm_write_json(json, root);
   cJSON_Delete(root);
+  if (st == FM_OK) fm_report(report, FM_REPORT_INFO, "bench: table written to %s and %s", path, json);
 fail:
   return st;
 }
@@ -328,8 +334,7 @@ fm_status fm_bench(const fm_config *config, const fm_bench_params *bp) {
       r->curve_diff = fmax(r->curve_diff, fabs(r->curve[j] - first->curve[j]));
   }
   report_table(bp->report, rows, n_rows);
-  FM_TRY(write_outputs(dir, rows, n_rows, bp->steps));
-  fm_report(bp->report, FM_REPORT_INFO, "bench: table written to %s/bench.csv and bench.json", dir);
+  FM_TRY(write_outputs(dir, rows, n_rows, bp->steps, bp->overwrite, bp->report));
 fail:
   for (int i = 0; i < n_rows; i++) free(rows[i].curve);
   free(rows);

@@ -2,6 +2,7 @@
  * (size, magic, version, checksum) before any field is trusted. */
 #include "fmcl/checkpoint.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -66,6 +67,20 @@ fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck) {
     put(&w, ck->mean, stats * sizeof(double));
     put(&w, ck->std, stats * sizeof(double));
   }
+  char *names = NULL;
+  if (ck->columns) {
+    cJSON *list = cJSON_CreateStringArray((const char *const *)ck->columns, ck->dim);
+    names = list ? cJSON_PrintUnformatted(list) : NULL;
+    cJSON_Delete(list);
+    if (!names) {
+      fm_file_abort(&file);
+      return fm_fail(FM_ERR_NOMEM, "checkpoint %s: out of memory", path);
+    }
+  }
+  uint32_t names_len = names ? (uint32_t)strlen(names) : 0u;
+  put_u32(&w, names_len);
+  put(&w, names, names_len);
+  free(names);
   uint32_t crc = w.crc;
   put_u32(&w, crc);
   if (w.failed) {
@@ -105,6 +120,24 @@ static uint64_t get_u64(reader *r) {
   return v;
 }
 
+/* The column names, a JSON list of ck->dim strings, into ck->columns; why they are not. */
+static const char *read_columns(const char *text, size_t len, fm_checkpoint *ck) {
+  cJSON *list = cJSON_ParseWithLength(text, len);
+  const char *why = NULL;
+  if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) != ck->dim) why = "bad column names";
+  if (!why) {
+    ck->columns = calloc((size_t)ck->dim, sizeof *ck->columns);
+    if (!ck->columns) why = "out of memory for the column names";
+  }
+  for (int d = 0; !why && d < ck->dim; d++) {
+    cJSON *item = cJSON_GetArrayItem(list, d);
+    if (!cJSON_IsString(item) || !(ck->columns[d] = strdup(item->valuestring)))
+      why = "bad column names";
+  }
+  cJSON_Delete(list);
+  return why;
+}
+
 fm_status fm_checkpoint_load(const char *path, fm_checkpoint *ck) {
   memset(ck, 0, sizeof *ck);
   char *data = NULL;
@@ -128,9 +161,9 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
   }
   reader r = {data, size, sizeof magic, 0};
   uint32_t version = get_u32(&r);
-  if (!r.short_read && version != FM_CHECKPOINT_VERSION) {
-    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: format version %u, this fmcl reads version %d; "
-                 "use the fmcl that wrote it", path, version, FM_CHECKPOINT_VERSION);
+  if (!r.short_read && (version < 3 || version > FM_CHECKPOINT_VERSION)) {
+    st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: format version %u, this fmcl reads versions 3 to "
+                 "%d; use the fmcl that wrote it", path, version, FM_CHECKPOINT_VERSION);
     goto done;
   }
   if (size < r.at + 4 ||
@@ -231,6 +264,17 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
         goto bad;
       }
   }
+  if (version >= 4) {
+    uint32_t names_len = get_u32(&r);
+    if (names_len > r.n - r.at) {
+      why = "column names run past the end";
+      goto bad;
+    }
+    if (names_len) {
+      if ((why = read_columns((const char *)data + r.at, names_len, ck)) != NULL) goto bad;
+      r.at += names_len;
+    }
+  }
   if (r.short_read || r.at != r.n) {
     why = r.short_read ? "fields run past the end" : "unexpected bytes after the last field";
     goto bad;
@@ -252,8 +296,11 @@ void fm_checkpoint_free(fm_checkpoint *ck) {
   free(ck->ema);
   free(ck->mean);
   free(ck->std);
+  for (int d = 0; ck->columns && d < ck->dim; d++) free(ck->columns[d]);
+  free(ck->columns);
   ck->params = NULL;
   ck->optim_state = NULL;
   ck->ema = NULL;
   ck->mean = ck->std = NULL;
+  ck->columns = NULL;
 }

@@ -117,7 +117,7 @@ static const field fields[] = {
      "largest global gradient norm (larger gradients are scaled down); 0: no clipping"},
     {"train.ema", F_REAL, OFF(train.ema), 0, 0.999999, 0, 0, NULL, F_MODEL,
      "decay of an exponential moving average of the weights, used for sampling and "
-     "evaluation; 0: none"},
+     "evaluation, warmed up as min(decay, (1 + t) / (10 + t)) at update t; 0: none"},
     {"train.time_sampling", F_ENUM, OFF(train.time_sampling), 0, 0, 0, 0, fm_time_sampling_names,
      F_MODEL, "t ~ uniform on [0, 1), or logit_normal: sigmoid(mean + std z)"},
     {"train.time_mean", F_REAL, OFF(train.time_mean), -10, 10, 0, 0, NULL, F_MODEL,
@@ -263,6 +263,45 @@ static void section_keys(const char *prefix, char *out, size_t size) {
     size_t used = strlen(out);
     snprintf(out + used, size - used, "%s%s", used ? ", " : "", key);
   }
+}
+
+/* Edit distance (insertions, deletions, substitutions) between a and b, at most 64 long. */
+static int edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b), row[65];
+  if (la > 64 || lb > 64) return 99;
+  for (int j = 0; j <= lb; j++) row[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = row[0];
+    row[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      diag = up;
+      row[j] = best;
+    }
+  }
+  return row[lb];
+}
+
+/* " did you mean \"train.steps\"?" for the key closest to path, or "" when none is close
+ * (a third of its length in edits at most, and at least 2). */
+static void suggestion(const char *path, char *out, size_t size) {
+  int best = 99, len = (int)strlen(path);
+  char near[64] = "";
+  for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
+    /* The key, and its section's name ("trian" for "train"). */
+    char section[64];
+    snprintf(section, sizeof section, "%.*s", (int)strcspn(fields[i].path, "."), fields[i].path);
+    const char *candidates[2] = {fields[i].path, section};
+    for (int c = 0; c < 2; c++) {
+      int d = edit_distance(path, candidates[c]);
+      if (d < best) best = d, fm_strlcpy(near, candidates[c], sizeof near);
+    }
+  }
+  int limit = len / 3 > 2 ? len / 3 : 2;
+  if (near[0] && best <= limit) snprintf(out, size, "; did you mean \"%s\"?", near);
+  else out[0] = '\0';
 }
 
 static const char *json_kind(const cJSON *v) {
@@ -424,10 +463,12 @@ static fm_status overlay(fm_config *cfg, const cJSON *obj, const char *prefix, c
                        json_kind(item));
       st = overlay(cfg, item, path, source);
     } else {
-      char known[512];
+      char known[512], hint[128];
       section_keys(prefix, known, sizeof known);
-      return fm_fail(FM_ERR_CONFIG, "%s: unknown key \"%s\"; the keys %s%s are: %s", source, path,
-                     prefix[0] ? "in " : "at the top level", prefix, known);
+      suggestion(path, hint, sizeof hint);
+      return fm_fail(FM_ERR_CONFIG, "%s: unknown key \"%s\"%s%s the keys %s%s are: %s", source,
+                     path, hint, hint[0] ? "" : ";", prefix[0] ? "in " : "at the top level",
+                     prefix, known);
     }
     if (st != FM_OK) return st;
   }
@@ -511,12 +552,10 @@ fm_status fm_config_set(fm_config *cfg, const char *assignment) {
   path[n] = '\0';
   const field *f = find_field(path);
   if (!f) {
-    char known[1024] = "";
-    for (size_t i = 0; i < FM_ARRAY_LEN(fields); i++) {
-      size_t used = strlen(known);
-      snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", fields[i].path);
-    }
-    return fm_fail(FM_ERR_CONFIG, "--set: unknown key \"%s\"; known keys: %s", path, known);
+    char hint[128];
+    suggestion(path, hint, sizeof hint);
+    return fm_fail(FM_ERR_CONFIG, "--set: unknown key \"%s\"%s (fmcl config --keys lists every "
+                   "key)", path, hint);
   }
   const char *value = eq + 1;
   cJSON *v = cJSON_Parse(value);
@@ -529,6 +568,36 @@ fm_status fm_config_set(fm_config *cfg, const char *assignment) {
   fm_status st = apply_value(cfg, f, v, "--set");
   cJSON_Delete(v);
   return st;
+}
+
+static int key_allowed(const char *assignment, const char *const *allowed) {
+  size_t key = strcspn(assignment, "=");
+  for (int i = 0; allowed[i]; i++) {
+    size_t n = strlen(allowed[i]);
+    if (allowed[i][n - 1] == '.' ? strncmp(assignment, allowed[i], n) == 0
+                                 : key == n && strncmp(assignment, allowed[i], n) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+fm_status fm_config_set_only(fm_config *cfg, const char *const *overrides, int n_overrides,
+                             const char *const *allowed, const char *command) {
+  for (int i = 0; i < n_overrides; i++) {
+    fm_status st = fm_config_set(cfg, overrides[i]);
+    if (st != FM_OK) return st;
+    if (key_allowed(overrides[i], allowed)) continue;
+    char list[600] = "";
+    for (int k = 0; allowed[k]; k++) {
+      size_t used = strlen(list);
+      snprintf(list + used, sizeof list - used, "%s%s%s", k ? ", " : "", allowed[k],
+               allowed[k][strlen(allowed[k]) - 1] == '.' ? "*" : "");
+    }
+    return fm_fail(FM_ERR_CONFIG, "--set %.*s: fmcl %s takes only %s; the other keys describe "
+                   "the trained model", (int)strcspn(overrides[i], "="), overrides[i], command,
+                   list);
+  }
+  return FM_OK;
 }
 
 void fm_config_resolve(fm_config *cfg) {

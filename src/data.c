@@ -150,9 +150,27 @@ fm_status fm_toy_generate(const char *name, uint64_t seed, uint32_t stream, int 
 
 void fm_points_free(fm_points *p) {
   if (!p) return;
+  for (int d = 0; p->names && d < p->dim; d++) free(p->names[d]);
+  free(p->names);
   free(p->x);
   free(p->label);
   memset(p, 0, sizeof *p);
+}
+
+fm_status fm_points_set_names(fm_points *dst, const char *const *names, int dim) {
+  if (!names) return FM_OK;
+  char **copy = calloc((size_t)dim, sizeof *copy);
+  for (int d = 0; copy && d < dim; d++) {
+    copy[d] = strdup(names[d] ? names[d] : "");
+    if (!copy[d]) {
+      for (int k = 0; k < d; k++) free(copy[k]);
+      free(copy);
+      copy = NULL;
+    }
+  }
+  if (!copy) return fm_fail(FM_ERR_NOMEM, "out of host memory for column names");
+  dst->names = copy;
+  return FM_OK;
 }
 
 fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_label) {
@@ -160,7 +178,10 @@ fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_lab
   fm_status st = fm_file_begin(&out, path, "w");
   if (st != FM_OK) return st;
   FILE *f = out.f;
-  for (int d = 0; d < p->dim; d++) fprintf(f, "%sx%d", d ? "," : "", d);
+  for (int d = 0; d < p->dim; d++) {
+    if (p->names && p->names[d][0]) fprintf(f, "%s%s", d ? "," : "", p->names[d]);
+    else fprintf(f, "%sx%d", d ? "," : "", d);
+  }
   fprintf(f, with_label ? ",label\n" : "\n");
   for (int i = 0; i < p->n; i++) {
     for (int d = 0; d < p->dim; d++) fprintf(f, "%s%.9g", d ? "," : "", p->x[(size_t)i * p->dim + d]);
@@ -210,7 +231,13 @@ fm_status fm_points_split(const fm_points *all, double test_fraction, uint64_t s
   train->n = n_train, train->dim = dim;
   test->n = n_test, test->dim = dim;
   free(order);
-  return FM_OK;
+  fm_status st = fm_points_set_names(train, (const char *const *)all->names, dim);
+  if (st == FM_OK) st = fm_points_set_names(test, (const char *const *)all->names, dim);
+  if (st != FM_OK) {
+    fm_points_free(train);
+    fm_points_free(test);
+  }
+  return st;
 }
 
 fm_status fm_points_stats(const fm_points *p, double *mean, double *std) {

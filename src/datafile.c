@@ -114,6 +114,38 @@ static int is_header(const line *l) {
   }
 }
 
+/* The column names of the header on line `number` into out->names (spaces and quotes
+ * around each name removed). */
+static fm_status header_names(const char *text, const char *stop, size_t number, const char *name,
+                              fm_points *out) {
+  const char *at = text;
+  size_t count = 0;
+  line l;
+  while (next_line(&at, stop, &count, &l) && l.number != number) continue;
+  char **names = calloc((size_t)out->dim, sizeof *names);
+  const char *b = l.begin;
+  for (int col = 0; names && col < out->dim; col++) {
+    const char *e = b;
+    while (e < l.end && *e != ',') e++;
+    const char *nb = b, *ne = e;
+    while (nb < ne && (isspace((unsigned char)*nb) || *nb == '"')) nb++;
+    while (ne > nb && (isspace((unsigned char)ne[-1]) || ne[-1] == '"')) ne--;
+    names[col] = strndup(nb, (size_t)(ne - nb));
+    if (!names[col]) {
+      for (int k = 0; k < col; k++) free(names[k]);
+      free(names);
+      names = NULL;
+    }
+    b = e + 1;
+  }
+  if (!names) {
+    fm_points_free(out);
+    return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for the header", name);
+  }
+  out->names = names;
+  return FM_OK;
+}
+
 static fm_status parse_csv(const unsigned char *data, size_t size, const char *name,
                            fm_points *out) {
   const char *text = (const char *)data, *stop = text + size;
@@ -134,7 +166,7 @@ static fm_status parse_csv(const unsigned char *data, size_t size, const char *n
     }
     if (dim == 0) dim = fields;
     if (fields != dim)
-      return fm_fail(FM_ERR_FORMAT, "data file %s: row %zu has %zu columns, expected %zu (as "
+      return fm_fail(FM_ERR_FORMAT, "data file %s: line %zu has %zu columns, expected %zu (as "
                      "%s); every row needs the same number of values", name, l.number, fields,
                      dim, header_line ? "the header" : "the first row");
     rows++;
@@ -157,8 +189,8 @@ static fm_status parse_csv(const unsigned char *data, size_t size, const char *n
         char why[128];
         if (!parse_value(b, p, &out->x[row * dim + col], why, sizeof why)) {
           fm_points_free(out);
-          return fm_fail(FM_ERR_FORMAT, "data file %s: row %zu, column %zu: %s", name, l.number,
-                         col + 1, why);
+          return fm_fail(FM_ERR_FORMAT, "data file %s: line %zu, column %zu (from 0): %s", name,
+                         l.number, col, why);
         }
         col++;
         if (p == l.end) break;
@@ -167,6 +199,7 @@ static fm_status parse_csv(const unsigned char *data, size_t size, const char *n
     }
     row++;
   }
+  if (header_line) return header_names(text, stop, header_line, name, out);
   return FM_OK;
 }
 
@@ -295,8 +328,8 @@ static fm_status parse_npy(const unsigned char *data, size_t size, const char *n
     }
     if (!isfinite(v) || fabs(v) > 3.4e38) {
       fm_points_free(out);
-      st = fm_fail(FM_ERR_FORMAT, "data file %s: row %zu, column %zu: %g is not a finite float",
-                   name, i / dim + 1, i % dim + 1, v);
+      st = fm_fail(FM_ERR_FORMAT, "data file %s: row %zu, column %zu (from 0): %g is not a "
+                   "finite float", name, i / dim, i % dim, v);
       goto done;
     }
     out->x[i] = (float)v;
@@ -337,9 +370,13 @@ fm_status fm_datafile_take_labels(fm_points *p, int column, const char *name) {
   for (int i = 0; i < p->n; i++) {
     float v = p->x[(size_t)i * dim + column];
     if (!(v >= 0) || v != floorf(v) || v > 1e6f)
-      return fm_fail(FM_ERR_FORMAT, "data file %s: row %d, column %d: %g is not a class label (a "
-                     "whole number from 0)", name, i + 1, column + 1, (double)v);
+      return fm_fail(FM_ERR_FORMAT, "data file %s: row %d, column %d (from 0; data.label_column): "
+                     "%g is not a class label (a whole number from 0)", name, i, column, (double)v);
     p->label[i] = (int)v;
+  }
+  if (p->names) { /* the label column's name goes with it */
+    free(p->names[column]);
+    memmove(p->names + column, p->names + column + 1, (size_t)(dim - column - 1) * sizeof *p->names);
   }
   /* Compact the rows in place, dropping the label column: row i moves down to i * kept,
    * which never overwrites a row not yet moved. */

@@ -11,14 +11,15 @@
 #include "fmcl/metrics.h"
 #include "fmcl/plot.h"
 #include "fmcl/progress.h"
+#include "fmcl/recipe.h"
 #include "internal.h"
 
 /* Non-finite values make every later number meaningless: say where the first one is. */
 static fm_status check_finite(const float *x, int n, int dim, const char *what) {
   for (size_t i = 0; i < (size_t)n * (size_t)dim; i++)
     if (!isfinite(x[i]))
-      return fm_fail(FM_ERR_NUMERIC, "%s: row %zu, column %zu is %g; %s", what, i / dim + 1,
-                     i % dim + 1, (double)x[i],
+      return fm_fail(FM_ERR_NUMERIC, "%s: row %zu, column %zu (from 0) is %g; %s", what,
+                     i / dim, i % dim, (double)x[i],
                      strcmp(what, "samples") == 0
                          ? "the model's velocity overflowed while sampling (train longer or "
                            "with a lower train.lr, or use more sample.steps)"
@@ -51,9 +52,9 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, c
                            &label_buffer));
   fm_mlp_field holder = {mlp, t, label_buffer};
   fm_field field = fm_field_of_mlp(&holder);
-  fm_likelihood_params p = {cfg->eval.solver, cfg->eval.steps, cfg->eval.rtol, cfg->eval.atol,
-                            (fm_divergence)cfg->eval.divergence, cfg->eval.probes, cfg->seed,
-                            batch};
+  fm_likelihood_params p = fm_recipe_likelihood(cfg, batch);
+  p.stop = in->stop;
+  p.report = in->report;
   fm_likelihood_stats stats;
   FM_TRY(fm_likelihood_eval(&field, &p, model_x, labels, n, logp, &stats));
   for (int i = 0; i < n; i++) logp[i] += log_jacobian;
@@ -66,49 +67,62 @@ fail:
   return st;
 }
 
-fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out) {
+static fm_status check_dim(const fm_eval_inputs *in) {
+  int dim = fm_mlp_get_shape(in->mlp)->dim;
+  if (in->test->dim == dim) return FM_OK;
+  return fm_fail(FM_ERR_INVALID, "evaluation: the held-out points have dimension %d, the model "
+                 "%d", in->test->dim, dim);
+}
+
+fm_status fm_evaluate_metrics(const fm_eval_inputs *in, fm_eval_report *out) {
+  fm_status st = FM_OK;
+  const fm_config *cfg = in->cfg;
+  int dim = fm_mlp_get_shape(in->mlp)->dim;
+  out->has_metrics = 0;
+  FM_TRY(check_dim(in));
+  if (!cfg->eval.metrics || !in->samples || in->n_samples < 2 || in->test->n < 2) return FM_OK;
+  double started = fm_seconds();
+  int m = cfg->eval.metric_points;
+  if (m > in->n_samples) m = in->n_samples;
+  if (m > in->test->n) m = in->test->n;
+  FM_TRY(check_finite(in->samples, m, dim, "samples"));
+  FM_TRY(fm_metrics_w2(in->samples, in->test->x, m, dim, &out->w2, in->stop));
+  FM_TRY(fm_metrics_energy(in->samples, m, in->test->x, m, dim, &out->energy));
+  FM_TRY(fm_metrics_mmd(in->samples, m, in->test->x, m, dim, 0.0, &out->mmd2));
+  out->has_metrics = 1;
+  out->metric_points = m;
+  out->metric_seconds = fm_seconds() - started;
+fail:
+  return st;
+}
+
+fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out) {
   fm_status st = FM_OK;
   const fm_config *cfg = in->cfg;
   int dim = fm_mlp_get_shape(in->mlp)->dim;
   double *logp = NULL;
-  memset(out, 0, sizeof *out);
-  if (in->test->dim != dim)
-    return fm_fail(FM_ERR_INVALID, "evaluation: the held-out points have dimension %d, the "
-                   "model %d", in->test->dim, dim);
-  if (cfg->eval.metrics && in->samples && in->n_samples >= 2 && in->test->n >= 2) {
-    double started = fm_seconds();
-    int m = cfg->eval.metric_points;
-    if (m > in->n_samples) m = in->n_samples;
-    if (m > in->test->n) m = in->test->n;
-    FM_TRY(check_finite(in->samples, m, dim, "samples"));
-    FM_TRY(fm_metrics_w2(in->samples, in->test->x, m, dim, &out->w2));
-    FM_TRY(fm_metrics_energy(in->samples, m, in->test->x, m, dim, &out->energy));
-    FM_TRY(fm_metrics_mmd(in->samples, m, in->test->x, m, dim, 0.0, &out->mmd2));
-    out->has_metrics = 1;
-    out->metric_points = m;
-    out->metric_seconds = fm_seconds() - started;
-  }
+  out->has_likelihood = 0;
+  FM_TRY(check_dim(in));
   int n = cfg->eval.n < in->test->n ? cfg->eval.n : in->test->n;
-  if (cfg->eval.likelihood && n > 0) {
-    double started = fm_seconds();
-    logp = malloc((size_t)n * sizeof *logp);
-    if (!logp) {
-      st = fm_fail(FM_ERR_NOMEM, "out of host memory");
-      goto fail;
-    }
-    /* A conditional model is judged by log q(x | its class). */
-    const int *labels = fm_mlp_get_shape(in->mlp)->classes > 0 ? in->test->label : NULL;
-    FM_TRY(fm_evaluate_log_likelihood(in, in->test->x, labels, n, logp, &out->likelihood_nfe,
-                                      &out->exact));
-    double sum = 0;
-    for (int i = 0; i < n; i++) sum -= logp[i];
-    out->nll = sum / n;
-    out->bits_per_dim = out->nll / (dim * log(2.0));
-    out->nll_points = n;
-    out->probes = out->exact ? 0 : cfg->eval.probes;
-    out->has_likelihood = 1;
-    out->likelihood_seconds = fm_seconds() - started;
+  if (!cfg->eval.likelihood || n <= 0 || in->source) return FM_OK;
+  double started = fm_seconds();
+  logp = malloc((size_t)n * sizeof *logp);
+  if (!logp) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory");
+    goto fail;
   }
+  /* A conditional model is judged by log q(x | its class). */
+  const int *labels = fm_mlp_get_shape(in->mlp)->classes > 0 ? in->test->label : NULL;
+  FM_TRY(fm_evaluate_log_likelihood(in, in->test->x, labels, n, logp, &out->likelihood_nfe,
+                                    &out->exact));
+  double sum = 0;
+  for (int i = 0; i < n; i++) sum -= logp[i];
+  out->nll = sum / n;
+  out->bits_per_dim = out->nll / (dim * log(2.0));
+  out->nll_points = n;
+  out->probes = out->exact ? 0 : cfg->eval.probes;
+  out->has_likelihood = 1;
+  out->likelihood_seconds = fm_seconds() - started;
 fail:
   free(logp);
   return st;
@@ -134,15 +148,32 @@ static fm_status plot_loss(const fm_eval_inputs *in, const char *dir) {
   return st == FM_OK ? save(&img, dir, "loss.png") : st;
 }
 
+/* The name of column c: the data file's header, or x<c>. */
+static const char *column_name(const fm_eval_inputs *in, int c, char *buf, size_t size) {
+  if (in->columns && in->columns[c] && in->columns[c][0]) return in->columns[c];
+  snprintf(buf, size, "x%d", c);
+  return buf;
+}
+
 /* The model's density in data units over the held-out points' range (plus a margin) on
  * the plot columns of 2-D data. */
 static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
   const fm_points *test = in->test;
-  int g = in->cfg->eval.density_grid;
-  if (g < 2 || test->dim != 2 || test->n < 1) return FM_OK;
+  const fm_config *cfg = in->cfg;
+  int g = cfg->eval.density_grid;
+  const char *skip = NULL;
+  if (g < 2 || test->n < 1 || in->source) return FM_OK; /* not asked for, or no density */
+  if (test->dim != 2)
+    skip = "the density map is drawn for 2-D data only";
   /* A conditional model shows its null-class (unconditional) density, which it learned only
    * with label dropout. */
-  if (in->cfg->model.classes > 0 && in->cfg->train.label_dropout <= 0) return FM_OK;
+  else if (cfg->model.classes > 0 && cfg->train.label_dropout <= 0)
+    skip = "a class-conditional model trained without train.label_dropout has no "
+           "unconditional density to draw";
+  if (skip) {
+    fm_report(in->report, FM_REPORT_INFO, "no density.png: %s", skip);
+    return FM_OK;
+  }
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
   for (int i = 0; i < test->n; i++)
     for (int d = 0; d < 2; d++) {
@@ -166,13 +197,16 @@ static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
       x[2 * (j * g + i) + 1] = (float)(lo[1] + (j + 0.5) * (hi[1] - lo[1]) / g);
     }
   st = fm_evaluate_log_likelihood(in, x, NULL, g * g, logp, NULL, NULL);
-  if (st != FM_OK) goto done;
+  if (st != FM_OK) {
+    fm_fail_context(st, "density map: ");
+    goto done;
+  }
   for (int i = 0; i < g * g; i++) v[i] = (float)exp(logp[i]);
-  fm_plot_grid grid = {v, g, g, lo[0], hi[0], lo[1], hi[1], 0, 0, "density"};
-  fm_plot_opts o = {0};
-  o.title = "Learned density";
-  o.xlabel = "x0";
-  o.ylabel = "x1";
+  fm_plot_grid grid = {.v = v, .nx = g, .ny = g, .xmin = lo[0], .xmax = hi[0], .ymin = lo[1],
+                       .ymax = hi[1], .label = "density"};
+  char xb[16], yb[16];
+  fm_plot_opts o = {.title = "Learned density", .xlabel = column_name(in, 0, xb, sizeof xb),
+                    .ylabel = column_name(in, 1, yb, sizeof yb)};
   fm_image img;
   st = fm_plot_heatmap(&o, &grid, &img, NULL);
   if (st == FM_OK) st = save(&img, dir, "density.png");
@@ -188,21 +222,20 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
   const fm_config *cfg = in->cfg;
   int dim = fm_mlp_get_shape(in->mlp)->dim;
   int cx = cfg->output.plot_dims[0], cy = cfg->output.plot_dims[1];
-  char xl[16], yl[16];
+  char xb[16], yb[16];
   if (dim == 1) cx = cy = 0;
   if (cx >= dim || cy >= dim)
     return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: [%d, %d] for data of dimension %d; "
                    "choose coordinates below %d", cx, cy, dim, dim);
-  snprintf(xl, sizeof xl, "x%d", cx);
-  snprintf(yl, sizeof yl, "x%d", cy);
-  fm_plot_opts o = {0};
-  o.xlabel = xl;
-  o.ylabel = yl;
+  fm_plot_opts o = {.xlabel = column_name(in, cx, xb, sizeof xb),
+                    .ylabel = column_name(in, cy, yb, sizeof yb)};
   fm_image img;
   if (in->samples && in->n_samples > 0) {
     fm_plot_points sets[2] = {
-        {in->test->x, in->test->n, dim, cx, cy, FM_COLOR_GREY, 0, 0, "held-out data"},
-        {in->samples, in->n_samples, dim, cx, cy, FM_COLOR_BLUE, 0, 0, "samples"}};
+        {.x = in->test->x, .n = in->test->n, .dim = dim, .cx = cx, .cy = cy,
+         .color = FM_COLOR_GREY, .label = "held-out data"},
+        {.x = in->samples, .n = in->n_samples, .dim = dim, .cx = cx, .cy = cy,
+         .color = FM_COLOR_BLUE, .label = "samples"}};
     o.title = "Samples over held-out data";
     int first = in->test->n > 0 ? 0 : 1;
     FM_TRY(fm_plot_scatter(&o, sets + first, 2 - first, &img, NULL));
@@ -216,7 +249,12 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
     for (int s = 0; s < in->n_times; s++)
       memcpy(sub + (size_t)s * n * dim, in->trajectory + (size_t)s * in->n_samples * dim,
              (size_t)n * dim * sizeof *sub);
-    o.title = "Trajectories from noise (t = 0) to samples (t = 1)";
+    char title[160], start[96];
+    snprintf(start, sizeof start, "%s, t=0", in->source ? in->source : "noise");
+    snprintf(title, sizeof title, "Trajectories from %s (t = 0) to samples (t = 1)",
+             in->source ? in->source : "noise");
+    o.title = title;
+    o.start_label = start;
     st = fm_plot_trajectories(&o, sub, in->n_times, n, dim, cx, cy, &img, NULL);
     free(sub);
     FM_TRY(st);

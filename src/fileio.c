@@ -97,6 +97,29 @@ fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, s
   return FM_OK;
 }
 
+int fm_path_exists(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0;
+}
+
+fm_status fm_output_file(const char *path, int named, int overwrite, const char *option,
+                         char *out, size_t size) {
+  if (!fm_path_exists(path) || overwrite) {
+    fm_strlcpy(out, path, size);
+    return FM_OK;
+  }
+  if (named)
+    return fm_fail(FM_ERR_CONFIG, "%s exists; pass --overwrite to replace it, or another %s",
+                   path, option);
+  const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+  if (!dot || (slash && dot < slash)) dot = path + strlen(path);
+  for (int v = 2; v < 10000; v++) {
+    snprintf(out, size, "%.*s-%d%s", (int)(dot - path), path, v, dot);
+    if (!fm_path_exists(out)) return FM_OK;
+  }
+  return fm_fail(FM_ERR_IO, "%s: 10000 versions of it exist already", path);
+}
+
 fm_status fm_make_dirs(const char *path) {
   char buf[1024];
   fm_strlcpy(buf, path, sizeof buf);

@@ -36,6 +36,17 @@ fm_status fm_write_json(const char *path, const struct cJSON *json);
 fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
                         char **data, size_t *size);
 
+/* Whether a file or folder exists at path. */
+int fm_path_exists(const char *path);
+
+/* Where a command writes the output file `path` without losing an earlier one: path itself
+ * when it does not exist, or with overwrite; else for a default path (one the user did not
+ * name) the first free "<stem>-2<ext>", "<stem>-3<ext>", ...; an existing path the user
+ * named is FM_ERR_CONFIG, saying how to keep or replace it (`option` names where it was
+ * given, e.g. "--out"). */
+fm_status fm_output_file(const char *path, int named, int overwrite, const char *option,
+                         char *out, size_t size);
+
 /* Creates a folder and its parents (like mkdir -p). */
 fm_status fm_make_dirs(const char *path);
 

@@ -106,8 +106,13 @@ fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *
     st = fm_fail(FM_ERR_NOMEM, "likelihood: out of host memory");
     goto fail;
   }
+  fm_solve_progress progress = {.report = p->report, .what = "likelihood", .total = n,
+                                .last = fm_seconds()};
+  fm_solver_watch watch = {.stop = p->stop, .tick = fm_solve_progress_tick, .ctx = &progress};
+  fm_solver_set_watch(solver, &watch);
   for (int first = 0; first < n; first += batch) {
     int rows = n - first < batch ? n - first : batch;
+    progress.done = first;
     size_t xs = (size_t)rows * (size_t)dim;
     a.n = rows;
     memcpy(host, x + (size_t)first * dim, xs * sizeof *host);
@@ -122,8 +127,12 @@ fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *
     }
     FM_TRY(fill_tangents(dev, &a, p->seed, first));
     long evals = 0;
-    FM_TRY(fm_solver_integrate(solver, y, xs + (size_t)rows, 1.0, 0.0, p->steps,
-                               augmented_velocity, &a, &evals));
+    st = fm_solver_integrate(solver, y, xs + (size_t)rows, 1.0, 0.0, p->steps, augmented_velocity,
+                             &a, &evals);
+    if (st != FM_OK) {
+      fm_fail_context(st, "likelihood of points %d to %d of %d: ", first + 1, first + rows, n);
+      goto fail;
+    }
     if (evals > stats->nfe) stats->nfe = evals;
     FM_TRY(fm_device_read(dev, y, 0, (xs + (size_t)rows) * sizeof *host, host));
     for (int i = 0; i < rows; i++) {

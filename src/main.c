@@ -1,5 +1,5 @@
 /* The fmcl command-line program: parses commands and options, calls the library's run
- * functions, prints errors and chooses the exit status. */
+ * functions, prints their messages and errors, and chooses the exit status. */
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,12 +12,16 @@
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NUMERIC = 3 };
 
-/* The first SIGINT or SIGTERM asks the run to stop after the current step and save; a
- * second one ends the program at once. */
+/* The first SIGINT or SIGTERM asks the command to stop: training saves a checkpoint, later
+ * phases stop within a second or two. A second one ends the program at once. */
 static volatile sig_atomic_t stop_signal = 0;
 
 static void on_signal(int sig) {
   if (stop_signal) {
+    static const char text[] = "\nfmcl: second interrupt: stopped at once; the last "
+                               "checkpoint and every finished file are kept\n";
+    ssize_t ignored = write(STDERR_FILENO, text, sizeof text - 1);
+    (void)ignored;
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -25,16 +29,30 @@ static void on_signal(int sig) {
   stop_signal = sig;
 }
 
-/* Where messages go: information, warnings and progress to standard error (progress as
- * one line redrawn in place on a terminal), results to standard output. */
+/* The handler stays for every signal (plain signal() is one-shot under strict C11) and
+ * interrupted calls resume. Libraries loaded later may put their own handler first (PoCL's
+ * LLVM does, to clean up after itself); theirs pass the signal on to this one. */
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Where messages go: information, warnings and progress to standard error (progress as one
+ * line redrawn in place on a terminal, nothing otherwise), results to standard output. */
 typedef struct terminal {
   int quiet;     /* errors and warnings only */
-  int line_open; /* a live progress line is on screen */
+  int live;      /* show progress lines */
+  int line_open; /* a progress line is on screen */
 } terminal;
 
 static terminal term;
 
-/* Ends a live progress line before other output. */
+/* Ends a progress line before other output. */
 static void close_line(terminal *t) {
   if (t->line_open) fputc('\n', stderr);
   t->line_open = 0;
@@ -44,6 +62,7 @@ static void emit(void *ctx, fm_report_kind kind, const char *text) {
   terminal *t = ctx;
   if (t->quiet && (kind == FM_REPORT_INFO || kind == FM_REPORT_PROGRESS)) return;
   if (kind == FM_REPORT_PROGRESS) {
+    if (!t->live) return;
     fprintf(stderr, "\r%s\033[K", text);
     fflush(stderr);
     t->line_open = 1;
@@ -58,67 +77,101 @@ static void emit(void *ctx, fm_report_kind kind, const char *text) {
   }
 }
 
-/* Faults the tests of what survives them inject through FMCL_FAULT: kill@N (SIGKILL after
- * enqueuing step N), int@N (SIGINT), int2@N (SIGINT twice), term@N (SIGTERM), nan@N (NaN
- * parameters after step N), bench@N (device N fails in fmcl bench after its builds). */
+/* Faults the tests of what survives them inject through FMCL_FAULT=KIND@WHERE: kill, int,
+ * int2 (SIGINT twice), term or nan (NaN parameters) after training step N (WHERE = N); int
+ * or term when a phase begins (WHERE = sample, metrics, likelihood or plots); bench@N makes
+ * device N fail in fmcl bench after its builds. */
 typedef struct fault {
-  char kind[8];
-  unsigned long long at;
+  char kind[8], where[16];
+  unsigned long long step; /* when where is a number */
 } fault;
 
 static fault fault_from_env(void) {
-  fault f = {"", 0};
+  fault f = {"", "", 0};
   const char *v = getenv("FMCL_FAULT");
   const char *at = v ? strchr(v, '@') : NULL;
   if (!at || at - v >= (long)sizeof f.kind) return f;
   memcpy(f.kind, v, (size_t)(at - v));
   f.kind[at - v] = '\0';
-  f.at = strtoull(at + 1, NULL, 10);
+  snprintf(f.where, sizeof f.where, "%s", at + 1);
+  f.step = strtoull(at + 1, NULL, 10);
   return f;
 }
 
-static fm_status fault_after_step(void *ctx, fm_mlp *mlp, uint64_t step) {
-  const fault *f = ctx;
-  if (step != f->at) return FM_OK;
-  if (strcmp(f->kind, "nan") == 0) {
-    fm_mlp_params_changed(mlp);
-    return fm_device_fill(fm_mlp_device(mlp), fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
-  }
+static void raise_signals(const fault *f) {
   if (strcmp(f->kind, "kill") == 0) raise(SIGKILL);
   if (strcmp(f->kind, "term") == 0) raise(SIGTERM);
   if (strcmp(f->kind, "int") == 0 || strcmp(f->kind, "int2") == 0) raise(SIGINT);
   if (strcmp(f->kind, "int2") == 0) raise(SIGINT);
+}
+
+static fm_status fault_after_step(void *ctx, struct fm_mlp *mlp, uint64_t step) {
+  const fault *f = ctx;
+  if (step != f->step) return FM_OK;
+  if (strcmp(f->kind, "nan") == 0) {
+    fm_mlp_params_changed(mlp);
+    return fm_device_fill(fm_mlp_device(mlp), fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
+  }
+  raise_signals(f);
   return FM_OK;
 }
 
-static fm_status fault_bench_device(void *ctx, int index) {
+static void fault_phase(void *ctx, const char *phase) {
   const fault *f = ctx;
-  if (strcmp(f->kind, "bench") != 0 || (unsigned long long)index != f->at) return FM_OK;
+  if (strcmp(f->where, phase) == 0) raise_signals(f);
+}
+
+static fm_status fault_device_ready(void *ctx, int index) {
+  const fault *f = ctx;
+  if (strcmp(f->kind, "bench") != 0 || (unsigned long long)index != f->step) return FM_OK;
   return fm_error_raise(FM_ERR_OPENCL, "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (-5) "
-                 "(injected by FMCL_FAULT)");
+                        "(injected by FMCL_FAULT)");
 }
 
 #define MAX_SETS 256
 
+/* The options, as flags a command may allow. */
+enum {
+  O_CONFIG = 1 << 0,
+  O_SET = 1 << 1,
+  O_CHECKPOINT = 1 << 2,
+  O_OUT = 1 << 3,
+  O_DATA = 1 << 4,
+  O_RESUME = 1 << 5,
+  O_OVERWRITE = 1 << 6,
+  O_PROFILE = 1 << 7,
+  O_PROGRESS = 1 << 8,
+  O_QUIET = 1 << 9,
+  O_DEVICES = 1 << 10,
+  O_STEPS = 1 << 11,
+  O_KEYS = 1 << 12,
+  O_MARKDOWN = 1 << 13
+};
+
+static const struct {
+  const char *name;
+  int flag, takes_value;
+} options[] = {
+    {"--config", O_CONFIG, 1},       {"--set", O_SET, 1},         {"--checkpoint", O_CHECKPOINT, 1},
+    {"--out", O_OUT, 1},             {"--data", O_DATA, 1},       {"--resume", O_RESUME, 0},
+    {"--overwrite", O_OVERWRITE, 0}, {"--profile", O_PROFILE, 0}, {"--progress", O_PROGRESS, 1},
+    {"--quiet", O_QUIET, 0},         {"-q", O_QUIET, 0},          {"--devices", O_DEVICES, 1},
+    {"--steps", O_STEPS, 1},         {"--keys", O_KEYS, 0},       {"--markdown", O_MARKDOWN, 0},
+};
+
 typedef struct cli {
   const char *command;
-  const char *config;
-  const char *checkpoint;
-  const char *out;
-  const char *data;
+  const char *config, *checkpoint, *out, *data;
   const char *devices; /* bench --devices */
   int steps;           /* bench --steps */
   const char *sets[MAX_SETS];
   int n_sets;
-  int quiet;
-  int profile;
-  int resume;
-  int keys, markdown; /* fmcl config --keys [--markdown] */
-  int live; /* -1 auto */
+  int given; /* the O_ flags of the options on the command line */
+  int live;  /* -1 auto */
   int help;
 } cli;
 
-static const char *usage_main =
+static const char usage_main[] =
     "usage: fmcl --config EXP.json [--set KEY=VALUE]... [options]\n"
     "       fmcl COMMAND [options]\n"
     "\n"
@@ -135,22 +188,23 @@ static const char *usage_main =
     "  data      write an experiment's data set (train.csv, test.csv) to a folder\n"
     "  config    print the resolved config of an experiment, or every key with --keys\n"
     "\n"
-    "options:\n"
+    "options (`fmcl COMMAND --help` says which a command takes):\n"
     "  --config FILE       experiment config (JSON); see configs/\n"
-    "  --resume            continue training from the run folder's checkpoint\n"
     "  --set KEY=VALUE     override a config key, e.g. --set train.steps=1000 (repeatable)\n"
-    "  --quiet             print errors only\n"
+    "  --resume            continue training from the run folder's checkpoint\n"
+    "  --overwrite         replace an earlier run or output file instead of keeping it\n"
+    "  --quiet             print errors and warnings only\n"
     "  --progress MODE     progress display: auto (live line on a terminal), live, lines\n"
     "  --help              this text; `fmcl COMMAND --help` for a command\n"
     "  --version           fmcl, CLBlast and OpenCL platform versions\n"
     "\n"
     "exit status: 0 done, 1 runtime failure (device, file, memory), 2 bad command line or\n"
-    "config, 3 training diverged (NaN loss), 130/143 stopped by SIGINT/SIGTERM after\n"
-    "saving a checkpoint\n";
+    "config, 3 training diverged (NaN loss), 130/143 stopped by SIGINT/SIGTERM (training\n"
+    "saves a checkpoint first)\n";
 
-static const char *usage_train =
-    "usage: fmcl train --config EXP.json [--set KEY=VALUE]... [--resume] [--quiet]\n"
-    "                  [--progress MODE] [--profile]\n"
+static const char usage_train[] =
+    "usage: fmcl train --config EXP.json [--set KEY=VALUE]... [--resume | --overwrite]\n"
+    "                  [--quiet] [--progress MODE] [--profile]\n"
     "\n"
     "Trains the experiment and samples from the trained model. The run folder gets:\n"
     "  config.json   the resolved config (every key)\n"
@@ -163,33 +217,44 @@ static const char *usage_train =
     "                training step (events slow the steps down a little)\n"
     "Without --config the defaults are used (the reference recipe on 8gaussians).\n"
     "\n"
-    "--resume continues from the run folder's model.fmck (same config; train.steps may grow)\n"
-    "and ends with the same parameters as an uninterrupted run on the same device.\n"
+    "An earlier run is never replaced silently: when runs/<name> holds one, the new run\n"
+    "goes to runs/<name>-2 (-3, ...); an output.dir that holds one is refused. --overwrite\n"
+    "replaces the earlier run; --resume continues it from its model.fmck (same config;\n"
+    "train.steps may grow for a constant learning rate) and ends with the same parameters\n"
+    "as an uninterrupted run on the same device.\n"
     "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes model.fmck and exits\n"
-    "with 130 or 143; a second Ctrl-C exits at once.\n";
+    "with 130 or 143; during sampling, evaluation or plots it stops within a second or two,\n"
+    "keeping the model; a second Ctrl-C exits at once.\n";
 
-static const char *usage_sample =
+static const char usage_sample[] =
     "usage: fmcl sample --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--out FILE.csv]\n"
+    "                   [--overwrite] [--quiet] [--progress MODE]\n"
     "\n"
     "Samples from a trained model with the config stored in the checkpoint; --set may change\n"
-    "sample.solver, sample.steps, sample.n, sample.batch, seed (the source noise) and\n"
-    "device.*. Writes FILE.csv, or RUN/samples-<solver><steps>-n<n>.csv by default.\n"
+    "sample.solver, sample.steps, sample.n, sample.batch, sample.rtol, sample.atol,\n"
+    "sample.guidance, sample.class, seed (the source noise), device.* and output.dir (where\n"
+    "the file goes). Writes FILE.csv (an existing one only with --overwrite), or\n"
+    "samples-<solver><steps>-n<n>.csv next to the model (or in output.dir), adding -2, -3,\n"
+    "... rather than replacing an earlier file.\n"
     "example: fmcl sample --checkpoint runs/8gaussians/model.fmck --set sample.n=10000\n";
 
-static const char *usage_likelihood =
+static const char usage_likelihood[] =
     "usage: fmcl likelihood --checkpoint RUN/model.fmck [--data FILE] [--set KEY=VALUE]...\n"
-    "                       [--out FILE.csv]\n"
+    "                       [--out FILE.csv] [--overwrite] [--quiet] [--progress MODE]\n"
     "\n"
-    "The negative log-likelihood (nats and bits per dimension) of points under a trained\n"
-    "model: the run's held-out split, or the points of a CSV or NPY file. It integrates the\n"
-    "state and the divergence of v from t = 1 back to t = 0 with eval.solver (dopri5 at\n"
-    "eval.rtol, eval.atol, or eval.steps fixed steps); the divergence is exact up to 16\n"
-    "dimensions, else Hutchinson's estimate with eval.probes Rademacher probes (set\n"
-    "eval.divergence to choose). --out writes each point's log-likelihood.\n";
+    "The negative log-likelihood (nats and bits per dimension) of the first eval.n points of\n"
+    "the run's held-out split, or of a CSV or NPY file, under a trained model that starts\n"
+    "from N(0, I). It integrates the state and the divergence of v from t = 1 back to t = 0\n"
+    "with eval.solver (dopri5 at eval.rtol, eval.atol, or eval.steps fixed steps); the\n"
+    "divergence is exact up to 16 dimensions, else Hutchinson's estimate with eval.probes\n"
+    "Rademacher probes (set eval.divergence to choose). --set may change eval.*, seed,\n"
+    "sample.batch, data.label_column (the classes of --data for a conditional model) and\n"
+    "device.*. --out writes each point's log-likelihood. The NLL alone goes to standard\n"
+    "output.\n";
 
-static const char *usage_bench =
+static const char usage_bench[] =
     "usage: fmcl bench [--config EXP.json] [--set KEY=VALUE]... [--devices all|gpu|cpu|0,2]\n"
-    "                  [--steps N]\n"
+    "                  [--steps N] [--overwrite] [--quiet]\n"
     "\n"
     "Runs the experiment on each selected device (default all) for N training steps\n"
     "(default 200) and one sampling pass (10000 points, rk4 with NFE 100), with the same\n"
@@ -197,11 +262,12 @@ static const char *usage_bench =
     "device's measured FMA peak, sampling points/s, program build time (first build, then\n"
     "again from the driver's cache), final loss, and the largest difference of the loss curve\n"
     "from the first device's (random numbers are counter-based, so the curves agree to float\n"
-    "rounding). The table also goes to bench.csv and bench.json in the run folder. With\n"
-    "PoCL, POCL_DEVICES=\"basic pthread\" exposes two CPU devices to compare.\n";
+    "rounding). The table also goes to bench.csv and bench.json in the run folder (bench-2.csv\n"
+    "and so on after earlier benches; --overwrite replaces bench.csv). With PoCL,\n"
+    "POCL_DEVICES=\"basic pthread\" exposes two CPU devices to compare.\n";
 
-static const char *usage_tune =
-    "usage: fmcl tune [--config EXP.json] [--set KEY=VALUE]...\n"
+static const char usage_tune[] =
+    "usage: fmcl tune [--config EXP.json] [--set KEY=VALUE]... [--quiet]\n"
     "\n"
     "Measures every matrix product the experiment's model uses (the forward pass, the\n"
     "weight gradients and the gradients passed back, at the training batch and the sampling\n"
@@ -212,24 +278,50 @@ static const char *usage_tune =
     "load. A file for another device or driver, or a damaged one, is ignored with a\n"
     "warning.\n";
 
-static const char *usage_devices =
+static const char usage_devices[] =
     "usage: fmcl devices\n"
     "\n"
     "Lists every OpenCL device: index (for device.index), name, vendor, type, compute units,\n"
     "memory and OpenCL version. device.type=auto picks the first GPU, else the first device.\n";
 
-static const char *usage_data =
-    "usage: fmcl data --config EXP.json [--set KEY=VALUE]... --out FOLDER\n"
+static const char usage_data[] =
+    "usage: fmcl data --config EXP.json [--set KEY=VALUE]... --out FOLDER [--overwrite]\n"
+    "                 [--quiet]\n"
     "\n"
     "Writes the experiment's training and held-out points as FOLDER/train.csv and\n"
-    "FOLDER/test.csv (columns x0,x1,label), the same points `fmcl train` uses.\n";
+    "FOLDER/test.csv (columns x0,x1,label), the same points `fmcl train` uses. A folder that\n"
+    "holds a train.csv is refused unless --overwrite.\n";
 
-static const char *usage_config =
+static const char usage_config[] =
     "usage: fmcl config [--config EXP.json] [--set KEY=VALUE]...\n"
     "       fmcl config --keys [--markdown]\n"
     "\n"
     "Prints the resolved config as JSON (checking it), or with --keys every key with its\n"
     "default and meaning (--markdown: as a Markdown table).\n";
+
+/* What each command takes. */
+static const struct {
+  const char *name;
+  const char *usage;
+  int allowed;
+} commands[] = {
+    {"train", usage_train,
+     O_CONFIG | O_SET | O_RESUME | O_OVERWRITE | O_PROFILE | O_PROGRESS | O_QUIET},
+    {"sample", usage_sample, O_CHECKPOINT | O_SET | O_OUT | O_OVERWRITE | O_PROGRESS | O_QUIET},
+    {"likelihood", usage_likelihood,
+     O_CHECKPOINT | O_DATA | O_SET | O_OUT | O_OVERWRITE | O_PROGRESS | O_QUIET},
+    {"bench", usage_bench, O_CONFIG | O_SET | O_DEVICES | O_STEPS | O_OVERWRITE | O_QUIET},
+    {"tune", usage_tune, O_CONFIG | O_SET | O_QUIET},
+    {"devices", usage_devices, 0},
+    {"data", usage_data, O_CONFIG | O_SET | O_OUT | O_OVERWRITE | O_QUIET},
+    {"config", usage_config, O_CONFIG | O_SET | O_KEYS | O_MARKDOWN},
+};
+
+static const char *usage_of(const char *command) {
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp(commands[i].name, command) == 0) return commands[i].usage;
+  return NULL;
+}
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -257,6 +349,36 @@ static int report(fm_status st) {
   }
 }
 
+static int parse_value(cli *c, int flag, const char *name, const char *value) {
+  switch (flag) {
+  case O_CONFIG: c->config = value; break;
+  case O_CHECKPOINT: c->checkpoint = value; break;
+  case O_OUT: c->out = value; break;
+  case O_DATA: c->data = value; break;
+  case O_DEVICES: c->devices = value; break;
+  case O_STEPS: {
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (*end || v < 2 || v > 100000000)
+      return usage_error("--steps takes a number >= 2, not '%s'", value);
+    c->steps = (int)v;
+    break;
+  }
+  case O_PROGRESS:
+    if (strcmp(value, "auto") == 0) c->live = -1;
+    else if (strcmp(value, "live") == 0) c->live = 1;
+    else if (strcmp(value, "lines") == 0) c->live = 0;
+    else return usage_error("--progress takes auto, live or lines, not '%s'", value);
+    break;
+  case O_SET:
+    if (c->n_sets == MAX_SETS) return usage_error("too many --set options");
+    c->sets[c->n_sets++] = value;
+    break;
+  default: return usage_error("%s takes no value", name);
+  }
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, cli *c) {
   memset(c, 0, sizeof *c);
   c->live = -1;
@@ -264,49 +386,35 @@ static int parse_args(int argc, char **argv, cli *c) {
   if (argc > 1 && argv[1][0] != '-') c->command = argv[i++];
   for (; i < argc; i++) {
     const char *a = argv[i];
-    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       c->help = 1;
-    } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-      c->quiet = 1;
-    } else if (strcmp(a, "--profile") == 0) {
-      c->profile = 1;
-    } else if (strcmp(a, "--resume") == 0) {
-      c->resume = 1;
-    } else if (strcmp(a, "--keys") == 0) {
-      c->keys = 1;
-    } else if (strcmp(a, "--markdown") == 0) {
-      c->markdown = 1;
-    } else if (strcmp(a, "--config") == 0 || strcmp(a, "--checkpoint") == 0 ||
-               strcmp(a, "--out") == 0 || strcmp(a, "--set") == 0 ||
-               strcmp(a, "--progress") == 0 || strcmp(a, "--data") == 0 ||
-               strcmp(a, "--devices") == 0 || strcmp(a, "--steps") == 0) {
-      if (!next) return usage_error("%s needs a value", a);
-      i++;
-      if (strcmp(a, "--config") == 0) c->config = next;
-      else if (strcmp(a, "--checkpoint") == 0) c->checkpoint = next;
-      else if (strcmp(a, "--out") == 0) c->out = next;
-      else if (strcmp(a, "--data") == 0) c->data = next;
-      else if (strcmp(a, "--devices") == 0) c->devices = next;
-      else if (strcmp(a, "--steps") == 0) {
-        char *end;
-        long v = strtol(next, &end, 10);
-        if (*end || v < 2 || v > 100000000) return usage_error("--steps takes a number >= 2, not '%s'", next);
-        c->steps = (int)v;
-      }
-      else if (strcmp(a, "--progress") == 0) {
-        if (strcmp(next, "auto") == 0) c->live = -1;
-        else if (strcmp(next, "live") == 0) c->live = 1;
-        else if (strcmp(next, "lines") == 0) c->live = 0;
-        else return usage_error("--progress takes auto, live or lines, not '%s'", next);
-      } else {
-        if (c->n_sets == MAX_SETS) return usage_error("too many --set options");
-        c->sets[c->n_sets++] = next;
-      }
-    } else {
-      return usage_error("unknown option '%s'", a);
+      continue;
     }
+    size_t k = 0;
+    while (k < sizeof options / sizeof *options && strcmp(options[k].name, a) != 0) k++;
+    if (k == sizeof options / sizeof *options) return usage_error("unknown option '%s'", a);
+    c->given |= options[k].flag;
+    if (!options[k].takes_value) continue;
+    if (i + 1 >= argc) return usage_error("%s needs a value", a);
+    int rc = parse_value(c, options[k].flag, a, argv[++i]);
+    if (rc) return rc;
   }
+  return 0;
+}
+
+/* Refuses an option the command does not use, rather than ignoring it. */
+static int check_options(const cli *c, const char *command) {
+  int allowed = 0;
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (strcmp(commands[i].name, command) == 0) allowed = commands[i].allowed;
+  int extra = c->given & ~allowed;
+  for (size_t k = 0; extra && k < sizeof options / sizeof *options; k++)
+    if (extra & options[k].flag)
+      return usage_error("fmcl %s does not take %s (see fmcl %s --help)", command,
+                         options[k].name, command);
+  if ((c->given & O_RESUME) && (c->given & O_OVERWRITE))
+    return usage_error("--resume continues the earlier run and --overwrite replaces it; "
+                       "give one of them");
   return 0;
 }
 
@@ -354,10 +462,30 @@ static int cmd_version(void) {
     return 0;
   }
   for (int i = 0; i < n; i++)
-    if (i == 0 || list[i].platform_id != list[i - 1].platform_id) {
+    if (i == 0 || list[i].platform_id != list[i - 1].platform_id)
       printf("OpenCL platform: %s: %s\n", list[i].platform, list[i].platform_version);
-    }
   free(list);
+  return 0;
+}
+
+static int cmd_config(const cli *c) {
+  if (c->given & O_KEYS) {
+    int markdown = (c->given & O_MARKDOWN) != 0;
+    char *keys = fm_config_reference(markdown);
+    if (!keys) return usage_error("out of memory");
+    if (markdown) printf("| key | default | meaning |\n| --- | --- | --- |\n");
+    else printf("  %-22s %-18s %s\n", "key", "default", "meaning");
+    fputs(keys, stdout);
+    free(keys);
+    return 0;
+  }
+  fm_config cfg;
+  int rc = load_config(c, &cfg);
+  if (rc) return rc;
+  char *json = fm_config_to_json(&cfg);
+  if (!json) return usage_error("out of memory");
+  puts(json);
+  free(json);
   return 0;
 }
 
@@ -367,88 +495,55 @@ int main(int argc, char **argv) {
   int rc = parse_args(argc, argv, &c);
   if (rc) return rc;
   const char *cmd = c.command ? c.command : (c.config || c.n_sets ? "train" : NULL);
-  term.quiet = c.quiet;
-  fm_reporter reporter = {.emit = emit, .ctx = &term};
-  fault flt = fault_from_env();
-  int live = c.quiet ? 0 : c.live < 0 ? isatty(STDERR_FILENO) : c.live;
-  fm_run_options opt = {.report = &reporter, .live = live, .profile = c.profile,
-                        .resume = c.resume, .stop = &stop_signal,
-                        .hooks = {.after_step = flt.kind[0] ? fault_after_step : NULL,
-                                  .ctx = &flt}};
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-
   if (!cmd) {
     fputs(usage_main, c.help ? stdout : stderr);
     return c.help ? 0 : EXIT_USAGE;
   }
+  const char *usage = usage_of(cmd);
+  if (!usage) return usage_error("unknown command '%s'", cmd);
+  if (c.help) return fputs(usage, stdout), 0;
+  if ((rc = check_options(&c, cmd))) return rc;
+
+  int quiet = (c.given & O_QUIET) != 0;
+  term.quiet = quiet;
+  term.live = quiet ? 0 : c.live < 0 ? isatty(STDERR_FILENO) : c.live;
+  fm_reporter reporter = {.emit = emit, .ctx = &term};
+  fault flt = fault_from_env();
+  fm_fault_hooks hooks = {.after_step = fault_after_step, .phase = fault_phase,
+                          .device_ready = fault_device_ready, .ctx = &flt};
+  fm_run_options opt = {.report = &reporter, .live = term.live,
+                        .profile = (c.given & O_PROFILE) != 0,
+                        .resume = (c.given & O_RESUME) != 0,
+                        .overwrite = (c.given & O_OVERWRITE) != 0, .stop = &stop_signal,
+                        .hooks = flt.kind[0] ? &hooks : NULL};
+  catch_stop_signals();
+
+  fm_status st = FM_OK;
+  fm_config cfg;
+  if (strcmp(cmd, "devices") == 0) return cmd_devices();
+  if (strcmp(cmd, "config") == 0) return cmd_config(&c);
+  if (strcmp(cmd, "sample") == 0 || strcmp(cmd, "likelihood") == 0) {
+    if (!c.checkpoint) return usage_error("%s needs --checkpoint RUN/model.fmck", cmd);
+    if (strcmp(cmd, "sample") == 0)
+      st = fm_run_sample(c.checkpoint, c.sets, c.n_sets, c.out, &opt, NULL, 0);
+    else
+      st = fm_run_likelihood(c.checkpoint, c.sets, c.n_sets, c.data, c.out, &opt);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "data") == 0 && !c.out) return usage_error("data needs --out FOLDER");
+  if ((rc = load_config(&c, &cfg))) return rc;
   if (strcmp(cmd, "train") == 0) {
-    if (c.help) return fputs(usage_train, stdout), 0;
-    fm_config cfg;
-    if ((rc = load_config(&c, &cfg))) return rc;
     fm_run_result res;
-    fm_status st = fm_run_experiment(&cfg, &opt, &res);
-    return st == FM_OK ? 0 : report(st);
+    st = fm_run_experiment(&cfg, &opt, &res);
+  } else if (strcmp(cmd, "bench") == 0) {
+    fm_bench_params bp = {.devices = c.devices ? c.devices : "all",
+                          .steps = c.steps ? c.steps : 200, .overwrite = opt.overwrite,
+                          .report = &reporter, .stop = &stop_signal, .hooks = opt.hooks};
+    st = fm_bench(&cfg, &bp);
+  } else if (strcmp(cmd, "tune") == 0) {
+    st = fm_tune(&cfg, &reporter, &stop_signal);
+  } else {
+    st = fm_run_export_data(&cfg, c.out, &opt);
   }
-  if (strcmp(cmd, "sample") == 0) {
-    if (c.help) return fputs(usage_sample, stdout), 0;
-    if (!c.checkpoint) return usage_error("sample needs --checkpoint RUN/model.fmck");
-    fm_status st = fm_run_sample(c.checkpoint, c.sets, c.n_sets, c.out, &opt, NULL, 0);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "likelihood") == 0) {
-    if (c.help) return fputs(usage_likelihood, stdout), 0;
-    if (!c.checkpoint) return usage_error("likelihood needs --checkpoint RUN/model.fmck");
-    fm_status st = fm_run_likelihood(c.checkpoint, c.sets, c.n_sets, c.data, c.out, &opt);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "bench") == 0) {
-    if (c.help) return fputs(usage_bench, stdout), 0;
-    fm_config cfg;
-    if ((rc = load_config(&c, &cfg))) return rc;
-    fm_bench_params bp = {.devices = c.devices ? c.devices : "all", .steps = c.steps ? c.steps : 200,
-                          .report = &reporter, .stop = &stop_signal,
-                          .device_hook = flt.kind[0] ? fault_bench_device : NULL,
-                          .hook_ctx = &flt};
-    fm_status st = fm_bench(&cfg, &bp);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "tune") == 0) {
-    if (c.help) return fputs(usage_tune, stdout), 0;
-    fm_config cfg;
-    if ((rc = load_config(&c, &cfg))) return rc;
-    fm_status st = fm_tune(&cfg, &reporter, &stop_signal);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "devices") == 0) {
-    if (c.help) return fputs(usage_devices, stdout), 0;
-    return cmd_devices();
-  }
-  if (strcmp(cmd, "data") == 0) {
-    if (c.help) return fputs(usage_data, stdout), 0;
-    if (!c.out) return usage_error("data needs --out FOLDER");
-    fm_config cfg;
-    if ((rc = load_config(&c, &cfg))) return rc;
-    fm_status st = fm_run_export_data(&cfg, c.out, &opt);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "config") == 0) {
-    if (c.help) return fputs(usage_config, stdout), 0;
-    if (c.keys) {
-      if (c.markdown) printf("| key | default | meaning |\n| --- | --- | --- |\n");
-      else printf("  %-22s %-18s %s\n", "key", "default", "meaning");
-      char *keys = fm_config_reference(c.markdown);
-      if (!keys) return report(FM_ERR_NOMEM);
-      fputs(keys, stdout);
-      free(keys);
-      return 0;
-    }
-    fm_config cfg;
-    if ((rc = load_config(&c, &cfg))) return rc;
-    char *json = fm_config_to_json(&cfg);
-    puts(json);
-    free(json);
-    return 0;
-  }
-  return usage_error("unknown command '%s'", cmd);
+  return st == FM_OK ? 0 : report(st);
 }

@@ -63,7 +63,8 @@ static void gather(const double *t, int ld, int dim, int i, double *p) {
   for (int k = 0; k < dim; k++) p[k] = t[(size_t)k * (size_t)ld + (size_t)i];
 }
 
-fm_status fm_metrics_w2(const float *a, const float *b, int n, int dim, double *w2) {
+fm_status fm_metrics_w2(const float *a, const float *b, int n, int dim, double *w2,
+                        fm_stop_flag *stop) {
   const char *what = "metrics w2";
   if (n > FM_W2_MAX_POINTS)
     return fm_fail(FM_ERR_INVALID,
@@ -86,7 +87,7 @@ fm_status fm_metrics_w2(const float *a, const float *b, int n, int dim, double *
     sq_dists(p, bt, n, n, dim, cost + (size_t)i * (size_t)n);
   }
   double total = 0.0;
-  st = fm_assignment_solve(cost, n, assign, &total);
+  st = fm_assignment_solve(cost, n, assign, &total, stop);
   if (st != FM_OK) {
     fm_fail_context(st, "%s: ", what);
     goto done;

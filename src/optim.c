@@ -96,7 +96,11 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   size_t global = o->n;
   FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
   if (o->ema) {
-    float ema_decay = (float)o->p.ema, rest = (float)(1.0 - o->p.ema);
+    /* Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
+     * forget the random initial weights quickly instead of dragging them along. */
+    double warm = (1.0 + (double)(o->t - 1)) / (10.0 + (double)(o->t - 1));
+    double ema = o->p.ema < warm ? o->p.ema : warm;
+    float ema_decay = (float)ema, rest = (float)(1.0 - ema);
     k = o->k_ema;
     FM_CL(FM_ARG(k, 0, o->ema));
     FM_CL(FM_ARG(k, 1, params));

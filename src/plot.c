@@ -41,7 +41,7 @@ fm_status fm_plot_scatter(const fm_plot_opts *opts, const fm_plot_points *sets, 
   double xlo, xhi, ylo, yhi;
   fm_range_limits(p.o->xmin, p.o->xmax, rx, &xlo, &xhi);
   fm_range_limits(p.o->ymin, p.o->ymax, ry, &ylo, &yhi);
-  fm_frame_layout(&p, xlo, xhi, ylo, yhi, fm_frame_point_fit(p.o));
+  fm_frame_layout(&p, xlo, xhi, ylo, yhi, fm_frame_fit(&p, xlo, xhi, ylo, yhi, FM_FIT_EXPAND));
   fm_frame_grid(&p);
   fm_legend_item items[FM_MAX_LEGEND];
   int n_items = 0;
@@ -120,7 +120,7 @@ fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm
   fm_status st;
   FM_TRY(fm_frame_begin(&p, what, opts, out));
   p.bar = 1, p.cb.lo = vlo, p.cb.hi = vhi, p.bar_label = g->label;
-  fm_fit f = p.o->aspect == FM_ASPECT_FREE ? FM_FIT_FREE : FM_FIT_SHRINK;
+  fm_fit f = fm_frame_fit(&p, g->xmin, g->xmax, g->ymin, g->ymax, FM_FIT_SHRINK);
   fm_frame_layout(&p, g->xmin, g->xmax, g->ymin, g->ymax, f);
   for (int j = p.top; j <= p.bottom; j++) {
     double v = p.y.lo + (double)(p.bottom - j) / (p.bottom - p.top) * (p.y.hi - p.y.lo);
@@ -179,7 +179,7 @@ fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int ste
   double xlo, xhi, ylo, yhi;
   fm_range_limits(p.o->xmin, p.o->xmax, rx, &xlo, &xhi);
   fm_range_limits(p.o->ymin, p.o->ymax, ry, &ylo, &yhi);
-  fm_frame_layout(&p, xlo, xhi, ylo, yhi, fm_frame_point_fit(p.o));
+  fm_frame_layout(&p, xlo, xhi, ylo, yhi, fm_frame_fit(&p, xlo, xhi, ylo, yhi, FM_FIT_EXPAND));
   fm_frame_grid(&p);
   xy = malloc((size_t)steps * 2 * sizeof *xy);
   if (!xy) {
@@ -206,7 +206,8 @@ fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int ste
                      1.8 * p.s, ends[e], fm_frame_crowd_alpha(n));
     }
   }
-  fm_legend_item items[2] = {{ends[0], 0, "noise, t=0"}, {ends[1], 0, "samples, t=1"}};
+  fm_legend_item items[2] = {{ends[0], 0, p.o->start_label ? p.o->start_label : "noise, t=0"},
+                             {ends[1], 0, "samples, t=1"}};
   fm_frame_legend(&p, items, 2);
   fm_frame_axes(&p);
   fm_frame_info(&p, info, skipped);

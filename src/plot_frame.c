@@ -166,7 +166,8 @@ static int bar_room(const fm_frame *p) {
 void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi, fm_fit f) {
   const fm_plot_opts *o = p->o;
   int s = p->s, W = p->img->width, H = p->img->height;
-  int top = PAD * s + (o->title ? (2 * FM_FONT_ASCENT + TITLE_GAP) * s : 0);
+  int top = PAD * s + (o->title ? (2 * FM_FONT_ASCENT + TITLE_GAP) * s : 0) +
+            (p->note ? (LINE_H + TITLE_GAP / 2) * s : 0);
   int bottom = H - 1 - (PAD + TICK + TICK_GAP + FM_FONT_ASCENT) * s -
                (o->xlabel ? (LABEL_GAP + LINE_H) * s : 0);
   int lm = PAD * s, rm = PAD * s;
@@ -260,6 +261,12 @@ void fm_frame_axes(fm_frame *p) {
     int x = (p->left + p->right + 1 - w) / 2;
     fm_image_text_in(img, all, x > PAD * s ? x : PAD * s, PAD * s, o->title, 2 * s, INK, 0);
   }
+  if (p->note) {
+    w = fm_text_width(p->note, s);
+    int x = (p->left + p->right + 1 - w) / 2;
+    int y = PAD * s + (o->title ? (2 * FM_FONT_ASCENT + TITLE_GAP / 2) * s : 0);
+    fm_image_text_in(img, all, x > PAD * s ? x : PAD * s, y, p->note, s, NOTE, 0);
+  }
   if (o->xlabel) {
     w = fm_text_width(o->xlabel, s);
     fm_image_text_in(img, all, (p->left + p->right + 1 - w) / 2,
@@ -346,6 +353,9 @@ void fm_frame_info(const fm_frame *p, fm_plot_info *info, long skipped) {
   info->left = p->left, info->top = p->top, info->right = p->right, info->bottom = p->bottom;
   info->xmin = p->x.lo, info->xmax = p->x.hi, info->ymin = p->y.lo, info->ymax = p->y.hi;
   info->log_y = p->y.log;
+  info->equal_scale = fabs((p->x.hi - p->x.lo) / (p->right - p->left) -
+                           (p->y.hi - p->y.lo) / (p->bottom - p->top)) <=
+                      1e-9 * fabs((p->x.hi - p->x.lo) / (p->right - p->left));
   info->skipped = skipped;
 }
 
@@ -403,11 +413,15 @@ void fm_range_limits(double given_lo, double given_hi, fm_range r, double *lo, d
   *lo = r.lo - margin, *hi = r.hi + margin;
 }
 
-/* Equal axes for point plots unless told otherwise, and only when the limits are the data's. */
-fm_fit fm_frame_point_fit(const fm_plot_opts *o) {
-  if (o->aspect == FM_ASPECT_EQUAL) return FM_FIT_EXPAND;
+fm_fit fm_frame_fit(fm_frame *p, double xlo, double xhi, double ylo, double yhi, fm_fit equal) {
+  const fm_plot_opts *o = p->o;
+  if (o->aspect == FM_ASPECT_EQUAL) return equal;
   if (o->aspect == FM_ASPECT_FREE) return FM_FIT_FREE;
-  return o->xmin == o->xmax && o->ymin == o->ymax ? FM_FIT_EXPAND : FM_FIT_FREE;
+  if (equal == FM_FIT_EXPAND && (o->xmin != o->xmax || o->ymin != o->ymax)) return FM_FIT_FREE;
+  double wide = fmax(xhi - xlo, yhi - ylo), narrow = fmin(xhi - xlo, yhi - ylo);
+  if (narrow > 0 && wide <= FM_COMMENSURABLE * narrow) return equal;
+  p->note = "x and y are drawn to different scales";
+  return FM_FIT_FREE;
 }
 
 /* Columns cx, cy of dim-dimensional points (cx == cy: 0 and 1); set >= 0 names a set. */

@@ -13,6 +13,7 @@
 #define MISSING 0xBFBFBFu /* heat map cells with no finite value near */
 #define PATH 0x6BAED6u    /* trajectory lines */
 #define LEGEND_EDGE 0xBBBBBBu
+#define NOTE 0x666666u /* the note under the title */
 
 enum { FM_MAX_TICKS = 16, FM_MAX_MINOR = 64 };
 
@@ -38,6 +39,7 @@ typedef struct fm_frame {
   int bar; /* a colour bar right of the frame (heat maps), with its axis */
   fm_axis cb;
   const char *bar_label;
+  const char *note; /* a line under the title, or NULL */
 } fm_frame;
 
 /* Lengths in units of p->s pixels. */
@@ -85,9 +87,12 @@ fm_range fm_range_empty(void);
 void fm_range_add(fm_range *r, double v);
 void fm_range_limits(double given_lo, double given_hi, fm_range r, double *lo, double *hi);
 
-/* Equal axes for point plots unless told otherwise, and only when the limits are the
- * data's. */
-fm_fit fm_frame_point_fit(const fm_plot_opts *o);
+/* How the axes fit the frame: equal units on both (by the way `equal` says) unless the
+ * options say otherwise, a point plot's limits are given, or the ranges differ by more
+ * than FM_COMMENSURABLE times (then each axis spans its own data and the frame notes that
+ * x and y are drawn to different scales). */
+#define FM_COMMENSURABLE 10.0
+fm_fit fm_frame_fit(fm_frame *p, double xlo, double xhi, double ylo, double yhi, fm_fit equal);
 
 /* Columns cx, cy of dim-dimensional points (cx == cy: 0 and 1); set >= 0 names a set. */
 fm_status fm_frame_check_columns(const char *what, int set, int dim, int *cx, int *cy);

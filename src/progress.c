@@ -21,6 +21,15 @@ void fm_format_duration(double seconds, char *out, size_t size) {
   else snprintf(out, size, "%ld:%02ld", s / 60, s % 60);
 }
 
+void fm_solve_progress_tick(void *ctx, double t) {
+  fm_solve_progress *p = ctx;
+  double now = fm_seconds();
+  if (!p->report || now - p->last < 0.5) return;
+  p->last = now;
+  fm_report(p->report, FM_REPORT_PROGRESS, "%s: %d of %d points done, t = %.3f", p->what, p->done,
+            p->total, t);
+}
+
 void fm_progress_begin(fm_progress *p, const fm_reporter *report, int live, uint64_t first,
                        uint64_t total) {
   p->report = report;

@@ -11,6 +11,52 @@
 #include "fmcl/data.h"
 #include "internal.h"
 
+/* The files a training run writes into its folder. */
+static const char *const run_files[] = {
+    "config.json", "train.csv",   "test.csv",         "samples.csv", "trajectories.csv",
+    "model.fmck",  "summary.json", "profile.csv",     "samples.png", "density.png",
+    "loss.png",    "trajectories.png"};
+
+static int holds_run(const char *dir) {
+  static const char *const marks[] = {"config.json", "model.fmck", "summary.json"};
+  for (size_t i = 0; i < FM_ARRAY_LEN(marks); i++) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, marks[i]);
+    if (fm_path_exists(path)) return 1;
+  }
+  return 0;
+}
+
+fm_status fm_rundir_claim(const fm_config *cfg, int resume, int overwrite,
+                          const fm_reporter *report, char *dir, size_t size) {
+  char base[1024];
+  fm_config_run_dir(cfg, base, sizeof base);
+  fm_strlcpy(dir, base, size);
+  if (resume || !holds_run(base)) return FM_OK;
+  if (overwrite) {
+    for (size_t i = 0; i < FM_ARRAY_LEN(run_files); i++) {
+      char path[1200];
+      snprintf(path, sizeof path, "%s/%s", base, run_files[i]);
+      if (remove(path) != 0 && errno != ENOENT)
+        return fm_fail(FM_ERR_IO, "--overwrite: cannot remove %s: %s", path, strerror(errno));
+    }
+    fm_report(report, FM_REPORT_INFO, "--overwrite: the earlier run in %s is replaced", base);
+    return FM_OK;
+  }
+  if (cfg->output.dir[0])
+    return fm_fail(FM_ERR_CONFIG, "output.dir %s holds an earlier run; pass --resume to continue "
+                   "it, --overwrite to replace it, or set output.dir to another folder", base);
+  for (int v = 2; v < 10000; v++) {
+    snprintf(dir, size, "%s-%d", base, v);
+    if (!fm_path_exists(dir)) {
+      fm_report(report, FM_REPORT_INFO, "%s holds an earlier run; this one goes to %s "
+                "(--overwrite replaces the earlier run, --resume continues it)", base, dir);
+      return FM_OK;
+    }
+  }
+  return fm_fail(FM_ERR_IO, "%s: 10000 earlier runs of it exist; set output.dir", base);
+}
+
 static fm_status flush_log(fm_train_log *log) {
   if (fflush(log->f) != 0 || ferror(log->f))
     return fm_fail(FM_ERR_IO, "%s: write failed: %s (is the disk full?)", log->path,
@@ -97,24 +143,30 @@ fm_status fm_train_log_read(const char *dir, double **steps, double **losses, in
   return FM_OK;
 }
 
-fm_status fm_rundir_write_samples(const char *path, const float *x, const int *labels, int n,
-                                  int dim) {
-  fm_points p = {(float *)x, (int *)labels, n, dim};
-  return fm_points_write_csv(&p, path, labels != NULL);
+fm_status fm_rundir_write_samples(const char *path, const fm_samples *s,
+                                  const char *const *columns) {
+  fm_points p = {.x = s->x, .label = s->labels, .n = s->n, .dim = s->dim, .names = (char **)columns};
+  return fm_points_write_csv(&p, path, s->labels != NULL);
 }
 
-fm_status fm_rundir_write_trajectories(const char *path, const float *traj, const double *times,
-                                       int n_times, int n, int dim) {
+fm_status fm_rundir_write_trajectories(const char *path, const fm_samples *s,
+                                       const char *const *columns) {
+  const float *traj = s->trajectory;
+  const double *times = s->times;
+  int n_times = s->n_times, n = s->n, dim = s->dim;
   fm_file f;
   fm_status st = fm_file_begin(&f, path, "w");
   if (st != FM_OK) return st;
   fprintf(f.f, "t,point");
-  for (int d = 0; d < dim; d++) fprintf(f.f, ",x%d", d);
+  for (int d = 0; d < dim; d++) {
+    if (columns && columns[d][0]) fprintf(f.f, ",%s", columns[d]);
+    else fprintf(f.f, ",x%d", d);
+  }
   fputc('\n', f.f);
-  for (int s = 0; s < n_times; s++)
+  for (int j = 0; j < n_times; j++)
     for (int i = 0; i < n; i++) {
-      fprintf(f.f, "%.6g,%d", times[s], i);
-      const float *row = traj + ((size_t)s * n + i) * dim;
+      fprintf(f.f, "%.6g,%d", times[j], i);
+      const float *row = traj + ((size_t)j * n + i) * dim;
       for (int d = 0; d < dim; d++) fprintf(f.f, ",%.9g", row[d]);
       fputc('\n', f.f);
     }
@@ -174,6 +226,11 @@ fail:
   return st;
 }
 
+static void number_or_null(cJSON *obj, const char *key, double value, int known) {
+  if (known) cJSON_AddNumberToObject(obj, key, value);
+  else cJSON_AddNullToObject(obj, key);
+}
+
 fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   const fm_config *cfg = s->cfg;
   const fm_device_info *d = fm_device_get_info(s->dev);
@@ -198,11 +255,12 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON *jt = cJSON_AddObjectToObject(root, "train");
   cJSON_AddNumberToObject(jt, "steps", cfg->train.steps);
   cJSON_AddNumberToObject(jt, "batch", cfg->train.batch);
-  cJSON_AddNumberToObject(jt, "final_loss", isfinite(s->final_loss) ? s->final_loss : -1);
-  cJSON_AddNumberToObject(jt, "steps_per_s", s->steps_per_s);
+  /* What was not measured (no step trained or timed, no point sampled) is null, not 0. */
+  number_or_null(jt, "final_loss", s->final_loss, isfinite(s->final_loss));
+  number_or_null(jt, "steps_per_s", s->steps_per_s, s->steps_per_s > 0);
   /* Forward 2 flops per multiply-add, backward twice the forward. */
   double flops = 6.0 * s->macs_per_row * cfg->train.batch;
-  cJSON_AddNumberToObject(jt, "model_gflops_per_s", s->steps_per_s * flops * 1e-9);
+  number_or_null(jt, "model_gflops_per_s", s->steps_per_s * flops * 1e-9, s->steps_per_s > 0);
   if (s->ot_steps > 0)
     cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
@@ -210,7 +268,8 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
   cJSON_AddNumberToObject(js, "n", s->n_samples);
   cJSON_AddNumberToObject(js, "nfe", (double)s->nfe);
-  cJSON_AddNumberToObject(js, "points_per_s", s->sample_s > 0 ? s->n_samples / s->sample_s : 0);
+  number_or_null(js, "points_per_s", s->sample_s > 0 ? s->n_samples / s->sample_s : 0,
+                 s->n_samples > 0 && s->sample_s > 0);
   if (cfg->sample.solver == FM_SOLVER_DOPRI5) {
     cJSON_AddNumberToObject(js, "rtol", cfg->sample.rtol);
     cJSON_AddNumberToObject(js, "atol", cfg->sample.atol);

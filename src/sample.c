@@ -130,8 +130,13 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
     tol.atol = p->atol;
     FM_TRY(fm_solver_set_tolerance(solver, &tol));
   }
+  fm_solve_progress progress = {.report = p->report, .what = "sampling", .total = p->n,
+                                .last = fm_seconds()};
+  fm_solver_watch watch = {.stop = p->stop, .tick = fm_solve_progress_tick, .ctx = &progress};
+  fm_solver_set_watch(solver, &watch);
   size_t plane = (size_t)p->n * (size_t)dim; /* one saved time of the trajectory */
   for (int first = 0; first < p->n; first += batch) {
+    progress.done = first;
     int rows = p->n - first < batch ? p->n - first : batch;
     size_t values = (size_t)rows * (size_t)dim;
     float *dst = out + (size_t)first * (size_t)dim;
@@ -167,8 +172,12 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
     for (int j = 0; j < n_times; j++) {
       if (j > 0) {
         int seg_steps = (int)((times[j] - times[j - 1]) * p->steps + 0.5);
-        FM_TRY(fm_solver_integrate(solver, x, values, times[j - 1], times[j],
-                                   seg_steps > 0 ? seg_steps : 1, velocity, &mv, &evals));
+        st = fm_solver_integrate(solver, x, values, times[j - 1], times[j],
+                                 seg_steps > 0 ? seg_steps : 1, velocity, &mv, &evals);
+        if (st != FM_OK) {
+          fm_fail_context(st, "sampling points %d to %d of %d: ", first + 1, first + rows, p->n);
+          goto fail;
+        }
       }
       if (trajectory)
         FM_TRY(fm_device_read(dev, x, 0, values * sizeof(float),

@@ -27,6 +27,7 @@ struct fm_solver {
   size_t wg;                                  /* FM_SOLVER_WG of the reduction kernels */
   fm_tolerance tol;
   fm_solver_stats stats;
+  fm_solver_watch watch;
 };
 
 int fm_solver_stages(fm_solver_kind kind) {
@@ -134,6 +135,22 @@ void fm_solver_default_tolerance(fm_tolerance *out) { *out = default_tolerance; 
 
 const fm_solver_stats *fm_solver_get_stats(const fm_solver *s) { return &s->stats; }
 
+void fm_solver_set_watch(fm_solver *s, const fm_solver_watch *watch) {
+  fm_solver_watch none = {0};
+  s->watch = watch ? *watch : none;
+}
+
+/* Before a step: FM_ERR_INTERRUPTED when a stop was asked for. */
+static fm_status check_stop(const fm_solver *s, double t, double t0, double t1) {
+  if (!fm_stop_requested(s->watch.stop)) return FM_OK;
+  return fm_fail(FM_ERR_INTERRUPTED, "interrupted at t = %.4g of a solve from %g to %g, after %ld "
+                 "steps", t, t0, t1, s->stats.accepted);
+}
+
+static void tick(const fm_solver *s, double t) {
+  if (s->watch.tick) s->watch.tick(s->watch.ctx, t);
+}
+
 /* y = x + h k */
 static fm_status axpy(fm_solver *s, cl_mem y, cl_mem x, cl_mem k, float h, size_t n) {
   fm_status st = FM_OK;
@@ -185,6 +202,8 @@ static fm_status fixed_steps(fm_solver *s, cl_mem x, size_t n, double t0, double
   for (int i = 0; i < steps; i++) {
     /* Times from the step index, not by accumulation, so the last stage ends at t1. */
     double t = t0 + dt * i;
+    if (s->watch.stop && i > 0 && i % FM_SOLVER_SYNC_EVERY == 0) FM_TRY(fm_device_finish(s->dev));
+    FM_TRY(check_stop(s, t, t0, t1));
     switch (s->kind) {
     case FM_SOLVER_EULER:
       FM_TRY(f(ctx, x, (float)t, s->k[0]));
@@ -216,6 +235,7 @@ static fm_status fixed_steps(fm_solver *s, cl_mem x, size_t n, double t0, double
     }
     s->stats.nfe += fm_solver_stages(s->kind);
     s->stats.accepted++;
+    tick(s, t + dt);
   }
 fail:
   return st;
@@ -421,6 +441,7 @@ static fm_status dopri5(fm_solver *s, cl_mem x, size_t n, double t0, double t1,
   FM_TRY(eval(s, f, ctx, y, t0, k[0]));
   FM_TRY(initial_step(s, f, ctx, y, k[0], ynew, k[1], n, t0, dir, span, &h));
   while (t != t1) {
+    FM_TRY(check_stop(s, t, t0, t1));
     long attempts = stats->accepted + stats->rejected;
     /* Double t has about 16 digits; a step below a few of its ulps would not move it. */
     double h_min = fmax(floor, 64 * DBL_EPSILON * fmax(fabs(t), fabs(t1)));
@@ -478,6 +499,7 @@ static fm_status dopri5(fm_solver *s, cl_mem x, size_t n, double t0, double t1,
       stats->accepted++;
       after_reject = 0;
       h = fabs(hs) * factor;
+      tick(s, t);
     } else {
       /* Inf (a trial stage overflowed or gave NaN) shrinks by the largest factor. */
       double factor = fmax(MIN_FACTOR, SAFETY * pow(norm, ERROR_EXPONENT));

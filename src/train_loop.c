@@ -11,7 +11,8 @@
 #include "internal.h"
 
 fm_status fm_train_loop_save(const char *path, const fm_config *cfg, fm_mlp *mlp, fm_trainer *tr,
-                             const double *mean, const double *std) {
+                             const double *mean, const double *std,
+                             const char *const *columns) {
   fm_status st = FM_OK;
   fm_checkpoint ck;
   memset(&ck, 0, sizeof ck);
@@ -42,8 +43,10 @@ fm_status fm_train_loop_save(const char *path, const fm_config *cfg, fm_mlp *mlp
   }
   ck.mean = (double *)mean; /* borrowed */
   ck.std = (double *)std;
+  ck.columns = (char **)columns;
   st = fm_checkpoint_save(path, &ck);
   ck.mean = ck.std = NULL;
+  ck.columns = NULL;
 fail:
   fm_checkpoint_free(&ck);
   return st;
@@ -88,7 +91,7 @@ static fm_status checkpoint(loop *l) {
   fm_loss_report pending;
   fm_status st = read_loss(l, &pending, 0);
   if (st != FM_OK) return st;
-  st = fm_train_loop_save(l->ckpt, p->cfg, p->mlp, p->trainer, p->mean, p->std);
+  st = fm_train_loop_save(l->ckpt, p->cfg, p->mlp, p->trainer, p->mean, p->std, p->columns);
   if (st == FM_OK) l->saved_step = fm_trainer_steps(p->trainer);
   return st;
 }
@@ -147,7 +150,7 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
   double t_train = fm_seconds(), t_log = t_train;
   for (uint64_t step = first; step <= steps; step++) {
     FM_TRY(fm_trainer_step(tr));
-    if (p->hooks.after_step) FM_TRY(p->hooks.after_step(p->hooks.ctx, p->mlp, step));
+    if (p->hooks && p->hooks->after_step) FM_TRY(p->hooks->after_step(p->hooks->ctx, p->mlp, step));
     if (step == first) {
       /* The first step compiles kernels; time the rest. */
       FM_TRY(fm_device_finish(dev));

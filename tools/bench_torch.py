@@ -136,7 +136,7 @@ def prepare_data(args, name, shape):
         return ["--set", f"data.path={path}", "--set", "data.test_fraction=0"], path
     folder = os.path.join(args.work, f"{name}-data-seed{args.seed}")
     sets = ["--set", f"data.name={shape['data']}"]
-    run([args.fmcl, "data"] + sets + ["--set", f"seed={args.seed}", "--out", folder])
+    run([args.fmcl, "data"] + sets + ["--set", f"seed={args.seed}", "--out", folder, "--overwrite"])
     return sets, os.path.join(folder, "train.csv")
 
 
@@ -179,8 +179,8 @@ def fmcl_recipe(shape, steps, seed):
 
 
 def fmcl_train(args, data_sets, shape, steps, folder):
-    run([args.fmcl, "train", "--quiet"] + data_sets + fmcl_recipe(shape, steps, args.seed)
-        + ["--set", f"output.dir={folder}"])
+    run([args.fmcl, "train", "--quiet", "--overwrite"] + data_sets
+        + fmcl_recipe(shape, steps, args.seed) + ["--set", f"output.dir={folder}"])
     with open(os.path.join(folder, "summary.json")) as f:
         return json.load(f)
 
@@ -197,7 +197,7 @@ def fmcl_sample(args, folder):
     out_csv = os.path.join(folder, "samples-bench.csv")
     text = run([args.fmcl, "sample", "--checkpoint", os.path.join(folder, "model.fmck"),
                 "--set", f"sample.n={SAMPLE_N}", "--set", "sample.solver=rk4",
-                "--set", f"sample.steps={SAMPLE_STEPS}", "--out", out_csv])
+                "--set", f"sample.steps={SAMPLE_STEPS}", "--out", out_csv, "--overwrite"])
     m = SAMPLED.search(text)
     if not m:
         raise RunError(f"fmcl sample: no 'sampled N points ... in X s (Y s of it building "
@@ -219,7 +219,7 @@ def fmcl_peak(args, device_index, k):
     for r in range(k):
         folder = os.path.join(args.work, f"peak-{r}")
         run([args.fmcl, "bench", "--steps", "20", "--devices", str(device_index),
-             "--set", "model.hidden=[16]", "--set", f"output.dir={folder}"])
+             "--set", "model.hidden=[16]", "--set", f"output.dir={folder}", "--overwrite"])
         with open(os.path.join(folder, "bench.json")) as f:
             rows = [d for d in json.load(f)["devices"] if d.get("ok")]
         if not rows:

@@ -67,7 +67,8 @@ def main():
         name = os.path.splitext(os.path.basename(config))[0]
         run_dir = os.path.join(args.work, name)
         cmd = [args.fmcl, "--config", config, "--set", f"output.dir={run_dir}",
-               "--set", "eval.likelihood=false", "--set", "output.plots=false", "--quiet"]
+               "--set", "eval.likelihood=false", "--set", "output.plots=false", "--quiet",
+               "--overwrite"]
         if args.steps:
             cmd += ["--set", f"train.steps={args.steps}"]
         run(cmd)
@@ -79,7 +80,8 @@ def main():
         for solver, steps in SOLVERS:
             out = os.path.join(run_dir, f"samples-{solver}{steps}.csv")
             sample_text = run([args.fmcl, "sample", "--checkpoint", ckpt, "--set", f"sample.solver={solver}",
-                               "--set", f"sample.steps={max(steps, 1)}", "--out", out])
+                               "--set", f"sample.steps={max(steps, 1)}", "--out", out,
+                               "--overwrite"])
             lik_text = run([args.fmcl, "likelihood", "--checkpoint", ckpt,
                             "--set", f"eval.solver={solver}", "--set", f"eval.steps={max(steps, 1)}"])
             nll = float(re.search(r"NLL (-?[0-9.]+) nats", lik_text).group(1))

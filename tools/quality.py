@@ -64,13 +64,14 @@ def one_run(args, dataset, seed):
     data_dir, base_dir, fm_dir, torch_dir = (
         os.path.join(work, d) for d in ("data", "baseline", "fmcl", "torch"))
     data_set = ["--set", f"data.name={dataset}"]
-    run([args.fmcl, "data", *data_set, "--set", f"seed={seed}", "--out", data_dir, "--quiet"])
+    run([args.fmcl, "data", *data_set, "--set", f"seed={seed}", "--out", data_dir, "--quiet",
+         "--overwrite"])
     run([args.fmcl, "data", *data_set, "--set", f"seed={seed + BASELINE_SEED_OFFSET}",
-         "--set", "data.n_train=1", "--out", base_dir, "--quiet"])
+         "--set", "data.n_train=1", "--out", base_dir, "--quiet", "--overwrite"])
     test = points(os.path.join(data_dir, "test.csv"))
     fm_seconds = run([args.fmcl, "train", *data_set, "--set", f"seed={seed}",
                       "--set", f"train.steps={args.steps}", "--set", f"output.dir={fm_dir}",
-                      "--quiet"])
+                      "--quiet", "--overwrite"])
     torch_seconds = run([sys.executable, REFERENCE,
                          "--train", os.path.join(data_dir, "train.csv"),
                          "--test", os.path.join(data_dir, "test.csv"),

@@ -100,9 +100,10 @@ def one_run(args, dataset, seed):
     data_dir, base_dir, fm_dir, torch_dir = (
         os.path.join(work, d) for d in ("data", "baseline", "fmcl", "torch"))
     data_set = ["--set", f"data.name={dataset}"]
-    run([args.fmcl, "data", *data_set, "--set", f"seed={seed}", "--out", data_dir, "--quiet"])
+    run([args.fmcl, "data", *data_set, "--set", f"seed={seed}", "--out", data_dir, "--quiet",
+         "--overwrite"])
     run([args.fmcl, "data", *data_set, "--set", f"seed={seed + BASELINE_SEED_OFFSET}",
-         "--set", "data.n_train=1", "--out", base_dir, "--quiet"])
+         "--set", "data.n_train=1", "--out", base_dir, "--quiet", "--overwrite"])
     test_csv = os.path.join(data_dir, "test.csv")
     test = points(test_csv)
     if len(test) != N_POINTS:
@@ -113,7 +114,8 @@ def one_run(args, dataset, seed):
     fm_train_s, _ = run([args.fmcl, "train", *data_set, "--set", f"seed={seed}",
                          "--set", f"train.steps={args.steps}", "--set", f"output.dir={fm_dir}",
                          "--set", "eval.likelihood=false", "--set", "eval.metrics=false",
-                         "--set", "output.plots=false", "--set", "sample.n=0", "--quiet"])
+                         "--set", "output.plots=false", "--set", "sample.n=0", "--quiet",
+                         "--overwrite"])
     fm_test = points(os.path.join(fm_dir, "test.csv"))
     if fm_test.shape != test.shape or not np.allclose(fm_test, test, rtol=1e-6, atol=1e-6):
         raise RunError(f"{fm_dir}/test.csv differs from the `fmcl data` export {data_dir}")
@@ -137,11 +139,11 @@ def one_run(args, dataset, seed):
         fm_samples_csv = os.path.join(fm_dir, f"samples-{tag}.csv")
         fm_logp_csv = os.path.join(fm_dir, f"likelihood-{tag}.csv")
         cmd = [args.fmcl, "sample", "--checkpoint", checkpoint, "--set", f"sample.n={N_POINTS}",
-               *sample_set, "--out", fm_samples_csv]
+               *sample_set, "--out", fm_samples_csv, "--overwrite"]
         s1, out = run(cmd)
         fm_sample_nfe = nfe_of(out, "fmcl sample")
         cmd = [args.fmcl, "likelihood", "--checkpoint", checkpoint, *eval_set,
-               "--out", fm_logp_csv]
+               "--out", fm_logp_csv, "--overwrite"]
         s2, out = run(cmd)
         fm_likelihood_nfe = nfe_of(out, "fmcl likelihood")
         fm_logp = np.loadtxt(fm_logp_csv, skiprows=1, ndmin=1)

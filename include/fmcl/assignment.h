@@ -3,6 +3,7 @@
 #ifndef FMCL_ASSIGNMENT_H
 #define FMCL_ASSIGNMENT_H
 
+#include "fmcl/report.h"
 #include "fmcl/status.h"
 
 /* Minimum-cost perfect assignment of a dense n x n cost matrix, cost[row * n + col]:
@@ -20,7 +21,12 @@ void fm_assignment_destroy(fm_assignment *ws);
 fm_status fm_assignment_run(fm_assignment *ws, const double *cost, int n, int *assign,
                             double *total);
 
+/* Later runs check stop as they go (every free row) and end with FM_ERR_INTERRUPTED when
+ * it is set (NULL: never). */
+void fm_assignment_set_stop(fm_assignment *ws, fm_stop_flag *stop);
+
 /* The same, one shot: allocates a workspace for n and frees it. total may be NULL. */
-fm_status fm_assignment_solve(const double *cost, int n, int *assign, double *total);
+fm_status fm_assignment_solve(const double *cost, int n, int *assign, double *total,
+                              fm_stop_flag *stop);
 
 #endif

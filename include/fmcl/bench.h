@@ -8,11 +8,10 @@
 typedef struct fm_bench_params {
   const char *devices; /* "all", "gpu", "cpu", or indices "0,2" of `fmcl devices` */
   int steps;           /* training steps per device, at least 2 */
+  int overwrite;       /* replace bench.csv and bench.json instead of writing bench-2.csv, ... */
   const fm_reporter *report;
   fm_stop_flag *stop;
-  /* Tests only: called once a device's programs are built; an error fails that device. */
-  fm_status (*device_hook)(void *ctx, int device_index);
-  void *hook_ctx;
+  const fm_fault_hooks *hooks; /* tests only; NULL: none */
 } fm_bench_params;
 
 /* Runs the experiment on each selected device for `steps` training steps and one sampling

@@ -11,7 +11,9 @@
  *   u32 has EMA weights, then flat size f32 when set
  *   u32 standardized dimensions (0 or the data dimension), then that many f64 means and
  *   f64 standard deviations
+ *   (version 4) u32 length, then the data's column names as a JSON list of strings (0: none)
  *   u32 CRC-32 of every byte before it
+ * Version 3 files (without column names) are read too.
  * The random-number state is (seed, step): the generator is counter-based.
  * Files are written to a temporary name and renamed, so a reader sees the old file or the
  * new one, never a torn one. */
@@ -24,7 +26,7 @@
 #include "fmcl/config.h"
 #include "fmcl/status.h"
 
-#define FM_CHECKPOINT_VERSION 3
+#define FM_CHECKPOINT_VERSION 4
 
 typedef struct fm_checkpoint {
   fm_config config; /* the config the model was trained with */
@@ -39,6 +41,7 @@ typedef struct fm_checkpoint {
   float *optim_state; /* (2 flat_size) or NULL */
   float *ema;         /* (flat_size): the EMA of the weights, or NULL */
   double *mean, *std; /* (dim) each: the data's standardization, or NULL */
+  char **columns;     /* (dim): the data's column names from its file's header, or NULL */
 } fm_checkpoint;
 
 fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck);

@@ -112,6 +112,12 @@ fm_status fm_config_load(fm_config *cfg, const char *path);
  * taken as a plain string. */
 fm_status fm_config_set(fm_config *cfg, const char *assignment);
 
+/* Applies overrides as fm_config_set does, refusing any key outside allowed (a
+ * NULL-terminated list; an entry ending in '.' stands for its whole section) with a message
+ * saying which keys fmcl `command` takes. */
+fm_status fm_config_set_only(fm_config *cfg, const char *const *overrides, int n_overrides,
+                             const char *const *allowed, const char *command);
+
 /* Fills the keys whose defaults depend on others: an empty name becomes data.name, or the
  * data file's name without its extension. */
 void fm_config_resolve(fm_config *cfg);

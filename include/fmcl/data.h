@@ -9,12 +9,17 @@
 #include "fmcl/types.h"
 
 /* Points, one per row: x is (n, dim), label is (n) (the mixture component or class, 0 when
- * the set has none). Plain data: free with fm_points_free. */
+ * the set has none), names (dim) the columns' names from a file's header (NULL without
+ * one). Plain data: free with fm_points_free. */
 typedef struct fm_points {
   float *x;
   int *label;
   int n, dim;
+  char **names;
 } fm_points;
+
+/* dst->names = copies of names (dim of them; NULL names: none). */
+fm_status fm_points_set_names(fm_points *dst, const char *const *names, int dim);
 
 /* n points of the named toy set, a pure function of (name, seed, stream, n). stream keeps
  * the training and the held-out split apart (FM_STREAM_DATA_TRAIN, FM_STREAM_DATA_TEST). */
@@ -36,7 +41,8 @@ fm_status fm_points_stats(const fm_points *p, double *mean, double *std);
 void fm_points_standardize(float *x, int n, int dim, const double *mean, const double *std);
 void fm_points_unstandardize(float *x, int n, int dim, const double *mean, const double *std);
 
-/* Writes points as CSV with a header row (x0,x1,...[,label]); label column if with_label. */
+/* Writes points as CSV with a header row (their names, or x0,x1,...[,label]); the label
+ * column if with_label. */
 fm_status fm_points_write_csv(const fm_points *p, const char *path, int with_label);
 
 #endif

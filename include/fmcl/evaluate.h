@@ -7,11 +7,12 @@
 #include "fmcl/config.h"
 #include "fmcl/data.h"
 #include "fmcl/mlp.h"
+#include "fmcl/report.h"
 
 /* The model and the data it is judged on. */
 typedef struct fm_eval_inputs {
   fm_mlp *mlp;
-  const fm_config *cfg;          /* eval.*, sample.*, output.plot_dims */
+  const fm_config *cfg;          /* eval.*, sample.batch, seed, output.plot_dims */
   const fm_points *test;         /* held-out points */
   const float *samples;          /* (n_samples, dim) generated points, or NULL */
   int n_samples;
@@ -20,6 +21,10 @@ typedef struct fm_eval_inputs {
   int n_times;
   const double *loss_steps, *losses; /* the training loss curve (n_losses points), or NULL */
   int n_losses;
+  const char *source;            /* a data set the model starts from ("moons"); NULL: N(0, I) */
+  const char *const *columns;    /* the data's column names (dim), or NULL for x0, x1, ... */
+  const fm_reporter *report;     /* long solves' progress, plots left out and why */
+  fm_stop_flag *stop;            /* a stop request ends any of these with FM_ERR_INTERRUPTED */
 } fm_eval_inputs;
 
 typedef struct fm_eval_report {
@@ -37,9 +42,14 @@ typedef struct fm_eval_report {
   double metric_seconds;
 } fm_eval_report;
 
-/* The likelihood (eval.likelihood) and the metrics (eval.metrics) the config asks for. A
- * non-finite value in the samples or the data is an error naming it. */
-fm_status fm_evaluate(const fm_eval_inputs *in, fm_eval_report *out);
+/* The metrics the config asks for (eval.metrics) of the samples against the held-out
+ * points into out (has_metrics). A non-finite sample is an error naming it. */
+fm_status fm_evaluate_metrics(const fm_eval_inputs *in, fm_eval_report *out);
+
+/* The held-out NLL the config asks for (eval.likelihood, over the first eval.n points)
+ * into out (has_likelihood); nothing for a model that starts from a data set, whose
+ * density is unknown. */
+fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out);
 
 /* log q(x) in data units for n points x (n, dim) on the host (eval.* settings); for a
  * conditional model log q(x | labels[i]) (labels NULL: the null class). */
@@ -48,7 +58,7 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, c
 
 /* The run folder's plots: samples.png (samples over held-out points), loss.png (with a
  * loss curve), trajectories.png (with a trajectory) and, for 2-D data, density.png (the
- * model's density on an eval.density_grid grid). */
+ * model's density on an eval.density_grid grid). A plot left out is reported with why. */
 fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir);
 
 #endif

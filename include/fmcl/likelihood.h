@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fmcl/mlp.h"
+#include "fmcl/report.h"
 #include "fmcl/solver.h"
 
 /* A velocity field with forward-mode derivatives: out (n, dim) = v(x, t) and, for k
@@ -35,6 +36,8 @@ typedef struct fm_likelihood_params {
   int probes;          /* Hutchinson probes per point */
   uint64_t seed;       /* of the probes */
   int batch;           /* points integrated at once */
+  fm_stop_flag *stop;  /* checked between solver steps: FM_ERR_INTERRUPTED (NULL: never) */
+  const fm_reporter *report; /* progress lines of a long solve; NULL: none */
 } fm_likelihood_params;
 
 typedef struct fm_likelihood_stats {

@@ -4,6 +4,7 @@
 #ifndef FMCL_METRICS_H
 #define FMCL_METRICS_H
 
+#include "fmcl/report.h"
 #include "fmcl/status.h"
 
 /* The most points fm_metrics_w2 takes per set. Its cost is O(n^3) time and O(n^2) memory
@@ -15,8 +16,10 @@
  * finite and names the set ("a" or "b") and the row that is not (FM_ERR_NUMERIC). */
 
 /* Exact 2-Wasserstein distance between two sets of n points with uniform weights:
- * sqrt(min over permutations s of (1/n) sum_i |a_i - b_s(i)|^2), n <= FM_W2_MAX_POINTS. */
-fm_status fm_metrics_w2(const float *a, const float *b, int n, int dim, double *w2);
+ * sqrt(min over permutations s of (1/n) sum_i |a_i - b_s(i)|^2), n <= FM_W2_MAX_POINTS.
+ * A stop request (NULL: never) ends it with FM_ERR_INTERRUPTED. */
+fm_status fm_metrics_w2(const float *a, const float *b, int n, int dim, double *w2,
+                        fm_stop_flag *stop);
 
 /* Energy distance 2 E|X - Y| - E|X - X'| - E|Y - Y'|, |.| Euclidean. The cross term is
  * the mean over all na nb pairs; the within-set terms are U-statistics, means over the

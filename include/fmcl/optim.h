@@ -13,7 +13,8 @@ typedef struct fm_adam_params {
   double lr, beta1, beta2, eps;
   double weight_decay; /* decoupled (AdamW) */
   double clip;         /* largest global gradient norm; 0: no clipping */
-  double ema;          /* EMA decay of the weights; 0: no EMA */
+  double ema;          /* EMA decay of the weights; 0: no EMA. Update t (from 0) uses
+                          min(ema, (1 + t) / (10 + t)), a warm-up */
 } fm_adam_params;
 
 /* Linear warm-up from 0 over `warmup` steps, then constant, or a cosine from lr down to

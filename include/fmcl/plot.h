@@ -40,7 +40,8 @@ fm_color fm_colormap_viridis(double t);
 #define FM_COLOR_PURPLE 0x9467BDu
 
 typedef enum fm_aspect {
-  FM_ASPECT_AUTO = 0, /* equal for point plots whose limits come from the data, else free */
+  FM_ASPECT_AUTO = 0, /* equal for point plots whose limits come from the data, unless their
+                         ranges differ more than 10 times (the plot then says so); else free */
   FM_ASPECT_EQUAL,    /* one unit is as long on x as on y */
   FM_ASPECT_FREE      /* each axis fills its side */
 } fm_aspect;
@@ -63,6 +64,8 @@ typedef struct fm_plot_opts {
   int log_y;                          /* line plots: logarithmic y (values <= 0 skipped) */
   fm_aspect aspect;
   fm_legend legend;
+  const char *start_label;            /* trajectories: the legend of the starts; NULL:
+                                         "noise, t=0" */
 } fm_plot_opts;
 
 /* Where a plot put its axes, to draw on top of it in data coordinates, and what it left
@@ -72,6 +75,7 @@ typedef struct fm_plot_info {
   double xmin, xmax, ymin, ymax; /* data limits (on a log axis, of log10 y) */
   int log_y;
   long skipped; /* points, cells or trajectories left out for non-finite values */
+  int equal_scale; /* one unit is as long on x as on y */
 } fm_plot_info;
 
 /* The pixel position of data point (x, y) in a plot (x, y as given, not log10). */
@@ -110,7 +114,8 @@ typedef struct fm_plot_grid {
 } fm_plot_grid;
 
 /* The grid with the viridis colour map and a colour bar; the axes span the grid (the
- * limits in opts are not used) and are equal unless opts->aspect is FM_ASPECT_FREE. */
+ * limits in opts are not used) and are equal unless opts->aspect is FM_ASPECT_FREE or the
+ * grid's sides differ more than 10 times (as for points). */
 fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm_image *out,
                           fm_plot_info *info);
 

@@ -26,6 +26,17 @@ void fm_progress_begin(fm_progress *p, const fm_reporter *report, int live, uint
  * one is known. */
 void fm_progress_update(fm_progress *p, uint64_t step, double loss, int has_loss);
 
+/* Progress of a batched solve (sampling, the likelihood), for a solver's watch tick:
+ * "what: 8192 of 10000 points done, t = 0.42" as a progress line, twice a second at most. */
+typedef struct fm_solve_progress {
+  const fm_reporter *report;
+  const char *what;
+  int done, total; /* points finished before the batch in the solver, and all of them */
+  double last;     /* when the last line was reported */
+} fm_solve_progress;
+
+void fm_solve_progress_tick(void *ctx, double t);
+
 /* Monotonic seconds. */
 double fm_seconds(void);
 

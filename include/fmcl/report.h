@@ -5,6 +5,9 @@
 #define FMCL_REPORT_H
 
 #include <signal.h>
+#include <stdint.h>
+
+#include "fmcl/status.h"
 
 typedef enum fm_report_kind {
   FM_REPORT_INFO,     /* what the work did or found */
@@ -35,5 +38,18 @@ void fm_report(const fm_reporter *r, fm_report_kind kind, const char *fmt, ...) 
 typedef const volatile sig_atomic_t fm_stop_flag;
 
 static inline int fm_stop_requested(fm_stop_flag *stop) { return stop && *stop; }
+
+/* The tests' stand-ins for a crash, a signal, a diverging model or a failing device at a
+ * chosen point of a command. Every hook may be NULL. */
+struct fm_mlp;
+typedef struct fm_fault_hooks {
+  /* After training step `step` is enqueued. */
+  fm_status (*after_step)(void *ctx, struct fm_mlp *mlp, uint64_t step);
+  /* When a phase of a run begins: "sample", "likelihood", "metrics", "plots". */
+  void (*phase)(void *ctx, const char *phase);
+  /* fmcl bench, once device `index` has built its programs; an error fails the device. */
+  fm_status (*device_ready)(void *ctx, int index);
+  void *ctx;
+} fm_fault_hooks;
 
 #endif

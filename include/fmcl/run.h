@@ -15,10 +15,11 @@ typedef struct fm_run_options {
   int live;                  /* a live progress line (updated every 50 steps), else plain lines */
   int profile;               /* time every device command of a training step (profile.csv) */
   int resume;                /* continue from the run folder's model.fmck */
+  int overwrite;             /* replace an earlier run or output file instead of keeping it */
   /* Set (by a signal handler) to stop: training checkpoints and returns
    * FM_ERR_INTERRUPTED; sampling, evaluation and plots stop with it too. NULL: never. */
   fm_stop_flag *stop;
-  fm_train_hooks hooks;      /* tests only: faults at chosen steps */
+  const fm_fault_hooks *hooks; /* tests only: faults at chosen points; NULL: none */
 } fm_run_options;
 
 typedef struct fm_run_result {
@@ -29,28 +30,32 @@ typedef struct fm_run_result {
 } fm_run_result;
 
 /* Trains the experiment and samples from it; writes config.json, train.csv, test.csv,
- * samples.csv, model.fmck, the plots and summary.json into the run folder. With
- * opt->resume it continues from the folder's checkpoint and ends with the parameters an
- * uninterrupted run would have (same device). */
+ * samples.csv, model.fmck, the plots and summary.json into the run folder (see
+ * fm_rundir_claim for a folder that holds an earlier run). With opt->resume it continues
+ * from the folder's checkpoint and ends with the parameters an uninterrupted run would
+ * have (same device). */
 fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res);
 
 /* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,
- * device.*, seed). Writes a CSV to out_path, or when it is NULL to
- * <checkpoint folder>/samples-<solver><steps>-n<n>.csv (samples-dopri5-n<n>.csv); the
- * path used goes to written (NULL: not wanted). */
+ * seed, device.*, output.dir; others are refused). Writes a CSV to out_path (refused when
+ * it exists, unless opt->overwrite), or when it is NULL to samples-<solver><steps>-n<n>.csv
+ * (samples-dopri5-n<n>.csv) in output.dir or the checkpoint's folder, with -2, -3, ...
+ * added when that file exists; the path used goes to written (NULL: not wanted). */
 fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, int n_overrides,
                         const char *out_path, const fm_run_options *opt, char *written,
                         size_t written_size);
 
-/* The negative log-likelihood of points under a checkpoint's model: the run's held-out
- * split, or the points of data_path. Overrides may set eval.*; out_path (or NULL) gets
- * one log-likelihood per point. The mean NLL (nats, bits/dim) is reported, and the NLL
- * alone as the result. */
+/* The negative log-likelihood of the first eval.n points of the run's held-out split, or
+ * of data_path, under a checkpoint's model (one that starts from N(0, I)). Overrides may
+ * set eval.*, seed, sample.batch, data.label_column and device.*; out_path (or NULL; an
+ * existing file only with opt->overwrite) gets one log-likelihood per point. The mean NLL
+ * (nats, bits/dim) is reported, and the NLL alone as the result. */
 fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides, int n_overrides,
                             const char *data_path, const char *out_path,
                             const fm_run_options *opt);
 
-/* Writes the experiment's data set as train.csv and test.csv into dir. */
+/* Writes the experiment's data set as train.csv and test.csv into dir (one that holds a
+ * train.csv only with opt->overwrite). */
 fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run_options *opt);
 
 #endif

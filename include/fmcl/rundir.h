@@ -11,6 +11,16 @@
 #include "fmcl/device.h"
 #include "fmcl/evaluate.h"
 #include "fmcl/report.h"
+#include "fmcl/sample.h"
+
+/* The folder a new training run writes: output.dir, or runs/<name> when it is empty. A
+ * folder holding an earlier run (its config.json, model.fmck or summary.json) is never
+ * replaced silently: resume continues it; overwrite removes that run's files and reuses
+ * the folder; otherwise a default folder becomes the first free runs/<name>-2, -3, ...
+ * (reported), and a folder that output.dir names is refused (FM_ERR_CONFIG) with what to
+ * do instead. */
+fm_status fm_rundir_claim(const fm_config *cfg, int resume, int overwrite,
+                          const fm_reporter *report, char *dir, size_t size);
 
 /* train.csv: step,loss,lr,steps_per_s, one row per loss read. */
 typedef struct fm_train_log {
@@ -29,14 +39,14 @@ void fm_train_log_close(fm_train_log *log);
  * and NULL arrays when there is no log). */
 fm_status fm_train_log_read(const char *dir, double **steps, double **losses, int *n);
 
-/* samples.csv: x0,x1,... and, with labels, the class of each point. */
-fm_status fm_rundir_write_samples(const char *path, const float *x, const int *labels, int n,
-                                  int dim);
+/* samples.csv: the points' columns (named as the data's, or x0,x1,...) and, for a
+ * conditional model, the class of each point (label). */
+fm_status fm_rundir_write_samples(const char *path, const fm_samples *s,
+                                  const char *const *columns);
 
-/* trajectories.csv: t,point,x0,x1,... for every saved time and point of traj
- * (n_times, n, dim). */
-fm_status fm_rundir_write_trajectories(const char *path, const float *traj, const double *times,
-                                       int n_times, int n, int dim);
+/* trajectories.csv: t,point and the columns for every saved time and point. */
+fm_status fm_rundir_write_trajectories(const char *path, const fm_samples *s,
+                                       const char *const *columns);
 
 /* The device time of the profiled training steps per command: reported as a table and
  * written to path as CSV. */

@@ -25,6 +25,7 @@ typedef struct fm_sample_params {
   double guidance; /* classifier-free guidance w (1: plain conditional) */
   int *labels;     /* (n): receives each point's class, or NULL */
   fm_stop_flag *stop; /* checked between solver steps: FM_ERR_INTERRUPTED (NULL: never) */
+  const fm_reporter *report; /* progress lines of a long solve; NULL: none */
 } fm_sample_params;
 
 /* The times at which states are kept with save_every: 0, then every save_every of the

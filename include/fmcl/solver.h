@@ -5,6 +5,7 @@
 #define FMCL_SOLVER_H
 
 #include "fmcl/device.h"
+#include "fmcl/report.h"
 #include "fmcl/types.h"
 
 /* Writes f(x, t) into out; x and out hold n floats. */
@@ -61,6 +62,22 @@ void fm_solver_default_tolerance(fm_tolerance *out);
  * Inf; x then holds the last accepted state. */
 fm_status fm_solver_integrate(fm_solver *s, cl_mem x, size_t n, double t0, double t1, int steps,
                               fm_velocity_fn f, void *ctx, long *nfe);
+
+/* What a long solve obeys and reports: a stop request (checked before every step; the
+ * fixed-step solvers wait for the device every FM_SOLVER_SYNC_EVERY steps so the request
+ * is seen within that many) ends the solve with FM_ERR_INTERRUPTED naming where it was,
+ * x holding the state reached; tick, when set, is called after every step with the time
+ * reached. */
+typedef struct fm_solver_watch {
+  fm_stop_flag *stop;
+  void (*tick)(void *ctx, double t);
+  void *ctx;
+} fm_solver_watch;
+
+#define FM_SOLVER_SYNC_EVERY 16
+
+/* Watches the following solves (NULL: none). */
+void fm_solver_set_watch(fm_solver *s, const fm_solver_watch *watch);
 
 /* Evaluations, accepted and rejected steps of the last fm_solver_integrate call. */
 const fm_solver_stats *fm_solver_get_stats(const fm_solver *s);

@@ -11,25 +11,19 @@
 #include "fmcl/report.h"
 #include "fmcl/train.h"
 
-/* The tests' stand-in for a crash, a signal or a diverging model at a chosen step: called
- * after each step is enqueued. */
-typedef struct fm_train_hooks {
-  fm_status (*after_step)(void *ctx, fm_mlp *mlp, uint64_t step);
-  void *ctx;
-} fm_train_hooks;
-
 typedef struct fm_train_loop_params {
   const fm_config *cfg;       /* train.*, and the config the checkpoints record */
   const char *dir;            /* the run folder: model.fmck and train.csv */
   fm_trainer *trainer;
   fm_mlp *mlp;
   const double *mean, *std;   /* the data's standardization, saved with the model, or NULL */
+  const char *const *columns; /* the data's column names, saved with the model, or NULL */
   int resume;                 /* continue from dir/model.fmck */
   int live;                   /* progress on every 50th step (a live line), not only at loss reads */
   int profile;                /* time the steps after the first with OpenCL events */
   const fm_reporter *report;
   fm_stop_flag *stop;         /* checked after every step: checkpoint, then FM_ERR_INTERRUPTED */
-  fm_train_hooks hooks;
+  const fm_fault_hooks *hooks; /* tests only; NULL: none */
 } fm_train_loop_params;
 
 typedef struct fm_train_loop_result {
@@ -47,6 +41,7 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
 
 /* The checkpoint of the model and, with a trainer, its Adam state, EMA and step. */
 fm_status fm_train_loop_save(const char *path, const fm_config *cfg, fm_mlp *mlp, fm_trainer *tr,
-                             const double *mean, const double *std);
+                             const double *mean, const double *std,
+                             const char *const *columns);
 
 #endif

@@ -73,6 +73,20 @@ START_TEST(a_failing_device_is_reported_and_the_others_run) {
   ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(devices, 0), "ok")));
   ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(devices, 1), "ok")));
   cJSON_Delete(j);
+  /* Another bench into the folder keeps this table and writes bench-2. */
+  snprintf(cmd, sizeof cmd, "%s %s bench %s --devices 1 --set output.dir=%s", pocl_two,
+           FMCL_BINARY, small, dir);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "bench-2.csv"), "%s", out);
+  free(out);
+  j = read_json(path);
+  ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "devices"),
+                                                                 0), "ok")));
+  cJSON_Delete(j);
+  snprintf(path, sizeof path, "%s/bench-2.json", dir);
+  j = read_json(path);
+  ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "devices")), 1);
+  cJSON_Delete(j);
 }
 END_TEST
 

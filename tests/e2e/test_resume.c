@@ -147,7 +147,10 @@ END_TEST
 START_TEST(second_sigint_exits_at_once) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/sigint2", work);
-  ck_assert_int_eq(fmcl("FMCL_FAULT=int2@23", dir, "", NULL), 128 + 2);
+  char *out = NULL;
+  ck_assert_int_eq(fmcl("FMCL_FAULT=int2@23", dir, "", &out), 128 + 2);
+  ck_assert_msg(strstr(out, "second interrupt: stopped at once"), "%s", out);
+  free(out);
   fm_checkpoint ck = load(dir);
   ck_assert_uint_eq(ck.step, 20); /* the last periodic checkpoint, not a new one */
   fm_checkpoint_free(&ck);

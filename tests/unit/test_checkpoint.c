@@ -51,6 +51,42 @@ static void expect_refused(const char *path, const char *needle) {
   ck_assert_ptr_null(ck.params);
 }
 
+START_TEST(column_names_round_trip_and_version_3_files_still_load) {
+  char path[256];
+  temp_path(path, sizeof path);
+  fm_checkpoint a = sample_checkpoint(64, 1), b;
+  char n0[] = "height", n1[] = "weight";
+  char *names[2] = {n0, n1};
+  a.columns = names;
+  ck_fm(fm_checkpoint_save(path, &a));
+  a.columns = NULL;
+  ck_fm(fm_checkpoint_load(path, &b));
+  ck_assert_ptr_nonnull(b.columns);
+  ck_assert_str_eq(b.columns[0], "height");
+  ck_assert_str_eq(b.columns[1], "weight");
+  fm_checkpoint_free(&b);
+  /* A version 3 file is a version 4 file without names: no length field, version 3. */
+  ck_fm(fm_checkpoint_save(path, &a));
+  char *bytes = test_read_file(path);
+  long n = file_size(path);
+  ck_assert_int_eq(*(uint32_t *)(bytes + n - 8), 0); /* no names: length 0 */
+  uint32_t three = 3;
+  memcpy(bytes + 8, &three, 4);
+  uint32_t crc = fm_crc32(0, bytes, (size_t)n - 8);
+  memcpy(bytes + n - 8, &crc, 4);
+  FILE *f = fopen(path, "wb");
+  ck_assert_int_eq(fwrite(bytes, 1, (size_t)n - 4, f), (size_t)n - 4);
+  fclose(f);
+  free(bytes);
+  ck_fm(fm_checkpoint_load(path, &b));
+  ck_assert_ptr_null(b.columns);
+  ck_assert_int_eq(memcmp(a.params, b.params, 64 * sizeof(float)), 0);
+  fm_checkpoint_free(&b);
+  fm_checkpoint_free(&a);
+  remove(path);
+}
+END_TEST
+
 START_TEST(checkpoint_round_trips_every_field) {
   char path[256];
   temp_path(path, sizeof path);
@@ -190,6 +226,7 @@ int main(void) {
   Suite *s = suite_create("checkpoint");
   TCase *tc = tcase_create("checkpoint");
   tcase_add_test(tc, checkpoint_round_trips_every_field);
+  tcase_add_test(tc, column_names_round_trip_and_version_3_files_still_load);
   tcase_add_test(tc, truncated_checkpoint_is_refused);
   tcase_add_test(tc, damaged_checkpoint_fails_its_checksum);
   tcase_add_test(tc, foreign_and_newer_files_are_refused);

@@ -117,8 +117,8 @@ START_TEST(label_column_becomes_the_labels) {
   const char *bad = "1,2,0.5\n";
   ck_fm(fm_datafile_parse((const unsigned char *)bad, strlen(bad), "l.csv", FM_FORMAT_CSV, &p));
   ck_assert_int_eq(fm_datafile_take_labels(&p, 2, "l.csv"), FM_ERR_FORMAT);
-  ck_assert_msg(strstr(fm_error_message(), "row 1, column 3: 0.5 is not a class label"), "%s",
-                fm_error_message());
+  ck_assert_msg(strstr(fm_error_message(), "row 0, column 2 (from 0; data.label_column): 0.5 is "
+                "not a class label"), "%s", fm_error_message());
   ck_assert_int_eq(fm_datafile_take_labels(&p, 7, "l.csv"), FM_ERR_CONFIG);
   fm_points_free(&p);
 }

@@ -20,6 +20,30 @@ static void expect_refused(const char *text, const char *needle) {
   ck_assert_ptr_null(p.x);
 }
 
+START_TEST(a_csv_header_names_the_columns) {
+  fm_points p;
+  ck_fm(parse_text("\"height\", weight ,label\n1,2,0\n3,4,1\n", &p));
+  ck_assert_ptr_nonnull(p.names);
+  ck_assert_str_eq(p.names[0], "height");
+  ck_assert_str_eq(p.names[1], "weight");
+  ck_assert_str_eq(p.names[2], "label");
+  /* The label column takes its name with it; a split keeps the rest. */
+  ck_fm(fm_datafile_take_labels(&p, 2, "t.csv"));
+  ck_assert_int_eq(p.dim, 2);
+  ck_assert_str_eq(p.names[1], "weight");
+  fm_points a, b;
+  ck_fm(fm_points_split(&p, 0.5, 1, &a, &b));
+  ck_assert_str_eq(a.names[0], "height");
+  ck_assert_str_eq(b.names[1], "weight");
+  fm_points_free(&a);
+  fm_points_free(&b);
+  fm_points_free(&p);
+  ck_fm(parse_text("1,2\n", &p));
+  ck_assert_ptr_null(p.names);
+  fm_points_free(&p);
+}
+END_TEST
+
 START_TEST(csv_reads_with_and_without_a_header) {
   fm_points p;
   ck_fm(parse_text("x,y\n1,2\n3.5,-4e2\n", &p));
@@ -39,12 +63,13 @@ START_TEST(csv_reads_with_and_without_a_header) {
 END_TEST
 
 START_TEST(malformed_csv_is_refused_naming_row_and_column) {
-  expect_refused("x,y\n1,2\n3\n", "row 3 has 1 columns, expected 2");
-  expect_refused("1,2\n3,4,5\n", "row 2 has 3 columns, expected 2");
-  expect_refused("x,y\n1,2\n3,abc\n", "row 3, column 2: \"abc\", not a number");
-  expect_refused("1,2\n3,\n", "row 2, column 2: an empty value");
-  expect_refused("1,2\nnan,4\n", "row 2, column 1: \"nan\", not a finite float");
-  expect_refused("1,inf\n", "row 1, column 2");
+  /* Lines count from 1 as an editor shows them, columns from 0 as data.label_column. */
+  expect_refused("x,y\n1,2\n3\n", "line 3 has 1 columns, expected 2");
+  expect_refused("1,2\n3,4,5\n", "line 2 has 3 columns, expected 2");
+  expect_refused("x,y\n1,2\n3,abc\n", "line 3, column 1 (from 0): \"abc\", not a number");
+  expect_refused("1,2\n3,\n", "line 2, column 1 (from 0): an empty value");
+  expect_refused("1,2\nnan,4\n", "line 2, column 0 (from 0): \"nan\", not a finite float");
+  expect_refused("1,inf\n", "line 1, column 1 (from 0)");
   expect_refused("1,1e39\n", "not a finite float");
   expect_refused("1,2x\n", "\"2x\", not a number");
   expect_refused("", "no data rows (the file is empty)");
@@ -148,7 +173,7 @@ START_TEST(malformed_npy_is_refused_saying_why) {
   expect_npy_refused(NPY(1, "<f4", "False", "(1, 3, 2)", f, sizeof f, &size),
                      "3 dimensions");
   expect_npy_refused(NPY(1, "<f4", "False", "(3, 2)", f, sizeof f, &size),
-                     "row 3, column 2: nan is not a finite float");
+                     "row 2, column 1 (from 0): nan is not a finite float");
   expect_npy_refused(NPY(1, "<f4", "False", "(0, 2)", f, 0, &size), "no data rows");
   expect_npy_refused(NPY(7, "<f4", "False", "(3, 2)", f, sizeof f, &size), "version 7");
   unsigned char *b = npy(1, "<f4", "False", "(3, 2)", f, sizeof f, &size);
@@ -207,6 +232,7 @@ int main(void) {
   TCase *tc = tcase_create("datafile");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, csv_reads_with_and_without_a_header);
+  tcase_add_test(tc, a_csv_header_names_the_columns);
   tcase_add_test(tc, malformed_csv_is_refused_naming_row_and_column);
   tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
   tcase_add_test(tc, malformed_npy_is_refused_saying_why);

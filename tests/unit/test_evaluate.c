@@ -57,12 +57,13 @@ START_TEST(metrics_refuse_non_finite_samples_naming_the_row) {
   test_fill_uniform(samples, N * 2, 5, -1, 1);
   fm_points test = {.x = test_x, .n = N, .dim = 2};
   fm_eval_inputs in = {.mlp = m, .cfg = &cfg, .test = &test, .samples = samples, .n_samples = N};
-  fm_eval_report rep;
-  ck_fm(fm_evaluate(&in, &rep));
+  fm_eval_report rep = {0};
+  ck_fm(fm_evaluate_metrics(&in, &rep));
   ck_assert(rep.has_metrics && rep.w2 > 0 && rep.metric_points == N);
   samples[2 * 7 + 1] = NAN;
-  ck_assert_int_eq(fm_evaluate(&in, &rep), FM_ERR_NUMERIC);
-  ck_assert_msg(strstr(fm_error_message(), "samples: row 8, column 2"), "%s", fm_error_message());
+  ck_assert_int_eq(fm_evaluate_metrics(&in, &rep), FM_ERR_NUMERIC);
+  ck_assert_msg(strstr(fm_error_message(), "samples: row 7, column 1 (from 0)"), "%s",
+                fm_error_message());
   fm_mlp_destroy(m);
 }
 END_TEST
@@ -76,9 +77,10 @@ START_TEST(evaluation_reports_the_likelihood_of_held_out_points) {
   test_fill_uniform(test_x, N * 2, 6, -2, 2);
   fm_points test = {.x = test_x, .n = N, .dim = 2};
   fm_eval_inputs in = {.mlp = m, .cfg = &cfg, .test = &test};
-  fm_eval_report rep;
+  fm_eval_report rep = {0};
   cfg.eval.n = 20; /* a part of the held-out points */
-  ck_fm(fm_evaluate(&in, &rep));
+  ck_fm(fm_evaluate_metrics(&in, &rep));
+  ck_fm(fm_evaluate_likelihood(&in, &rep));
   ck_assert(rep.has_likelihood && !rep.has_metrics);
   ck_assert_int_eq(rep.nll_points, 20);
   ck_assert_int_eq(rep.likelihood_nfe, 40);

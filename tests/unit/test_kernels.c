@@ -204,7 +204,8 @@ START_TEST(clipping_and_ema_follow_their_formulas) {
   for (size_t i = 0; i < n; i++) norm += (double)g[i] * g[i];
   norm = sqrt(norm);
   /* Clip at a third of the norm: the gradient is scaled by clip / norm. */
-  fm_adam_params hp = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .clip = norm / 3, .ema = 0.9};
+  fm_adam_params hp = {.lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .clip = norm / 3,
+                       .ema = 0.5};
   fm_optim *opt = NULL;
   ck_fm(fm_optim_create(test_device(), n, &hp, &opt));
   cl_mem dp = test_upload(p, n), dg = test_upload(g, n);
@@ -212,15 +213,18 @@ START_TEST(clipping_and_ema_follow_their_formulas) {
   double wp[1037], wm[1037] = {0}, wv[1037] = {0}, we[1037];
   for (size_t i = 0; i < n; i++) wp[i] = we[i] = p[i];
   double scale = (norm / 3) / (norm + 1e-6);
-  for (int t = 1; t <= 3; t++) {
+  for (int t = 1; t <= 12; t++) {
     ck_fm(fm_optim_step(opt, dp, dg, hp.lr));
+    /* The EMA warms up: update t - 1 (from 0) uses min(ema, t / (9 + t)), which reaches 0.5
+     * at the ninth update. */
+    double decay = fmin(hp.ema, (double)t / (9.0 + t));
     double bc1 = 1 - pow(hp.beta1, t), bc2 = 1 - pow(hp.beta2, t);
     for (size_t i = 0; i < n; i++) {
       double gi = g[i] * scale;
       wm[i] = hp.beta1 * wm[i] + (1 - hp.beta1) * gi;
       wv[i] = hp.beta2 * wv[i] + (1 - hp.beta2) * gi * gi;
       wp[i] -= hp.lr / bc1 * wm[i] / (sqrt(wv[i]) / sqrt(bc2) + hp.eps);
-      we[i] = 0.9 * we[i] + 0.1 * wp[i];
+      we[i] = decay * we[i] + (1 - decay) * wp[i];
     }
   }
   float *got = test_download(dp, n), *ema = test_download(fm_optim_ema(opt), n);

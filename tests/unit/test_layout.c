@@ -15,25 +15,25 @@ static const struct {
   const char *module;
   int rank;
 } layers[] = {
-    /* errors, the shared enums, messages */
-    {"status", 0}, {"types", 0}, {"report", 0},
+    /* errors and the shared enums; messages and stop requests */
+    {"status", 0}, {"types", 0}, {"report", 1},
     /* host utilities */
-    {"fileio", 1}, {"rng", 1}, {"progress", 1}, {"assignment", 1},
+    {"fileio", 1}, {"rng", 1}, {"progress", 2}, {"assignment", 2},
     /* the config, data and files on the host; the kernel sources */
-    {"config", 2}, {"data", 2}, {"png", 2}, {"metrics", 2}, {"kernels", 2},
+    {"config", 2}, {"data", 2}, {"png", 2}, {"metrics", 3}, {"kernels", 2},
     {"datafile", 3}, {"checkpoint", 3}, {"image", 3}, {"plot", 4},
     /* the device and what runs on it */
     {"device", 3}, {"gemm", 4}, {"loss", 4}, {"optim", 4},
     {"mlp", 5}, {"path", 5}, {"solver", 5}, {"likelihood", 6}, {"sample", 6},
-    /* the config turned into parameters, tuning files, data sets, evaluation */
-    {"recipe", 7}, {"tuning", 7}, {"dataset", 7}, {"evaluate", 7},
-    /* device + tuning + model; the training step; the run folder */
-    {"engine", 8}, {"train", 8}, {"rundir", 8},
-    {"train_loop", 9},
+    /* the config turned into parameters, tuning files, data sets */
+    {"recipe", 7}, {"tuning", 7}, {"dataset", 7},
+    /* device + tuning + model; the training step; evaluation; the run folder */
+    {"engine", 8}, {"train", 8}, {"evaluate", 8}, {"rundir", 9},
+    {"train_loop", 10},
     /* the commands */
-    {"run", 10}, {"tune", 10}, {"bench", 10},
-    {"fmcl", 11}, /* the header that includes the whole API */
-    {"main", 12},
+    {"run", 11}, {"tune", 11}, {"bench", 11},
+    {"fmcl", 12}, /* the header that includes the whole API */
+    {"main", 13},
 };
 
 /* Headers that are the private half of another module. */

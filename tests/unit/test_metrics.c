@@ -101,7 +101,7 @@ START_TEST(assignment_matches_brute_force_on_small_matrices) {
           else cost[k] = 1e6 * u[k] * u[k] * u[k] - 5e5;     /* wide range, negative */
         }
         double total;
-        ck_fm(fm_assignment_solve(cost, n, assign, &total));
+        ck_fm(fm_assignment_solve(cost, n, assign, &total, NULL));
         check_permutation(cost, n, assign, total);
         double want = brute_min(cost, n);
         ck_assert_msg(fabs(total - want) <= 1e-9 * (1 + fabs(want)),
@@ -138,11 +138,11 @@ START_TEST(assignment_refuses_a_non_finite_cost_naming_the_entry) {
   double cost[16] = {0};
   int assign[4];
   cost[2 * 4 + 3] = NAN;
-  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_NUMERIC);
+  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL, NULL), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "cost[2][3]"), "%s", fm_error_message());
   cost[2 * 4 + 3] = -INFINITY;
-  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL), FM_ERR_NUMERIC);
-  ck_assert_int_eq(fm_assignment_solve(cost, 0, assign, NULL), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_assignment_solve(cost, 4, assign, NULL, NULL), FM_ERR_NUMERIC);
+  ck_assert_int_eq(fm_assignment_solve(cost, 0, assign, NULL, NULL), FM_ERR_INVALID);
 }
 END_TEST
 
@@ -161,7 +161,7 @@ START_TEST(assignment_of_2000_points_admits_no_improving_swap) {
     identity += cost[(size_t)i * n + i];
   }
   double total, t0 = now_s();
-  ck_fm(fm_assignment_solve(cost, n, assign, &total));
+  ck_fm(fm_assignment_solve(cost, n, assign, &total, NULL));
   fprintf(stderr, "assignment of %d x %d (2-D squared distances): %.3f s\n", n, n, now_s() - t0);
   check_permutation(cost, n, assign, total);
   ck_assert(total < identity);
@@ -187,7 +187,7 @@ START_TEST(w2_of_a_set_with_a_shuffled_copy_is_zero) {
   memcpy(b, a, n * dim * sizeof *a);
   shuffle_rows(b, n, dim, 12);
   double w2 = -1;
-  ck_fm(fm_metrics_w2(a, b, n, dim, &w2));
+  ck_fm(fm_metrics_w2(a, b, n, dim, &w2, NULL));
   ck_assert_msg(w2 >= 0 && w2 <= 1e-12, "w2 %g", w2);
   free(b);
   free(a);
@@ -207,7 +207,7 @@ START_TEST(w2_of_a_shifted_shuffled_copy_is_the_shift_length) {
   }
   shuffle_rows(b, n, dim, 22);
   double w2, want = sqrt(1.25 * 1.25 + 2.5 * 2.5 + 0.75 * 0.75);
-  ck_fm(fm_metrics_w2(a, b, n, dim, &w2));
+  ck_fm(fm_metrics_w2(a, b, n, dim, &w2, NULL));
   ck_assert_msg(fabs(w2 - want) <= 1e-12 * want, "w2 %.17g, |s| %.17g", w2, want);
   free(b);
   free(a);
@@ -226,7 +226,7 @@ START_TEST(w2_matches_brute_force_on_small_sets) {
         for (int i = 0; i < n; i++)
           for (int j = 0; j < n; j++) cost[i * n + j] = dist2(a + i * dim, b + j * dim, dim);
         double w2, want = sqrt(brute_min(cost, n) / n);
-        ck_fm(fm_metrics_w2(a, b, n, dim, &w2));
+        ck_fm(fm_metrics_w2(a, b, n, dim, &w2, NULL));
         ck_assert_msg(fabs(w2 - want) <= 1e-12 * (1 + want), "n %d dim %d: w2 %.17g, brute force %.17g",
                       n, dim, w2, want);
       }
@@ -246,7 +246,7 @@ START_TEST(w2_in_one_dimension_is_the_sorted_matching) {
   test_fill_uniform(b, n, 32, 0.0f, 3.0f);
   for (int i = 0; i < n; i++) b[i] = b[i] * b[i]; /* skewed, unlike a */
   double w2;
-  ck_fm(fm_metrics_w2(a, b, n, 1, &w2));
+  ck_fm(fm_metrics_w2(a, b, n, 1, &w2, NULL));
   qsort(a, n, sizeof *a, cmp_float);
   qsort(b, n, sizeof *b, cmp_float);
   double sum = 0;
@@ -402,7 +402,7 @@ START_TEST(metrics_refuse_non_finite_points_naming_the_set_and_row) {
   test_fill_uniform(b, 40, 2, 0.0f, 1.0f);
   double out;
   b[17 * 2 + 1] = NAN;
-  ck_assert_int_eq(fm_metrics_w2(a, b, 20, 2, &out), FM_ERR_NUMERIC);
+  ck_assert_int_eq(fm_metrics_w2(a, b, 20, 2, &out, NULL), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set b, row 17"), "%s", fm_error_message());
   ck_assert_int_eq(fm_metrics_energy(a, 20, b, 20, 2, &out), FM_ERR_NUMERIC);
   ck_assert_msg(strstr(fm_error_message(), "set b, row 17"), "%s", fm_error_message());
@@ -419,13 +419,13 @@ START_TEST(metrics_refuse_bad_sizes_and_w2_over_its_limit) {
   const int n = FM_W2_MAX_POINTS + 1;
   float *a = calloc((size_t)n * 2, sizeof *a);
   double out;
-  ck_assert_int_eq(fm_metrics_w2(a, a, n, 2, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_w2(a, a, n, 2, &out, NULL), FM_ERR_INVALID);
   char limit[32];
   snprintf(limit, sizeof limit, "(%d)", FM_W2_MAX_POINTS);
   ck_assert_msg(strstr(fm_error_message(), limit) && strstr(fm_error_message(), "O(n^3)"), "%s",
                 fm_error_message());
-  ck_assert_int_eq(fm_metrics_w2(a, a, 0, 2, &out), FM_ERR_INVALID);
-  ck_assert_int_eq(fm_metrics_w2(a, a, 5, 0, &out), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_w2(a, a, 0, 2, &out, NULL), FM_ERR_INVALID);
+  ck_assert_int_eq(fm_metrics_w2(a, a, 5, 0, &out, NULL), FM_ERR_INVALID);
   ck_assert_int_eq(fm_metrics_energy(a, 1, a, 5, 2, &out), FM_ERR_INVALID);
   ck_assert_int_eq(fm_metrics_energy(a, 5, a, -3, 2, &out), FM_ERR_INVALID);
   ck_assert_int_eq(fm_metrics_mmd(a, 5, a, 1, 2, 1.0, &out), FM_ERR_INVALID);

@@ -653,7 +653,36 @@ START_TEST(scatter_limits_from_data_hold_every_point_with_equal_axes) {
   double ux = (info.xmax - info.xmin) / (info.right - info.left);
   double uy = (info.ymax - info.ymin) / (info.bottom - info.top);
   ck_assert_msg(fabs(ux / uy - 1) < 1e-9, "x and y units differ: %g and %g per pixel", ux, uy);
+  ck_assert(info.equal_scale);
   fm_image_free(&img);
+}
+END_TEST
+
+START_TEST(scatter_of_incommensurable_coordinates_scales_each_axis_and_says_so) {
+  /* x spans about 300, y about 0.6: equal units would flatten y to a line. */
+  float x[8] = {850, -20.3f, 1000, -20, 1150, -19.7f, 990, -20.1f};
+  fm_plot_points set = {.x = x, .n = 4, .dim = 2};
+  fm_image img, plain;
+  fm_plot_info info;
+  ck_fm(fm_plot_scatter(NULL, &set, 1, &img, &info));
+  ck_assert(!info.equal_scale);
+  /* The frame spans the data on both axes... */
+  ck_assert(info.ymin > -20.5 && info.ymax < -19.5);
+  ck_assert(info.xmin > 800 && info.xmax < 1200);
+  /* ...and a note under the title says so: the image has ink above the frame that a plot
+   * with commensurable data and no title does not. */
+  float near[8] = {0, 0, 1, 1, 2, 0.5f, 1, 0.2f};
+  set.x = near;
+  fm_plot_info plain_info;
+  ck_fm(fm_plot_scatter(NULL, &set, 1, &plain, &plain_info));
+  ck_assert(plain_info.equal_scale);
+  ck_assert_int_lt(plain_info.top, info.top);
+  long ink = 0;
+  for (int y = 0; y < info.top - 4; y++)
+    for (int c = 0; c < img.width; c++) ink += pixel(&img, c, y) != 0xFFFFFF;
+  ck_assert_msg(ink > 50, "no note above the frame (%ld dark pixels)", ink);
+  fm_image_free(&img);
+  fm_image_free(&plain);
 }
 END_TEST
 
@@ -722,6 +751,23 @@ START_TEST(trajectories_mark_starts_and_ends) {
   fm_plot_to_pixel(&info, 1.5, 0.5, &px, &py);
   ck_assert_msg(channel_distance(pixel(&img, (int)px, (int)py), PATH_COLOR) > 40, "skipped line drawn");
   fm_image_free(&img);
+}
+END_TEST
+
+START_TEST(trajectories_legend_names_the_source) {
+  float x[2][1][2] = {{{0, 0}}, {{1, 1}}};
+  fm_plot_opts o = {.xmin = -1, .xmax = 2, .ymin = -1, .ymax = 2};
+  fm_image noise, moons;
+  ck_fm(fm_plot_trajectories(&o, &x[0][0][0], 2, 1, 2, 0, 1, &noise, NULL));
+  o.start_label = "moons, t=0";
+  ck_fm(fm_plot_trajectories(&o, &x[0][0][0], 2, 1, 2, 0, 1, &moons, NULL));
+  /* Only the legend's text differs. */
+  long differ = 0;
+  for (int y = 0; y < noise.height; y++)
+    for (int c = 0; c < noise.width; c++) differ += pixel(&noise, c, y) != pixel(&moons, c, y);
+  ck_assert_msg(differ > 20 && differ < 2000, "%ld pixels differ", differ);
+  fm_image_free(&noise);
+  fm_image_free(&moons);
 }
 END_TEST
 
@@ -826,8 +872,10 @@ int main(void) {
   tcase_add_test(tc, tick_labels_are_compact);
   tcase_add_test(tc, scatter_colours_the_expected_pixels);
   tcase_add_test(tc, scatter_limits_from_data_hold_every_point_with_equal_axes);
+  tcase_add_test(tc, scatter_of_incommensurable_coordinates_scales_each_axis_and_says_so);
   tcase_add_test(tc, heatmap_shows_values_through_viridis);
   tcase_add_test(tc, trajectories_mark_starts_and_ends);
+  tcase_add_test(tc, trajectories_legend_names_the_source);
   tcase_add_test(tc, line_plot_on_log_axis_skips_what_it_cannot_show);
   tcase_add_test(tc, bad_input_is_refused_with_a_message);
   suite_add_tcase(s, tc);
