@@ -6,25 +6,25 @@
  * exact (erf) form, as PyTorch's default. */
 
 #define FM_ACTIVATIONS(T, S)                                                               \
-  inline T fm_act_none##S(T z, T *d) {                                                     \
+  static inline T fm_act_none##S(T z, T *d) {                                                     \
     *d = (T)(1.0f);                                                                        \
     return z;                                                                              \
   }                                                                                        \
-  inline T fm_act_silu##S(T z, T *d) {                                                     \
+  static inline T fm_act_silu##S(T z, T *d) {                                                     \
     T s = 1.0f / (1.0f + exp(-z));                                                         \
     *d = s * (1.0f + z * (1.0f - s));                                                      \
     return z * s;                                                                          \
   }                                                                                        \
-  inline T fm_act_relu##S(T z, T *d) {                                                     \
+  static inline T fm_act_relu##S(T z, T *d) {                                                     \
     *d = select((T)(0.0f), (T)(1.0f), isgreater(z, (T)(0.0f)));                            \
     return fmax(z, 0.0f);                                                                  \
   }                                                                                        \
-  inline T fm_act_tanh##S(T z, T *d) {                                                     \
+  static inline T fm_act_tanh##S(T z, T *d) {                                                     \
     T y = tanh(z);                                                                         \
     *d = 1.0f - y * y;                                                                     \
     return y;                                                                              \
   }                                                                                        \
-  inline T fm_act_gelu##S(T z, T *d) {                                                     \
+  static inline T fm_act_gelu##S(T z, T *d) {                                                     \
     T c = 0.5f * (1.0f + erf(z * 0.70710678f));                                            \
     *d = c + z * 0.39894228f * exp(-0.5f * z * z);                                         \
     return z * c;                                                                          \

@@ -8,9 +8,6 @@
  * and its derivative in the forward pass, the product with that derivative in the backward
  * pass, and the bias gradient (column sums of A) next to the weight gradient. */
 
-#define FM_TILE_M 8
-#define FM_TILE_N 32
-
 /* Unrolling the k loop by 4 lets the loads of later steps start early: 1.15x (NN) to 1.3x
  * (TN) measured on PoCL. */
 #define FM_UNROLL_K _Pragma("unroll 4")
@@ -35,7 +32,7 @@
   FMA_ROW(4, v.s4) FMA_ROW(5, v.s5) FMA_ROW(6, v.s6) FMA_ROW(7, v.s7)
 
 /* Loads the first cols (< 32) of a row of B into (b0, b1), zeros after them. */
-inline void load_b_partial(__global const float *row, int cols, float16 *b0, float16 *b1) {
+static inline void load_b_partial(__global const float *row, int cols, float16 *b0, float16 *b1) {
   float tmp[32];
   for (int j = 0; j < 32; j++) tmp[j] = j < cols ? row[j] : 0.0f;
   *b0 = vload16(0, tmp);
@@ -50,11 +47,11 @@ inline void load_b_partial(__global const float *row, int cols, float16 *b0, flo
  * take two vector loads with the columns past n masked to zero: with a scalar load per
  * column the edge tile of a 65-wide product cost as much as its two full tiles. Returns
  * how many leading rows may be read that way; the same holds for A^T's 8-float rows. */
-inline int rows_readable_whole(int j0, int width, int ld, int n, int k) {
+static inline int rows_readable_whole(int j0, int width, int ld, int n, int k) {
   return j0 + width <= ld + n ? k - 1 : 0;
 }
 
-inline void load_b_masked(__global const float *row, int16 keep0, int16 keep1, float16 *b0,
+static inline void load_b_masked(__global const float *row, int16 keep0, int16 keep1, float16 *b0,
                           float16 *b1) {
   *b0 = select((float16)(0.0f), vload16(0, row), keep0);
   *b1 = select((float16)(0.0f), vload16(0, row + 16), keep1);
@@ -62,7 +59,7 @@ inline void load_b_masked(__global const float *row, int16 keep0, int16 keep1, f
 
 /* The 8 values of A^T for the tile's rows at step p: A's row p from column i0 (zeros past
  * column m). */
-inline float8 load_a_partial(__global const float *arow, int cols) {
+static inline float8 load_a_partial(__global const float *arow, int cols) {
   float tmp[8];
   for (int r = 0; r < 8; r++) tmp[r] = r < cols ? arow[r] : 0.0f;
   return vload8(0, tmp);
@@ -72,10 +69,10 @@ inline float8 load_a_partial(__global const float *arow, int cols) {
  * past m read row m - 1 (valid memory) and are not stored, so the inner loop has no
  * branches. Range (ceil(n/32), ceil(m/8)). */
 #define GEMM_NN_ACCUMULATE                                                                 \
-  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;                \
+  int j0 = get_global_id(0) * FM_GEMM_TILE_N, i0 = get_global_id(1) * FM_GEMM_TILE_M;                \
   if (j0 >= n || i0 >= m) return;                                                          \
   A += offa, B += offb;                                                                    \
-  int full_n = j0 + FM_TILE_N <= n;                                                        \
+  int full_n = j0 + FM_GEMM_TILE_N <= n;                                                        \
   __global const float *a0 = A + (size_t)min(i0 + 0, m - 1) * lda;                         \
   __global const float *a1 = A + (size_t)min(i0 + 1, m - 1) * lda;                         \
   __global const float *a2 = A + (size_t)min(i0 + 2, m - 1) * lda;                         \
@@ -94,7 +91,7 @@ inline float8 load_a_partial(__global const float *arow, int cols) {
     }                                                                                      \
   } else {                                                                                 \
     int16 keep0 = FM_LANES16 < n - j0, keep1 = FM_LANES16 + 16 < n - j0;                   \
-    int whole = rows_readable_whole(j0, FM_TILE_N, ldb, n, k);                             \
+    int whole = rows_readable_whole(j0, FM_GEMM_TILE_N, ldb, n, k);                             \
     for (int p = 0; p < k; p++) {                                                          \
       float16 b0, b1;                                                                      \
       if (p < whole)                                                                       \
@@ -111,10 +108,10 @@ inline float8 load_a_partial(__global const float *arow, int cols) {
  * memory, where the compiler would otherwise merge them into vector loads plus shuffles
  * that compete with the FMAs for a port (about 1.3x slower measured on PoCL). */
 #define GEMM_TN_ACCUMULATE                                                                 \
-  int j0 = get_global_id(0) * FM_TILE_N, i0 = get_global_id(1) * FM_TILE_M;                \
+  int j0 = get_global_id(0) * FM_GEMM_TILE_N, i0 = get_global_id(1) * FM_GEMM_TILE_M;                \
   if (j0 >= n || i0 >= m) return;                                                          \
   A += offa, B += offb;                                                                    \
-  int full_n = j0 + FM_TILE_N <= n, full_m = i0 + FM_TILE_M <= m;                          \
+  int full_n = j0 + FM_GEMM_TILE_N <= n, full_m = i0 + FM_GEMM_TILE_M <= m;                          \
   float8 colsum = (float8)(0.0f);                                                          \
   ACC_ALL(ACC_DECL)                                                                        \
   if (full_n && full_m) {                                                                  \
@@ -129,11 +126,11 @@ inline float8 load_a_partial(__global const float *arow, int cols) {
       FMA_ROWS_A(at)                                                                       \
     }                                                                                      \
   } else {                                                                                 \
-    int cols = min(n - j0, FM_TILE_N), rows = min(m - i0, FM_TILE_M);                      \
+    int cols = min(n - j0, FM_GEMM_TILE_N), rows = min(m - i0, FM_GEMM_TILE_M);                      \
     int16 keep0 = FM_LANES16 < cols, keep1 = FM_LANES16 + 16 < cols;                      \
     int8 keep_a = FM_LANES8 < rows;                                                        \
-    int whole = min(rows_readable_whole(j0, FM_TILE_N, ldb, n, k),                         \
-                    rows_readable_whole(i0, FM_TILE_M, lda, m, k));                        \
+    int whole = min(rows_readable_whole(j0, FM_GEMM_TILE_N, ldb, n, k),                         \
+                    rows_readable_whole(i0, FM_GEMM_TILE_M, lda, m, k));                        \
     for (int p = 0; p < k; p++) {                                                          \
       float16 b0, b1;                                                                      \
       float8 av;                                                                           \
@@ -322,13 +319,12 @@ __kernel void fm_gemm_nn_times(int m, int n, int k, __global const float *A, int
   ACC_ALL(STORE_TIMES_D)
 }
 
-/* Thin products: one side has at most FM_THIN columns (the MLP's input layer, x and t, and
- * its output layer, the data dimension). A tile of 32 columns would be mostly empty, so
- * these kernels give each work-item one row or column of the wide side instead. */
-#define FM_THIN 8
+/* Thin products: one side has at most FM_GEMM_THIN columns (the MLP's input layer, x and
+ * t, and its output layer, the data dimension). A tile of 32 columns would be mostly empty,
+ * so these kernels give each work-item one row or column of the wide side instead. */
 
 /* Loads 16 floats from p, or the first count of them and zeros. */
-inline float16 load16_partial(__global const float *p, int count) {
+static inline float16 load16_partial(__global const float *p, int count) {
   if (count >= 16) return vload16(0, p);
   float tmp[16];
   for (int q = 0; q < 16; q++) tmp[q] = q < count ? p[q] : 0.0f;
@@ -402,7 +398,7 @@ inline float16 load16_partial(__global const float *p, int count) {
   default: LOOP(8) break;                                                                  \
   }
 
-/* C (m, n) = A^T B for m <= FM_THIN, A stored (k, m): work-item t owns columns 16t .. 16t+15
+/* C (m, n) = A^T B for m <= FM_GEMM_THIN, A stored (k, m): work-item t owns columns 16t .. 16t+15
  * of C; the column sums of A go to sums[sums_at + r] (written by item 0; none when sums_at
  * < 0). Range (ceil(n/16)). */
 __kernel void fm_gemm_tn_thin_m(int m, int n, int k, __global const float *A, int offa, int lda,
@@ -414,7 +410,7 @@ __kernel void fm_gemm_tn_thin_m(int m, int n, int k, __global const float *A, in
   THIN_SWITCH(m, THIN_M_LOOP)
 }
 
-/* C (m, n) = A^T B for n <= FM_THIN, A stored (k, m): work-item t owns rows 16t .. 16t+15
+/* C (m, n) = A^T B for n <= FM_GEMM_THIN, A stored (k, m): work-item t owns rows 16t .. 16t+15
  * of C and those columns' sums of A (sums[sums_at + i]; none when sums_at < 0). Range
  * (ceil(m/16)). */
 __kernel void fm_gemm_tn_thin_n(int m, int n, int k, __global const float *A, int offa, int lda,
@@ -426,7 +422,7 @@ __kernel void fm_gemm_tn_thin_n(int m, int n, int k, __global const float *A, in
   THIN_SWITCH(n, THIN_N_LOOP)
 }
 
-/* Z (m, n) = A W^T + bias for n <= FM_THIN with W stored (n, k) as in the parameters: the
+/* Z (m, n) = A W^T + bias for n <= FM_GEMM_THIN with W stored (n, k) as in the parameters: the
  * output layer. Work-item i owns row i, read with float16 loads. Range (m), work-groups of
  * one item (the vectors are explicit). */
 __kernel void fm_gemm_nt_thin_bias(int m, int n, int k, __global const float *A, int offa,

@@ -1,8 +1,6 @@
 /* Tangents, probes and divergences for the likelihood (cl/rng.cl comes first). Tangent
  * buffers hold k blocks of n rows of dim floats. */
 
-#define FM_STREAM_PROBE 7
-
 /* Block d of n rows is the basis vector e_d: the exact divergence needs all dim of them. */
 __kernel void fm_basis_tangents(__global float *tangents, uint n, uint dim) {
   uint i = get_global_id(0), d = get_global_id(1);

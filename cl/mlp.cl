@@ -1,6 +1,7 @@
-/* MLP kernels around the matrix products: the input features, bias + activation forward
- * (keeping the activation's derivative), the product with that derivative backward, and
- * bias gradients. Matrices are row-major (rows = batch); 2-D ranges are (column, row) so no
+/* MLP kernels around the matrix products (cl/activation.cl and cl/reduce.cl come first):
+ * the input features, bias + activation forward (keeping the activation's derivative), the
+ * product with that derivative backward with the first pass of the bias gradient, and the
+ * tangents of forward-mode derivatives. Matrices are row-major (rows = batch); 2-D ranges are (column, row) so no
  * kernel divides an index. */
 
 #ifndef FM_PI
@@ -50,13 +51,25 @@ FM_BIAS_ACT(tanh)
 FM_BIAS_ACT(gelu)
 
 /* g (n, width) *= d, with d = act'(z) from the forward pass: the gradient at the
- * activation's output becomes the gradient at its input. Range (width, n). */
-__kernel void fm_times_derivative(__global float *g, __global const float *d, uint n,
-                                  uint width) {
-  uint j = get_global_id(0), i = get_global_id(1);
-  if (j >= width || i >= n) return;
-  size_t at = (size_t)i * width + j;
-  g[at] *= d[at];
+ * activation's output becomes the gradient at its input. With want_partial, also the first
+ * pass of its column sums (the layer's bias gradient): partial[gy ldp + at + j] over row
+ * group gy's rows (items stride over n). Range (width rounded up, groups FM_COLS_Y). */
+__kernel __attribute__((reqd_work_group_size(FM_COLS_X, FM_COLS_Y, 1)))
+void fm_times_partials(__global float *g, __global const float *d, uint n, uint width,
+                       int want_partial, __global float *partial, uint ldp, uint at) {
+  __local float part[FM_REDUCE_WG];
+  uint j = get_global_id(0);
+  float s = 0.0f;
+  if (j < width)
+    for (uint i = get_global_id(1); i < n; i += get_global_size(1)) {
+      size_t e = (size_t)i * width + j;
+      float v = g[e] * d[e];
+      g[e] = v;
+      s += v;
+    }
+  if (!want_partial) return;
+  s = fm_group_column_sum(part, s);
+  if (get_local_id(1) == 0 && j < width) partial[get_group_id(1) * ldp + at + j] = s;
 }
 
 /* y (n, width) += params[bias_at ...], the output layer (no activation). Range (width, n). */
@@ -65,17 +78,6 @@ __kernel void fm_bias_add(__global float *y, __global const float *params, uint 
   uint j = get_global_id(0), i = get_global_id(1);
   if (j >= width || i >= n) return;
   y[(size_t)i * width + j] += params[bias_at + j];
-}
-
-/* grads[out_at + j] = sum_i g[i, j]: the bias gradient. One work-item per column, rows in
- * order, so the sum is the same on every run. */
-__kernel void fm_column_sums(__global const float *g, __global float *grads, uint out_at, uint n,
-                             uint width) {
-  uint j = get_global_id(0);
-  if (j >= width) return;
-  float s = 0.0f;
-  for (uint i = 0; i < n; i++) s += g[(size_t)i * width + j];
-  grads[out_at + j] = s;
 }
 
 /* dst[at + c * rows + r] = src[at + r * cols + c]: a (rows, cols) block transposed in place

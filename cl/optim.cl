@@ -6,31 +6,16 @@
  * The bias corrections and 1 - beta are computed on the host in double and passed in, as
  * PyTorch passes them from Python. */
 
-#ifndef FM_NORM_WG
-#define FM_NORM_WG 64
-#endif
+/* The global norm is cl/reduce.cl's two passes (fm_sumsq_partials, fm_norm_finish). */
 
-/* norm[0] = sqrt(sum of g^2): one work-group, a fixed summation order. */
-__kernel __attribute__((reqd_work_group_size(FM_NORM_WG, 1, 1)))
-void fm_global_norm(__global const float *g, uint n, __global float *norm) {
-  __local float part[FM_NORM_WG];
-  uint lid = get_local_id(0);
-  float s = 0.0f;
-  for (uint i = lid; i < n; i += FM_NORM_WG) s += g[i] * g[i];
-  part[lid] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint stride = FM_NORM_WG / 2; stride > 0; stride >>= 1) {
-    if (lid < stride) part[lid] += part[lid + stride];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (lid == 0) norm[0] = sqrt(part[0]);
-}
-
-/* clip > 0 scales the gradient by min(1, clip / norm[0]) (torch's clip_grad_norm_). */
+/* clip > 0 scales the gradient by min(1, clip / norm[0]) (torch's clip_grad_norm_). With
+ * ema_decay > 0 the EMA of the weights takes the updated p in the same pass:
+ * ema = ema_decay ema + one_minus_ema p (1 - decay passed from the host). */
 __kernel void fm_adam(__global float *p, __global const float *g, __global float *state, uint n,
                       float beta1, float one_minus_beta1, float beta2, float one_minus_beta2,
                       float eps, float decay, float step_size, float inv_sqrt_bc2,
-                      __global const float *norm, float clip) {
+                      __global const float *norm, float clip, __global float *ema,
+                      float ema_decay, float one_minus_ema) {
   uint i = get_global_id(0);
   if (i >= n) return;
   __global float *m = state, *v = state + n; /* the state buffer is (2, n): m, then v */
@@ -41,13 +26,7 @@ __kernel void fm_adam(__global float *p, __global const float *g, __global float
   m[i] = mi;
   v[i] = vi;
   float pi = p[i] * decay;
-  p[i] = pi - step_size * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
-}
-
-/* ema = decay ema + (1 - decay) p, with 1 - decay passed from the host. */
-__kernel void fm_ema(__global float *ema, __global const float *p, uint n, float decay,
-                     float one_minus_decay) {
-  uint i = get_global_id(0);
-  if (i >= n) return;
-  ema[i] = decay * ema[i] + one_minus_decay * p[i];
+  pi = pi - step_size * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
+  p[i] = pi;
+  if (ema_decay > 0.0f) ema[i] = ema_decay * ema[i] + one_minus_ema * pi;
 }

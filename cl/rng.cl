@@ -1,16 +1,12 @@
 /* Philox4x32-10 counter-based random numbers, bit-identical to src/rng.c. A kernel asks
  * for the block at counter (item, block, step, stream) under the key made from the seed. */
 
-#define FM_STREAM_BATCH 4
-#define FM_STREAM_NOISE 5
-#define FM_STREAM_SAMPLE 6
-
 /* The high word of a * b. Spelled as a 64-bit product, not mul_hi(): PoCL builds mul_hi
  * from 16-bit pieces (about 15 instructions), while every compiler turns this into one
  * widening multiply. */
-inline uint fm_mul_hi(uint a, uint b) { return (uint)(((ulong)a * b) >> 32); }
+static inline uint fm_mul_hi(uint a, uint b) { return (uint)(((ulong)a * b) >> 32); }
 
-inline uint4 fm_philox(uint4 c, uint2 k) {
+static inline uint4 fm_philox(uint4 c, uint2 k) {
   for (int round = 0; round < 10; round++) {
     uint lo0 = 0xD2511F53u * c.x, hi0 = fm_mul_hi(0xD2511F53u, c.x);
     uint lo1 = 0xCD9E8D57u * c.z, hi1 = fm_mul_hi(0xCD9E8D57u, c.z);
@@ -21,10 +17,10 @@ inline uint4 fm_philox(uint4 c, uint2 k) {
 }
 
 /* [0, 1) with 24 random bits: exact in float. */
-inline float fm_uniform(uint r) { return (float)(r >> 8) * (1.0f / 16777216.0f); }
+static inline float fm_uniform(uint r) { return (float)(r >> 8) * (1.0f / 16777216.0f); }
 
 /* Two standard normals from two words (Box-Muller on (0, 1] x [0, 1)). */
-inline float2 fm_normal2(uint r1, uint r2) {
+static inline float2 fm_normal2(uint r1, uint r2) {
   float u1 = (float)((r1 >> 8) + 1u) * (1.0f / 16777216.0f);
   float u2 = fm_uniform(r2);
   float radius = sqrt(-2.0f * log(u1));
@@ -34,7 +30,7 @@ inline float2 fm_normal2(uint r1, uint r2) {
 
 /* fm_philox for the four counters (c0, c1 + l, c2, c3), l = 0..3, at once: lane l of word w
  * is word w of block l. Vector words let the compiler use SIMD multiplies. */
-inline void fm_philox_x4(uint c0, uint c1, uint c2, uint c3, uint2 k, uint4 *w) {
+static inline void fm_philox_x4(uint c0, uint c1, uint c2, uint c3, uint2 k, uint4 *w) {
   uint4 x = (uint4)(c0), y = (uint4)(c1) + (uint4)(0, 1, 2, 3), z = (uint4)(c2), v = (uint4)(c3);
   for (int round = 0; round < 10; round++) {
     ulong4 p0 = convert_ulong4(x) * 0xD2511F53ul, p1 = convert_ulong4(z) * 0xCD9E8D57ul;
@@ -53,7 +49,7 @@ inline void fm_philox_x4(uint c0, uint c1, uint c2, uint c3, uint2 k, uint4 *w) 
  * (item, b, step, stream) through fm_normal2 of its words (x, y) and (z, w). Four blocks
  * at a time in float8 arithmetic, which PoCL turns into SIMD code (the scalar builtins
  * stay scalar calls). */
-inline void fm_normal_row(__global float *out, uint dim, uint item, uint step, uint stream,
+static inline void fm_normal_row(__global float *out, uint dim, uint item, uint step, uint stream,
                           uint2 key) {
   for (uint b = 0; 4 * b < dim; b += 4) {
     uint4 w[4];

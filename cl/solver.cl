@@ -30,14 +30,7 @@ __kernel void fm_rk4_update(__global float *x, __global const float *k1,
  * combination's coefficients already multiplied by the step size (in double, then
  * rounded once), so these kernels are plain one-pass combinations and reductions. */
 
-/* Work-group size of the reductions (a power of two); the host reads it back from the
- * compiled kernels. */
-#ifndef FM_SOLVER_WG
-#define FM_SOLVER_WG 64
-#endif
-#if FM_SOLVER_WG & (FM_SOLVER_WG - 1)
-#error "FM_SOLVER_WG must be a power of two"
-#endif
+/* The reductions are cl/reduce.cl's trees (that file comes first in the program). */
 
 /* out = y + sum_{j < m} c_j k_j, m in 1..5 (unused k arguments are never read). Forms
  * the stage states y + h sum_j a_sj k_j and the 5th-order solution y + h sum_j b_j k_j. */
@@ -56,21 +49,8 @@ __kernel void fm_dopri5_stage(__global float *out, __global const float *y,
   out[i] = y[i] + acc;
 }
 
-/* The sum over the work-group of one value per work-item, in a fixed order; every
- * work-item gets it. */
-static float group_sum(__local float *part, float v) {
-  uint lid = get_local_id(0);
-  part[lid] = v;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint stride = FM_SOLVER_WG / 2; stride > 0; stride >>= 1) {
-    if (lid < stride) part[lid] += part[lid + stride];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  return part[0];
-}
-
 /* (num / scale)^2, and 0 for num == 0 (so a zero scale with a zero error is not 0/0). */
-static float scaled_square(float num, float scale) {
+static inline float scaled_square(float num, float scale) {
   float r = num == 0.0f ? 0.0f : num / scale;
   return r * r;
 }
@@ -82,14 +62,14 @@ static float scaled_square(float num, float scale) {
  * depends only on n and the launch shape. Non-finite values are encoded for the host: NaN
  * when the accepted state y or its velocity k1 is not finite (an error), +Inf when only the
  * trial step is (overflow or NaN in a stage: reject and shrink the step). */
-__kernel __attribute__((reqd_work_group_size(FM_SOLVER_WG, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
 void fm_dopri5_error(__global float *partial, __global const float *y,
                      __global const float *ynew, __global const float *k1,
                      __global const float *k3, __global const float *k4,
                      __global const float *k5, __global const float *k6,
                      __global const float *k7, float e1, float e3, float e4, float e5,
                      float e6, float e7, float atol, float rtol, uint n) {
-  __local float part[FM_SOLVER_WG];
+  __local float part[FM_REDUCE_WG];
   float acc = 0.0f;
   for (uint i = get_global_id(0); i < n; i += get_global_size(0)) {
     float err = e1 * k1[i] + e3 * k3[i] + e4 * k4[i] + e5 * k5[i] + e6 * k6[i] + e7 * k7[i];
@@ -99,17 +79,17 @@ void fm_dopri5_error(__global float *partial, __global const float *y,
     else if (!isfinite(v) || !isfinite(yn)) v = INFINITY;
     acc += v;
   }
-  float sum = group_sum(part, acc);
+  float sum = fm_group_sum(part, acc);
   if (get_local_id(0) == 0) partial[get_group_id(0)] = sum;
 }
 
 /* Per work-group partial sums of ((a_i - cb b_i) / (atol + rtol |y_i|))^2, the norms of
  * the automatic first step. NaN when a, b or y is not finite; +Inf on overflow. */
-__kernel __attribute__((reqd_work_group_size(FM_SOLVER_WG, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
 void fm_dopri5_sumsq(__global float *partial, __global const float *a,
                      __global const float *b, float cb, __global const float *y, float atol,
                      float rtol, uint n) {
-  __local float part[FM_SOLVER_WG];
+  __local float part[FM_REDUCE_WG];
   float acc = 0.0f;
   for (uint i = get_global_id(0); i < n; i += get_global_size(0)) {
     float ai = a[i], bi = b[i], yi = y[i];
@@ -118,18 +98,18 @@ void fm_dopri5_sumsq(__global float *partial, __global const float *a,
     else if (!isfinite(v)) v = INFINITY;
     acc += v;
   }
-  float sum = group_sum(part, acc);
+  float sum = fm_group_sum(part, acc);
   if (get_local_id(0) == 0) partial[get_group_id(0)] = sum;
 }
 
 /* result[slot] = sqrt(sum(partial[0..groups)) / n): the RMS from the partial sums, in one
  * work-group so the order is fixed. */
-__kernel __attribute__((reqd_work_group_size(FM_SOLVER_WG, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
 void fm_dopri5_rms(__global float *result, __global const float *partial, uint groups, uint n,
                    uint slot) {
-  __local float part[FM_SOLVER_WG];
+  __local float part[FM_REDUCE_WG];
   float acc = 0.0f;
-  for (uint i = get_local_id(0); i < groups; i += FM_SOLVER_WG) acc += partial[i];
-  float sum = group_sum(part, acc);
+  for (uint i = get_local_id(0); i < groups; i += FM_REDUCE_WG) acc += partial[i];
+  float sum = fm_group_sum(part, acc);
   if (get_local_id(0) == 0) result[slot] = sqrt(sum / (float)n);
 }

@@ -45,9 +45,13 @@ static const field fields[] = {
     {"device.name", F_STRING, OFF(device.name), 0, 0, 0, SZ(device.name), NULL, 0,
      "substring of the device name (case-insensitive); empty for any"},
     {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, fm_gemm_provider_names, 0,
-     "matrix products: auto (fmcl's kernels on CPUs, CLBlast on GPUs), clblast or fmcl"},
+     "matrix products: auto (the tuning's choice; untuned, fmcl's kernels on CPUs and CLBlast "
+     "on GPUs), clblast, fmcl (its kernels for the device type) or fmcl-gpu"},
     {"device.tuning", F_STRING, OFF(device.tuning), 0, 0, 0, SZ(device.tuning), NULL, 0,
      "tuning file (fmcl tune); empty: ~/.cache/fmcl/tuning/<device>-<driver>.json"},
+    {"device.program_cache", F_STRING, OFF(device.program_cache), 0, 0, 0,
+     SZ(device.program_cache), NULL, 0,
+     "folder of compiled kernel programs; empty: ~/.cache/fmcl/programs; \"off\": none"},
     {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
      "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
      "rings"},

@@ -1,28 +1,34 @@
-/* OpenCL platform and device discovery, device selection, and the one context and queue
- * that every other module enqueues on. Kernels and buffers are owned here so their
- * compile time and bytes can be reported. */
+/* The one context and queue of a device that every other module enqueues on (discovery and
+ * selection: src/device_list.c). Kernels and buffers are owned here so their compile time,
+ * bytes and launches can be reported. */
 #include "fmcl/device.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
+#include "device_list.h"
 #include "kernels.h"
+#include "program.h"
 
-#define FM_MAX_KERNELS 64
-#define FM_MAX_PROGRAMS 16
+#define FM_MAX_KERNELS 256
+#define FM_MAX_PROGRAMS 48
+#define FM_VARIANT_MAX 160 /* a program variant's extra options */
 
 typedef struct cached_kernel {
   char program[32]; /* two programs may hold kernels of the same name */
+  char variant[FM_VARIANT_MAX];
   char name[64];
   cl_kernel kernel;
+  size_t max_wg;   /* CL_KERNEL_WORK_GROUP_SIZE: what this kernel allows */
+  size_t reqd[3];  /* its reqd_work_group_size, or 0s */
 } cached_kernel;
 
 typedef struct cached_program {
   char name[32];
+  char variant[FM_VARIANT_MAX];
   cl_program program;
 } cached_program;
 
@@ -48,182 +54,30 @@ struct fm_device {
   int n_kernels;
   uint64_t bytes_in_use, bytes_peak;
   double build_seconds;
+  size_t max_wg;    /* the work-group limit used: the device's, or the selection's cap */
+  size_t reduce_wg; /* FM_REDUCE_WG of every program */
+  fm_gemm_provider gemm; /* what device.gemm auto stands for */
+  char cache_dir[1024];  /* the program cache, or "" for none */
+  const fm_reporter *report;
+  fm_device_counts counts;
+  cl_mem scratch; /* libraries' temporary buffer (fm_device_scratch) */
+  size_t scratch_bytes;
 };
 
-static const char *install_advice =
-    "install an OpenCL driver: on Debian, apt-get install pocl-opencl-icd (any CPU), "
-    "nvidia-opencl-icd (NVIDIA), mesa-opencl-icd (AMD), or intel-opencl-icd (Intel); "
-    "`clinfo` lists what the loader finds";
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* A string property, with the spaces some drivers pad names with removed. */
-static fm_status device_string(cl_device_id id, cl_device_info what, char *out, size_t size) {
-  fm_status st = FM_OK;
-  out[0] = '\0';
-  FM_CL(clGetDeviceInfo(id, what, size, out, NULL));
-  out[size - 1] = '\0';
-  size_t n = strlen(out);
-  while (n > 0 && isspace((unsigned char)out[n - 1])) out[--n] = '\0';
-fail:
-  return st;
-}
-
-static fm_status fill_info(cl_platform_id platform, cl_device_id id, int index,
-                           fm_device_info *info) {
-  fm_status st = FM_OK;
-  memset(info, 0, sizeof *info);
-  info->index = index;
-  info->platform_id = platform;
-  info->id = id;
-  FM_CL(clGetPlatformInfo(platform, CL_PLATFORM_NAME, sizeof info->platform, info->platform, NULL));
-  info->platform[sizeof info->platform - 1] = '\0';
-  FM_CL(clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof info->platform_version,
-                          info->platform_version, NULL));
-  info->platform_version[sizeof info->platform_version - 1] = '\0';
-  FM_TRY(device_string(id, CL_DEVICE_NAME, info->name, sizeof info->name));
-  FM_TRY(device_string(id, CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor));
-  FM_TRY(device_string(id, CL_DEVICE_VERSION, info->version, sizeof info->version));
-  FM_TRY(device_string(id, CL_DRIVER_VERSION, info->driver, sizeof info->driver));
-  cl_device_type type = 0;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof type, &type, NULL));
-  info->is_gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
-  fm_strlcpy(info->type,
-             info->is_gpu                           ? "GPU"
-             : (type & CL_DEVICE_TYPE_CPU)          ? "CPU"
-             : (type & CL_DEVICE_TYPE_ACCELERATOR) ? "accelerator"
-                                                    : "other",
-             sizeof info->type);
-  cl_uint u = 0;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof u, &u, NULL));
-  info->compute_units = u;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_CLOCK_FREQUENCY, sizeof u, &u, NULL));
-  info->clock_mhz = u;
-  cl_ulong l = 0;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof l, &l, NULL));
-  info->global_mem = l;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof l, &l, NULL));
-  info->max_alloc = l;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof l, &l, NULL));
-  info->local_mem = l;
-  size_t wg = 1;
-  FM_CL(clGetDeviceInfo(id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL));
-  info->max_work_group = wg;
-fail:
-  return st;
-}
-
-fm_status fm_device_list(fm_device_info **list, int *count) {
-  fm_status st = FM_OK;
-  cl_platform_id *platforms = NULL;
-  cl_device_id *ids = NULL;
-  fm_device_info *out = NULL;
-  int n = 0;
-  *list = NULL;
-  *count = 0;
-  cl_uint n_platforms = 0;
-  cl_int err = clGetPlatformIDs(0, NULL, &n_platforms);
-  if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && n_platforms == 0))
-    return fm_fail(FM_ERR_NO_DEVICE, "no OpenCL platform found: %s", install_advice);
-  FM_CL(err);
-  platforms = calloc(n_platforms, sizeof *platforms);
-  if (!platforms) return fm_fail(FM_ERR_NOMEM, "out of host memory listing devices");
-  FM_CL(clGetPlatformIDs(n_platforms, platforms, NULL));
-  for (cl_uint p = 0; p < n_platforms; p++) {
-    cl_uint n_dev = 0;
-    err = clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_dev);
-    if (err == CL_DEVICE_NOT_FOUND || (err == CL_SUCCESS && n_dev == 0)) continue;
-    FM_CL(err);
-    ids = calloc(n_dev, sizeof *ids);
-    fm_device_info *grown = realloc(out, (size_t)(n + (int)n_dev) * sizeof *out);
-    if (grown) out = grown;
-    if (!ids || !grown) {
-      st = fm_fail(FM_ERR_NOMEM, "out of host memory listing devices");
-      goto fail;
-    }
-    FM_CL(clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, n_dev, ids, NULL));
-    for (cl_uint d = 0; d < n_dev; d++, n++) FM_TRY(fill_info(platforms[p], ids[d], n, &out[n]));
-    free(ids);
-    ids = NULL;
-  }
-  if (n == 0) {
-    st = fm_fail(FM_ERR_NO_DEVICE, "OpenCL platforms were found but they have no devices: %s",
-                 install_advice);
-    goto fail;
-  }
-  free(platforms);
-  *list = out;
-  *count = n;
-  return FM_OK;
-fail:
-  if (st != FM_ERR_NO_DEVICE) fm_fail_context(st, "listing OpenCL devices: ");
-  free(ids);
-  free(out);
-  free(platforms);
-  return st;
-}
-
-static int contains_nocase(const char *hay, const char *needle) {
-  size_t n = strlen(needle);
-  for (; *hay; hay++) {
-    size_t i = 0;
-    while (i < n && hay[i] &&
-           tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-      i++;
-    if (i == n) return 1;
-  }
-  return n == 0;
-}
-
-static int kind_matches(const fm_device_info *d, fm_device_kind kind) {
-  if (kind == FM_DEVICE_GPU) return d->is_gpu;
-  if (kind == FM_DEVICE_CPU) return strcmp(d->type, "CPU") == 0;
-  return 1;
-}
-
-/* "0: name (CPU), 1: ..." for error messages. */
-static void describe_found(const fm_device_info *list, int count, char *out, size_t size) {
-  out[0] = '\0';
-  for (int i = 0; i < count; i++) {
-    size_t used = strlen(out);
-    snprintf(out + used, size - used, "%s%d: %s (%s, %s)", i ? "; " : "", list[i].index,
-             list[i].name, list[i].type, list[i].platform);
-  }
-}
-
-static int choose_device(const fm_device_info *list, int count, const fm_device_select *sel) {
-  if (sel->index >= 0) return sel->index < count ? sel->index : -1;
-  if (sel->name[0]) {
-    for (int i = 0; i < count; i++)
-      if (kind_matches(&list[i], sel->kind) && contains_nocase(list[i].name, sel->name)) return i;
-    return -1;
-  }
-  if (sel->kind == FM_DEVICE_AUTO) {
-    for (int i = 0; i < count; i++)
-      if (list[i].is_gpu) return i;
-    return 0;
-  }
-  for (int i = 0; i < count; i++)
-    if (kind_matches(&list[i], sel->kind)) return i;
-  return -1;
-}
-
-fm_status fm_device_open(const fm_device_select *sel, fm_device **out) {
+fm_status fm_device_open(const fm_device_select *select, fm_device **out) {
   fm_status st = FM_OK;
   fm_device_info *list = NULL;
   int count = 0;
   fm_device *dev = NULL;
   *out = NULL;
+  fm_device_select chosen_sel = *select, *sel = &chosen_sel;
+  FM_TRY(fm_device_apply_environment(sel));
   FM_TRY(fm_device_list(&list, &count));
 
-  int chosen = choose_device(list, count, sel);
+  int chosen = fm_device_choose(list, count, sel);
   if (chosen < 0) {
     char found[2048];
-    describe_found(list, count, found, sizeof found);
+    fm_device_describe(list, count, found, sizeof found);
     if (sel->index >= 0)
       st = fm_fail(FM_ERR_NO_DEVICE, "device.index %d does not exist; found %d device(s): %s",
                    sel->index, count, found);
@@ -237,7 +91,7 @@ fm_status fm_device_open(const fm_device_select *sel, fm_device **out) {
       st = fm_fail(FM_ERR_NO_DEVICE,
                    "no %s device found; found: %s. Set device.type to \"auto\" to use any "
                    "device, or %s",
-                   fm_device_kind_name(sel->kind), found, install_advice);
+                   fm_device_kind_name(sel->kind), found, fm_device_install_advice);
     goto fail;
   }
 
@@ -256,6 +110,17 @@ fm_status fm_device_open(const fm_device_select *sel, fm_device **out) {
                                     sel->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
   FM_CL(err);
   dev->profiling = sel->profiling;
+  dev->report = sel->report;
+  dev->max_wg = dev->info.max_work_group;
+  if (sel->max_work_group > 0 && sel->max_work_group < dev->max_wg) dev->max_wg = sel->max_work_group;
+  dev->reduce_wg = 1;
+  while (dev->reduce_wg * 2 <= dev->max_wg && dev->reduce_wg * 2 <= FM_REDUCE_WG_MAX)
+    dev->reduce_wg *= 2;
+  dev->gemm = sel->gemm != FM_GEMM_AUTO ? sel->gemm
+              : strcmp(dev->info.type, "CPU") == 0 ? FM_GEMM_FMCL
+                                                   : FM_GEMM_CLBLAST;
+  if (strcmp(sel->program_cache, "off") != 0)
+    fm_program_cache_dir(sel->program_cache, dev->cache_dir, sizeof dev->cache_dir);
   free(list);
   *out = dev;
   return FM_OK;
@@ -276,6 +141,7 @@ void fm_device_destroy(fm_device *dev) {
   for (int i = 0; i < dev->n_pending; i++) clReleaseEvent(dev->pending[i].event);
   for (int i = 0; i < dev->n_kernels; i++) clReleaseKernel(dev->kernels[i].kernel);
   for (int i = 0; i < dev->n_programs; i++) clReleaseProgram(dev->programs[i].program);
+  fm_device_release(dev, dev->scratch);
   if (dev->queue) clReleaseCommandQueue(dev->queue);
   if (dev->context) clReleaseContext(dev->context);
   free(dev);
@@ -287,100 +153,73 @@ uint64_t fm_device_bytes_peak(const fm_device *dev) { return dev->bytes_peak; }
 double fm_device_build_seconds(const fm_device *dev) { return dev->build_seconds; }
 
 size_t fm_device_local_1d(const fm_device *dev) {
-  size_t wg = dev->info.max_work_group;
+  size_t wg = dev->max_wg;
   return wg >= 128 ? 128 : wg;
 }
 
-/* The build log of a program that failed to build (malloc'd), or NULL when the driver
- * gives none. */
-static char *build_log(fm_device *dev, cl_program program) {
-  size_t size = 0;
-  if (clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) !=
-      CL_SUCCESS)
-    return NULL;
-  char *log = malloc(size + 1);
-  if (log && clGetProgramBuildInfo(program, dev->info.id, CL_PROGRAM_BUILD_LOG, size, log, NULL) !=
-                 CL_SUCCESS) {
-    free(log);
-    return NULL;
-  }
-  if (log) log[size] = '\0';
-  return log;
+size_t fm_device_reduce_wg(const fm_device *dev) { return dev->reduce_wg; }
+
+size_t fm_device_reduce_groups(const fm_device *dev, size_t n) {
+  size_t g = (n + dev->reduce_wg - 1) / dev->reduce_wg;
+  return g < 1 ? 1 : g > FM_REDUCE_GROUPS_MAX ? FM_REDUCE_GROUPS_MAX : g;
+}
+
+fm_gemm_provider fm_device_default_gemm(const fm_device *dev) { return dev->gemm; }
+
+void fm_device_get_counts(const fm_device *dev, fm_device_counts *out) { *out = dev->counts; }
+
+void fm_device_count_library_call(fm_device *dev) { dev->counts.library_calls++; }
+
+/* Where the device's programs are built. */
+static fm_program_target target_of(fm_device *dev) {
+  fm_program_target t = {.context = dev->context, .device = dev->info.id,
+                         .device_name = dev->info.name, .driver = dev->info.driver,
+                         .platform = dev->info.platform_version, .cache_dir = dev->cache_dir,
+                         .report = dev->report};
+  return t;
 }
 
 fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
                           const char *options, cl_program *out) {
-  cl_int err = CL_SUCCESS;
-  *out = NULL;
-  cl_program program = clCreateProgramWithSource(dev->context, 1, &source, NULL, &err);
-  if (err != CL_SUCCESS) return fm_fail_cl(err, "clCreateProgramWithSource", __FILE__, __LINE__);
-  char full_options[1024];
-  snprintf(full_options, sizeof full_options, "-cl-std=CL1.2 %s", options ? options : "");
-  double t0 = now_seconds();
-  err = clBuildProgram(program, 1, &dev->info.id, full_options, NULL, NULL);
-  dev->build_seconds += now_seconds() - t0;
-  if (err != CL_SUCCESS) {
-    char *log = build_log(dev, program);
-    fm_fail(FM_ERR_BUILD, "kernel program %s failed to build on %s: %s (%d)\noptions: %s\n"
-            "build log:\n%s", label, dev->info.name, fm_cl_error_name(err), err, full_options,
-            log ? log : "(the driver gave no log)");
-    free(log);
-    (void)clReleaseProgram(program);
-    return FM_ERR_BUILD;
-  }
-  *out = program;
-  return FM_OK;
+  fm_program_target t = target_of(dev);
+  double seconds = 0;
+  fm_status st = fm_program_build(&t, label, source, options ? options : "", out, &seconds);
+  dev->build_seconds += seconds;
+  return st;
 }
 
-static fm_status get_program(fm_device *dev, const char *name, cl_program *out) {
+static fm_status get_program(fm_device *dev, const char *name, const char *variant,
+                             cl_program *out) {
   for (int i = 0; i < dev->n_programs; i++)
-    if (strcmp(dev->programs[i].name, name) == 0) {
+    if (strcmp(dev->programs[i].name, name) == 0 && strcmp(dev->programs[i].variant, variant) == 0) {
       *out = dev->programs[i].program;
       return FM_OK;
     }
-  FM_ASSERT(dev->n_programs < FM_MAX_PROGRAMS);
-  char *source = NULL, origin[512];
+  if (dev->n_programs == FM_MAX_PROGRAMS)
+    return fm_fail(FM_ERR_INVALID, "device %s: more than %d programs in use", dev->info.name,
+                   FM_MAX_PROGRAMS);
+  char *source = NULL, origin[512], options[800];
   fm_status st = fm_kernels_program_source(name, &source, origin, sizeof origin);
   if (st != FM_OK) return st;
+  snprintf(options, sizeof options, "-DFM_REDUCE_WG=%zu %s %s", dev->reduce_wg,
+           fm_kernels_program_options(name), variant);
   cl_program program = NULL;
-  st = fm_device_build(dev, origin, source, fm_kernels_program_options(name), &program);
+  fm_program_target t = target_of(dev);
+  int from_cache = 0;
+  double seconds = 0;
+  st = fm_program_get(&t, origin, source, options, &program, &from_cache, &seconds);
   free(source);
+  dev->build_seconds += seconds;
+  if (!t.cache_dir[0]) dev->cache_dir[0] = '\0'; /* the cache failed: not tried again */
   if (st != FM_OK) return st;
+  if (from_cache) dev->counts.programs_from_cache++;
+  else dev->counts.programs_from_source++;
   cached_program *p = &dev->programs[dev->n_programs++];
   fm_strlcpy(p->name, name, sizeof p->name);
+  fm_strlcpy(p->variant, variant, sizeof p->variant);
   p->program = program;
   *out = program;
   return FM_OK;
-}
-
-fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
-                           cl_kernel *out) {
-  for (int i = 0; i < dev->n_kernels; i++)
-    if (strcmp(dev->kernels[i].name, kernel) == 0 && strcmp(dev->kernels[i].program, program) == 0) {
-      *out = dev->kernels[i].kernel;
-      return FM_OK;
-    }
-  FM_ASSERT(dev->n_kernels < FM_MAX_KERNELS);
-  cl_program prog = NULL;
-  fm_status st = get_program(dev, program, &prog);
-  if (st != FM_OK) return st;
-  cl_int err = CL_SUCCESS;
-  cl_kernel k = clCreateKernel(prog, kernel, &err);
-  if (err != CL_SUCCESS) {
-    fm_fail_cl(err, "clCreateKernel", __FILE__, __LINE__);
-    return fm_fail_context(FM_ERR_OPENCL, "kernel %s in program %s: ", kernel, program);
-  }
-  cached_kernel *c = &dev->kernels[dev->n_kernels++];
-  fm_strlcpy(c->program, program, sizeof c->program);
-  fm_strlcpy(c->name, kernel, sizeof c->name);
-  c->kernel = k;
-  *out = k;
-  return FM_OK;
-}
-
-fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims, const size_t *global,
-                           const size_t *local) {
-  return fm_device_launch_as(dev, NULL, kernel, dims, global, local);
 }
 
 /* The kernel's function name into name (for profile labels and messages). */
@@ -392,16 +231,107 @@ fail:
   return st;
 }
 
+/* What a kernel allows: its work-group limit on this device (within the device's) and its
+ * required work-group size (zeros when it has none). */
+static fm_status kernel_limits(const fm_device *dev, cl_kernel k, size_t *max_wg, size_t reqd[3]) {
+  fm_status st = FM_OK;
+  FM_CL(clGetKernelWorkGroupInfo(k, dev->info.id, CL_KERNEL_WORK_GROUP_SIZE, sizeof *max_wg,
+                                 max_wg, NULL));
+  FM_CL(clGetKernelWorkGroupInfo(k, dev->info.id, CL_KERNEL_COMPILE_WORK_GROUP_SIZE,
+                                 3 * sizeof *reqd, reqd, NULL));
+  if (*max_wg > dev->max_wg) *max_wg = dev->max_wg;
+fail:
+  return st;
+}
+
+fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
+                           cl_kernel *out) {
+  return fm_device_kernel_variant(dev, program, "", kernel, out);
+}
+
+fm_status fm_device_kernel_variant(fm_device *dev, const char *program, const char *variant,
+                                   const char *kernel, cl_kernel *out) {
+  for (int i = 0; i < dev->n_kernels; i++) {
+    const cached_kernel *c = &dev->kernels[i];
+    if (strcmp(c->name, kernel) == 0 && strcmp(c->program, program) == 0 &&
+        strcmp(c->variant, variant) == 0) {
+      *out = c->kernel;
+      return FM_OK;
+    }
+  }
+  if (strlen(variant) >= FM_VARIANT_MAX)
+    return fm_fail(FM_ERR_INVALID, "program %s: options '%s' are too long", program, variant);
+  if (dev->n_kernels == FM_MAX_KERNELS)
+    return fm_fail(FM_ERR_INVALID, "device %s: more than %d kernels in use", dev->info.name,
+                   FM_MAX_KERNELS);
+  cl_program prog = NULL;
+  fm_status st = get_program(dev, program, variant, &prog);
+  if (st != FM_OK) return st;
+  cl_int err = CL_SUCCESS;
+  cl_kernel k = clCreateKernel(prog, kernel, &err);
+  if (err != CL_SUCCESS) {
+    fm_fail_cl(err, "clCreateKernel", __FILE__, __LINE__);
+    return fm_fail_context(FM_ERR_OPENCL, "kernel %s in program %s: ", kernel, program);
+  }
+  cached_kernel *c = &dev->kernels[dev->n_kernels++];
+  fm_strlcpy(c->program, program, sizeof c->program);
+  fm_strlcpy(c->variant, variant, sizeof c->variant);
+  fm_strlcpy(c->name, kernel, sizeof c->name);
+  c->kernel = k;
+  *out = k;
+  return kernel_limits(dev, k, &c->max_wg, c->reqd);
+}
+
+/* Fits a work-group into what the kernel allows: a smaller one for a kernel that takes any
+ * size, or an error naming the kernel, the size and the limit for one that needs its own. */
+static fm_status fit_local(const fm_device *dev, cl_kernel kernel, cl_uint dims, size_t *local) {
+  fm_status st = FM_OK;
+  size_t max_wg = 0, reqd[3] = {0, 0, 0};
+  const cached_kernel *c = NULL;
+  for (int i = 0; i < dev->n_kernels && !c; i++)
+    if (dev->kernels[i].kernel == kernel) c = &dev->kernels[i];
+  if (c) {
+    max_wg = c->max_wg;
+    memcpy(reqd, c->reqd, sizeof reqd);
+  } else {
+    FM_TRY(kernel_limits(dev, kernel, &max_wg, reqd));
+  }
+  size_t items = 1;
+  for (cl_uint d = 0; d < dims; d++) items *= local[d];
+  if (items <= max_wg) return FM_OK;
+  if (reqd[0]) {
+    char name[64];
+    if (kernel_name(kernel, name, sizeof name) != FM_OK) fm_strlcpy(name, "?", sizeof name);
+    return fm_fail(FM_ERR_OPENCL, "kernel %s needs work-groups of %zu items, and %s allows %zu "
+                   "for it", name, items, dev->info.name, max_wg);
+  }
+  while (items > max_wg) {
+    cl_uint widest = 0;
+    for (cl_uint d = 1; d < dims; d++)
+      if (local[d] > local[widest]) widest = d;
+    items /= local[widest];
+    local[widest] = (local[widest] + 1) / 2;
+    items *= local[widest];
+  }
+fail:
+  return st;
+}
+
+fm_status fm_device_launch(fm_device *dev, cl_kernel kernel, cl_uint dims, const size_t *global,
+                           const size_t *local) {
+  return fm_device_launch_as(dev, NULL, kernel, dims, global, local);
+}
+
 fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kernel, cl_uint dims,
                               const size_t *global, const size_t *local) {
   fm_status st = FM_OK;
-  size_t rounded[3], local_1d[1];
+  size_t rounded[3], fitted[3];
   char name[64];
-  if (!local) {
-    FM_ASSERT(dims == 1);
-    local_1d[0] = fm_device_local_1d(dev);
-    local = local_1d;
-  }
+  FM_ASSERT(dims >= 1 && dims <= 3);
+  if (!local) FM_ASSERT(dims == 1);
+  for (cl_uint d = 0; d < dims; d++) fitted[d] = local ? local[d] : fm_device_local_1d(dev);
+  FM_TRY(fit_local(dev, kernel, dims, fitted));
+  local = fitted;
   for (cl_uint d = 0; d < dims; d++) {
     if (global[d] == 0) return FM_OK;
     rounded[d] = (global[d] + local[d] - 1) / local[d] * local[d];
@@ -419,6 +349,7 @@ fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kerne
     return fm_fail_context(st, "kernel %s (global %zu, local %zu): ", name, rounded[0], local[0]);
   }
   fm_device_profile_commit(dev);
+  dev->counts.launches++;
 fail:
   return st;
 }
@@ -449,6 +380,20 @@ fm_status fm_device_alloc(fm_device *dev, size_t bytes, const char *what, cl_mem
   dev->bytes_in_use += bytes;
   if (dev->bytes_in_use > dev->bytes_peak) dev->bytes_peak = dev->bytes_in_use;
   *out = mem;
+  return FM_OK;
+}
+
+fm_status fm_device_scratch(fm_device *dev, size_t bytes, cl_mem *out) {
+  if (bytes > dev->scratch_bytes) {
+    /* Commands already enqueued keep the old buffer alive until they finish. */
+    fm_device_release(dev, dev->scratch);
+    dev->scratch = NULL;
+    dev->scratch_bytes = 0;
+    fm_status st = fm_device_alloc(dev, bytes, "CLBlast's temporary buffer", &dev->scratch);
+    if (st != FM_OK) return st;
+    dev->scratch_bytes = bytes;
+  }
+  *out = dev->scratch;
   return FM_OK;
 }
 

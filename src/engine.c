@@ -23,6 +23,7 @@ fm_status fm_engine_open(const fm_config *cfg, const fm_engine_options *o, fm_en
   e->gemm = cfg->device.gemm;
   fm_device_select sel = o->select ? *o->select : fm_recipe_device(cfg, o->profiling);
   sel.profiling = o->profiling;
+  if (!sel.report) sel.report = o->report;
   FM_TRY(fm_device_open(&sel, &e->dev));
   const fm_device_info *d = fm_device_get_info(e->dev);
   fm_report(o->report, FM_REPORT_INFO,
@@ -34,11 +35,10 @@ fm_status fm_engine_open(const fm_config *cfg, const fm_engine_options *o, fm_en
     fm_tuning_path(e->dev, cfg->device.tuning, path, sizeof path);
     FM_TRY(fm_tuning_load(e->dev, path, &e->tuning, o->report));
     if (e->tuning.n_choices > 0)
-      fm_report(o->report, FM_REPORT_INFO, "tuning: %d product shapes from %s",
+      fm_report(o->report, FM_REPORT_INFO, "tuning: %d products from %s",
                 e->tuning.n_choices, path);
-    FM_TRY(fm_gemm_set_clblast_params(e->dev, e->tuning.n_params,
-                                      (const char(*)[16])e->tuning.param_names,
-                                      e->tuning.param_values));
+    FM_TRY(fm_gemm_set_clblast_params(e->dev, "Xgemm", &e->tuning.xgemm));
+    FM_TRY(fm_gemm_set_clblast_params(e->dev, "XgemmDirect", &e->tuning.xgemm_direct));
   }
   *out = e;
   return FM_OK;

@@ -31,30 +31,37 @@ static const char *clblast_status_name(CLBlastStatusCode s) {
   }
 }
 
+const char *const fm_gemm_op_names[] = {"forward", "weight_grad", "backward", NULL};
+
 fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider) {
-  if (provider != FM_GEMM_AUTO) return provider;
-  return strcmp(fm_device_get_info(dev)->type, "CPU") == 0 ? FM_GEMM_FMCL : FM_GEMM_CLBLAST;
+  if (provider == FM_GEMM_AUTO) provider = fm_device_default_gemm(dev);
+  if (provider == FM_GEMM_FMCL && strcmp(fm_device_get_info(dev)->type, "CPU") != 0)
+    return FM_GEMM_FMCL_GPU;
+  return provider;
 }
 
-fm_gemm_provider fm_gemm_tuned_provider(const fm_gemm_tuning *t, const fm_device *dev,
-                                        int trans_a, size_t m, size_t n, size_t k) {
-  for (int i = 0; t && i < t->n_choices; i++) {
-    const fm_gemm_choice *c = &t->choices[i];
-    if (c->trans_a == trans_a && c->m == m && c->n == n && c->k == k) return c->provider;
-  }
-  return fm_gemm_resolve(dev, FM_GEMM_AUTO);
+fm_gemm_impl fm_gemm_choose(const fm_gemm_tuning *t, const fm_device *dev,
+                            fm_gemm_provider provider, fm_gemm_op op, size_t m, size_t n,
+                            size_t k) {
+  if (provider == FM_GEMM_AUTO)
+    for (int i = 0; t && i < t->n_choices; i++) {
+      const fm_gemm_choice *c = &t->choices[i];
+      if (c->op == op && c->m == m && c->n == n && c->k == k) return c->impl;
+    }
+  fm_gemm_impl impl = {fm_gemm_resolve(dev, provider), fm_gpu_tile_default()};
+  return impl;
 }
 
-fm_status fm_gemm_set_clblast_params(fm_device *dev, int n_params, const char (*names)[16],
-                                     const size_t *values) {
-  if (n_params <= 0) return FM_OK;
+fm_status fm_gemm_set_clblast_params(fm_device *dev, const char *kernel,
+                                     const fm_clblast_params *p) {
+  if (p->n <= 0) return FM_OK;
   const char *list[FM_CLBLAST_MAX_PARAMS];
-  for (int i = 0; i < n_params && i < FM_CLBLAST_MAX_PARAMS; i++) list[i] = names[i];
-  CLBlastStatusCode s = CLBlastOverrideParameters(fm_device_get_info(dev)->id, "Xgemm",
-                                                  CLBlastPrecisionSingle, (size_t)n_params, list,
-                                                  values);
+  for (int i = 0; i < p->n && i < FM_CLBLAST_MAX_PARAMS; i++) list[i] = p->names[i];
+  CLBlastStatusCode s = CLBlastOverrideParameters(fm_device_get_info(dev)->id, kernel,
+                                                  CLBlastPrecisionSingle, (size_t)p->n, list,
+                                                  p->values);
   if (s != CLBlastSuccess)
-    return fm_fail(FM_ERR_CLBLAST, "CLBlastOverrideParameters(Xgemm) failed: %s (%d)",
+    return fm_fail(FM_ERR_CLBLAST, "CLBlastOverrideParameters(%s) failed: %s (%d)", kernel,
                    clblast_status_name(s), (int)s);
   return FM_OK;
 }
@@ -121,7 +128,9 @@ static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, 
                               size_t k) {
   char label[64];
   snprintf(label, sizeof label, "%s %zux%zux%zu", what, m, n, k);
-  size_t global[2] = {(n + 31) / 32, (m + 7) / 8}, local[2] = {1, 1};
+  size_t global[2] = {(n + FM_GEMM_TILE_N - 1) / FM_GEMM_TILE_N,
+                      (m + FM_GEMM_TILE_M - 1) / FM_GEMM_TILE_M},
+         local[2] = {1, 1};
   return fm_device_launch_as(dev, label, kern, 2, global, local);
 }
 
@@ -211,7 +220,7 @@ fm_status fm_gemm_tn_colsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
   if (fm_gemm_tn_tiled(m, n)) return grad_launch(dev, TN_TILED, m, n, k, a, b, c, sums, at);
   /* A few columns past the last whole tile (the time column of a 64-D input layer: 65 =
    * 2 x 32 + 1) would cost a whole tile each row; the thin kernel takes them instead. */
-  size_t rest = n % 32;
+  size_t rest = n % FM_GEMM_TILE_N;
   FM_TRY(grad_launch(dev, TN_TILED, m, n - rest, k, a, b, c, sums, at));
   b.offset += n - rest;
   c.offset += n - rest;
@@ -226,8 +235,9 @@ fm_status fm_gemm_nn_rowsum(fm_device *dev, size_t m, size_t n, size_t k, fm_mat
 }
 
 int fm_gemm_tn_tiled(size_t m, size_t n) {
-  size_t rest = n % 32;
-  return m > FM_GEMM_THIN && n > FM_GEMM_THIN && (n < 32 || rest == 0 || rest > FM_GEMM_THIN);
+  size_t rest = n % FM_GEMM_TILE_N;
+  return m > FM_GEMM_THIN && n > FM_GEMM_THIN &&
+         (n < FM_GEMM_TILE_N || rest == 0 || rest > FM_GEMM_THIN);
 }
 
 fm_status fm_gemm_nt_bias(fm_device *dev, size_t m, size_t n, size_t k, fm_matrix a, fm_matrix w,
@@ -258,21 +268,47 @@ fail:
 fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int trans_b, size_t m,
                   size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b, float beta,
                   fm_matrix c) {
+  fm_gemm_impl impl = {fm_gemm_resolve(dev, provider), fm_gpu_tile_default()};
+  return fm_gemm_by(dev, &impl, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+}
+
+fm_status fm_gemm_by(fm_device *dev, const fm_gemm_impl *impl, int trans_a, int trans_b,
+                     size_t m, size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b,
+                     float beta, fm_matrix c) {
   if (m == 0 || n == 0) return FM_OK;
-  if (fm_gemm_resolve(dev, provider) == FM_GEMM_FMCL)
+  fm_gemm_provider provider = fm_gemm_resolve(dev, impl->provider);
+  if (provider == FM_GEMM_FMCL)
     return gemm_fmcl(dev, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  if (provider == FM_GEMM_FMCL_GPU)
+    return fm_gpu_gemm(dev, &impl->tile, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
   cl_command_queue queue = fm_device_queue(dev);
+  CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+  CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+  /* One temporary buffer kept by the device, instead of CLBlast's allocation per call on
+   * its indirect path (products past its direct kernel's sizes). */
+  size_t temp_bytes = 0;
+  cl_mem temp = NULL;
+  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(CLBlastLayoutRowMajor, ta, tb, m, n, k,
+                                                   a.offset, a.ld, b.offset, b.ld, c.offset,
+                                                   c.ld, &queue, &temp_bytes);
+  if (s == CLBlastSuccess && temp_bytes > 0) {
+    fm_status st = fm_device_scratch(dev, temp_bytes, &temp);
+    if (st != FM_OK) return st;
+  }
   char label[64];
   snprintf(label, sizeof label, "clblast %c%c %zux%zux%zu", trans_a ? 'T' : 'N', trans_b ? 'T' : 'N',
            m, n, k);
   cl_event *event = NULL;
   fm_status st = fm_device_profile_slot(dev, label, &event);
   if (st != FM_OK) return st;
-  CLBlastStatusCode s = CLBlastSgemm(
-      CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a.mem, a.offset, a.ld,
-      b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld, &queue, event);
-  if (s == CLBlastSuccess) fm_device_profile_commit(dev);
+  if (s == CLBlastSuccess)
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a.mem, a.offset,
+                                   a.ld, b.mem, b.offset, b.ld, beta, c.mem, c.offset, c.ld,
+                                   &queue, event, temp);
+  if (s == CLBlastSuccess) {
+    fm_device_profile_commit(dev);
+    fm_device_count_library_call(dev);
+  }
   if (s != CLBlastSuccess)
     return fm_fail(s == CLBlastTempBufferAllocFailure || s == CLBlastOpenCLOutOfResources
                        ? FM_ERR_NOMEM

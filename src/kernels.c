@@ -1,5 +1,6 @@
-/* Program table: which cl/ files make up each program. Shared helpers (the random number
- * generator) are prepended as source so every program stays one self-contained unit. */
+/* Program table: which cl/ files make up each program. The constants the host shares
+ * (include/fmcl/constants.h) and shared helpers (the random number generator, the tree
+ * reductions) are prepended as source, so every program stays one self-contained unit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 
 typedef struct program_files {
   const char *program;
-  const char *files[4];
+  const char *files[6];
   const char *options;
 } program_files;
 
@@ -18,13 +19,14 @@ static const program_files programs[] = {
     {"buffer", {"buffer", NULL}, ""},
     {"rng", {"rng", NULL}, ""},
     {"path", {"rng", "path", NULL}, ""},
-    {"mlp", {"activation", "mlp", NULL}, ""},
-    {"loss", {"loss", NULL}, ""},
-    {"optim", {"optim", NULL}, ""},
-    {"solver", {"solver", NULL}, ""},
+    {"mlp", {"activation", "reduce", "mlp", "mlp_thin", NULL}, ""},
+    {"loss", {"reduce", "loss", NULL}, ""},
+    {"optim", {"reduce", "optim", NULL}, ""},
+    {"solver", {"reduce", "solver", NULL}, ""},
     {"likelihood", {"rng", "likelihood", NULL}, ""},
     /* Products tolerate fused multiply-adds (a rounding difference, not an error). */
     {"gemm", {"activation", "gemm", NULL}, "-cl-mad-enable"},
+    {"gemm_gpu", {"activation", "reduce", "gemm_gpu", NULL}, "-cl-mad-enable"},
     {"bench", {"bench", NULL}, "-cl-mad-enable"},
 };
 
@@ -67,8 +69,14 @@ fm_status fm_kernels_program_source(const char *program, char **source, char *or
 
   const char *dir = getenv("FMCL_KERNEL_DIR");
   if (dir && !*dir) dir = NULL;
-  char *joined = NULL;
-  size_t len = 0;
+  const char *constants = embedded_source("constants");
+  FM_ASSERT(constants != NULL);
+  size_t len = strlen(constants);
+  char *joined = malloc(len + 2);
+  if (!joined) return fm_fail(FM_ERR_NOMEM, "out of host memory joining kernel sources");
+  memcpy(joined, constants, len);
+  joined[len++] = '\n';
+  joined[len] = '\0';
   origin[0] = '\0';
   for (int i = 0; p->files[i]; i++) {
     char *owned = NULL;

@@ -1,6 +1,11 @@
-/* The MLP's forward and backward passes: matrix products through fm_gemm and the
- * elementwise kernels of cl/mlp.cl. The last forward pass leaves each hidden layer's
- * activations and their derivatives act'(z) on the device for the backward pass. */
+/* The MLP's forward and backward passes: matrix products through fm_gemm, each chosen per
+ * operation and shape (device.gemm, or the tuning), and a layer's other kernels
+ * (src/layer.c). fmcl's CPU kernels fuse every epilogue into the product and read the
+ * weights transposed; the GPU path (CLBlast or fmcl's GPU kernels) reads W as stored, runs
+ * the thin input and output layers with kernels of their own, and reduces the bias
+ * gradients in two passes, the first inside the kernel that makes the layer's gradient.
+ * The last forward pass leaves each hidden layer's activations and their derivatives
+ * act'(z) on the device for the backward pass. */
 #include "fmcl/mlp.h"
 
 #include <math.h>
@@ -11,6 +16,7 @@
 #include "fmcl/gemm.h"
 #include "fmcl/rng.h"
 #include "internal.h"
+#include "layer.h"
 
 #define MAX_LAYERS (FM_MAX_HIDDEN + 1)
 
@@ -31,8 +37,8 @@ struct fm_mlp {
   int capacity, max_width;
   cl_mem params, grads; /* (flat_size) */
   cl_mem params_t;      /* (flat_size): each W_l transposed to (in, out) at the same offset,
-                           so the forward product reads B row by row */
-  int params_t_stale;   /* params changed since params_t was made */
+                           for fmcl's CPU kernels, which read B row by row */
+  int params_t_stale[MAX_LAYERS]; /* params changed since layer l's W^T was made */
   fm_gemm_provider gemm;
   const fm_gemm_tuning *tuning; /* per-shape providers when gemm is auto, or NULL */
   cl_mem input;         /* (capacity, in[0]) */
@@ -40,13 +46,30 @@ struct fm_mlp {
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
   cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
   cl_mem grad_t;         /* (max_width, capacity): a layer's output gradient transposed */
-  cl_kernel k_input, k_bias_act, k_times_derivative, k_bias_add, k_column_sums, k_transpose;
-  cl_kernel k_tangent_input, k_tangent_times;
+  size_t col_at[MAX_LAYERS]; /* layer l's first column among the bias-gradient partials */
+  size_t pending[MAX_LAYERS]; /* row groups of layer l's partials awaiting the second pass */
+  fm_partials partials;      /* (groups, ldp = all layers' widths) first-pass sums */
+  size_t partial_groups;     /* row groups partials.mem holds */
+  cl_mem bias_dest;          /* (ldp) ints: the gradient index of each partial column */
   int tangent_rows;          /* rows the tangent buffers hold (0 until the first JVP) */
   cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
 };
 
 static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+/* bias_dest[col_at[l] + c] = b_off[l] + c: where the second pass puts each bias gradient. */
+static fm_status make_bias_dest(fm_mlp *m) {
+  fm_status st = FM_OK;
+  int *dest = malloc(m->partials.ldp * sizeof *dest);
+  if (!dest) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the model");
+  for (int l = 0; l < m->n_layers; l++)
+    for (int c = 0; c < m->out[l]; c++) dest[m->col_at[l] + (size_t)c] = (int)(m->b_off[l] + (size_t)c);
+  FM_TRY(fm_device_alloc(m->dev, m->partials.ldp * sizeof(int), "bias gradient map", &m->bias_dest));
+  FM_TRY(fm_device_write(m->dev, m->bias_dest, 0, m->partials.ldp * sizeof(int), dest));
+fail:
+  free(dest);
+  return st;
+}
 
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out) {
   fm_status st = FM_OK;
@@ -74,11 +97,16 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
     if (m->in[l] > m->max_width) m->max_width = m->in[l];
   }
   m->flat_size = off;
+  for (int l = 0; l < m->n_layers; l++) {
+    m->col_at[l] = m->partials.ldp;
+    m->partials.ldp += (size_t)m->out[l];
+  }
   size_t cap = (size_t)capacity;
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model parameters", &m->params));
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model gradients", &m->grads));
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "transposed weights", &m->params_t));
-  m->params_t_stale = 1;
+  fm_mlp_params_changed(m);
+  FM_TRY(make_bias_dest(m));
   FM_TRY(fm_device_fill(dev, m->params, 0, m->flat_size, 0.0f));
   FM_TRY(fm_device_fill(dev, m->grads, 0, m->flat_size, 0.0f));
   FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[0] * sizeof(float), "model input", &m->input));
@@ -92,17 +120,6 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_b));
   FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_t));
 
-  char name[64];
-  const char *act = fm_activation_name(shape->activation);
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_mlp_input", &m->k_input));
-  snprintf(name, sizeof name, "fm_bias_%s", act);
-  FM_TRY(fm_device_kernel(dev, "mlp", name, &m->k_bias_act));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_times_derivative", &m->k_times_derivative));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_bias_add", &m->k_bias_add));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_sums", &m->k_column_sums));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_transpose", &m->k_transpose));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_tangent_input", &m->k_tangent_input));
-  FM_TRY(fm_device_kernel(dev, "mlp", "fm_tangent_times", &m->k_tangent_times));
   *out = m;
   return FM_OK;
 fail:
@@ -125,6 +142,8 @@ void fm_mlp_destroy(fm_mlp *m) {
   fm_device_release(m->dev, m->grads);
   fm_device_release(m->dev, m->params_t);
   fm_device_release(m->dev, m->params);
+  fm_device_release(m->dev, m->partials.mem);
+  fm_device_release(m->dev, m->bias_dest);
   free(m);
 }
 
@@ -146,75 +165,42 @@ fm_status fm_mlp_init(fm_mlp *m, uint64_t seed) {
   return st;
 }
 
-/* A 2-D work-group for a (width, n) range: as wide as the matrix, up to 64 items. */
-static void local_2d(const fm_mlp *m, int width, size_t local[2]) {
-  size_t lx = 1;
-  while (lx < (size_t)width && lx < 64) lx *= 2;
-  size_t total = fm_device_local_1d(m->dev);
-  if (total < lx) lx = total;
-  local[0] = lx;
-  local[1] = total / lx;
+void fm_mlp_params_changed(fm_mlp *m) {
+  for (int l = 0; l < MAX_LAYERS; l++) m->params_t_stale[l] = 1;
 }
-
-static fm_status launch_rows(fm_mlp *m, cl_kernel k, int width, int n) {
-  size_t global[2] = {(size_t)width, (size_t)n}, local[2];
-  local_2d(m, width, local);
-  return fm_device_launch(m->dev, k, 2, global, local);
-}
-
-/* With z = d_l + b_l (d_l holding the product): h_l = act(z), d_l = act'(z). */
-static fm_status bias_act(fm_mlp *m, int l, int n) {
-  fm_status st = FM_OK;
-  cl_kernel k = m->k_bias_act;
-  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
-  FM_CL(FM_ARG(k, 0, m->d[l]));
-  FM_CL(FM_ARG(k, 1, m->h[l]));
-  FM_CL(FM_ARG(k, 2, m->params));
-  FM_CL(FM_ARG(k, 3, at));
-  FM_CL(FM_ARG(k, 4, un));
-  FM_CL(FM_ARG(k, 5, width));
-  FM_TRY(launch_rows(m, k, (int)width, n));
-fail:
-  return st;
-}
-
-/* dst (cols, rows) = src (rows, cols) transposed, both at offset at. */
-static fm_status transpose(fm_mlp *m, cl_mem src, cl_mem dst, size_t at, int rows, int cols) {
-  fm_status st = FM_OK;
-  cl_kernel k = m->k_transpose;
-  cl_uint uat = (cl_uint)at, ur = (cl_uint)rows, uc = (cl_uint)cols;
-  FM_CL(FM_ARG(k, 0, src));
-  FM_CL(FM_ARG(k, 1, dst));
-  FM_CL(FM_ARG(k, 2, uat));
-  FM_CL(FM_ARG(k, 3, ur));
-  FM_CL(FM_ARG(k, 4, uc));
-  FM_TRY(launch_rows(m, k, cols, (rows + 15) / 16));
-fail:
-  return st;
-}
-
-/* params_t = each W_l transposed, when the parameters changed since the last time. */
-static fm_status refresh_transposed(fm_mlp *m) {
-  fm_status st = FM_OK;
-  if (!m->params_t_stale) return FM_OK;
-  for (int l = 0; l < m->n_layers; l++)
-    FM_TRY(transpose(m, m->params, m->params_t, m->w_off[l], m->out[l], m->in[l]));
-  m->params_t_stale = 0;
-fail:
-  return st;
-}
-
-void fm_mlp_params_changed(fm_mlp *m) { m->params_t_stale = 1; }
 
 void fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) { m->gemm = provider; }
 
 void fm_mlp_set_tuning(fm_mlp *m, const fm_gemm_tuning *tuning) { m->tuning = tuning; }
 
-/* Who computes one product: a set provider, else the tuning's choice for the shape. */
-static fm_gemm_provider provider_for(const fm_mlp *m, int trans_a, size_t rows, size_t n,
-                                     size_t k) {
-  if (m->gemm != FM_GEMM_AUTO || !m->tuning) return fm_gemm_resolve(m->dev, m->gemm);
-  return fm_gemm_tuned_provider(m->tuning, m->dev, trans_a, rows, n, k);
+/* Who computes one product: device.gemm, or with auto the tuning's choice for it. */
+static fm_gemm_impl impl_for(const fm_mlp *m, fm_gemm_op op, size_t rows, size_t n, size_t k) {
+  fm_gemm_impl impl = fm_gemm_choose(m->tuning, m->dev, m->gemm, op, rows, n, k);
+  impl.provider = fm_gemm_resolve(m->dev, impl.provider);
+  return impl;
+}
+
+/* The thin layers follow the provider device.gemm stands for (never the tuning): fmcl's
+ * CPU kernels have thin variants of their own; every other provider takes cl/mlp_thin.cl. */
+static int gpu_path(const fm_mlp *m) { return fm_gemm_resolve(m->dev, m->gemm) != FM_GEMM_FMCL; }
+static int thin_input(const fm_mlp *m, int l) {
+  return l == 0 && gpu_path(m) && m->in[0] <= FM_THIN_IN;
+}
+static int thin_output(const fm_mlp *m, int l) {
+  return l == m->n_layers - 1 && gpu_path(m) && m->out[l] <= FM_GEMM_THIN;
+}
+
+/* Layer l's W^T in params_t (for fmcl's CPU kernels), made again when the parameters
+ * changed since. */
+static fm_status transposed_weights(fm_mlp *m, int l, fm_matrix *wt) {
+  fm_status st = FM_OK;
+  if (m->params_t_stale[l])
+    FM_TRY(fm_layer_transpose(m->dev, m->params, m->params_t, m->w_off[l], m->out[l], m->in[l]));
+  m->params_t_stale[l] = 0;
+  fm_matrix t = {m->params_t, m->w_off[l], (size_t)m->out[l]}; /* (in, out) */
+  *wt = t;
+fail:
+  return st;
 }
 
 static fm_status check_batch(const fm_mlp *m, int n) {
@@ -224,64 +210,66 @@ static fm_status check_batch(const fm_mlp *m, int n) {
 }
 
 
+/* Layer l's forward product with its epilogue into h (and d when not NULL), act "none"
+ * for the output layer. */
+static fm_status layer_forward(fm_mlp *m, int l, size_t rows, cl_mem a_mem, const char *act,
+                               cl_mem d, cl_mem h) {
+  fm_status st = FM_OK;
+  size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  int last = l == m->n_layers - 1;
+  fm_matrix a = {a_mem, 0, in};
+  fm_matrix w = {m->params, m->w_off[l], in}; /* W (out, in) as stored */
+  fm_gemm_impl impl = impl_for(m, FM_OP_FORWARD, rows, outw, in);
+  if (impl.provider == FM_GEMM_FMCL && last && outw <= FM_GEMM_THIN)
+    return fm_gemm_nt_bias(m->dev, rows, outw, in, a, w, m->params, m->b_off[l], h, outw);
+  if (impl.provider == FM_GEMM_FMCL) {
+    fm_matrix wt;
+    FM_TRY(transposed_weights(m, l, &wt));
+    return fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l], act, d, h,
+                            outw);
+  }
+  if (impl.provider == FM_GEMM_FMCL_GPU)
+    return fm_gpu_gemm_bias_act(m->dev, &impl.tile, rows, outw, in, a, w, m->params,
+                                m->b_off[l], act, d, h, outw);
+  /* CLBlast, then the epilogue kernel (it keeps the derivative in place of the product). */
+  fm_matrix c = {last ? h : m->d[l], 0, outw};
+  FM_TRY(fm_gemm_by(m->dev, &impl, 0, 1, rows, outw, in, 1.0f, a, w, 0.0f, c));
+  if (last) FM_TRY(fm_layer_bias_add(m->dev, h, m->params, m->b_off[l], (int)rows, (int)outw));
+  else FM_TRY(fm_layer_bias_act(m->dev, act, m->d[l], h, m->params, m->b_off[l], (int)rows,
+                                (int)outw));
+fail:
+  return st;
+}
+
 /* The forward pass; keep: also the activations' derivatives for a backward pass or
- * tangents (with fmcl's kernels; CLBlast's path writes them anyway). */
+ * tangents (CLBlast's path writes them anyway). */
 static fm_status forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
                          int keep) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
-  FM_TRY(refresh_transposed(m));
-  cl_uint un = (cl_uint)n, dim = (cl_uint)m->shape.dim, nf = (cl_uint)m->shape.time_features;
-  cl_uint nc = (cl_uint)m->shape.classes;
-  cl_int has_labels = labels != NULL;
-  cl_mem label_arg = labels ? labels : t; /* any valid buffer when unused */
-  cl_kernel k = m->k_input;
-  FM_CL(FM_ARG(k, 0, x));
-  FM_CL(FM_ARG(k, 1, t));
-  FM_CL(FM_ARG(k, 2, label_arg));
-  FM_CL(FM_ARG(k, 3, has_labels));
-  FM_CL(FM_ARG(k, 4, m->input));
-  FM_CL(FM_ARG(k, 5, un));
-  FM_CL(FM_ARG(k, 6, dim));
-  FM_CL(FM_ARG(k, 7, nf));
-  FM_CL(FM_ARG(k, 8, nc));
   size_t rows = (size_t)n;
-  FM_TRY(fm_device_launch(m->dev, k, 1, &rows, NULL));
-
-  const char *act = fm_activation_name(m->shape.activation);
-  for (int l = 0; l < m->n_layers; l++) {
-    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  const fm_mlp_shape *sh = &m->shape;
+  const char *act = fm_activation_name(sh->activation);
+  int first = 0;
+  if (thin_input(m, 0)) {
+    FM_TRY(fm_layer_thin_input(m->dev, act, x, t, labels, n, sh->dim, sh->time_features,
+                               sh->classes, m->input, m->params, m->w_off[0], m->b_off[0],
+                               m->out[0], keep ? m->d[0] : NULL, m->h[0]));
+    first = 1;
+  } else {
+    FM_TRY(fm_layer_input(m->dev, x, t, labels, n, sh->dim, sh->time_features, sh->classes,
+                          m->input));
+  }
+  for (int l = first; l < m->n_layers; l++) {
     int last = l == m->n_layers - 1;
-    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
-    fm_matrix wt = {m->params_t, m->w_off[l], outw}; /* W^T (in, out) */
-    cl_mem d = last ? NULL : m->d[l], h = last ? out : m->h[l];
-    /* fmcl's kernels fuse the bias and activation; CLBlast needs kernels after it. */
-    fm_gemm_provider prov = provider_for(m, 0, rows, outw, in);
-    int fused = prov == FM_GEMM_FMCL;
-    if (fused && last && outw <= FM_GEMM_THIN) {
-      fm_matrix w = {m->params, m->w_off[l], in};
-      FM_TRY(fm_gemm_nt_bias(m->dev, rows, outw, in, a, w, m->params, m->b_off[l], out, outw));
+    cl_mem a = l == 0 ? m->input : m->h[l - 1];
+    if (thin_output(m, l)) {
+      FM_TRY(fm_layer_thin_output(m->dev, a, n, m->in[l], m->params, m->w_off[l], m->b_off[l],
+                                  m->out[l], out));
       continue;
     }
-    if (fused) {
-      FM_TRY(fm_gemm_bias_act(m->dev, rows, outw, in, a, wt, m->params, m->b_off[l],
-                              last ? "none" : act, keep ? d : NULL, h, outw));
-      continue;
-    }
-    fm_matrix c = {last ? out : d, 0, outw};
-    FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
-    if (!last) {
-      FM_TRY(bias_act(m, l, n));
-    } else {
-      cl_uint width = (cl_uint)outw, at = (cl_uint)m->b_off[l];
-      k = m->k_bias_add;
-      FM_CL(FM_ARG(k, 0, out));
-      FM_CL(FM_ARG(k, 1, m->params));
-      FM_CL(FM_ARG(k, 2, at));
-      FM_CL(FM_ARG(k, 3, un));
-      FM_CL(FM_ARG(k, 4, width));
-      FM_TRY(launch_rows(m, k, (int)width, n));
-    }
+    FM_TRY(layer_forward(m, l, rows, a, last ? "none" : act, last || !keep ? NULL : m->d[l],
+                         last ? out : m->h[l]));
   }
 fail:
   return st;
@@ -295,31 +283,114 @@ fm_status fm_mlp_evaluate(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, c
   return forward(m, x, t, labels, n, out, 0);
 }
 
-static fm_status bias_grad(fm_mlp *m, int l, cl_mem g, int n) {
+/* Whether layer l's bias gradient comes from first-pass partials (its weight gradient is a
+ * plain product), not from the kernel that computes its weight gradient. */
+static int bias_from_partials(const fm_mlp *m, int l, size_t rows) {
+  if (thin_input(m, l) || thin_output(m, l)) return 0;
+  return impl_for(m, FM_OP_WEIGHT_GRAD, (size_t)m->out[l], (size_t)m->in[l], rows).provider !=
+         FM_GEMM_FMCL;
+}
+
+/* Room in the partials for a backward pass of n rows: the most row groups any first pass
+ * of it writes. */
+static fm_status reserve_partials(fm_mlp *m, size_t rows) {
+  size_t groups = fm_layer_groups(m->dev, rows);
+  for (int l = 1; l < m->n_layers; l++) {
+    fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, (size_t)m->in[l], (size_t)m->out[l]);
+    size_t tiles = fm_gpu_row_tiles(&impl.tile, rows);
+    if (impl.provider == FM_GEMM_FMCL_GPU && tiles > groups) groups = tiles;
+  }
+  if (groups <= m->partial_groups) return FM_OK;
+  fm_device_release(m->dev, m->partials.mem);
+  m->partials.mem = NULL;
+  m->partial_groups = 0;
+  fm_status st = fm_device_alloc(m->dev, groups * m->partials.ldp * sizeof(float),
+                                 "bias gradient sums", &m->partials.mem);
+  if (st == FM_OK) m->partial_groups = groups;
+  return st;
+}
+
+/* The second pass of the bias gradients: one launch per run of neighbouring layers whose
+ * partials have the same number of row groups. */
+static fm_status finish_bias_grads(fm_mlp *m) {
   fm_status st = FM_OK;
-  cl_kernel k = m->k_column_sums;
-  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l], at = (cl_uint)m->b_off[l];
-  FM_CL(FM_ARG(k, 0, g));
-  FM_CL(FM_ARG(k, 1, m->grads));
-  FM_CL(FM_ARG(k, 2, at));
-  FM_CL(FM_ARG(k, 3, un));
-  FM_CL(FM_ARG(k, 4, width));
-  size_t cols = width;
-  FM_TRY(fm_device_launch(m->dev, k, 1, &cols, NULL));
+  for (int l = 0; l < m->n_layers;) {
+    if (!m->pending[l]) {
+      l++;
+      continue;
+    }
+    int end = l + 1;
+    while (end < m->n_layers && m->pending[end] == m->pending[l]) end++;
+    size_t first = m->col_at[l], count = m->col_at[end - 1] + (size_t)m->out[end - 1] - first;
+    FM_TRY(fm_layer_column_finish(m->dev, &m->partials, m->pending[l], first, count,
+                                  m->bias_dest, m->grads));
+    l = end;
+  }
 fail:
   return st;
 }
 
-/* g (n, width) *= act'(z_l). */
-static fm_status act_backward(fm_mlp *m, int l, cl_mem g, int n) {
+/* Layer l's weight and bias gradients from g, the gradient at its pre-activation. groups:
+ * the row groups of g's partials already written, 0 for none. */
+static fm_status layer_weight_grad(fm_mlp *m, int l, size_t rows, cl_mem g, size_t groups) {
   fm_status st = FM_OK;
-  cl_kernel k = m->k_times_derivative;
-  cl_uint un = (cl_uint)n, width = (cl_uint)m->out[l];
-  FM_CL(FM_ARG(k, 0, g));
-  FM_CL(FM_ARG(k, 1, m->d[l]));
-  FM_CL(FM_ARG(k, 2, un));
-  FM_CL(FM_ARG(k, 3, width));
-  FM_TRY(launch_rows(m, k, (int)width, n));
+  int n = (int)rows;
+  size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  cl_mem a_mem = l == 0 ? m->input : m->h[l - 1];
+  if (thin_output(m, l))
+    return fm_layer_thin_output_grad(m->dev, g, a_mem, n, (int)outw, (int)in, m->grads,
+                                     m->w_off[l], m->b_off[l]);
+  if (thin_input(m, l))
+    return fm_layer_thin_input_grad(m->dev, g, a_mem, n, (int)outw, (int)in, m->grads,
+                                    m->w_off[l], m->b_off[l]);
+  fm_matrix gz = {g, 0, outw}, a = {a_mem, 0, in}, dw = {m->grads, m->w_off[l], in};
+  /* dW_l (out, in) = g^T (out, n) x a (n, in); db_l = column sums of g */
+  fm_gemm_impl impl = impl_for(m, FM_OP_WEIGHT_GRAD, outw, in, rows);
+  if (impl.provider == FM_GEMM_FMCL) {
+    if (fm_gemm_tn_tiled(outw, in) && in >= TRANSPOSED_GRADIENT_FROM &&
+        outw >= TRANSPOSED_GRADIENT_FROM) {
+      FM_TRY(fm_layer_transpose(m->dev, g, m->grad_t, 0, n, (int)outw));
+      fm_matrix gt = {m->grad_t, 0, rows};
+      return fm_gemm_nn_rowsum(m->dev, outw, in, rows, gt, a, dw, m->grads, m->b_off[l]);
+    }
+    return fm_gemm_tn_colsum(m->dev, outw, in, rows, gz, a, dw, m->grads, m->b_off[l]);
+  }
+  FM_TRY(fm_gemm_by(m->dev, &impl, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
+  if (!groups) {
+    FM_TRY(fm_layer_column_partials(m->dev, g, n, (int)outw, &m->partials, m->col_at[l]));
+    groups = fm_layer_groups(m->dev, rows);
+  }
+  m->pending[l] = groups;
+fail:
+  return st;
+}
+
+/* The gradient at layer l - 1's pre-activation, (g W_l) * act'(z_{l-1}), into next; the
+ * row groups of the partials written with it (0 when none were). */
+static fm_status layer_backward(fm_mlp *m, int l, size_t rows, cl_mem g, cl_mem next,
+                                size_t *groups) {
+  fm_status st = FM_OK;
+  int n = (int)rows;
+  size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  const fm_partials *p = bias_from_partials(m, l - 1, rows) ? &m->partials : NULL;
+  size_t at = m->col_at[l - 1];
+  *groups = p ? fm_layer_groups(m->dev, rows) : 0;
+  if (thin_output(m, l))
+    return fm_layer_thin_output_back(m->dev, g, n, (int)outw, m->params, m->w_off[l], (int)in,
+                                     m->d[l - 1], next, p, at);
+  fm_matrix gz = {g, 0, outw}, w = {m->params, m->w_off[l], in}, gn = {next, 0, in};
+  fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, in, outw);
+  if (impl.provider == FM_GEMM_FMCL) {
+    *groups = 0;
+    return fm_gemm_times(m->dev, rows, in, outw, gz, w, m->d[l - 1], next, in);
+  }
+  if (impl.provider == FM_GEMM_FMCL_GPU) {
+    if (p) *groups = fm_gpu_row_tiles(&impl.tile, rows);
+    return fm_gpu_gemm_times(m->dev, &impl.tile, rows, in, outw, gz, w, m->d[l - 1], next, in,
+                             p ? p->mem : NULL, m->partials.ldp, at);
+  }
+  FM_TRY(fm_gemm_by(m->dev, &impl, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
+  FM_TRY(fm_layer_times(m->dev, next, m->d[l - 1], n, (int)in, p, at));
 fail:
   return st;
 }
@@ -327,40 +398,18 @@ fail:
 fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
-  size_t rows = (size_t)n;
+  size_t rows = (size_t)n, groups = 0;
+  FM_TRY(reserve_partials(m, rows));
+  for (int l = 0; l < m->n_layers; l++) m->pending[l] = 0;
   cl_mem g = dout; /* gradient at the pre-activation of layer l (the output has none) */
   for (int l = m->n_layers - 1; l >= 0; l--) {
-    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
-    fm_matrix gz = {g, 0, outw};
-    fm_matrix a = {l == 0 ? m->input : m->h[l - 1], 0, in};
-    fm_matrix dw = {m->grads, m->w_off[l], in};
-    /* dW_l (out, in) = g^T (out, n) x a (n, in); db_l = column sums of g */
-    fm_gemm_provider prov = provider_for(m, 1, outw, in, rows);
-    if (prov == FM_GEMM_FMCL && fm_gemm_tn_tiled(outw, in) && in >= TRANSPOSED_GRADIENT_FROM &&
-        outw >= TRANSPOSED_GRADIENT_FROM) {
-      FM_TRY(transpose(m, g, m->grad_t, 0, n, (int)outw));
-      fm_matrix gt = {m->grad_t, 0, rows};
-      FM_TRY(fm_gemm_nn_rowsum(m->dev, outw, in, rows, gt, a, dw, m->grads, m->b_off[l]));
-    } else if (prov == FM_GEMM_FMCL) {
-      FM_TRY(fm_gemm_tn_colsum(m->dev, outw, in, rows, gz, a, dw, m->grads, m->b_off[l]));
-    } else {
-      FM_TRY(fm_gemm(m->dev, prov, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
-      FM_TRY(bias_grad(m, l, g, n));
-    }
+    FM_TRY(layer_weight_grad(m, l, rows, g, groups));
     if (l == 0) break;
-    /* The gradient at layer l - 1's pre-activation: (g W_l) * act'(z_{l-1}). */
     cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
-    fm_matrix w = {m->params, m->w_off[l], in};
-    prov = provider_for(m, 0, rows, in, outw);
-    if (prov == FM_GEMM_FMCL) {
-      FM_TRY(fm_gemm_times(m->dev, rows, in, outw, gz, w, m->d[l - 1], next, in));
-    } else {
-      fm_matrix gn = {next, 0, in};
-      FM_TRY(fm_gemm(m->dev, prov, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn));
-      FM_TRY(act_backward(m, l - 1, next, n));
-    }
+    FM_TRY(layer_backward(m, l, rows, g, next, &groups));
     g = next;
   }
+  FM_TRY(finish_bias_grads(m));
 fail:
   return st;
 }
@@ -380,33 +429,24 @@ fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem
     FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", &m->tangent_b));
     m->tangent_rows = (int)rows;
   }
-  cl_kernel kern = m->k_tangent_input;
-  cl_uint urows = (cl_uint)rows, dim = (cl_uint)m->shape.dim, width = (cl_uint)m->in[0];
-  FM_CL(FM_ARG(kern, 0, tangents));
-  FM_CL(FM_ARG(kern, 1, m->tangent_a));
-  FM_CL(FM_ARG(kern, 2, urows));
-  FM_CL(FM_ARG(kern, 3, dim));
-  FM_CL(FM_ARG(kern, 4, width));
-  FM_TRY(fm_device_launch(m->dev, kern, 1, &rows, NULL));
+  FM_TRY(fm_layer_tangent_input(m->dev, tangents, m->tangent_a, rows, m->shape.dim, m->in[0]));
   /* Each layer is linear in the tangent: T W^T, then times act'(z) of the point's row. */
   cl_mem cur = m->tangent_a;
   for (int l = 0; l < m->n_layers; l++) {
     int last = l == m->n_layers - 1;
     size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
     cl_mem next = last ? out_tangents : (cur == m->tangent_a ? m->tangent_b : m->tangent_a);
-    fm_matrix a = {cur, 0, in}, wt = {m->params_t, m->w_off[l], outw}, c = {next, 0, outw};
-    FM_TRY(fm_gemm(m->dev, provider_for(m, 0, rows, outw, in), 0, 0, rows, outw, in, 1.0f, a, wt,
-                   0.0f, c));
-    if (!last) {
-      kern = m->k_tangent_times;
-      cl_uint un = (cl_uint)n, uk = (cl_uint)k, w = (cl_uint)outw;
-      FM_CL(FM_ARG(kern, 0, next));
-      FM_CL(FM_ARG(kern, 1, m->d[l]));
-      FM_CL(FM_ARG(kern, 2, un));
-      FM_CL(FM_ARG(kern, 3, uk));
-      FM_CL(FM_ARG(kern, 4, w));
-      FM_TRY(launch_rows(m, kern, (int)outw, n));
+    fm_matrix a = {cur, 0, in}, c = {next, 0, outw};
+    fm_gemm_impl impl = impl_for(m, FM_OP_FORWARD, rows, outw, in);
+    if (impl.provider == FM_GEMM_FMCL) { /* fmcl's CPU kernels are fast for op(B) = B */
+      fm_matrix wt;
+      FM_TRY(transposed_weights(m, l, &wt));
+      FM_TRY(fm_gemm_by(m->dev, &impl, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
+    } else {
+      fm_matrix w = {m->params, m->w_off[l], in};
+      FM_TRY(fm_gemm_by(m->dev, &impl, 0, 1, rows, outw, in, 1.0f, a, w, 0.0f, c));
     }
+    if (!last) FM_TRY(fm_layer_tangent_times(m->dev, next, m->d[l], n, k, (int)outw));
     cur = next;
   }
 fail:
@@ -437,6 +477,6 @@ fm_status fm_mlp_read_params(fm_mlp *m, float *host) {
 }
 
 fm_status fm_mlp_write_params(fm_mlp *m, const float *host) {
-  m->params_t_stale = 1;
+  fm_mlp_params_changed(m);
   return fm_device_write(m->dev, m->params, 0, m->flat_size * sizeof(float), host);
 }

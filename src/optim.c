@@ -1,5 +1,6 @@
-/* Adam's host side: bias corrections per step (in double), one kernel launch per update,
- * plus the global-norm reduction when clipping and the EMA update when averaging. */
+/* Adam's host side: bias corrections per step (in double), one kernel launch per update
+ * (the EMA of the weights in the same pass), plus the global norm's two reduction passes
+ * when clipping. */
 #include "fmcl/optim.h"
 
 #include <math.h>
@@ -13,12 +14,11 @@ struct fm_optim {
   size_t n;
   cl_mem state; /* (2, n): m then v */
   cl_mem norm;  /* (1): the gradient's global norm */
+  cl_mem partial; /* (FM_REDUCE_GROUPS_MAX): the norm's first-pass sums */
   cl_mem ema;   /* (n) or NULL */
   uint64_t t;
-  cl_kernel k_adam, k_norm, k_ema;
+  cl_kernel k_adam, k_sumsq, k_norm;
 };
-
-#define NORM_WG 64 /* FM_NORM_WG in cl/optim.cl */
 
 double fm_lr_at(const fm_lr_schedule *s, uint64_t step) {
   if (s->warmup > 0 && step <= (uint64_t)s->warmup) return s->lr * (double)step / (double)s->warmup;
@@ -40,10 +40,12 @@ fm_status fm_optim_create(fm_device *dev, size_t n, const fm_adam_params *params
   FM_TRY(fm_device_fill(dev, o->state, 0, 2 * n, 0.0f));
   FM_TRY(fm_device_alloc(dev, sizeof(float), "gradient norm", &o->norm));
   FM_TRY(fm_device_fill(dev, o->norm, 0, 1, 0.0f));
+  FM_TRY(fm_device_alloc(dev, FM_REDUCE_GROUPS_MAX * sizeof(float), "gradient norm sums",
+                         &o->partial));
   if (params->ema > 0) FM_TRY(fm_device_alloc(dev, n * sizeof(float), "EMA weights", &o->ema));
   FM_TRY(fm_device_kernel(dev, "optim", "fm_adam", &o->k_adam));
-  FM_TRY(fm_device_kernel(dev, "optim", "fm_global_norm", &o->k_norm));
-  FM_TRY(fm_device_kernel(dev, "optim", "fm_ema", &o->k_ema));
+  FM_TRY(fm_device_kernel(dev, "optim", "fm_sumsq_partials", &o->k_sumsq));
+  FM_TRY(fm_device_kernel(dev, "optim", "fm_norm_finish", &o->k_norm));
   *out = o;
   return FM_OK;
 fail:
@@ -55,6 +57,7 @@ void fm_optim_destroy(fm_optim *o) {
   if (!o) return;
   fm_device_release(o->dev, o->state);
   fm_device_release(o->dev, o->norm);
+  fm_device_release(o->dev, o->partial);
   fm_device_release(o->dev, o->ema);
   free(o);
 }
@@ -71,13 +74,29 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   float clip = (float)o->p.clip;
   cl_kernel k = NULL;
   if (clip > 0) {
-    k = o->k_norm;
+    size_t wg = fm_device_reduce_wg(o->dev), groups = fm_device_reduce_groups(o->dev, o->n);
+    size_t global = groups * wg;
+    cl_uint ug = (cl_uint)groups;
+    k = o->k_sumsq;
     FM_CL(FM_ARG(k, 0, grads));
     FM_CL(FM_ARG(k, 1, n));
+    FM_CL(FM_ARG(k, 2, o->partial));
+    FM_TRY(fm_device_launch(o->dev, k, 1, &global, &wg));
+    k = o->k_norm;
+    FM_CL(FM_ARG(k, 0, o->partial));
+    FM_CL(FM_ARG(k, 1, ug));
     FM_CL(FM_ARG(k, 2, o->norm));
-    size_t one = NORM_WG;
-    FM_TRY(fm_device_launch(o->dev, k, 1, &one, &one));
+    FM_TRY(fm_device_launch(o->dev, k, 1, &wg, &wg));
   }
+  float ema_decay = 0.0f, rest = 0.0f;
+  if (o->ema) {
+    /* Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
+     * forget the random initial weights quickly instead of dragging them along. */
+    double warm = (1.0 + (double)(o->t - 1)) / (10.0 + (double)(o->t - 1));
+    double ema = o->p.ema < warm ? o->p.ema : warm;
+    ema_decay = (float)ema, rest = (float)(1.0 - ema);
+  }
+  cl_mem ema_arg = o->ema ? o->ema : o->norm; /* never written without an EMA */
   k = o->k_adam;
   FM_CL(FM_ARG(k, 0, params));
   FM_CL(FM_ARG(k, 1, grads));
@@ -93,22 +112,11 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   FM_CL(FM_ARG(k, 11, inv_sqrt_bc2));
   FM_CL(FM_ARG(k, 12, o->norm));
   FM_CL(FM_ARG(k, 13, clip));
+  FM_CL(FM_ARG(k, 14, ema_arg));
+  FM_CL(FM_ARG(k, 15, ema_decay));
+  FM_CL(FM_ARG(k, 16, rest));
   size_t global = o->n;
   FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
-  if (o->ema) {
-    /* Warm-up (as TensorFlow's ExponentialMovingAverage with num_updates): early averages
-     * forget the random initial weights quickly instead of dragging them along. */
-    double warm = (1.0 + (double)(o->t - 1)) / (10.0 + (double)(o->t - 1));
-    double ema = o->p.ema < warm ? o->p.ema : warm;
-    float ema_decay = (float)ema, rest = (float)(1.0 - ema);
-    k = o->k_ema;
-    FM_CL(FM_ARG(k, 0, o->ema));
-    FM_CL(FM_ARG(k, 1, params));
-    FM_CL(FM_ARG(k, 2, n));
-    FM_CL(FM_ARG(k, 3, ema_decay));
-    FM_CL(FM_ARG(k, 4, rest));
-    FM_TRY(fm_device_launch(o->dev, k, 1, &global, NULL));
-  }
 fail:
   return st;
 }

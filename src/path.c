@@ -1,5 +1,5 @@
-/* Host side of the probability path: two kernel launches per batch, with the minibatch
- * optimal-transport assignment solved on the host between them when it is asked for. */
+/* Host side of the probability path: one kernel launch per batch, or for minibatch
+ * optimal transport two, with the assignment solved on the host between them. */
 #include "fmcl/path.h"
 
 #include <math.h>
@@ -15,7 +15,7 @@ struct fm_path {
   int batch, dim;
   cl_mem x0, x1; /* (batch, dim) drawn points */
   cl_mem perm;   /* (batch) ints: the source point of each row */
-  cl_kernel k_draw, k_combine;
+  cl_kernel k_draw, k_combine, k_sample; /* k_sample: draw and combine in one */
   /* ot: host copies, the cost matrix and the assignment workspace */
   float *h0, *h1;
   double *cost;
@@ -71,6 +71,7 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
   FM_TRY(fm_device_alloc(dev, rows * sizeof(int), "batch pairing", &p->perm));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_draw", &p->k_draw));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_combine", &p->k_combine));
+  FM_TRY(fm_device_kernel(dev, "path", "fm_path_sample_rows", &p->k_sample));
   if (params->coupling == FM_COUPLING_OT) {
     p->h0 = malloc(values * sizeof *p->h0);
     p->h1 = malloc(values * sizeof *p->h1);
@@ -143,7 +144,8 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   cl_int time_kind = (cl_int)p->p.time_sampling;
   cl_float2 time = {{p->p.time_mean, p->p.time_std}};
   cl_mem src = source ? source : data; /* any valid buffer when unused */
-  cl_kernel k = p->k_draw;
+  cl_int use_perm = p->p.coupling == FM_COUPLING_OT;
+  cl_kernel k = use_perm ? p->k_draw : p->k_sample;
   cl_uint i = 0;
   FM_CL(FM_ARG(k, i++, data));
   FM_CL(FM_ARG(k, i++, nd));
@@ -165,14 +167,20 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   FM_CL(FM_ARG(k, i++, has_labels));
   FM_CL(FM_ARG(k, i++, dropout));
   FM_CL(FM_ARG(k, i++, label_out));
-  size_t global = (size_t)n;
-  FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
-
-  cl_int use_perm = p->p.coupling == FM_COUPLING_OT;
-  if (use_perm) FM_TRY(couple(p, n));
   cl_int kind = (cl_int)p->p.scheduler;
   cl_float4 sched = {{p->p.sigma_min, p->p.beta_min, p->p.beta_max, p->p.exponent}};
   float sigma = p->p.sigma;
+  size_t global = (size_t)n;
+  if (!use_perm) {
+    FM_CL(FM_ARG(k, i++, x_t));
+    FM_CL(FM_ARG(k, i++, u));
+    FM_CL(FM_ARG(k, i++, kind));
+    FM_CL(FM_ARG(k, i++, sched));
+    FM_CL(FM_ARG(k, i++, sigma));
+    return fm_device_launch(p->dev, k, 1, &global, NULL);
+  }
+  FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
+  FM_TRY(couple(p, n));
   k = p->k_combine;
   i = 0;
   FM_CL(FM_ARG(k, i++, p->x0));

@@ -65,6 +65,7 @@ fm_device_select fm_recipe_device(const fm_config *cfg, int profiling) {
       .profiling = profiling,
   };
   fm_strlcpy(sel.name, cfg->device.name, sizeof sel.name);
+  fm_strlcpy(sel.program_cache, cfg->device.program_cache, sizeof sel.program_cache);
   return sel;
 }
 

@@ -168,9 +168,11 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
                              .stop = opt->stop, .hooks = opt->hooks};
   fm_train_loop_result tl;
   FM_TRY(fm_train_loop_run(&lp, &tl));
+  fm_step_commands per_step;
+  fm_trainer_commands(tr, &per_step.launches, &per_step.library_calls);
   if (opt->profile) {
     snprintf(path, sizeof path, "%s/profile.csv", dir);
-    FM_TRY(fm_rundir_write_profile(path, fm_engine_device(engine), tl.steps_timed, r));
+    FM_TRY(fm_rundir_write_profile(path, fm_engine_device(engine), tl.steps_timed, &per_step, r));
   }
   res->final_loss = tl.final_loss;
   res->train_steps_per_s = tl.train_s > 0 ? (double)tl.steps_timed / tl.train_s : 0;
@@ -193,8 +195,9 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
                         .gemm = fm_engine_gemm_name(engine),
                         .parameters = fm_mlp_param_count(mlp), .dim = data.train.dim,
                         .macs_per_row = fm_mlp_macs_per_row(mlp), .final_loss = tl.final_loss,
-                        .steps_per_s = res->train_steps_per_s, .n_samples = smp.n,
-                        .nfe = smp.nfe, .eval = &ev, .setup_s = setup_s,
+                        .steps_per_s = res->train_steps_per_s, .per_step = per_step,
+                        .n_samples = smp.n, .nfe = smp.nfe,
+                        .per_nfe = {smp.launches_per_nfe, smp.library_calls_per_nfe}, .eval = &ev, .setup_s = setup_s,
                         .first_step_s = tl.first_step_s, .train_s = tl.train_s,
                         .sample_s = smp.seconds, .total_s = fm_seconds() - t_begin};
   sum.ot_seconds = fm_path_coupling_seconds(fm_trainer_path(tr), &sum.ot_steps);

@@ -179,7 +179,7 @@ static int by_time(const void *a, const void *b) {
 }
 
 fm_status fm_rundir_write_profile(const char *path, fm_device *dev, long steps,
-                                  const fm_reporter *report) {
+                                  const fm_step_commands *commands, const fm_reporter *report) {
   fm_status st = FM_OK;
   const fm_profile_entry *entries;
   int n = 0;
@@ -201,8 +201,9 @@ fm_status fm_rundir_write_profile(const char *path, fm_device *dev, long steps,
   for (int i = 0; i < n; i++) total += sorted[i].seconds;
   FM_TRY(fm_file_begin(&f, path, "w"));
   fprintf(f.f, "command,calls_per_step,us_per_call,us_per_step,share\n");
-  fprintf(t, "device time per training step (%ld steps profiled, %.1f us per step):\n", steps,
-          steps ? 1e6 * total / (double)steps : 0.0);
+  fprintf(t, "device time per training step (%ld steps profiled, %.1f us per step; %.1f kernel "
+          "launches and %.1f CLBlast calls per step):\n", steps,
+          steps ? 1e6 * total / (double)steps : 0.0, commands->launches, commands->library_calls);
   fprintf(t, "  %-32s %8s %10s %10s %7s", "command", "calls", "us/call", "us/step", "share");
   for (int i = 0; i < n; i++) {
     const fm_profile_entry *e = &sorted[i];
@@ -261,6 +262,8 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   /* Forward 2 flops per multiply-add, backward twice the forward. */
   double flops = 6.0 * s->macs_per_row * cfg->train.batch;
   number_or_null(jt, "model_gflops_per_s", s->steps_per_s * flops * 1e-9, s->steps_per_s > 0);
+  number_or_null(jt, "kernel_launches_per_step", s->per_step.launches, s->steps_per_s > 0);
+  number_or_null(jt, "clblast_calls_per_step", s->per_step.library_calls, s->steps_per_s > 0);
   if (s->ot_steps > 0)
     cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
@@ -268,6 +271,8 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
   cJSON_AddNumberToObject(js, "n", s->n_samples);
   cJSON_AddNumberToObject(js, "nfe", (double)s->nfe);
+  number_or_null(js, "kernel_launches_per_nfe", s->per_nfe.launches, s->nfe > 0);
+  number_or_null(js, "clblast_calls_per_nfe", s->per_nfe.library_calls, s->nfe > 0);
   number_or_null(js, "points_per_s", s->sample_s > 0 ? s->n_samples / s->sample_s : 0,
                  s->n_samples > 0 && s->sample_s > 0);
   if (cfg->sample.solver == FM_SOLVER_DOPRI5) {

@@ -88,8 +88,9 @@ int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
   return count;
 }
 
-fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
-                             float *trajectory, long *nfe) {
+/* fm_sample_generate, with *evals_total the model evaluations of every batch together. */
+static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, float *trajectory,
+                          long *nfe, long *evals_total) {
   fm_status st = FM_OK;
   fm_device *dev = NULL;
   const fm_mlp_shape *shape = fm_mlp_get_shape(mlp);
@@ -102,6 +103,7 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
   double *times = NULL;
   cl_kernel k_combine = NULL;
   *nfe = 0;
+  *evals_total = 0;
   if (p->n <= 0) return FM_OK;
   int n_times = fm_sample_save_times(p, NULL, 0);
   times = malloc((size_t)n_times * sizeof *times);
@@ -185,6 +187,7 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
     }
     FM_TRY(fm_device_read(dev, x, 0, values * sizeof(float), dst));
     if (evals > *nfe) *nfe = evals;
+    *evals_total += evals;
   }
 fail:
   free(times);
@@ -197,6 +200,12 @@ fail:
     fm_device_release(dev, x);
   }
   return st;
+}
+
+fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
+                             float *trajectory, long *nfe) {
+  long total = 0;
+  return generate(mlp, p, out, trajectory, nfe, &total);
 }
 
 void fm_samples_free(fm_samples *s) {
@@ -229,8 +238,16 @@ fm_status fm_sample_draw(fm_mlp *mlp, fm_sample_params *sp, const double *mean,
   if (out->n_times) fm_sample_save_times(sp, out->times, out->n_times);
   sp->labels = out->labels;
   double t0 = fm_seconds();
-  FM_TRY(fm_sample_generate(mlp, sp, out->x, out->trajectory, &out->nfe));
+  fm_device_counts c0, c1;
+  fm_device_get_counts(fm_mlp_device(mlp), &c0);
+  long evals = 0;
+  FM_TRY(generate(mlp, sp, out->x, out->trajectory, &out->nfe, &evals));
   out->seconds = fm_seconds() - t0;
+  fm_device_get_counts(fm_mlp_device(mlp), &c1);
+  if (evals > 0) {
+    out->launches_per_nfe = (double)(c1.launches - c0.launches) / (double)evals;
+    out->library_calls_per_nfe = (double)(c1.library_calls - c0.library_calls) / (double)evals;
+  }
   if (mean)
     for (int j = 0; j <= out->n_times; j++)
       fm_points_unstandardize(j == 0 ? out->x : out->trajectory + (size_t)(j - 1) * plane,

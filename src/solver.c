@@ -10,21 +10,17 @@
 
 #include "internal.h"
 
-/* The error norm's first pass uses at most this many work-groups (each item strides over
- * the state), so the second pass is one work-group summing a short list. */
-#define MAX_GROUPS 256
-
 struct fm_solver {
   fm_device *dev;
   fm_solver_kind kind;
   size_t capacity;
   cl_mem k[7];    /* (capacity) each: stage velocities; dopri5 uses all seven */
   cl_mem tmp;     /* (capacity): stage state; dopri5's proposed next state */
-  cl_mem partial; /* (MAX_GROUPS): dopri5's per-work-group sums of squares */
+  cl_mem partial; /* (FM_REDUCE_GROUPS_MAX): dopri5's per-work-group sums of squares */
   cl_mem norm;    /* (2): dopri5's norms, read back by the host */
   cl_kernel k_axpy, k_heun, k_rk4;
   cl_kernel k_stage, k_error, k_sumsq, k_rms; /* dopri5 */
-  size_t wg;                                  /* FM_SOLVER_WG of the reduction kernels */
+  size_t wg;                                  /* FM_REDUCE_WG of the reduction kernels */
   fm_tolerance tol;
   fm_solver_stats stats;
   fm_solver_watch watch;
@@ -72,22 +68,13 @@ fm_status fm_solver_create(fm_device *dev, fm_solver_kind kind, size_t capacity,
   FM_TRY(fm_device_kernel(dev, "solver", "fm_heun_update", &s->k_heun));
   FM_TRY(fm_device_kernel(dev, "solver", "fm_rk4_update", &s->k_rk4));
   if (kind == FM_SOLVER_DOPRI5) {
-    FM_TRY(fm_device_alloc(dev, MAX_GROUPS * sizeof(float), "solver error sums", &s->partial));
+    FM_TRY(fm_device_alloc(dev, FM_REDUCE_GROUPS_MAX * sizeof(float), "solver error sums", &s->partial));
     FM_TRY(fm_device_alloc(dev, 2 * sizeof(float), "solver error norm", &s->norm));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_stage", &s->k_stage));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_error", &s->k_error));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_sumsq", &s->k_sumsq));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_rms", &s->k_rms));
-    size_t wg[3] = {0, 0, 0};
-    FM_CL(clGetKernelWorkGroupInfo(s->k_error, fm_device_get_info(dev)->id,
-                                   CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof wg, wg, NULL));
-    s->wg = wg[0];
-    if (s->wg == 0 || s->wg > fm_device_get_info(dev)->max_work_group) {
-      st = fm_fail(FM_ERR_OPENCL, "solver: dopri5's reductions need work-groups of %zu items "
-                   "(FM_SOLVER_WG in cl/solver.cl); device %s allows %zu",
-                   s->wg, fm_device_get_info(dev)->name, fm_device_get_info(dev)->max_work_group);
-      goto fail;
-    }
+    s->wg = fm_device_reduce_wg(dev);
   }
   *out = s;
   return FM_OK;
@@ -312,7 +299,7 @@ static fm_status stage(fm_solver *s, cl_mem out, cl_mem y, const cl_mem *k, int 
  * sums (and so the norm, bit for bit) does not change from step to step. */
 static size_t groups_for(const fm_solver *s, size_t n) {
   size_t g = (n + s->wg - 1) / s->wg;
-  return g < MAX_GROUPS ? g : MAX_GROUPS;
+  return g < FM_REDUCE_GROUPS_MAX ? g : FM_REDUCE_GROUPS_MAX;
 }
 
 /* norm[slot] = sqrt(sum(partial) / n), after a first pass filled `groups` partial sums. */

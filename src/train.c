@@ -1,6 +1,6 @@
-/* One training step = path kernels, MLP forward, loss, MLP backward, Adam: about a dozen
- * kernel launches and GEMMs on one in-order queue (plus, for the ot coupling, one
- * assignment on the host). */
+/* One training step = path, MLP forward, loss, MLP backward, Adam: kernel launches and
+ * matrix products on one in-order queue (plus, for the ot coupling, one assignment on the
+ * host), counted by the device (fm_device_get_counts). */
 #include "fmcl/train.h"
 
 #include <math.h>
@@ -20,6 +20,8 @@ struct fm_trainer {
   uint64_t seed;
   int batch, dim, n_data, n_source;
   uint64_t step;
+  fm_device_counts commands; /* commands enqueued by the steps taken in this process */
+  long steps_counted;
   cl_mem data;     /* (n_data, dim) training points */
   cl_mem source;   /* (n_source, dim) source points, or NULL for N(0, I) */
   cl_mem labels;   /* (n_data) ints: the classes of a conditional model, or NULL */
@@ -29,7 +31,7 @@ struct fm_trainer {
   cl_mem u;        /* (batch, dim) target velocity */
   cl_mem v;        /* (batch, dim) model velocity */
   cl_mem dv;       /* (batch, dim) dL/dv */
-  cl_mem row_loss; /* (batch) */
+  cl_mem loss_partial; /* (FM_LOSS_SCRATCH) */
   cl_mem loss_acc; /* one fm_loss_sum */
 };
 
@@ -84,7 +86,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch u_t", &tr->u));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch v", &tr->v));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch dL/dv", &tr->dv));
-  FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch losses", &tr->row_loss));
+  FM_TRY(fm_device_alloc(dev, FM_LOSS_SCRATCH * sizeof(float), "loss sums", &tr->loss_partial));
   FM_TRY(fm_device_alloc(dev, sizeof(fm_loss_sum), "loss sum", &tr->loss_acc));
   FM_TRY(fm_device_fill(dev, tr->loss_acc, 0, sizeof(fm_loss_sum) / sizeof(float), 0.0f));
   fm_adam_params adam = fm_recipe_adam(cfg);
@@ -102,7 +104,7 @@ void fm_trainer_destroy(fm_trainer *tr) {
   fm_optim_destroy(tr->optim);
   fm_path_destroy(tr->path);
   cl_mem bufs[] = {tr->data, tr->source, tr->labels,   tr->row_labels, tr->x_t,
-                   tr->t,    tr->u,      tr->v,        tr->dv,         tr->row_loss,
+                   tr->t,    tr->u,      tr->v,        tr->dv,         tr->loss_partial,
                    tr->loss_acc};
   for (size_t i = 0; i < FM_ARRAY_LEN(bufs); i++) fm_device_release(tr->dev, bufs[i]);
   free(tr);
@@ -111,17 +113,23 @@ void fm_trainer_destroy(fm_trainer *tr) {
 fm_status fm_trainer_step(fm_trainer *tr) {
   fm_status st = FM_OK;
   uint64_t step = tr->step + 1;
+  fm_device_counts before, after;
+  fm_device_get_counts(tr->dev, &before);
   FM_TRY(fm_path_sample(tr->path, tr->data, tr->labels, tr->n_data, tr->source, tr->n_source,
                         tr->batch, tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u,
                         tr->row_labels));
   FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->row_labels, tr->batch, tr->v));
-  FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->row_loss, tr->batch, tr->dim));
-  FM_TRY(fm_loss_accumulate(tr->dev, tr->row_loss, tr->batch, tr->loss_acc, (uint32_t)step));
+  FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->batch, tr->dim, tr->batch,
+                     tr->loss_partial, tr->loss_acc, (uint32_t)step));
   FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
   FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp),
                        fm_lr_at(&tr->lr, step)));
   fm_mlp_params_changed(tr->mlp);
   tr->step = step;
+  fm_device_get_counts(tr->dev, &after);
+  tr->commands.launches += after.launches - before.launches;
+  tr->commands.library_calls += after.library_calls - before.library_calls;
+  tr->steps_counted++;
   /* Submit now so the device works while the host prepares the next step. */
   FM_TRY(fm_device_flush(tr->dev));
 fail:
@@ -137,6 +145,12 @@ fm_status fm_trainer_use_ema(fm_trainer *tr) {
 }
 
 uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }
+
+void fm_trainer_commands(const fm_trainer *tr, double *launches, double *library_calls) {
+  double n = tr->steps_counted > 0 ? (double)tr->steps_counted : 1.0;
+  *launches = (double)tr->commands.launches / n;
+  *library_calls = (double)tr->commands.library_calls / n;
+}
 fm_optim *fm_trainer_optim(fm_trainer *tr) { return tr->optim; }
 fm_path *fm_trainer_path(fm_trainer *tr) { return tr->path; }
 double fm_trainer_lr(const fm_trainer *tr) { return fm_lr_at(&tr->lr, tr->step ? tr->step : 1); }

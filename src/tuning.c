@@ -10,7 +10,7 @@
 #include "fileio.h"
 #include "internal.h"
 
-#define TUNING_FORMAT 1
+#define TUNING_FORMAT 2
 
 void fm_tuning_path(const fm_device *dev, const char *configured, char *out, size_t size) {
   if (configured && configured[0]) {
@@ -33,46 +33,94 @@ void fm_tuning_free(fm_gemm_tuning *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* The index of name in a NULL-terminated list, or -1. */
+static int name_index(const char *const *names, const char *name) {
+  for (int i = 0; names[i]; i++)
+    if (strcmp(names[i], name) == 0) return i;
+  return -1;
+}
+
+/* One kernel's CLBlast parameters: null, or an object of names and counts. */
+static const char *read_params(const cJSON *o, fm_clblast_params *out) {
+  if (!o || cJSON_IsNull(o)) return NULL;
+  if (!cJSON_IsObject(o)) return "its CLBlast parameters are damaged";
+  for (cJSON *p = o->child; p; p = p->next) {
+    if (out->n == FM_CLBLAST_MAX_PARAMS || !cJSON_IsNumber(p) || p->valuedouble < 0 ||
+        strlen(p->string) >= sizeof out->names[0])
+      return "its CLBlast parameters are damaged";
+    fm_strlcpy(out->names[out->n], p->string, sizeof out->names[0]);
+    out->values[out->n++] = (size_t)p->valuedouble;
+  }
+  return NULL;
+}
+
+/* A positive integer member of o into *out, or 0 when it is missing or not one. */
+static int read_count(const cJSON *o, const char *name, size_t *out) {
+  const cJSON *v = cJSON_GetObjectItem(o, name);
+  if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
+      v->valuedouble != (double)(size_t)v->valuedouble)
+    return 0;
+  *out = (size_t)v->valuedouble;
+  return 1;
+}
+
+/* One product entry into c; NULL, or why it is damaged. */
+static const char *read_product(const cJSON *s, fm_gemm_choice *c) {
+  const cJSON *op = cJSON_GetObjectItem(s, "op"), *pr = cJSON_GetObjectItem(s, "provider");
+  if (!cJSON_IsString(op) || !cJSON_IsString(pr) || !read_count(s, "m", &c->m) ||
+      !read_count(s, "n", &c->n) || !read_count(s, "k", &c->k))
+    return "a product entry is damaged";
+  int o = name_index(fm_gemm_op_names, op->valuestring);
+  int p = name_index(fm_gemm_provider_names, pr->valuestring);
+  if (o < 0 || p <= FM_GEMM_AUTO) return "a product entry names an unknown operation or provider";
+  c->op = (fm_gemm_op)o;
+  c->impl.provider = (fm_gemm_provider)p;
+  c->impl.tile = fm_gpu_tile_default();
+  if (c->impl.provider != FM_GEMM_FMCL_GPU) return NULL;
+  const cJSON *t = cJSON_GetObjectItem(s, "tile");
+  size_t v[5];
+  static const char *const keys[] = {"wg_m", "wg_n", "item_m", "item_n", "tile_k"};
+  for (int i = 0; i < 5; i++)
+    if (!read_count(t, keys[i], &v[i]) || v[i] > 256) return "a product's GPU tile is damaged";
+  fm_gpu_tile tile = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4]};
+  c->impl.tile = tile;
+  return NULL;
+}
+
 /* Why a parsed tuning file cannot be used for dev, or NULL when it can; fills out. */
 static const char *read_tuning(const cJSON *root, const fm_device *dev, fm_gemm_tuning *out) {
   const fm_device_info *d = fm_device_get_info(dev);
-  cJSON *dv = cJSON_GetObjectItem(root, "device"), *dr = cJSON_GetObjectItem(root, "driver");
-  cJSON *fmt = cJSON_GetObjectItem(root, "format"), *shapes = cJSON_GetObjectItem(root, "shapes");
-  cJSON *params = cJSON_GetObjectItem(root, "clblast_parameters");
   if (!root) return "it is not valid JSON";
-  if (!cJSON_IsNumber(fmt) || fmt->valuedouble != TUNING_FORMAT) return "its format is not this fmcl's";
-  if (!cJSON_IsString(dv) || strcmp(dv->valuestring, d->name) != 0) return "it was made for another device";
+  cJSON *dv = cJSON_GetObjectItem(root, "device"), *dr = cJSON_GetObjectItem(root, "driver");
+  cJSON *fmt = cJSON_GetObjectItem(root, "format");
+  cJSON *products = cJSON_GetObjectItem(root, "products");
+  cJSON *params = cJSON_GetObjectItem(root, "clblast_parameters");
+  if (!cJSON_IsNumber(fmt) || fmt->valuedouble != TUNING_FORMAT)
+    return "its format is not this fmcl's";
+  if (!cJSON_IsString(dv) || strcmp(dv->valuestring, d->name) != 0)
+    return "it was made for another device";
   if (!cJSON_IsString(dr) || strcmp(dr->valuestring, d->driver) != 0)
     return "it was made with another driver version";
-  if (!cJSON_IsArray(shapes)) return "it has no list of shapes";
-  int count = cJSON_GetArraySize(shapes);
+  if (!cJSON_IsArray(products)) return "it has no list of products";
+  int count = cJSON_GetArraySize(products);
   out->choices = calloc((size_t)(count ? count : 1), sizeof *out->choices);
   if (!out->choices) return "out of memory";
   for (int i = 0; i < count; i++) {
-    cJSON *s = cJSON_GetArrayItem(shapes, i);
-    cJSON *op = cJSON_GetObjectItem(s, "op"), *pr = cJSON_GetObjectItem(s, "provider");
-    cJSON *m = cJSON_GetObjectItem(s, "m"), *nn = cJSON_GetObjectItem(s, "n");
-    cJSON *k = cJSON_GetObjectItem(s, "k");
-    if (!cJSON_IsString(op) || !cJSON_IsString(pr) || !cJSON_IsNumber(m) || !cJSON_IsNumber(nn) ||
-        !cJSON_IsNumber(k) || m->valuedouble < 1 || nn->valuedouble < 1 || k->valuedouble < 1 ||
-        (strcmp(op->valuestring, "NN") && strcmp(op->valuestring, "TN")) ||
-        (strcmp(pr->valuestring, "fmcl") && strcmp(pr->valuestring, "clblast")))
-      return "a shape entry is damaged";
-    fm_gemm_choice *c = &out->choices[out->n_choices++];
-    c->trans_a = op->valuestring[0] == 'T';
-    c->m = (size_t)m->valuedouble, c->n = (size_t)nn->valuedouble, c->k = (size_t)k->valuedouble;
-    c->provider = pr->valuestring[0] == 'f' ? FM_GEMM_FMCL : FM_GEMM_CLBLAST;
+    fm_gemm_choice *c = &out->choices[i];
+    const char *why = read_product(cJSON_GetArrayItem(products, i), c);
+    if (why) return why;
+    if (c->impl.provider == FM_GEMM_FMCL_GPU && !fm_gpu_tile_fits(dev, &c->impl.tile))
+      return "a product's GPU tile does not fit this device";
+    for (int j = 0; j < out->n_choices; j++)
+      if (out->choices[j].op == c->op && out->choices[j].m == c->m &&
+          out->choices[j].n == c->n && out->choices[j].k == c->k)
+        return "it lists one product twice";
+    out->n_choices++;
   }
-  if (!params || cJSON_IsNull(params)) return NULL;
-  if (!cJSON_IsObject(params)) return "its CLBlast parameters are damaged";
-  for (cJSON *p = params->child; p; p = p->next) {
-    if (out->n_params == FM_CLBLAST_MAX_PARAMS || !cJSON_IsNumber(p) || p->valuedouble < 0 ||
-        strlen(p->string) >= 16)
-      return "its CLBlast parameters are damaged";
-    fm_strlcpy(out->param_names[out->n_params], p->string, 16);
-    out->param_values[out->n_params++] = (size_t)p->valuedouble;
-  }
-  return NULL;
+  if (params && !cJSON_IsObject(params)) return "its CLBlast parameters are damaged";
+  const char *why = read_params(cJSON_GetObjectItem(params, "Xgemm"), &out->xgemm);
+  if (!why) why = read_params(cJSON_GetObjectItem(params, "XgemmDirect"), &out->xgemm_direct);
+  return why;
 }
 
 fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning *out,
@@ -103,33 +151,50 @@ fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning 
   return FM_OK;
 }
 
+static cJSON *params_json(const fm_clblast_params *p) {
+  if (p->n <= 0) return cJSON_CreateNull();
+  cJSON *o = cJSON_CreateObject();
+  for (int i = 0; i < p->n; i++) cJSON_AddNumberToObject(o, p->names[i], (double)p->values[i]);
+  return o;
+}
+
 fm_status fm_tuning_save(const char *path, const fm_device *dev, const fm_tuning_entry *entries,
-                         int n_entries, int n_params, const char *const *param_names,
-                         const size_t *param_values) {
+                         int n_entries, const fm_clblast_params *xgemm,
+                         const fm_clblast_params *xgemm_direct) {
   const fm_device_info *d = fm_device_get_info(dev);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddNumberToObject(root, "format", TUNING_FORMAT);
   cJSON_AddStringToObject(root, "device", d->name);
   cJSON_AddStringToObject(root, "driver", d->driver);
-  if (n_params > 0) {
-    cJSON *p = cJSON_AddObjectToObject(root, "clblast_parameters");
-    for (int i = 0; i < n_params; i++)
-      cJSON_AddNumberToObject(p, param_names[i], (double)param_values[i]);
-  } else {
-    cJSON_AddNullToObject(root, "clblast_parameters");
-  }
-  cJSON *list = cJSON_AddArrayToObject(root, "shapes");
+  cJSON *params = cJSON_AddObjectToObject(root, "clblast_parameters");
+  cJSON_AddItemToObject(params, "Xgemm", params_json(xgemm));
+  cJSON_AddItemToObject(params, "XgemmDirect", params_json(xgemm_direct));
+  cJSON *list = cJSON_AddArrayToObject(root, "products");
   for (int i = 0; i < n_entries; i++) {
     const fm_tuning_entry *e = &entries[i];
+    const fm_gemm_choice *c = &e->choice;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "op", e->op);
-    cJSON_AddNumberToObject(o, "m", (double)e->m);
-    cJSON_AddNumberToObject(o, "n", (double)e->n);
-    cJSON_AddNumberToObject(o, "k", (double)e->k);
-    cJSON_AddStringToObject(o, "provider", e->provider == FM_GEMM_FMCL ? "fmcl" : "clblast");
-    cJSON_AddNumberToObject(o, "fmcl_gflops", e->fmcl_gflops);
-    cJSON_AddNumberToObject(o, "clblast_gflops", e->clblast_gflops);
-    cJSON_AddNumberToObject(o, "clblast_tuned_gflops", e->clblast_tuned_gflops);
+    cJSON_AddStringToObject(o, "op", fm_gemm_op_names[c->op]);
+    cJSON_AddNumberToObject(o, "m", (double)c->m);
+    cJSON_AddNumberToObject(o, "n", (double)c->n);
+    cJSON_AddNumberToObject(o, "k", (double)c->k);
+    cJSON_AddStringToObject(o, "provider", fm_gemm_provider_name(c->impl.provider));
+    if (c->impl.provider == FM_GEMM_FMCL_GPU) {
+      cJSON *t = cJSON_AddObjectToObject(o, "tile");
+      cJSON_AddNumberToObject(t, "wg_m", c->impl.tile.wg_m);
+      cJSON_AddNumberToObject(t, "wg_n", c->impl.tile.wg_n);
+      cJSON_AddNumberToObject(t, "item_m", c->impl.tile.item_m);
+      cJSON_AddNumberToObject(t, "item_n", c->impl.tile.item_n);
+      cJSON_AddNumberToObject(t, "tile_k", c->impl.tile.tile_k);
+    }
+    cJSON *g = cJSON_AddObjectToObject(o, "gflops");
+    static const char *const what[] = {"fmcl", "fmcl-gpu", "clblast", "clblast_tuned"};
+    const double values[] = {e->fmcl_gflops, e->gpu_gflops, e->clblast_gflops,
+                             e->clblast_tuned_gflops};
+    for (int j = 0; j < 4; j++) {
+      if (values[j] > 0) cJSON_AddNumberToObject(g, what[j], values[j]);
+      else cJSON_AddNullToObject(g, what[j]); /* not a candidate, or it failed */
+    }
     cJSON_AddItemToArray(list, o);
   }
   char dir[1024];

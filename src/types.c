@@ -13,7 +13,7 @@ const char *const fm_lr_shape_names[] = {"constant", "cosine", NULL};
 const char *const fm_divergence_names[] = {"auto", "exact", "hutchinson", NULL};
 const char *const fm_data_format_names[] = {"auto", "csv", "npy", NULL};
 const char *const fm_device_kind_names[] = {"auto", "gpu", "cpu", NULL};
-const char *const fm_gemm_provider_names[] = {"auto", "clblast", "fmcl", NULL};
+const char *const fm_gemm_provider_names[] = {"auto", "clblast", "fmcl", "fmcl-gpu", NULL};
 
 const char *fm_activation_name(fm_activation a) { return fm_activation_names[a]; }
 const char *fm_solver_name(fm_solver_kind s) { return fm_solver_names[s]; }

@@ -126,6 +126,8 @@ int test_8g_nearest(double x, double y, double *distance) {
 
 const char *test_workdir(const char *name) {
   static char dir[256];
+  const char *index = getenv("FMCL_TEST_DEVICE");
+  if (index && *index) setenv("FMCL_DEVICE", index, 0);
   snprintf(dir, sizeof dir, "/tmp/fmcl-test-%s-%d", name, (int)getpid());
   char cmd[512];
   snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
@@ -134,6 +136,24 @@ const char *test_workdir(const char *name) {
     exit(1);
   }
   return dir;
+}
+
+fm_device_info test_binary_device(void) {
+  fm_device_info *list = NULL, chosen;
+  int count = 0;
+  if (fm_device_list(&list, &count) != FM_OK || count == 0) {
+    fprintf(stderr, "no OpenCL device for the tests: %s\n", fm_error_message());
+    exit(1);
+  }
+  const char *index = getenv("FMCL_DEVICE");
+  int want = index && *index ? atoi(index) : -1, at = 0;
+  for (int i = count - 1; i >= 0; i--)
+    if (list[i].is_gpu) at = i;
+  for (int i = 0; i < count; i++)
+    if (list[i].index == want) at = i;
+  chosen = list[at];
+  free(list);
+  return chosen;
 }
 
 int test_run_suite_in(Suite *s, const char *workdir) {

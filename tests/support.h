@@ -66,9 +66,14 @@ char *test_read_file(const char *path);
 void test_write_file(const char *path, const char *text);
 
 /* A fresh folder /tmp/fmcl-test-<name>-<pid> for the files of a suite (exits when it cannot
- * be made), and the suite run that removes it when every test passed. */
+ * be made), and the suite run that removes it when every test passed. It also points the
+ * fmcl program the suite runs at FMCL_TEST_DEVICE (as FMCL_DEVICE) when that is set. */
 const char *test_workdir(const char *name);
 int test_run_suite_in(Suite *s, const char *workdir);
+
+/* What the fmcl program opens by default in this test run: FMCL_DEVICE's device, else the
+ * first GPU, else the first device. */
+fm_device_info test_binary_device(void);
 
 /* Runs the suite without forking (OpenCL state does not survive fork) and returns the
  * process exit status. */

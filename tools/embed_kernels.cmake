@@ -1,6 +1,8 @@
-# Turns every cl/*.cl into a byte array in one C file: cmake -DOUT=file.c -DDIR=cl -P this.
+# Turns every cl/*.cl, and the constants header the kernels share with the host, into a
+# byte array in one C file: cmake -DOUT=file.c -DDIR=cl -DCONSTANTS=constants.h -P this.
 file(GLOB files ${DIR}/*.cl)
 list(SORT files)
+list(APPEND files ${CONSTANTS})
 set(body "/* Generated from the cl folder by tools/embed_kernels.cmake; do not edit. */\n#include \"kernels.h\"\n")
 set(table "")
 set(count 0)

@@ -19,6 +19,7 @@ typedef struct fm_config {
     char name[128];
     fm_gemm_provider gemm;
     char tuning[512];
+    char program_cache[512];
   } device;
   struct {
     char name[32];

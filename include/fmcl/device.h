@@ -7,15 +7,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fmcl/constants.h"
+#include "fmcl/report.h"
 #include "fmcl/status.h"
 #include "fmcl/types.h"
 
-/* Which device to open. Precedence: index, then name, then kind. */
+/* Which device to open, and how. Precedence: index, then name, then kind. */
 typedef struct fm_device_select {
   fm_device_kind kind; /* auto: the first GPU, else the first device */
   int index;           /* position in `fmcl devices`; -1 for any */
   char name[128];      /* case-insensitive substring of the device name; "" for any */
   int profiling;       /* enable OpenCL event profiling on the queue */
+  char program_cache[512]; /* folder of compiled programs; "": the default; "off": none */
+  size_t max_work_group;   /* treat the device as allowing at most this many work-items
+                              per group (0: its own limit); tests use it */
+  fm_gemm_provider gemm;   /* what device.gemm auto stands for (auto: fmcl's kernels on
+                              CPUs, CLBlast elsewhere); the test suite's FMCL_GEMM */
+  const fm_reporter *report; /* warnings (a program cache file rebuilt); NULL: none */
 } fm_device_select;
 
 typedef struct fm_device_info {
@@ -55,6 +63,11 @@ cl_command_queue fm_device_queue(const fm_device *dev);
 fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
                            cl_kernel *out);
 
+/* As fm_device_kernel, from the program built with extra options appended (variants of
+ * one program: the GPU products' -D tile shapes). */
+fm_status fm_device_kernel_variant(fm_device *dev, const char *program, const char *options,
+                                   const char *kernel, cl_kernel *out);
+
 /* Builds a program from source text (tests and tools use this for their own kernels).
  * label names it in errors. The caller releases the program. */
 fm_status fm_device_build(fm_device *dev, const char *label, const char *source,
@@ -72,6 +85,10 @@ fm_status fm_device_launch_as(fm_device *dev, const char *label, cl_kernel kerne
 /* A device buffer of bytes; what names it in an out-of-memory message. */
 fm_status fm_device_alloc(fm_device *dev, size_t bytes, const char *what, cl_mem *out);
 void fm_device_release(fm_device *dev, cl_mem mem);
+
+/* A buffer of at least bytes that the device keeps for libraries' temporary use (CLBlast's
+ * indirect products): grown when too small, valid until the next call. */
+fm_status fm_device_scratch(fm_device *dev, size_t bytes, cl_mem *out);
 
 /* Blocking copies between host and device. */
 fm_status fm_device_write(fm_device *dev, cl_mem mem, size_t offset, size_t bytes,
@@ -104,6 +121,31 @@ double fm_device_build_seconds(const fm_device *dev);
 
 /* The default work-group size for 1-D elementwise kernels on this device. */
 size_t fm_device_local_1d(const fm_device *dev);
+
+/* The work-group size of the tree reductions (FM_REDUCE_WG in every program): the largest
+ * power of two up to FM_REDUCE_WG_MAX the device allows. */
+size_t fm_device_reduce_wg(const fm_device *dev);
+
+/* First-pass work-groups of a two-pass reduction over n items: one per FM_REDUCE_WG of
+ * them, at most FM_REDUCE_GROUPS_MAX. */
+size_t fm_device_reduce_groups(const fm_device *dev, size_t n);
+
+/* What device.gemm auto stands for on this device. */
+fm_gemm_provider fm_device_default_gemm(const fm_device *dev);
+
+/* Commands enqueued so far: fmcl's kernel launches and calls into CLBlast (each of which
+ * may launch one or more kernels of its own). */
+typedef struct fm_device_counts {
+  long launches;
+  long library_calls;
+  int programs_from_source; /* programs compiled from source */
+  int programs_from_cache;  /* programs loaded from the program cache */
+} fm_device_counts;
+
+void fm_device_get_counts(const fm_device *dev, fm_device_counts *out);
+
+/* Counts one call into a library (CLBlast) that enqueues its own kernels. */
+void fm_device_count_library_call(fm_device *dev);
 
 /* Device time per command label, summed from OpenCL events when the device was opened with
  * profiling (kernels are labelled by function name, matrix products by provider and shape). */

@@ -7,11 +7,6 @@
 
 #include "fmcl/device.h"
 
-/* dv = dL/dv and row_loss[i] = |v_i - u_i|^2 for L = mean_i |v_i - u_i|^2; v, u, dv are
- * (n, dim), row_loss (n). */
-fm_status fm_loss_cfm(fm_device *dev, cl_mem v, cl_mem u, cl_mem dv, cl_mem row_loss, int n,
-                      int dim);
-
 /* The running sum the host reads: the sum of step losses, their count, and the first step
  * whose loss was not finite (0 while all were). */
 typedef struct fm_loss_sum {
@@ -21,7 +16,14 @@ typedef struct fm_loss_sum {
   uint32_t unused;
 } fm_loss_sum;
 
-/* acc (one fm_loss_sum on the device) takes the mean of row_loss for the given step. */
-fm_status fm_loss_accumulate(fm_device *dev, cl_mem row_loss, int n, cl_mem acc, uint32_t step);
+/* Floats of scratch fm_loss_cfm needs. */
+#define FM_LOSS_SCRATCH FM_REDUCE_GROUPS_MAX
+
+/* For L = (1 / total) sum over the batch's rows of |v_i - u_i|^2, of which these n rows
+ * (v, u, dv are (n, dim)) are the share of this process (total = n for one process): dv =
+ * dL/dv, and acc (one fm_loss_sum on the device) takes this share's part of L for the
+ * given step. scratch holds FM_LOSS_SCRATCH floats. */
+fm_status fm_loss_cfm(fm_device *dev, cl_mem v, cl_mem u, cl_mem dv, int n, int dim, int total,
+                      cl_mem scratch, cl_mem acc, uint32_t step);
 
 #endif

@@ -6,20 +6,9 @@
 
 #include <stdint.h>
 
-/* Streams keep the uses of one seed apart. The kernels use the same numbers. */
-enum {
-  FM_STREAM_INIT = 1,       /* model initialisation */
-  FM_STREAM_DATA_TRAIN = 2, /* toy training set */
-  FM_STREAM_DATA_TEST = 3,  /* toy held-out set */
-  FM_STREAM_BATCH = 4,      /* training batch indices and times */
-  FM_STREAM_NOISE = 5,      /* training source samples x0 */
-  FM_STREAM_SAMPLE = 6,     /* source samples for generation */
-  FM_STREAM_PROBE = 7,      /* Hutchinson probes (cl/likelihood.cl) */
-  FM_STREAM_PATH_NOISE = 8, /* noise around the path (cl/path.cl) */
-  FM_STREAM_SOURCE = 9,     /* source points of a training batch (cl/path.cl) */
-  FM_STREAM_SOURCE_DATA = 10, /* a toy source set */
-  FM_STREAM_LABEL = 11        /* label dropout (cl/path.cl) and sampled classes */
-};
+/* Streams (FM_STREAM_*) keep the uses of one seed apart; fmcl/constants.h lists them for
+ * the host and the kernels alike. */
+#include "fmcl/constants.h"
 
 /* One Philox4x32-10 block: four 32-bit words from a 128-bit counter and a 64-bit key. */
 void fm_philox4x32(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);

@@ -48,10 +48,16 @@ fm_status fm_rundir_write_samples(const char *path, const fm_samples *s,
 fm_status fm_rundir_write_trajectories(const char *path, const fm_samples *s,
                                        const char *const *columns);
 
-/* The device time of the profiled training steps per command: reported as a table and
- * written to path as CSV. */
+/* Commands enqueued per training step: fmcl's kernel launches, and calls into CLBlast
+ * (each of which launches one or more kernels of its own). */
+typedef struct fm_step_commands {
+  double launches, library_calls;
+} fm_step_commands;
+
+/* The device time of the profiled training steps per command: reported as a table, with
+ * the commands per step, and written to path as CSV. */
 fm_status fm_rundir_write_profile(const char *path, fm_device *dev, long steps,
-                                  const fm_reporter *report);
+                                  const fm_step_commands *commands, const fm_reporter *report);
 
 /* What summary.json records of a finished run. */
 typedef struct fm_run_summary {
@@ -65,8 +71,10 @@ typedef struct fm_run_summary {
   double steps_per_s;
   long ot_steps;       /* steps whose ot coupling was timed (0: none) */
   double ot_seconds;
+  fm_step_commands per_step; /* commands per training step */
   int n_samples;
   long nfe;
+  fm_step_commands per_nfe;  /* commands per evaluation of the model in sampling */
   const fm_eval_report *eval;
   double setup_s, first_step_s, train_s, sample_s, total_s;
 } fm_run_summary;

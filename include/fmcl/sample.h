@@ -53,6 +53,9 @@ typedef struct fm_samples {
   int n, dim, n_times;
   long nfe;          /* evaluations of the model per point */
   double seconds;    /* spent generating */
+  /* Commands per evaluation of the model, the solver's own included: fmcl's kernel
+   * launches and calls into CLBlast (0 when nothing was evaluated). */
+  double launches_per_nfe, library_calls_per_nfe;
 } fm_samples;
 
 /* fm_sample_generate for params->n points into new arrays (params->labels is set to them),

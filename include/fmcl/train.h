@@ -24,6 +24,10 @@ void fm_trainer_destroy(fm_trainer *tr);
 fm_status fm_trainer_step(fm_trainer *tr);
 
 /* Steps enqueued so far. */
+/* Commands per step over the steps taken in this process: fmcl's kernel launches and
+ * calls into CLBlast (each may launch kernels of its own); 0 before the first step. */
+void fm_trainer_commands(const fm_trainer *trainer, double *launches, double *library_calls);
+
 uint64_t fm_trainer_steps(const fm_trainer *tr);
 
 /* What the steps since the last report did to the loss. */

@@ -22,18 +22,17 @@ fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning 
                          const fm_reporter *report);
 void fm_tuning_free(fm_gemm_tuning *tuning);
 
-/* One measured product shape of a tuning file. */
+/* One measured product of a tuning file: the winner, and GFLOP/s of each candidate (0 for
+ * one that was not a candidate or failed its check). */
 typedef struct fm_tuning_entry {
-  const char *op; /* "NN" or "TN" */
-  size_t m, n, k;
-  fm_gemm_provider provider; /* the winner */
-  double fmcl_gflops, clblast_gflops, clblast_tuned_gflops;
+  fm_gemm_choice choice;
+  double fmcl_gflops, gpu_gflops, clblast_gflops, clblast_tuned_gflops;
 } fm_tuning_entry;
 
-/* Writes a tuning file for dev (its folder is created): the entries and, when
- * n_params > 0, the CLBlast parameters that won. */
+/* Writes a tuning file for dev (its folder is created): the entries and the CLBlast
+ * parameters of Xgemm and XgemmDirect (sets of none: CLBlast's own). */
 fm_status fm_tuning_save(const char *path, const fm_device *dev, const fm_tuning_entry *entries,
-                         int n_entries, int n_params, const char *const *param_names,
-                         const size_t *param_values);
+                         int n_entries, const fm_clblast_params *xgemm,
+                         const fm_clblast_params *xgemm_direct);
 
 #endif

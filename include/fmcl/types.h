@@ -5,22 +5,28 @@
 #ifndef FMCL_TYPES_H
 #define FMCL_TYPES_H
 
+#include "fmcl/constants.h"
+
 /* The most hidden layers a model has. */
 #define FM_MAX_HIDDEN 16
 
 typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
 
+/* The kernels know these by the codes of fmcl/constants.h. */
 typedef enum fm_scheduler {
-  FM_SCHED_CONDOT,
-  FM_SCHED_COSINE,
-  FM_SCHED_LINEAR_VP,
-  FM_SCHED_VP,
-  FM_SCHED_POLYNOMIAL
+  FM_SCHED_CONDOT = FM_CODE_SCHED_CONDOT,
+  FM_SCHED_COSINE = FM_CODE_SCHED_COSINE,
+  FM_SCHED_LINEAR_VP = FM_CODE_SCHED_LINEAR_VP,
+  FM_SCHED_VP = FM_CODE_SCHED_VP,
+  FM_SCHED_POLYNOMIAL = FM_CODE_SCHED_POLYNOMIAL
 } fm_scheduler;
 
 typedef enum fm_coupling { FM_COUPLING_INDEPENDENT, FM_COUPLING_OT } fm_coupling;
 
-typedef enum fm_time_sampling { FM_TIME_UNIFORM, FM_TIME_LOGIT_NORMAL } fm_time_sampling;
+typedef enum fm_time_sampling {
+  FM_TIME_UNIFORM = FM_CODE_TIME_UNIFORM,
+  FM_TIME_LOGIT_NORMAL = FM_CODE_TIME_LOGIT_NORMAL
+} fm_time_sampling;
 
 typedef enum fm_solver_kind {
   FM_SOLVER_EULER,
@@ -40,9 +46,12 @@ typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_
 
 /* Who computes the matrix products. */
 typedef enum fm_gemm_provider {
-  FM_GEMM_AUTO,    /* fmcl's kernels on CPUs, CLBlast elsewhere */
-  FM_GEMM_CLBLAST, /* CLBlast with its tuned (or default) parameters */
-  FM_GEMM_FMCL     /* fmcl's own kernels (cl/gemm.cl) */
+  FM_GEMM_AUTO,     /* the tuned provider of each product; untuned, fmcl's kernels on
+                       CPUs and CLBlast elsewhere */
+  FM_GEMM_CLBLAST,  /* CLBlast with its tuned (or default) parameters */
+  FM_GEMM_FMCL,     /* fmcl's own kernels for the device: cl/gemm.cl on CPUs, cl/gemm_gpu.cl
+                       on other devices */
+  FM_GEMM_FMCL_GPU  /* fmcl's kernels for GPUs on any device (cl/gemm_gpu.cl) */
 } fm_gemm_provider;
 
 /* The names of each enum's values, in enum order and NULL-terminated: what configs and

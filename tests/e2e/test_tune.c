@@ -21,17 +21,28 @@ START_TEST(tune_writes_the_winner_of_every_shape) {
   snprintf(path, sizeof path, "%s/tuning.json", work);
   snprintf(cmd, sizeof cmd, "%s tune %s --set device.tuning=%s", FMCL_BINARY, model, path);
   ck_assert_int_eq(test_shell(cmd, &out), 0);
-  ck_assert_msg(strstr(out, "| forward (NN) | 64 x 64 x 64 |") && strstr(out, "winner"), "%s", out);
+  ck_assert_msg(strstr(out, "| forward | 64 x 64 x 64 |") && strstr(out, "winner"), "%s", out);
   free(out);
   char *text = test_read_file(path);
   cJSON *j = cJSON_Parse(text);
   ck_assert_ptr_nonnull(j);
-  cJSON *shapes = cJSON_GetObjectItem(j, "shapes");
+  cJSON *products = cJSON_GetObjectItem(j, "products");
   /* Per layer: forward, weight gradient, gradient back (not for the first), and the
-   * forward at the sampling batch. */
-  ck_assert_int_ge(cJSON_GetArraySize(shapes), 9);
-  cJSON *s = cJSON_GetArrayItem(shapes, 0);
-  ck_assert(cJSON_GetObjectItem(s, "fmcl_gflops")->valuedouble > 0);
+   * forward at the sampling batch; on the GPU path the thin input and output layers take
+   * kernels of their own and are not among them. */
+  int cpu_kernels = strcmp(test_binary_device().type, "CPU") == 0 && !getenv("FMCL_GEMM");
+  ck_assert_int_ge(cJSON_GetArraySize(products), cpu_kernels ? 9 : 4);
+  for (int i = 0; i < cJSON_GetArraySize(products); i++) {
+    cJSON *p = cJSON_GetArrayItem(products, i), *g = cJSON_GetObjectItem(p, "gflops");
+    ck_assert(cJSON_IsString(cJSON_GetObjectItem(p, "op")));
+    /* fmcl's GPU kernels are a candidate everywhere, its CPU kernels on CPUs only. */
+    ck_assert(cJSON_GetObjectItem(g, "fmcl-gpu")->valuedouble > 0);
+    ck_assert(cJSON_GetObjectItem(g, "clblast")->valuedouble > 0);
+    if (strcmp(test_binary_device().type, "CPU") == 0)
+      ck_assert(cJSON_GetObjectItem(g, "fmcl")->valuedouble > 0);
+    else
+      ck_assert(cJSON_IsNull(cJSON_GetObjectItem(g, "fmcl")));
+  }
   cJSON_Delete(j);
   free(text);
   /* A run loads it. */
@@ -39,31 +50,26 @@ START_TEST(tune_writes_the_winner_of_every_shape) {
            "--set output.dir=%s/tuned --set eval.likelihood=false --set output.plots=false",
            FMCL_BINARY, model, path, work);
   ck_assert_int_eq(test_shell(cmd, &out), 0);
-  ck_assert_msg(strstr(out, "tuning: ") && strstr(out, "product shapes from"), "%s", out);
+  ck_assert_msg(strstr(out, "tuning: ") && strstr(out, "products from"), "%s", out);
   free(out);
 }
 END_TEST
 
-START_TEST(a_run_uses_the_tuned_provider_of_each_shape) {
-  /* A hand-written tuning file sends the 64 x 64 x 64 products to CLBlast and leaves the
-   * others to fmcl's kernels: the profile shows both. */
+/* A hand-written tuning file gives the square 64 x 64 layer's forward product to CLBlast
+ * and the gradient it passes back, of the same shape, to fmcl's GPU kernels: both are used
+ * (one key per operation; a file keyed by shape alone kept only one of them). The other
+ * products keep auto's provider. */
+START_TEST(a_run_uses_the_tuned_provider_of_each_product) {
   char cmd[2048], path[512], *out = NULL;
-  fm_device_info *list = NULL;
-  int count = 0;
-  ck_fm(fm_device_list(&list, &count));
-  const fm_device_info *d = &list[0];
-  for (int i = 0; i < count; i++)
-    if (list[i].is_gpu) {
-      d = &list[i];
-      break;
-    }
+  fm_device_info d = test_binary_device();
   char text[2048];
   snprintf(text, sizeof text,
-           "{\"format\": 1, \"device\": \"%s\", \"driver\": \"%s\", \"clblast_parameters\": null,"
-           " \"shapes\": [{\"op\": \"NN\", \"m\": 64, \"n\": 64, \"k\": 64, \"provider\": \"clblast\"},"
-           " {\"op\": \"TN\", \"m\": 64, \"n\": 64, \"k\": 64, \"provider\": \"clblast\"}]}",
-           d->name, d->driver);
-  free(list);
+           "{\"format\": 2, \"device\": \"%s\", \"driver\": \"%s\", \"clblast_parameters\": "
+           "{\"Xgemm\": null, \"XgemmDirect\": null}, \"products\": ["
+           "{\"op\": \"forward\", \"m\": 64, \"n\": 64, \"k\": 64, \"provider\": \"clblast\"},"
+           "{\"op\": \"backward\", \"m\": 64, \"n\": 64, \"k\": 64, \"provider\": \"fmcl-gpu\","
+           " \"tile\": {\"wg_m\": 8, \"wg_n\": 8, \"item_m\": 4, \"item_n\": 4, \"tile_k\": 16}}]}",
+           d.name, d.driver);
   snprintf(path, sizeof path, "%s/hand.json", work);
   test_write_file(path, text);
   snprintf(cmd, sizeof cmd, "%s train %s --set train.steps=6 --set device.tuning=%s "
@@ -73,19 +79,22 @@ START_TEST(a_run_uses_the_tuned_provider_of_each_shape) {
   free(out);
   snprintf(path, sizeof path, "%s/hand/profile.csv", work);
   char *profile = test_read_file(path);
-  ck_assert_msg(strstr(profile, "clblast NN 64x64x64") && strstr(profile, "clblast TN 64x64x64"),
+  ck_assert_msg(strstr(profile, "clblast NT 64x64x64") && strstr(profile, "gpu NN*dact 64x64x64"),
                 "%s", profile);
-  ck_assert_msg(strstr(profile, "gemm NN+bias 64x64x3"), "%s", profile); /* the others: fmcl */
+  /* The input layer is not in the file: fmcl's CPU kernels on CPUs, the thin kernel else. */
+  int cpu_kernels = strcmp(d.type, "CPU") == 0 && !getenv("FMCL_GEMM");
+  const char *input_layer = cpu_kernels ? "gemm NN+bias 64x64x3" : "fm_thin_input_silu";
+  ck_assert_msg(strstr(profile, input_layer), "no %s in\n%s", input_layer, profile);
   free(profile);
 }
 END_TEST
 
 START_TEST(damaged_and_foreign_tuning_files_are_ignored_with_a_warning) {
   const char *files[][2] = {
-      {"{\"format\": 1, \"shapes\": [", "not valid JSON"},
-      {"{\"format\": 1, \"device\": \"Some Other GPU\", \"driver\": \"1\", \"shapes\": []}",
+      {"{\"format\": 2, \"products\": [", "not valid JSON"},
+      {"{\"format\": 2, \"device\": \"Some Other GPU\", \"driver\": \"1\", \"products\": []}",
        "another device"},
-      {"{\"format\": 7, \"device\": \"x\", \"driver\": \"1\", \"shapes\": []}", "format"},
+      {"{\"format\": 1, \"device\": \"x\", \"driver\": \"1\", \"shapes\": []}", "format"},
       {NULL, "read failed"}, /* a folder where the file should be */
   };
   for (int i = 0; i < 4; i++) {
@@ -115,7 +124,7 @@ int main(void) {
   TCase *tc = tcase_create("tune");
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, tune_writes_the_winner_of_every_shape);
-  tcase_add_test(tc, a_run_uses_the_tuned_provider_of_each_shape);
+  tcase_add_test(tc, a_run_uses_the_tuned_provider_of_each_product);
   tcase_add_test(tc, damaged_and_foreign_tuning_files_are_ignored_with_a_warning);
   suite_add_tcase(s, tc);
   return test_run_suite_in(s, work);

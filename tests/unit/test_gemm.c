@@ -6,7 +6,7 @@
 
 #include "support.h"
 
-static fm_gemm_provider provider;
+static fm_gemm_impl impl; /* who computes the products of the test */
 
 static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, float beta,
                        unsigned seed) {
@@ -33,11 +33,12 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
   cl_mem da = test_upload(a, off + ar * lda), db = test_upload(b, off + br * ldb);
   cl_mem dc = test_upload(c, off + m * ldc);
   fm_matrix ma = {da, off, lda}, mb = {db, off, ldb}, mc = {dc, off, ldc};
-  ck_fm(fm_gemm(test_device(), provider, ta, tb, m, n, k, alpha, ma, mb, beta, mc));
+  ck_fm(fm_gemm_by(test_device(), &impl, ta, tb, m, n, k, alpha, ma, mb, beta, mc));
   float *got = test_download(dc, off + m * ldc);
-  char what[64];
-  snprintf(what, sizeof what, "%s gemm %c%c %zux%zux%zu", fm_gemm_provider_name(provider),
-           ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k);
+  char what[96];
+  snprintf(what, sizeof what, "%s (tile %dx%d of %dx%d, k %d) gemm %c%c %zux%zux%zu",
+           fm_gemm_provider_name(impl.provider), impl.tile.wg_n, impl.tile.wg_m, impl.tile.item_m,
+           impl.tile.item_n, impl.tile.tile_k, ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k);
   /* Padding and the offset region must be untouched: they are compared too. */
   ck_assert_uint_eq(test_mismatches(what, got, want, off + m * ldc, 1e-5, 1e-4), 0);
   free(a), free(b), free(c), free(want), free(got);
@@ -45,8 +46,28 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
   fm_device_release(test_device(), dc);
 }
 
-/* Each test runs for both providers (the loop index selects one). */
-static void use_provider(int i) { provider = i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL; }
+/* Each test runs for every provider (the loop index selects one): CLBlast, fmcl's CPU
+ * kernels, fmcl's GPU kernels in their default tile. */
+static void use_provider(int i) {
+  static const fm_gemm_provider providers[] = {FM_GEMM_CLBLAST, FM_GEMM_FMCL, FM_GEMM_FMCL_GPU};
+  impl.provider = providers[i];
+  impl.tile = fm_gpu_tile_default();
+}
+
+/* Tile shapes of fmcl's GPU kernels besides the default: those fmcl tune tries, and a
+ * small odd one whose panels need several loads per item. */
+static const fm_gpu_tile tiles[] = {
+    {8, 8, 4, 4, 16}, {16, 16, 2, 2, 16}, {8, 16, 8, 4, 8}, {4, 2, 3, 5, 3}};
+
+START_TEST(gpu_products_match_reference_in_every_tile_shape) {
+  impl.provider = FM_GEMM_FMCL_GPU;
+  impl.tile = tiles[_i];
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) check_gemm(ta, tb, 37, 45, 29, 1.0f, 0.0f, 50u + 2u * ta + tb);
+  check_gemm(0, 0, 33, 17, 65, 0.5f, 2.0f, 54);
+  check_gemm(1, 0, 2, 64, 130, 1.0f, 0.0f, 55);
+}
+END_TEST
 
 START_TEST(gemm_matches_reference_for_every_transpose) {
   use_provider(_i);
@@ -254,14 +275,93 @@ START_TEST(thin_output_layer_product_matches_reference) {
 }
 END_TEST
 
+/* fmcl's GPU forward product (h = act(A W^T + bias) with W stored (n, k), d = act') and
+ * backward product (g = (A B) * d with the column sums of g per row tile), default tile
+ * (loop 0) and a small one (loop 1) at sizes of several partial tiles. */
+START_TEST(gpu_fused_epilogues_match_reference) {
+  fm_gpu_tile tile = _i == 0 ? fm_gpu_tile_default() : tiles[3];
+  const size_t m = 77, n = 45, k = 29;
+  fm_device *dev = test_device();
+  float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *w = malloc(n * k * sizeof *w);
+  float *params = malloc((n + 3) * sizeof *params), *d = malloc(m * n * sizeof *d);
+  test_fill_uniform(a, m * k, 70, -1, 1);
+  test_fill_uniform(b, k * n, 71, -1, 1);
+  test_fill_uniform(params, n + 3, 72, -1, 1);
+  test_fill_uniform(d, m * n, 73, -3, 3);
+  for (size_t p = 0; p < k; p++)
+    for (size_t j = 0; j < n; j++) w[j * k + p] = b[p * n + j];
+  double *ab = product(a, b, m, n, k);
+  for (int act_i = 0; fm_activation_names[act_i]; act_i++) {
+    const char *name = fm_activation_names[act_i];
+    double *want_h = malloc(m * n * sizeof *want_h), *want_d = malloc(m * n * sizeof *want_d);
+    for (size_t i = 0; i < m * n; i++) {
+      want_h[i] = act(name, ab[i] + params[3 + i % n], 0);
+      want_d[i] = act(name, ab[i] + params[3 + i % n], 1);
+    }
+    cl_mem da = test_upload(a, m * k), dw = test_upload(w, n * k), dp = test_upload(params, n + 3);
+    cl_mem dd = test_zeros(m * n), dh = test_zeros(m * n);
+    fm_matrix ma = {da, 0, k}, mw = {dw, 0, k};
+    ck_fm(fm_gpu_gemm_bias_act(dev, &tile, m, n, k, ma, mw, dp, 3, name, dd, dh, n));
+    float *gh = test_download(dh, m * n), *gd = test_download(dd, m * n);
+    ck_assert_uint_eq(test_mismatches(name, gh, want_h, m * n, 1e-5, 1e-4), 0);
+    ck_assert_uint_eq(test_mismatches(name, gd, want_d, m * n, 1e-5, 1e-4), 0);
+    free(gh), free(gd), free(want_h), free(want_d);
+    cl_mem bufs[] = {da, dw, dp, dd, dh};
+    for (int i = 0; i < 5; i++) fm_device_release(dev, bufs[i]);
+  }
+  size_t tiles_m = fm_gpu_row_tiles(&tile, m), ldp = n + 4, at = 3;
+  ck_assert_uint_gt(tiles_m, 1);
+  cl_mem da = test_upload(a, m * k), db = test_upload(b, k * n), dd = test_upload(d, m * n);
+  cl_mem dg = test_zeros(m * n), partial = test_zeros(tiles_m * ldp);
+  fm_matrix ma = {da, 0, k}, mb = {db, 0, n};
+  ck_fm(fm_gpu_gemm_times(dev, &tile, m, n, k, ma, mb, dd, dg, n, partial, ldp, at));
+  float *gg = test_download(dg, m * n), *gp = test_download(partial, tiles_m * ldp);
+  double *want_g = malloc(m * n * sizeof *want_g), *want_p = calloc(tiles_m * ldp, sizeof *want_p);
+  size_t tm = (size_t)tile.wg_m * tile.item_m;
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      want_g[i * n + j] = ab[i * n + j] * d[i * n + j];
+      want_p[(i / tm) * ldp + at + j] += want_g[i * n + j];
+    }
+  ck_assert_uint_eq(test_mismatches("times d", gg, want_g, m * n, 1e-5, 1e-4), 0);
+  for (size_t r = 0; r < tiles_m; r++) /* the columns around the layer's are not written */
+    for (size_t j = 0; j < ldp; j++)
+      if (j < at || j >= at + n) gp[r * ldp + j] = 0;
+  ck_assert_uint_eq(test_mismatches("row tile sums", gp, want_p, tiles_m * ldp, 1e-4, 1e-4), 0);
+  free(gg), free(gp), free(want_g), free(want_p);
+  cl_mem bufs[] = {da, db, dd, dg, partial};
+  for (int i = 0; i < 5; i++) fm_device_release(dev, bufs[i]);
+  free(a), free(b), free(w), free(params), free(d), free(ab);
+}
+END_TEST
+
+START_TEST(a_tile_the_device_cannot_run_is_refused_with_its_sizes) {
+  fm_gpu_tile huge = {128, 128, 1, 1, 16}; /* 16384 work-items: more than any device allows */
+  ck_assert(!fm_gpu_tile_fits(test_device(), &huge));
+  fm_gemm_impl big = {FM_GEMM_FMCL_GPU, huge};
+  cl_mem x = test_zeros(64);
+  fm_matrix m8 = {x, 0, 8};
+  ck_assert_int_eq(fm_gemm_by(test_device(), &big, 0, 0, 8, 8, 8, 1.0f, m8, m8, 0.0f, m8),
+                   FM_ERR_INVALID);
+  ck_assert_msg(strstr(fm_error_message(), "16384 work-items") &&
+                    strstr(fm_error_message(), "local memory"),
+                "%s", fm_error_message());
+  fm_error_clear();
+  fm_device_release(test_device(), x);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("gemm");
   TCase *tc = tcase_create("gemm");
   tcase_set_timeout(tc, 600);
-  tcase_add_loop_test(tc, gemm_matches_reference_for_every_transpose, 0, 2);
-  tcase_add_loop_test(tc, gemm_applies_alpha_and_beta, 0, 2);
-  tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 2);
-  tcase_add_loop_test(tc, gemm_edge_tiles_are_exact, 0, 2);
+  tcase_add_loop_test(tc, gemm_matches_reference_for_every_transpose, 0, 3);
+  tcase_add_loop_test(tc, gemm_applies_alpha_and_beta, 0, 3);
+  tcase_add_loop_test(tc, gemm_handles_the_model_shapes, 0, 3);
+  tcase_add_loop_test(tc, gemm_edge_tiles_are_exact, 0, 3);
+  tcase_add_loop_test(tc, gpu_products_match_reference_in_every_tile_shape, 0, 4);
+  tcase_add_loop_test(tc, gpu_fused_epilogues_match_reference, 0, 2);
+  tcase_add_test(tc, a_tile_the_device_cannot_run_is_refused_with_its_sizes);
   tcase_add_test(tc, fused_bias_activation_and_derivative_epilogues_match_reference);
   tcase_add_test(tc, weight_gradient_with_column_sums_matches_reference);
   tcase_add_test(tc, thin_output_layer_product_matches_reference);

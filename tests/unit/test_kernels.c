@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layer.h"
 #include "support.h"
 
 static cl_kernel kernel(const char *program, const char *name) {
@@ -82,12 +83,10 @@ START_TEST(bias_activation_forward_and_backward_match_reference) {
     ck_assert_uint_eq(test_mismatches(name, gh, wh, n * width, 1e-5, 1e-5), 0);
 
     cl_mem dg = test_upload(g, n * width);
-    k = kernel("mlp", "fm_times_derivative");
-    ARG(k, 0, dg); ARG(k, 1, dz); ARG(k, 2, n); ARG(k, 3, width);
-    launch_2d(k, width, n);
+    ck_fm(fm_layer_times(test_device(), dg, dz, (int)n, (int)width, NULL, 0));
     float *gg = test_download(dg, n * width);
     for (cl_uint i = 0; i < n * width; i++) wh[i] = g[i] * wd[i];
-    ck_assert_uint_eq(test_mismatches("fm_times_derivative", gg, wh, n * width, 1e-5, 1e-5), 0);
+    ck_assert_uint_eq(test_mismatches("fm_times_partials", gg, wh, n * width, 1e-5, 1e-5), 0);
     free(gd), free(gh), free(gg), free(wd), free(wh);
     fm_device_release(test_device(), dz), fm_device_release(test_device(), dh);
     fm_device_release(test_device(), dp), fm_device_release(test_device(), dg);
@@ -95,68 +94,111 @@ START_TEST(bias_activation_forward_and_backward_match_reference) {
 }
 END_TEST
 
+/* The bias of the output layer, and the two passes of column sums as the backward pass
+ * runs them: the product with act' and its partial sums, partial sums of a gradient alone,
+ * and the second pass putting each column's sum at its place in the gradient buffer. Rows
+ * enough for several row groups of the first pass. */
 START_TEST(bias_add_and_column_sums_match_reference) {
-  const cl_uint n = 37, width = 3, at = 2;
-  float y[37 * 3], params[8];
+  const cl_uint n = 3001, width = 19, at = 2, ldp = 2 * 19 + 5;
+  float *y = malloc(sizeof *y * n * width), *d = malloc(sizeof *d * n * width), params[24];
   test_fill_uniform(y, n * width, 6, -1, 1);
-  test_fill_uniform(params, 8, 7, -1, 1);
-  cl_mem dy = test_upload(y, n * width), dp = test_upload(params, 8);
-  cl_kernel k = kernel("mlp", "fm_bias_add");
-  ARG(k, 0, dy); ARG(k, 1, dp); ARG(k, 2, at); ARG(k, 3, n); ARG(k, 4, width);
-  launch_2d(k, width, n);
+  test_fill_uniform(d, n * width, 16, 0, 2);
+  test_fill_uniform(params, 24, 7, -1, 1);
+  cl_mem dy = test_upload(y, n * width), dd = test_upload(d, n * width), dp = test_upload(params, 24);
+  ck_fm(fm_layer_bias_add(test_device(), dy, dp, at, (int)n, (int)width));
   float *got = test_download(dy, n * width);
-  double want[37 * 3];
+  double *want = malloc(sizeof *want * n * width);
   for (cl_uint i = 0; i < n * width; i++) want[i] = (double)y[i] + params[at + i % width];
   ck_assert_uint_eq(test_mismatches("bias_add", got, want, n * width, 1e-6, 1e-6), 0);
 
-  cl_mem grads = test_zeros(8);
-  k = kernel("mlp", "fm_column_sums");
-  ARG(k, 0, dy); ARG(k, 1, grads); ARG(k, 2, at); ARG(k, 3, n); ARG(k, 4, width);
-  launch_1d(k, width);
-  float *sums = test_download(grads, 8);
-  double want_sums[8] = {0};
-  for (cl_uint i = 0; i < n * width; i++) want_sums[at + i % width] += want[i];
-  ck_assert_uint_eq(test_mismatches("column_sums", sums, want_sums, 8, 1e-5, 1e-5), 0);
-  free(got), free(sums);
-  fm_device_release(test_device(), dy), fm_device_release(test_device(), dp);
-  fm_device_release(test_device(), grads);
+  /* Layer A: g = y' * d with its partials at column 0; layer B: y' alone at column 24. */
+  size_t groups = fm_layer_groups(test_device(), n);
+  ck_assert_uint_gt(groups, 1);
+  cl_mem dg = test_upload(got, n * width), partial = test_zeros(groups * ldp);
+  fm_partials p = {partial, ldp};
+  ck_fm(fm_layer_times(test_device(), dg, dd, (int)n, (int)width, &p, 0));
+  ck_fm(fm_layer_column_partials(test_device(), dy, (int)n, (int)width, &p, width + 5));
+  int dest[2 * 19 + 5];
+  for (cl_uint j = 0; j < ldp; j++) dest[j] = (int)(ldp - 1 - j); /* reversed, to see the map */
+  cl_mem ddest = NULL, grads = test_zeros(ldp);
+  ck_fm(fm_device_alloc(test_device(), sizeof dest, "dest", &ddest));
+  ck_fm(fm_device_write(test_device(), ddest, 0, sizeof dest, dest));
+  ck_fm(fm_layer_column_finish(test_device(), &p, groups, 0, width, ddest, grads));
+  ck_fm(fm_layer_column_finish(test_device(), &p, groups, width + 5, width, ddest, grads));
+  float *sums = test_download(grads, ldp);
+  double want_sums[2 * 19 + 5] = {0};
+  for (cl_uint i = 0; i < n * width; i++) {
+    cl_uint j = i % width;
+    want_sums[ldp - 1 - j] += want[i] * d[i];
+    want_sums[ldp - 1 - (width + 5 + j)] += want[i];
+  }
+  ck_assert_uint_eq(test_mismatches("column sums", sums, want_sums, ldp, 1e-3, 1e-4), 0);
+  free(got), free(sums), free(want), free(y), free(d);
+  cl_mem bufs[] = {dy, dd, dp, dg, partial, ddest, grads};
+  for (int i = 0; i < 7; i++) fm_device_release(test_device(), bufs[i]);
 }
 END_TEST
 
+/* The loss of n rows of a batch of total rows: dv and the accumulated mean against double
+ * sums, for one process (total = n) and a share (total = 3 n). */
 START_TEST(cfm_loss_and_its_gradient_match_reference) {
   const int n = 37, dim = 3;
   float v[37 * 3], u[37 * 3];
   test_fill_uniform(v, n * dim, 8, -2, 2);
   test_fill_uniform(u, n * dim, 9, -2, 2);
   cl_mem dv = test_upload(v, n * dim), du = test_upload(u, n * dim), dg = test_zeros(n * dim);
-  cl_mem rows = test_zeros(n), acc = test_zeros(4);
-  ck_fm(fm_loss_cfm(test_device(), dv, du, dg, rows, n, dim));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 1));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 2)); /* twice: the sum accumulates */
-  float *grad = test_download(dg, n * dim), *a = test_download(acc, 4);
+  cl_mem scratch = test_zeros(FM_LOSS_SCRATCH), acc = test_zeros(4);
+  for (int share = 1; share <= 3; share += 2) {
+    int total = share * n;
+    ck_fm(fm_device_fill(test_device(), acc, 0, 4, 0.0f));
+    ck_fm(fm_loss_cfm(test_device(), dv, du, dg, n, dim, total, scratch, acc, 1));
+    ck_fm(fm_loss_cfm(test_device(), dv, du, dg, n, dim, total, scratch, acc, 2)); /* adds up */
+    float *grad = test_download(dg, n * dim), *a = test_download(acc, 4);
+    uint32_t first_bad;
+    memcpy(&first_bad, &a[2], sizeof first_bad);
+    ck_assert_uint_eq(first_bad, 0);
+    double want[37 * 3], loss = 0;
+    for (int i = 0; i < n * dim; i++) {
+      want[i] = 2.0 * ((double)v[i] - u[i]) / total;
+      loss += ((double)v[i] - u[i]) * ((double)v[i] - u[i]) / total;
+    }
+    ck_assert_uint_eq(test_mismatches("dL/dv", grad, want, n * dim, 1e-6, 1e-5), 0);
+    double want_acc[2] = {2 * loss, 2};
+    ck_assert_uint_eq(test_mismatches("loss sum", a, want_acc, 2, 1e-5, 1e-5), 0);
+    free(grad), free(a);
+  }
+  /* A NaN loss at step 7 is remembered, and a later one does not replace it. */
+  v[5 * dim + 1] = NAN;
+  ck_fm(fm_device_write(test_device(), dv, 0, sizeof v, v));
+  ck_fm(fm_loss_cfm(test_device(), dv, du, dg, n, dim, n, scratch, acc, 7));
+  ck_fm(fm_loss_cfm(test_device(), dv, du, dg, n, dim, n, scratch, acc, 9));
+  float *a = test_download(acc, 4);
   uint32_t first_bad;
   memcpy(&first_bad, &a[2], sizeof first_bad);
-  ck_assert_uint_eq(first_bad, 0);
-  double want[37 * 3], loss = 0;
-  for (int i = 0; i < n * dim; i++) {
-    want[i] = 2.0 * ((double)v[i] - u[i]) / n;
-    loss += ((double)v[i] - u[i]) * ((double)v[i] - u[i]) / n;
-  }
-  ck_assert_uint_eq(test_mismatches("dL/dv", grad, want, n * dim, 1e-6, 1e-5), 0);
-  double want_acc[2] = {2 * loss, 2};
-  ck_assert_uint_eq(test_mismatches("loss sum", a, want_acc, 2, 1e-5, 1e-5), 0);
-  /* A NaN loss at step 7 is remembered, and a later one does not replace it. */
-  float nan_rows[37];
-  for (int i = 0; i < n; i++) nan_rows[i] = i == 5 ? NAN : 1.0f;
-  ck_fm(fm_device_write(test_device(), rows, 0, sizeof nan_rows, nan_rows));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 7));
-  ck_fm(fm_loss_accumulate(test_device(), rows, n, acc, 9));
-  free(a);
-  a = test_download(acc, 4);
-  memcpy(&first_bad, &a[2], sizeof first_bad);
   ck_assert_uint_eq(first_bad, 7);
-  free(grad), free(a);
-  cl_mem bufs[] = {dv, du, dg, rows, acc};
+  free(a);
+  cl_mem bufs[] = {dv, du, dg, scratch, acc};
+  for (int i = 0; i < 5; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
+/* A batch far larger than the first pass's work-groups (each item strides over rows). */
+START_TEST(cfm_loss_of_a_large_batch_is_the_double_sum) {
+  const int n = 200003, dim = 1;
+  float *v = malloc(sizeof *v * n), *u = calloc(n, sizeof *u);
+  ck_assert_ptr_nonnull(v);
+  ck_assert_ptr_nonnull(u);
+  test_fill_uniform(v, n, 10, -1, 1);
+  double loss = 0;
+  for (int i = 0; i < n; i++) loss += (double)v[i] * v[i] / n;
+  cl_mem dv = test_upload(v, n), du = test_upload(u, n), dg = test_zeros(n);
+  cl_mem scratch = test_zeros(FM_LOSS_SCRATCH), acc = test_zeros(4);
+  ck_fm(fm_loss_cfm(test_device(), dv, du, dg, n, dim, n, scratch, acc, 1));
+  float *a = test_download(acc, 4);
+  double want[2] = {loss, 1};
+  ck_assert_uint_eq(test_mismatches("loss sum", a, want, 2, 1e-5, 1e-5), 0);
+  free(a), free(v), free(u);
+  cl_mem bufs[] = {dv, du, dg, scratch, acc};
   for (int i = 0; i < 5; i++) fm_device_release(test_device(), bufs[i]);
 }
 END_TEST
@@ -323,6 +365,7 @@ int main(void) {
   tcase_add_test(tc, bias_activation_forward_and_backward_match_reference);
   tcase_add_test(tc, bias_add_and_column_sums_match_reference);
   tcase_add_test(tc, cfm_loss_and_its_gradient_match_reference);
+  tcase_add_test(tc, cfm_loss_of_a_large_batch_is_the_double_sum);
   tcase_add_test(tc, adam_update_matches_torch_formula);
   tcase_add_test(tc, solver_stage_kernels_match_reference);
   tcase_add_test(tc, clipping_and_ema_follow_their_formulas);

@@ -15,29 +15,33 @@ static const struct {
   const char *module;
   int rank;
 } layers[] = {
-    /* errors and the shared enums; messages and stop requests */
-    {"status", 0}, {"types", 0}, {"report", 1},
+    /* numbers shared with the kernels; errors and the shared enums; messages and stop
+     * requests */
+    {"constants", 0},
+    {"status", 1}, {"types", 1}, {"report", 2},
     /* host utilities */
-    {"fileio", 1}, {"rng", 1}, {"progress", 2}, {"assignment", 2},
+    {"fileio", 2}, {"rng", 2}, {"progress", 3}, {"assignment", 3},
     /* the config, data and files on the host; the kernel sources */
-    {"config", 2}, {"data", 2}, {"png", 2}, {"metrics", 3}, {"kernels", 2},
-    {"datafile", 3}, {"checkpoint", 3}, {"image", 3}, {"plot", 4},
+    {"config", 3}, {"data", 3}, {"png", 3}, {"metrics", 4}, {"kernels", 3}, {"program", 3},
+    {"datafile", 4}, {"checkpoint", 4}, {"image", 4}, {"plot", 5},
     /* the device and what runs on it */
-    {"device", 3}, {"gemm", 4}, {"loss", 4}, {"optim", 4},
-    {"mlp", 5}, {"path", 5}, {"solver", 5}, {"likelihood", 6}, {"sample", 6},
+    {"device", 4}, {"gemm", 5}, {"layer", 5}, {"loss", 5}, {"optim", 5},
+    {"mlp", 6}, {"path", 6}, {"solver", 6}, {"likelihood", 7}, {"sample", 7},
     /* the config turned into parameters, tuning files, data sets */
-    {"recipe", 7}, {"tuning", 7}, {"dataset", 7},
+    {"recipe", 8}, {"tuning", 8}, {"dataset", 8},
     /* device + tuning + model; the training step; evaluation; the run folder */
-    {"engine", 8}, {"train", 8}, {"evaluate", 8}, {"rundir", 9},
-    {"train_loop", 10},
+    {"engine", 9}, {"train", 9}, {"evaluate", 9}, {"rundir", 10},
+    {"train_loop", 11},
     /* the commands */
-    {"run", 11}, {"tune", 11}, {"bench", 11},
-    {"fmcl", 12}, /* the header that includes the whole API */
-    {"main", 13},
+    {"run", 12}, {"tune", 12}, {"bench", 12},
+    {"fmcl", 13}, /* the header that includes the whole API */
+    {"main", 14},
 };
 
 /* Headers that are the private half of another module. */
-static const char *const aliases[][2] = {{"internal", "status"}, {"plot_frame", "plot"}};
+static const char *const aliases[][2] = {
+    {"internal", "status"}, {"plot_frame", "plot"}, {"gemm_gpu", "gemm"},
+    {"device_list", "device"}};
 
 static const char *module_of(const char *name) {
   for (size_t i = 0; i < FM_ARRAY_LEN(aliases); i++)

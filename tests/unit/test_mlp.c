@@ -51,8 +51,11 @@ static double reference_loss(const fm_mlp *m, const double *flat, const float *x
   return loss / N;
 }
 
-/* The products' provider of the test: loop index 0 CLBlast, 1 fmcl (fused epilogues). */
+/* The products' provider of the test: loop index 0 CLBlast, 1 fmcl's CPU kernels (fused
+ * epilogues), 2 fmcl's GPU kernels. CLBlast and the GPU kernels take the GPU path: the
+ * thin input and output layers of cl/mlp_thin.cl, two-pass bias gradients. */
 static fm_gemm_provider provider;
+static const fm_gemm_provider providers[] = {FM_GEMM_CLBLAST, FM_GEMM_FMCL, FM_GEMM_FMCL_GPU};
 
 static fm_mlp *make_mlp(fm_activation a, int time_features) {
   /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
@@ -75,7 +78,7 @@ static double *params_double(fm_mlp *m) {
 }
 
 START_TEST(forward_matches_reference_for_every_activation) {
-  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
+  provider = providers[_i];
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 2);
     float x[N * DIM], t[N];
@@ -104,9 +107,11 @@ END_TEST
  * forward, loss and backward pass; a malloc'd copy of the gradient buffer. */
 static float *loss_gradients(fm_mlp *m, const float *x, const float *t, const float *u) {
   cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
-  cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(N);
+  cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(FM_LOSS_SCRATCH);
+  cl_mem acc = test_zeros(4);
   ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
-  ck_fm(fm_loss_cfm(test_device(), v, du, dv, rows, N, DIM));
+  ck_fm(fm_loss_cfm(test_device(), v, du, dv, N, DIM, N, rows, acc, 1));
+  fm_device_release(test_device(), acc);
   ck_fm(fm_mlp_backward(m, dv, N));
   float *grad = test_download(fm_mlp_grads(m), fm_mlp_flat_size(m));
   cl_mem bufs[] = {dx, dt, du, v, dv, rows};
@@ -115,7 +120,7 @@ static float *loss_gradients(fm_mlp *m, const float *x, const float *t, const fl
 }
 
 START_TEST(backward_matches_finite_differences) {
-  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
+  provider = providers[_i];
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 1);
     float x[N * DIM], t[N], u[N * DIM];
@@ -168,8 +173,60 @@ START_TEST(backward_of_a_wide_layer_matches_clblast) {
 }
 END_TEST
 
+/* The GPU path (loop index bit 0: CLBlast or fmcl's GPU kernels) against fmcl's CPU
+ * kernels (checked against finite differences above) on a batch of several row groups,
+ * for a model with thin input and output layers and (bit 1) for one whose input and output
+ * are too wide for the thin kernels: forward output and every gradient. */
+START_TEST(gpu_path_gradients_match_the_cpu_kernels) {
+  enum { ROWS = 1003, WIDE = 21 };
+  int dim = _i & 2 ? WIDE : DIM;
+  fm_mlp_shape shape = {.dim = dim, .time_features = 2, .n_hidden = 2, .hidden = {45, 70},
+                        .activation = FM_ACT_GELU};
+  float *x = malloc(sizeof *x * ROWS * WIDE), t[ROWS], *u = malloc(sizeof *u * ROWS * WIDE);
+  test_fill_uniform(x, ROWS * dim, 21, -2, 2);
+  test_fill_uniform(t, ROWS, 22, 0, 1);
+  test_fill_uniform(u, ROWS * dim, 23, -2, 2);
+  cl_mem dx = test_upload(x, ROWS * dim), dt = test_upload(t, ROWS), du = test_upload(u, ROWS * dim);
+  cl_mem v = test_zeros(ROWS * dim), dv = test_zeros(ROWS * dim);
+  cl_mem scratch = test_zeros(FM_LOSS_SCRATCH), acc = test_zeros(4);
+  float *out[2], *grad[2];
+  size_t n = 0;
+  for (int p = 0; p < 2; p++) {
+    fm_mlp *m = NULL;
+    ck_fm(fm_mlp_create(test_device(), &shape, ROWS, &m));
+    fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_FMCL : _i & 1 ? FM_GEMM_FMCL_GPU : FM_GEMM_CLBLAST);
+    ck_fm(fm_mlp_init(m, 24));
+    ck_fm(fm_mlp_forward(m, dx, dt, NULL, ROWS, v));
+    ck_fm(fm_loss_cfm(test_device(), v, du, dv, ROWS, dim, ROWS, scratch, acc, 1));
+    ck_fm(fm_device_fill(test_device(), fm_mlp_grads(m), 0, fm_mlp_flat_size(m), NAN));
+    ck_fm(fm_mlp_backward(m, dv, ROWS));
+    out[p] = test_download(v, ROWS * dim);
+    n = fm_mlp_flat_size(m);
+    grad[p] = test_download(fm_mlp_grads(m), n);
+    /* Padding between blocks is never written: compare the parameters only. */
+    for (int l = 0; l < fm_mlp_layers(m); l++) {
+      size_t w_end = fm_mlp_weight_offset(m, l) + (size_t)fm_mlp_layer_in(m, l) * fm_mlp_layer_out(m, l);
+      for (size_t i = w_end; i < fm_mlp_bias_offset(m, l); i++) grad[p][i] = 0;
+      size_t b_end = fm_mlp_bias_offset(m, l) + (size_t)fm_mlp_layer_out(m, l);
+      size_t next = l + 1 < fm_mlp_layers(m) ? fm_mlp_weight_offset(m, l + 1) : n;
+      for (size_t i = b_end; i < next; i++) grad[p][i] = 0;
+    }
+    fm_mlp_destroy(m);
+  }
+  double *want = malloc(sizeof *want * (n > ROWS * WIDE ? n : ROWS * WIDE));
+  for (size_t i = 0; i < (size_t)ROWS * dim; i++) want[i] = out[0][i];
+  ck_assert_uint_eq(test_mismatches("forward", out[1], want, ROWS * dim, 1e-5, 1e-4), 0);
+  for (size_t i = 0; i < n; i++) want[i] = grad[0][i];
+  ck_assert_uint_eq(test_mismatches("gradient", grad[1], want, n, 1e-6, 1e-3), 0);
+  free(want), free(x), free(u);
+  for (int p = 0; p < 2; p++) free(out[p]), free(grad[p]);
+  cl_mem bufs[] = {dx, dt, du, v, dv, scratch, acc};
+  for (size_t i = 0; i < 7; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
 START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
-  provider = _i == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL;
+  provider = providers[_i];
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 1);
     enum { K = 3 };
@@ -246,10 +303,11 @@ int main(void) {
   Suite *s = suite_create("mlp");
   TCase *tc = tcase_create("mlp");
   tcase_set_timeout(tc, 600);
-  tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 2);
-  tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 2);
+  tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 3);
+  tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 3);
+  tcase_add_loop_test(tc, gpu_path_gradients_match_the_cpu_kernels, 0, 4);
   tcase_add_test(tc, backward_of_a_wide_layer_matches_clblast);
-  tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 2);
+  tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 3);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
   tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
   suite_add_tcase(s, tc);
