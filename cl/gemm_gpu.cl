@@ -74,15 +74,17 @@ static inline void fm_gpu_product(int m, int n, int k, __global const float *A, 
 #define FM_GPU_ROW(r) (get_group_id(1) * FM_GPU_TM + get_local_id(1) + (r) * FM_GPU_WG_M)
 #define FM_GPU_COL(c) (get_group_id(0) * FM_GPU_TN + get_local_id(0) + (c) * FM_GPU_WG_N)
 
-#define FM_GPU_LOCALS __local float As[FM_GPU_TILE_K * FM_GPU_TM], Bs[FM_GPU_TILE_K * FM_GPU_TN]
+/* The panels in local memory come as arguments (FM_GPU_TILE_K TM and FM_GPU_TILE_K TN
+ * floats), so each kernel holds only its own: some compilers give every kernel of a
+ * program the local arrays of all of them. */
+#define FM_GPU_PANELS __local float *As, __local float *Bs
 
 /* C = alpha op(A) op(B) + beta C (C is not read when beta is 0). Range (ceil(n / TN) WG_N,
  * ceil(m / TM) WG_M). */
 __kernel FM_GPU_SHAPE void fm_gpu_gemm(int m, int n, int k, float alpha, __global const float *A,
                                        int offa, int lda, int ta, __global const float *B,
                                        int offb, int ldb, int tb, float beta, __global float *C,
-                                       int offc, int ldc) {
-  FM_GPU_LOCALS;
+                                       int offc, int ldc, FM_GPU_PANELS) {
   float acc[FM_GPU_ITEM_M][FM_GPU_ITEM_N];
   fm_gpu_product(m, n, k, A + offa, lda, ta, B + offb, ldb, tb, As, Bs, acc);
   C += offc;
@@ -101,8 +103,8 @@ __kernel FM_GPU_SHAPE void fm_gpu_gemm(int m, int n, int k, float alpha, __globa
   __kernel FM_GPU_SHAPE void fm_gpu_gemm_bias_##act(                                       \
       int m, int n, int k, __global const float *A, int offa, int lda,                     \
       __global const float *W, int offw, int ldw, __global const float *params,            \
-      int bias_at, int keep_d, __global float *D, __global float *H, int ldc) {            \
-    FM_GPU_LOCALS;                                                                         \
+      int bias_at, int keep_d, __global float *D, __global float *H, int ldc,              \
+      FM_GPU_PANELS) {                                                                     \
     float acc[FM_GPU_ITEM_M][FM_GPU_ITEM_N];                                               \
     fm_gpu_product(m, n, k, A + offa, lda, 0, W + offw, ldw, 1, As, Bs, acc);              \
     for (int r = 0; r < FM_GPU_ITEM_M; r++)                                                \
@@ -123,15 +125,14 @@ FM_GPU_BIAS_ACT(tanh)
 FM_GPU_BIAS_ACT(gelu)
 
 /* The gradient passed back through a layer: G = (A B) * D elementwise (row stride ldc), and
- * when partial is not 0, partial[tile row * ldp + at + j] = the sum of G's column j over
- * the tile's rows. */
+ * when want_partial, partial[tile row * ldp + at + j] = the sum of G's column j over the
+ * tile's rows (sums: FM_GPU_WG_M TN floats of local memory). */
 __kernel FM_GPU_SHAPE void fm_gpu_gemm_times(int m, int n, int k, __global const float *A,
                                              int offa, int lda, __global const float *B,
                                              int offb, int ldb, __global const float *D,
                                              __global float *G, int ldc, int want_partial,
-                                             __global float *partial, int ldp, int at) {
-  FM_GPU_LOCALS;
-  __local float sums[FM_GPU_WG_M * FM_GPU_TN];
+                                             __global float *partial, int ldp, int at,
+                                             FM_GPU_PANELS, __local float *sums) {
   float acc[FM_GPU_ITEM_M][FM_GPU_ITEM_N];
   fm_gpu_product(m, n, k, A + offa, lda, 0, B + offb, ldb, 0, As, Bs, acc);
   int tx = get_local_id(0), ty = get_local_id(1);
@@ -148,10 +149,9 @@ __kernel FM_GPU_SHAPE void fm_gpu_gemm_times(int m, int n, int k, __global const
     }
     sums[ty * FM_GPU_TN + tx + c * FM_GPU_WG_N] = s;
   }
-  if (!want_partial) return;
   barrier(CLK_LOCAL_MEM_FENCE);
   /* Row 0 of items adds up the WG_M rows' sums of each of the tile's columns. */
-  if (ty == 0)
+  if (want_partial && ty == 0)
     for (int c = 0; c < FM_GPU_ITEM_N; c++) {
       int col = tx + c * FM_GPU_WG_N, j = FM_GPU_COL(c);
       float s = 0.0f;

@@ -67,9 +67,9 @@ void fm_times_partials(__global float *g, __global const float *d, uint n, uint 
       g[e] = v;
       s += v;
     }
-  if (!want_partial) return;
   s = fm_group_column_sum(part, s);
-  if (get_local_id(1) == 0 && j < width) partial[get_group_id(1) * ldp + at + j] = s;
+  if (want_partial && get_local_id(1) == 0 && j < width)
+    partial[get_group_id(1) * ldp + at + j] = s;
 }
 
 /* y (n, width) += params[bias_at ...], the output layer (no activation). Range (width, n). */

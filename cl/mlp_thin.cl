@@ -84,8 +84,9 @@ void fm_thin_output(__global const float *H, uint n, uint k, __global const floa
 
 /* The output layer's gradients: dW (dim, k) = G^T H and db = column sums of G, for G
  * (n, dim <= FM_GEMM_THIN) and H (n, k), into grads at w_at and b_at. A work-group per 16
- * columns of H sums over the whole batch; the first one also sums db. Range (k rounded
- * up, FM_COLS_Y). */
+ * columns of H sums over the whole batch; the first one writes db. Every barrier is
+ * reached by every item (no barrier under a condition: PoCL mishandles some). Range (k
+ * rounded up, FM_COLS_Y). */
 __kernel __attribute__((reqd_work_group_size(FM_COLS_X, FM_COLS_Y, 1)))
 void fm_thin_output_grad(__global const float *G, __global const float *H, uint n, uint dim,
                          uint k, __global float *grads, uint w_at, uint b_at) {
@@ -105,10 +106,8 @@ void fm_thin_output_grad(__global const float *G, __global const float *H, uint 
   for (uint c = 0; c < dim; c++) {
     float s = fm_group_column_sum(part, acc[c]);
     if (get_local_id(1) == 0 && j < k) grads[w_at + c * k + j] = s;
-    if (first) {
-      s = fm_group_column_sum(part, bias[c]);
-      if (get_local_id(1) == 0 && get_local_id(0) == 0) grads[b_at + c] = s;
-    }
+    s = fm_group_column_sum(part, bias[c]);
+    if (first && get_local_id(1) == 0 && get_local_id(0) == 0) grads[b_at + c] = s;
   }
 }
 
@@ -155,7 +154,6 @@ void fm_thin_output_back(__global const float *dV, uint n, uint dim, __global co
       G[e] = g;
       s += g;
     }
-  if (!want_partial) return;
   s = fm_group_column_sum(part, s);
-  if (get_local_id(1) == 0 && j < k) partial[get_group_id(1) * ldp + at + j] = s;
+  if (want_partial && get_local_id(1) == 0 && j < k) partial[get_group_id(1) * ldp + at + j] = s;
 }

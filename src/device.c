@@ -152,6 +152,8 @@ cl_command_queue fm_device_queue(const fm_device *dev) { return dev->queue; }
 uint64_t fm_device_bytes_peak(const fm_device *dev) { return dev->bytes_peak; }
 double fm_device_build_seconds(const fm_device *dev) { return dev->build_seconds; }
 
+size_t fm_device_max_work_group(const fm_device *dev) { return dev->max_wg; }
+
 size_t fm_device_local_1d(const fm_device *dev) {
   size_t wg = dev->max_wg;
   return wg >= 128 ? 128 : wg;

@@ -18,11 +18,22 @@ static size_t local_bytes(const fm_gpu_tile *t) {
   return sizeof(float) * ((size_t)t->tile_k * (tm + tn) + (size_t)t->wg_m * tn);
 }
 
+/* Sets the panel arguments (local memory) at *i: A's and B's. */
+static fm_status arg_panels(cl_kernel kern, cl_uint *i, const fm_gpu_tile *t) {
+  fm_status st = FM_OK;
+  size_t a = sizeof(float) * (size_t)t->tile_k * (size_t)t->wg_m * (size_t)t->item_m;
+  size_t b = sizeof(float) * (size_t)t->tile_k * (size_t)t->wg_n * (size_t)t->item_n;
+  FM_CL(clSetKernelArg(kern, (*i)++, a, NULL));
+  FM_CL(clSetKernelArg(kern, (*i)++, b, NULL));
+fail:
+  return st;
+}
+
 int fm_gpu_tile_fits(const fm_device *dev, const fm_gpu_tile *t) {
   const fm_device_info *d = fm_device_get_info(dev);
   size_t items = (size_t)t->wg_m * (size_t)t->wg_n;
   return t->wg_m > 0 && t->wg_n > 0 && t->item_m > 0 && t->item_n > 0 && t->tile_k > 0 &&
-         items <= d->max_work_group && local_bytes(t) <= d->local_mem;
+         items <= fm_device_max_work_group(dev) && local_bytes(t) <= d->local_mem;
 }
 
 void fm_gpu_tile_options(const fm_gpu_tile *t, char *out, size_t size) {
@@ -39,13 +50,12 @@ size_t fm_gpu_row_tiles(const fm_gpu_tile *t, size_t m) {
 static fm_status tile_kernel(fm_device *dev, const fm_gpu_tile *t, const char *name,
                              cl_kernel *out) {
   if (!fm_gpu_tile_fits(dev, t))
-    return fm_fail(FM_ERR_INVALID, "fmcl's GPU products: a tile of %dx%d items with %dx%d "
-                   "accumulators and panels %d deep needs %zu bytes of local memory and %d "
-                   "work-items per group; %s allows %llu and %zu", t->wg_n, t->wg_m, t->item_m,
-                   t->item_n, t->tile_k, local_bytes(t), t->wg_m * t->wg_n,
-                   fm_device_get_info(dev)->name,
-                   (unsigned long long)fm_device_get_info(dev)->local_mem,
-                   fm_device_get_info(dev)->max_work_group);
+    return fm_fail(FM_ERR_INVALID, "kernel %s: a tile of %dx%d items with %dx%d accumulators "
+                   "and panels %d deep needs %d work-items per group and %zu bytes of local "
+                   "memory; %s allows %zu and %llu (choose a smaller tile, or run fmcl tune)",
+                   name, t->wg_n, t->wg_m, t->item_m, t->item_n, t->tile_k, t->wg_m * t->wg_n,
+                   local_bytes(t), fm_device_get_info(dev)->name, fm_device_max_work_group(dev),
+                   (unsigned long long)fm_device_get_info(dev)->local_mem);
   char options[160];
   fm_gpu_tile_options(t, options, sizeof options);
   return fm_device_kernel_variant(dev, "gemm_gpu", options, name, out);
@@ -98,6 +108,7 @@ fm_status fm_gpu_gemm(fm_device *dev, const fm_gpu_tile *t, int trans_a, int tra
   FM_CL(FM_ARG(kern, i++, tb));
   FM_CL(FM_ARG(kern, i++, beta));
   FM_TRY(arg_matrix(kern, &i, c));
+  FM_TRY(arg_panels(kern, &i, t));
   FM_TRY(launch(dev, t, kern, trans_a ? (trans_b ? "TT" : "TN") : (trans_b ? "NT" : "NN"), m, n, k));
 fail:
   return st;
@@ -123,6 +134,7 @@ fm_status fm_gpu_gemm_bias_act(fm_device *dev, const fm_gpu_tile *t, size_t m, s
   FM_CL(FM_ARG(kern, i++, d_arg));
   FM_CL(FM_ARG(kern, i++, h));
   FM_CL(FM_ARG(kern, i++, ic));
+  FM_TRY(arg_panels(kern, &i, t));
   FM_TRY(launch(dev, t, kern, "NT+bias", m, n, k));
 fail:
   return st;
@@ -147,6 +159,9 @@ fm_status fm_gpu_gemm_times(fm_device *dev, const fm_gpu_tile *t, size_t m, size
   FM_CL(FM_ARG(kern, i++, p_arg));
   FM_CL(FM_ARG(kern, i++, ip));
   FM_CL(FM_ARG(kern, i++, iat));
+  FM_TRY(arg_panels(kern, &i, t));
+  FM_CL(clSetKernelArg(kern, i++, sizeof(float) * (size_t)t->wg_m * (size_t)t->wg_n * (size_t)t->item_n,
+                       NULL));
   FM_TRY(launch(dev, t, kern, "NN*dact", m, n, k));
 fail:
   return st;

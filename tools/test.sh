@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole Check test suite on the default
-# OpenCL device (PoCL on a machine without a GPU).
+# OpenCL device (PoCL on a machine without a GPU; FMCL_TEST_DEVICE=N picks device N), twice:
+# with the default providers, then with CLBlast forced (FMCL_GEMM=clblast), the path every
+# GPU takes: CLBlast's products, the thin-layer kernels and the two-pass bias gradients.
 #   tools/test.sh             Release build in build/
 #   tools/test.sh --sanitize  also AddressSanitizer + UndefinedBehaviorSanitizer in build-sanitize/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-ctest --test-dir build --output-on-failure -j"$(nproc)"
+suite() {
+  echo "== $1: default providers"
+  ctest --test-dir "$1" --output-on-failure -j"$(nproc)"
+  echo "== $1: CLBlast forced (FMCL_GEMM=clblast)"
+  FMCL_GEMM=clblast ctest --test-dir "$1" --output-on-failure -j"$(nproc)"
+}
+suite build
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DFMCL_SANITIZE=ON
   cmake --build build-sanitize -j"$(nproc)"
-  ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"
+  suite build-sanitize
 fi

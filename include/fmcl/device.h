@@ -119,6 +119,10 @@ uint64_t fm_device_bytes_peak(const fm_device *dev);
 /* Seconds spent in clBuildProgram on this device (kernel compilation or cache loads). */
 double fm_device_build_seconds(const fm_device *dev);
 
+/* The most work-items per group fmcl uses on this device: its own limit, or the
+ * selection's max_work_group when that is smaller. */
+size_t fm_device_max_work_group(const fm_device *dev);
+
 /* The default work-group size for 1-D elementwise kernels on this device. */
 size_t fm_device_local_1d(const fm_device *dev);
 

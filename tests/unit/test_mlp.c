@@ -225,6 +225,69 @@ START_TEST(gpu_path_gradients_match_the_cpu_kernels) {
 }
 END_TEST
 
+/* A device that allows only 16 work-items per group: the reductions and the thin-layer
+ * kernels are built for 16 and give the GPU path's gradients of the full-size device, and
+ * a kernel that needs more (fmcl's default GPU tile, 256 items) fails with a message
+ * naming it, its size and the limit. */
+START_TEST(a_small_work_group_limit_shrinks_the_kernels_or_names_the_one_that_cannot) {
+  fm_device_select sel = {.kind = FM_DEVICE_AUTO, .index = -1, .max_work_group = 16};
+  const char *index = getenv("FMCL_TEST_DEVICE");
+  if (index && *index) sel.index = atoi(index);
+  fm_device *small = NULL;
+  ck_fm(fm_device_open(&sel, &small));
+  ck_assert_uint_eq(fm_device_reduce_wg(small), 16);
+  fm_device *devs[2] = {test_device(), small};
+  fm_mlp_shape shape = {.dim = DIM, .time_features = 1, .n_hidden = 2, .hidden = {37, 20},
+                        .activation = FM_ACT_TANH};
+  enum { ROWS = 301 };
+  float x[ROWS * DIM], t[ROWS], u[ROWS * DIM];
+  test_fill_uniform(x, ROWS * DIM, 31, -2, 2);
+  test_fill_uniform(t, ROWS, 32, 0, 1);
+  test_fill_uniform(u, ROWS * DIM, 33, -2, 2);
+  float *grad[2];
+  size_t n = 0;
+  for (int d = 0; d < 2; d++) {
+    fm_device *dev = devs[d];
+    cl_mem bufs[7];
+    const float *host[3] = {x, t, u};
+    size_t sizes[7] = {ROWS * DIM, ROWS, ROWS * DIM, ROWS * DIM, ROWS * DIM, FM_LOSS_SCRATCH, 4};
+    for (int i = 0; i < 7; i++) {
+      ck_fm(fm_device_alloc(dev, sizes[i] * sizeof(float), "test", &bufs[i]));
+      if (i < 3) ck_fm(fm_device_write(dev, bufs[i], 0, sizes[i] * sizeof(float), host[i]));
+    }
+    fm_mlp *m = NULL;
+    ck_fm(fm_mlp_create(dev, &shape, ROWS, &m));
+    fm_mlp_set_gemm(m, FM_GEMM_CLBLAST);
+    ck_fm(fm_mlp_init(m, 34));
+    ck_fm(fm_mlp_forward(m, bufs[0], bufs[1], NULL, ROWS, bufs[3]));
+    ck_fm(fm_loss_cfm(dev, bufs[3], bufs[2], bufs[4], ROWS, DIM, ROWS, bufs[5], bufs[6], 1));
+    ck_fm(fm_mlp_backward(m, bufs[4], ROWS));
+    n = fm_mlp_flat_size(m);
+    grad[d] = malloc(n * sizeof(float));
+    ck_fm(fm_device_read(dev, fm_mlp_grads(m), 0, n * sizeof(float), grad[d]));
+    fm_mlp_destroy(m);
+    for (int i = 0; i < 7; i++) fm_device_release(dev, bufs[i]);
+  }
+  double *want = malloc(n * sizeof *want);
+  for (size_t i = 0; i < n; i++) want[i] = grad[0][i];
+  ck_assert_uint_eq(test_mismatches("16-item gradient", grad[1], want, n, 1e-6, 1e-4), 0);
+  free(want), free(grad[0]), free(grad[1]);
+
+  fm_gemm_impl gpu = {FM_GEMM_FMCL_GPU, fm_gpu_tile_default()};
+  cl_mem c = NULL;
+  ck_fm(fm_device_alloc(small, 64 * sizeof(float), "test", &c));
+  fm_matrix m8 = {c, 0, 8};
+  ck_assert_int_ne(fm_gemm_by(small, &gpu, 0, 0, 8, 8, 8, 1.0f, m8, m8, 0.0f, m8), FM_OK);
+  ck_assert_msg(strstr(fm_error_message(), "fm_gpu_gemm") &&
+                    strstr(fm_error_message(), "256 work-items") &&
+                    strstr(fm_error_message(), "allows 16"),
+                "%s", fm_error_message());
+  fm_error_clear();
+  fm_device_release(small, c);
+  fm_device_destroy(small);
+}
+END_TEST
+
 START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
   provider = providers[_i];
   for (int a = 0; a < 4; a++) {
@@ -306,6 +369,7 @@ int main(void) {
   tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 3);
   tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 3);
   tcase_add_loop_test(tc, gpu_path_gradients_match_the_cpu_kernels, 0, 4);
+  tcase_add_test(tc, a_small_work_group_limit_shrinks_the_kernels_or_names_the_one_that_cannot);
   tcase_add_test(tc, backward_of_a_wide_layer_matches_clblast);
   tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 3);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
