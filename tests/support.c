@@ -22,6 +22,10 @@ fm_device *test_device(void) {
   return device;
 }
 
+int test_device_is_simulator(void) {
+  return strstr(fm_device_get_info(test_device())->name, "Oclgrind") != NULL;
+}
+
 void test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi) {
   unsigned long long s = 0x9E3779B97F4A7C15ull * (seed + 1);
   for (size_t i = 0; i < n; i++) {

@@ -21,6 +21,11 @@ fm_device *test_device(void);
   } while (0)
 
 /* Uniform numbers in [lo, hi) from a seed (host side, not the library's generator). */
+/* Whether the test device is a simulator (oclgrind checks every access of every work-item,
+ * about a thousand times slower than a CPU): suites shrink their largest sizes there,
+ * keeping them odd and over several work-groups. */
+int test_device_is_simulator(void);
+
 void test_fill_uniform(float *x, size_t n, unsigned seed, float lo, float hi);
 
 /* Counts i with |got - want| > atol + rtol |want| and prints the first few. */

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Kernel launches per training step as the OpenCL driver sees them, CLBlast's own kernels
-# included: every clEnqueueNDRangeKernel of a run is counted by a preloaded wrapper, and
-# the launches of S training steps are the difference between a run of N + S steps and one
-# of N. Works with any fmcl binary (an older one too), so two versions can be compared.
+# Kernel launches per training step and per evaluation of the model in sampling, as the
+# OpenCL driver sees them, CLBlast's own kernels included: every clEnqueueNDRangeKernel of
+# a run is counted by a preloaded wrapper, and the launches of S training steps (S Euler
+# steps of sampling, one evaluation each) are the difference between a run of N + S and
+# one of N. Works with any fmcl binary (an older one too), so two versions can be compared.
 #   tools/launch_counts.sh [FMCL_BINARY [--set KEY=VALUE]...]
-# Prints one line per provider (fmcl, clblast): launches per step.
+# Prints one line per provider (fmcl, clblast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary="${1:-build/fmcl}"
@@ -56,9 +57,24 @@ count() {
   cat "$work/n"
 }
 
+# Launches of sampling 1000 points (one batch) from a run's model with Euler steps.
+sample() {
+  local gemm="$1" model="$2" steps="$3"
+  FMCL_LAUNCH_COUNT="$work/n" LD_PRELOAD="$work/count.so" "$binary" sample \
+    --checkpoint "$model" --set sample.n=1000 --set sample.solver=euler \
+    --set sample.steps="$steps" --set device.gemm="$gemm" \
+    --out "$work/samples-$gemm-$steps.csv" >/dev/null 2>&1
+  cat "$work/n"
+}
+
 base=20 extra=100
 for gemm in fmcl clblast; do
   short=$(count "$gemm" "$base" "$@")
   long=$(count "$gemm" $((base + extra)) "$@")
-  echo "$gemm: $(awk -v a="$short" -v b="$long" -v s="$extra" 'BEGIN { printf "%.2f", (b - a) / s }') kernel launches per training step"
+  model="$work/run-$gemm-$base/model.fmck"
+  s_short=$(sample "$gemm" "$model" "$base")
+  s_long=$(sample "$gemm" "$model" $((base + extra)))
+  awk -v a="$short" -v b="$long" -v c="$s_short" -v d="$s_long" -v s="$extra" -v g="$gemm" \
+    'BEGIN { printf "%s: %.2f kernel launches per training step, %.2f per evaluation in sampling\n",
+             g, (b - a) / s, (d - c) / s }'
 done
