@@ -35,24 +35,26 @@ static inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, 
   }
 }
 
-/* Row i: x1 = data[j] with j uniform; x0 ~ N(0, I), or source[j'] with j' uniform when
- * n_source > 0; t uniform on [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1); with
- * labels, the row's class is labels[j], or the null class -1 with chance label_dropout. */
-static inline void fm_draw_row(uint i, __global const float *data, uint n_data,
+/* Row i of the buffers, row r of the step's batch (the random numbers' counters use r, so
+ * one rank's share of the rows is what one process draws there): x1 = data[j] with j
+ * uniform; x0 ~ N(0, I), or source[j'] with j' uniform when n_source > 0; t uniform on
+ * [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1); with labels, the row's class is
+ * labels[j], or the null class -1 with chance label_dropout. */
+static inline void fm_draw_row(uint i, uint r, __global const float *data, uint n_data,
                                __global const float *source, uint n_source, uint dim,
                                __global float *x0, __global float *x1, __global float *t_out,
                                uint2 key, uint step, int time_kind, float2 time,
                                __global const int *labels, int has_labels, float label_dropout,
                                __global int *row_labels) {
-  uint4 r = fm_philox((uint4)(i, 0, step, FM_STREAM_BATCH), key);
-  uint j = fm_mul_hi(r.x, n_data);
+  uint4 b = fm_philox((uint4)(r, 0, step, FM_STREAM_BATCH), key);
+  uint j = fm_mul_hi(b.x, n_data);
   if (has_labels) {
-    uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_LABEL), key);
+    uint4 q = fm_philox((uint4)(r, 0, step, FM_STREAM_LABEL), key);
     row_labels[i] = fm_uniform(q.x) < label_dropout ? -1 : labels[j];
   }
-  float t = fm_uniform(r.y);
+  float t = fm_uniform(b.y);
   if (time_kind == FM_CODE_TIME_LOGIT_NORMAL) {
-    float z = fm_normal2(r.z, r.w).x;
+    float z = fm_normal2(b.z, b.w).x;
     t = 1.0f / (1.0f + exp(-(time.x + time.y * z)));
   }
   t_out[i] = t;
@@ -60,17 +62,18 @@ static inline void fm_draw_row(uint i, __global const float *data, uint n_data,
   __global float *row0 = x0 + (size_t)i * dim, *row1 = x1 + (size_t)i * dim;
   for (uint d = 0; d < dim; d++) row1[d] = picked[d];
   if (n_source > 0) {
-    uint4 q = fm_philox((uint4)(i, 0, step, FM_STREAM_SOURCE), key);
+    uint4 q = fm_philox((uint4)(r, 0, step, FM_STREAM_SOURCE), key);
     __global const float *src = source + (size_t)fm_mul_hi(q.x, n_source) * dim;
     for (uint d = 0; d < dim; d++) row0[d] = src[d];
     return;
   }
-  fm_normal_row(row0, dim, i, step, FM_STREAM_NOISE, key);
+  fm_normal_row(row0, dim, r, step, FM_STREAM_NOISE, key);
 }
 
 /* x_t and u_t of row i from x1[i] and x0[perm[i]] (x0[i] when use_perm is 0), plus sigma
  * times N(0, I) noise on x_t when sigma > 0 (u_t is unchanged: the noise does not move). */
-static inline void fm_combine_row(uint i, __global const float *x0, __global const float *x1,
+static inline void fm_combine_row(uint i, uint r, __global const float *x0,
+                                  __global const float *x1,
                                   __global const float *t_in, __global const int *perm,
                                   int use_perm, __global float *x_t, __global float *u, uint dim,
                                   int sched_kind, float4 sched, float sigma, uint2 key,
@@ -82,7 +85,7 @@ static inline void fm_combine_row(uint i, __global const float *x0, __global con
   for (uint b = 0; 4 * b < dim; b++) {
     float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (sigma > 0.0f) {
-      uint4 q = fm_philox((uint4)(i, b, step, FM_STREAM_PATH_NOISE), key);
+      uint4 q = fm_philox((uint4)(r, b, step, FM_STREAM_PATH_NOISE), key);
       float2 z0 = fm_normal2(q.x, q.y), z1 = fm_normal2(q.z, q.w);
       e[0] = z0.x, e[1] = z0.y, e[2] = z1.x, e[3] = z1.y;
     }
@@ -98,7 +101,7 @@ static inline void fm_combine_row(uint i, __global const float *x0, __global con
 #define FM_DRAW_PARAMS                                                                     \
   __global const float *data, uint n_data, __global const float *source, uint n_source,   \
       uint dim, __global float *x0, __global float *x1, __global float *t, uint n,        \
-      uint2 key, uint step, int time_kind, float2 time, __global const int *labels,       \
+      uint first, uint2 key, uint step, int time_kind, float2 time, __global const int *labels, \
       int has_labels, float label_dropout, __global int *row_labels
 #define FM_DRAW_ARGS                                                                       \
   data, n_data, source, n_source, dim, x0, x1, t, key, step, time_kind, time, labels,     \
@@ -106,16 +109,17 @@ static inline void fm_combine_row(uint i, __global const float *x0, __global con
 
 __kernel void fm_path_draw(FM_DRAW_PARAMS) {
   uint i = get_global_id(0);
-  if (i < n) fm_draw_row(i, FM_DRAW_ARGS);
+  if (i < n) fm_draw_row(i, first + i, FM_DRAW_ARGS);
 }
 
 __kernel void fm_path_combine(__global const float *x0, __global const float *x1,
                               __global const float *t, __global const int *perm, int use_perm,
                               __global float *x_t, __global float *u, uint n, uint dim,
-                              int sched_kind, float4 sched, float sigma, uint2 key, uint step) {
+                              int sched_kind, float4 sched, float sigma, uint first, uint2 key,
+                              uint step) {
   uint i = get_global_id(0);
-  if (i < n) fm_combine_row(i, x0, x1, t, perm, use_perm, x_t, u, dim, sched_kind, sched, sigma,
-                            key, step);
+  if (i < n) fm_combine_row(i, first + i, x0, x1, t, perm, use_perm, x_t, u, dim, sched_kind,
+                            sched, sigma, key, step);
 }
 
 /* Draw and combine of an independent coupling in one pass: the item that writes row i's
@@ -124,6 +128,7 @@ __kernel void fm_path_sample_rows(FM_DRAW_PARAMS, __global float *x_t, __global 
                                   int sched_kind, float4 sched, float sigma) {
   uint i = get_global_id(0);
   if (i >= n) return;
-  fm_draw_row(i, FM_DRAW_ARGS);
-  fm_combine_row(i, x0, x1, t, row_labels, 0, x_t, u, dim, sched_kind, sched, sigma, key, step);
+  fm_draw_row(i, first + i, FM_DRAW_ARGS);
+  fm_combine_row(i, first + i, x0, x1, t, row_labels, 0, x_t, u, dim, sched_kind, sched, sigma,
+                 key, step);
 }

@@ -141,7 +141,7 @@ static fm_status measure_device(const fm_bench_params *bp, const fm_config *cfg,
   int sample_n = 10000, capacity = cfg->train.batch > 4096 ? cfg->train.batch : 4096;
   FM_TRY(fm_engine_new_model(engine, cfg, train->dim, capacity));
   fm_mlp *mlp = fm_engine_model(engine);
-  FM_TRY(fm_trainer_create(mlp, cfg, train, NULL, &tr));
+  FM_TRY(fm_trainer_create(mlp, cfg, train, NULL, NULL, &tr));
   row->curve = calloc((size_t)(bp->steps / CURVE_EVERY + 1), sizeof *row->curve);
   if (!row->curve) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory");

@@ -81,6 +81,7 @@ fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck) {
   put_u32(&w, names_len);
   put(&w, names, names_len);
   free(names);
+  put_u32(&w, (uint32_t)(ck->ranks > 0 ? ck->ranks : 1));
   uint32_t crc = w.crc;
   put_u32(&w, crc);
   if (w.failed) {
@@ -274,6 +275,15 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
       if ((why = read_columns((const char *)data + r.at, names_len, ck)) != NULL) goto bad;
       r.at += names_len;
     }
+  }
+  ck->ranks = 1;
+  if (version >= 5) {
+    uint32_t ranks = get_u32(&r);
+    if (!r.short_read && (ranks < 1 || ranks > 1u << 20)) {
+      why = "the number of ranks is out of range";
+      goto bad;
+    }
+    ck->ranks = (int)ranks;
   }
   if (r.short_read || r.at != r.n) {
     why = r.short_read ? "fields run past the end" : "unexpected bytes after the last field";

@@ -16,6 +16,8 @@ typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST, F
 
 /* Flag: the key changes what is trained, so it is part of the model hash. */
 #define F_MODEL 1
+/* Flag: an F_INT_LIST that may be empty (its default). */
+#define F_EMPTY_OK 2
 
 typedef struct field {
   const char *path;
@@ -44,6 +46,10 @@ static const field fields[] = {
      "device position as `fmcl devices` lists it; -1 for any"},
     {"device.name", F_STRING, OFF(device.name), 0, 0, 0, SZ(device.name), NULL, 0,
      "substring of the device name (case-insensitive); empty for any"},
+    {"device.indices", F_INT_LIST, OFF(device.indices), 0, 1024, 0, FM_MAX_LOCAL_RANKS, NULL,
+     F_EMPTY_OK, "device index of each local rank of an MPI job ([0, 1]: local rank 0 on "
+     "device 0, 1 on 1); empty: local rank r takes the r-th device device.type and "
+     "device.name select"},
     {"device.gemm", F_ENUM, OFF(device.gemm), 0, 0, 0, 0, fm_gemm_provider_names, 0,
      "matrix products: auto (the tuning's choice; untuned, fmcl's kernels on CPUs and CLBlast "
      "on GPUs), clblast, fmcl (its kernels for the device type) or fmcl-gpu"},
@@ -356,6 +362,9 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
   char want[160];
   switch (f->type) {
   case F_INT:
+    if (cJSON_IsArray(v) && strcmp(f->path, "device.index") == 0)
+      return fm_fail(FM_ERR_CONFIG, "%s: device.index names one device; for one device per "
+                     "local rank of an MPI job set device.indices (for example [0, 1])", source);
     return set_int(source, f, v, (int *)base);
   case F_SEED:
     if (!cJSON_IsNumber(v) || !is_integer(v->valuedouble) || v->valuedouble < 0 ||
@@ -406,12 +415,13 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
     return type_error(source, f, want, v);
   }
   case F_INT_LIST: {
-    snprintf(want, sizeof want, "a list of 1 to %zu integers from %.0f to %.0f", f->size, f->min,
-             f->max);
+    int least = f->flags & F_EMPTY_OK ? 0 : 1;
+    snprintf(want, sizeof want, "a list of %d to %zu integers from %.0f to %.0f", least, f->size,
+             f->min, f->max);
     if (!cJSON_IsArray(v)) return type_error(source, f, want, v);
     int n = cJSON_GetArraySize(v);
-    if (n < 1 || (size_t)n > f->size) return type_error(source, f, want, v);
-    int values[FM_MAX_HIDDEN];
+    if (n < least || (size_t)n > f->size) return type_error(source, f, want, v);
+    int values[FM_MAX_LOCAL_RANKS > FM_MAX_HIDDEN ? FM_MAX_LOCAL_RANKS : FM_MAX_HIDDEN];
     for (int i = 0; i < n; i++) {
       const cJSON *item = cJSON_GetArrayItem(v, i);
       if (!cJSON_IsNumber(item) || !is_integer(item->valuedouble) || item->valuedouble < f->min ||

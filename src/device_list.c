@@ -148,20 +148,25 @@ void fm_device_describe(const fm_device_info *list, int count, char *out, size_t
   }
 }
 
+/* Whether list[i] is one the selection (without an index) names: the kind and name when
+ * they are given; for auto, a GPU when there is one. */
+static int selected(const fm_device_info *list, int count, int i, const fm_device_select *sel) {
+  if (!kind_matches(&list[i], sel->kind)) return 0;
+  if (sel->name[0]) return contains_nocase(list[i].name, sel->name);
+  if (sel->kind != FM_DEVICE_AUTO) return 1;
+  int any_gpu = 0;
+  for (int j = 0; j < count; j++) any_gpu |= list[j].is_gpu;
+  return !any_gpu || list[i].is_gpu;
+}
+
 int fm_device_choose(const fm_device_info *list, int count, const fm_device_select *sel) {
   if (sel->index >= 0) return sel->index < count ? sel->index : -1;
-  if (sel->name[0]) {
-    for (int i = 0; i < count; i++)
-      if (kind_matches(&list[i], sel->kind) && contains_nocase(list[i].name, sel->name)) return i;
-    return -1;
-  }
-  if (sel->kind == FM_DEVICE_AUTO) {
-    for (int i = 0; i < count; i++)
-      if (list[i].is_gpu) return i;
-    return 0;
-  }
+  int matches = 0;
+  for (int i = 0; i < count; i++) matches += selected(list, count, i, sel);
+  if (matches == 0) return -1;
+  int want = sel->nth % matches;
   for (int i = 0; i < count; i++)
-    if (kind_matches(&list[i], sel->kind)) return i;
+    if (selected(list, count, i, sel) && want-- == 0) return i;
   return -1;
 }
 

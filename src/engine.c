@@ -15,13 +15,38 @@ struct fm_engine {
   fm_mlp *mlp;
 };
 
+/* The config's device for this rank: with several ranks on a node, each its own. */
+static fm_status rank_device(const fm_config *cfg, const fm_ranks *ranks, int profiling,
+                             fm_device_select *sel) {
+  *sel = fm_recipe_device(cfg, profiling);
+  if (!ranks) return FM_OK;
+  if (cfg->device.n_indices > 0) {
+    if (ranks->local_rank >= cfg->device.n_indices)
+      return fm_fail(FM_ERR_CONFIG, "rank %d: device.indices names %d devices but this node "
+                     "runs %d ranks; name one device per local rank, or leave device.indices "
+                     "out to give the ranks the devices device.type selects in turn",
+                     ranks->rank, cfg->device.n_indices, ranks->local_size);
+    sel->index = cfg->device.indices[ranks->local_rank];
+  } else if (ranks->local_size > 1) {
+    if (sel->index >= 0)
+      return fm_fail(FM_ERR_CONFIG, "rank %d: device.index %d names one device for the %d "
+                     "ranks on this node; give each local rank its own with device.indices "
+                     "(for example [0, 1]), or leave device.index out", ranks->rank,
+                     sel->index, ranks->local_size);
+    sel->nth = ranks->local_rank;
+  }
+  return FM_OK;
+}
+
 fm_status fm_engine_open(const fm_config *cfg, const fm_engine_options *o, fm_engine **out) {
   fm_status st = FM_OK;
   *out = NULL;
   fm_engine *e = calloc(1, sizeof *e);
   if (!e) return fm_fail(FM_ERR_NOMEM, "out of host memory");
   e->gemm = cfg->device.gemm;
-  fm_device_select sel = o->select ? *o->select : fm_recipe_device(cfg, o->profiling);
+  fm_device_select sel;
+  if (o->select) sel = *o->select;
+  else FM_TRY(rank_device(cfg, o->ranks, o->profiling, &sel));
   sel.profiling = o->profiling;
   if (!sel.report) sel.report = o->report;
   FM_TRY(fm_device_open(&sel, &e->dev));

@@ -27,8 +27,9 @@ static fm_status check_finite(const float *x, int n, int dim, const char *what) 
   return FM_OK;
 }
 
-fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
-                                     int n, double *logp, long *nfe, int *exact) {
+/* fm_evaluate_log_likelihood of points numbered from first_point in the whole set. */
+static fm_status log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
+                                int n, int first_point, double *logp, long *nfe, int *exact) {
   fm_status st = FM_OK;
   const fm_config *cfg = in->cfg;
   fm_mlp *mlp = in->mlp;
@@ -53,6 +54,7 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, c
   fm_mlp_field holder = {mlp, t, label_buffer};
   fm_field field = fm_field_of_mlp(&holder);
   fm_likelihood_params p = fm_recipe_likelihood(cfg, batch);
+  p.first_point = first_point;
   p.stop = in->stop;
   p.report = in->report;
   fm_likelihood_stats stats;
@@ -65,6 +67,11 @@ fail:
   fm_device_release(fm_mlp_device(mlp), t);
   free(model_x);
   return st;
+}
+
+fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, const int *labels,
+                                     int n, double *logp, long *nfe, int *exact) {
+  return log_likelihood(in, x, labels, n, 0, logp, nfe, exact);
 }
 
 static fm_status check_dim(const fm_eval_inputs *in) {
@@ -106,15 +113,26 @@ fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out) 
   int n = cfg->eval.n < in->test->n ? cfg->eval.n : in->test->n;
   if (!cfg->eval.likelihood || n <= 0 || in->source) return FM_OK;
   double started = fm_seconds();
-  logp = malloc((size_t)n * sizeof *logp);
+  logp = calloc((size_t)n, sizeof *logp);
   if (!logp) {
     st = fm_fail(FM_ERR_NOMEM, "out of host memory");
     goto fail;
   }
   /* A conditional model is judged by log q(x | its class). */
   const int *labels = fm_mlp_get_shape(in->mlp)->classes > 0 ? in->test->label : NULL;
-  FM_TRY(fm_evaluate_log_likelihood(in, in->test->x, labels, n, logp, &out->likelihood_nfe,
-                                    &out->exact));
+  fm_ranks one = fm_ranks_single();
+  const fm_ranks *ranks = in->ranks ? in->ranks : &one;
+  int row0 = 0, share = fm_ranks_share(n, ranks->size, ranks->rank, &row0);
+  long nfe = 0;
+  if (share > 0)
+    FM_TRY(log_likelihood(in, in->test->x + (size_t)row0 * (size_t)dim,
+                          labels ? labels + row0 : NULL, share, row0, logp + row0, &nfe,
+                          &out->exact));
+  /* The other ranks' shares are zeros here: the sum is every point's value. */
+  FM_TRY(fm_ranks_sum_doubles(ranks, logp, (size_t)n));
+  int most = (int)nfe;
+  FM_TRY(fm_ranks_max_int(ranks, &most));
+  out->likelihood_nfe = most;
   double sum = 0;
   for (int i = 0; i < n; i++) sum -= logp[i];
   out->nll = sum / n;

@@ -125,7 +125,7 @@ fm_status fm_likelihood_eval(const fm_field *field, const fm_likelihood_params *
         FM_TRY(fm_device_fill_int(dev, field->labels, 0, (size_t)rows, -1)); /* the null class */
       }
     }
-    FM_TRY(fill_tangents(dev, &a, p->seed, first));
+    FM_TRY(fill_tangents(dev, &a, p->seed, p->first_point + first));
     long evals = 0;
     st = fm_solver_integrate(solver, y, xs + (size_t)rows, 1.0, 0.0, p->steps, augmented_velocity,
                              &a, &evals);

@@ -48,6 +48,7 @@ typedef struct terminal {
   int quiet;     /* errors and warnings only */
   int live;      /* show progress lines */
   int line_open; /* a progress line is on screen */
+  char rank[24];  /* "rank 1: " before warnings and errors in an MPI job; "" alone */
 } terminal;
 
 static terminal term;
@@ -73,14 +74,16 @@ static void emit(void *ctx, fm_report_kind kind, const char *text) {
     printf("%s\n", text);
     fflush(stdout);
   } else {
-    fprintf(stderr, kind == FM_REPORT_WARNING ? "fmcl: warning: %s\n" : "%s\n", text);
+    if (kind == FM_REPORT_WARNING) fprintf(stderr, "fmcl: %swarning: %s\n", t->rank, text);
+    else fprintf(stderr, "%s\n", text);
   }
 }
 
 /* Faults the tests of what survives them inject through FMCL_FAULT=KIND@WHERE: kill, int,
- * int2 (SIGINT twice), term or nan (NaN parameters) after training step N (WHERE = N); int
- * or term when a phase begins (WHERE = sample, metrics, likelihood or plots); bench@N makes
- * device N fail in fmcl bench after its builds. */
+ * int2 (SIGINT twice), term, nan (NaN parameters) or device (an OpenCL error) after
+ * training step N (WHERE = N); int or term when a phase begins (WHERE = sample, metrics,
+ * likelihood or plots); bench@N makes device N fail in fmcl bench after its builds. In an
+ * MPI job FMCL_FAULT_RANK=R limits the fault to rank R. */
 typedef struct fault {
   char kind[8], where[16];
   unsigned long long step; /* when where is a number */
@@ -112,6 +115,9 @@ static fm_status fault_after_step(void *ctx, struct fm_mlp *mlp, uint64_t step) 
     fm_mlp_params_changed(mlp);
     return fm_device_fill(fm_mlp_device(mlp), fm_mlp_params(mlp), 0, fm_mlp_flat_size(mlp), NAN);
   }
+  if (strcmp(f->kind, "device") == 0)
+    return fm_error_raise(FM_ERR_OPENCL, "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES "
+                          "(-5) (injected by FMCL_FAULT)");
   raise_signals(f);
   return FM_OK;
 }
@@ -337,10 +343,10 @@ static int usage_error(const char *fmt, ...) {
 static int report(fm_status st) {
   close_line(&term);
   if (st == FM_ERR_INTERRUPTED) {
-    fprintf(stderr, "fmcl: %s\n", fm_error_message());
+    fprintf(stderr, "fmcl: %s%s\n", term.rank, fm_error_message());
     return 128 + (stop_signal ? stop_signal : SIGINT);
   }
-  fprintf(stderr, "fmcl: error: %s\n", fm_error_message());
+  fprintf(stderr, "fmcl: %serror: %s\n", term.rank, fm_error_message());
   switch (st) {
   case FM_ERR_CONFIG:
   case FM_ERR_INVALID: return EXIT_USAGE;
@@ -455,6 +461,7 @@ static int cmd_devices(void) {
 static int cmd_version(void) {
   printf("fmcl %s\n", FMCL_VERSION);
   printf("CLBlast %s (built against)\n", fm_gemm_clblast_version());
+  printf("MPI: %s\n", fm_ranks_mpi_version());
   fm_device_info *list = NULL;
   int n = 0;
   if (fm_device_list(&list, &n) != FM_OK) {
@@ -489,6 +496,85 @@ static int cmd_config(const cli *c) {
   return 0;
 }
 
+/* How an MPI job ends: a rank that failed reports why and ends every rank (the others may
+ * wait in a collective for it). A stop the ranks agreed on is reported by rank 0, which ends
+ * the job after its checkpoint; the others wait for that. One process: the status. */
+static int end_job(fm_ranks *ranks, fm_status st) {
+  int rc = 0;
+  if (st == FM_ERR_INTERRUPTED && ranks->size > 1 && ranks->rank > 0)
+    rc = 128 + (stop_signal ? stop_signal : SIGINT);
+  else if (st != FM_OK)
+    rc = report(st);
+  if (st != FM_OK && ranks->size > 1 && !(st == FM_ERR_INTERRUPTED && ranks->rank > 0)) {
+    fflush(stderr);
+    fm_ranks_abort(ranks, rc);
+  }
+  fm_ranks_finish(ranks);
+  return rc;
+}
+
+/* The command, in a process that may be one rank of an MPI job. */
+static int run_command(const cli *c, const char *cmd, fm_ranks *ranks) {
+  if (ranks->size > 1) {
+    snprintf(term.rank, sizeof term.rank, "rank %d: ", ranks->rank);
+    if (strcmp(cmd, "train") != 0) {
+      if (ranks->rank == 0)
+        fprintf(stderr, "fmcl: %s runs in one process; start it without mpirun (only "
+                "training is spread over the ranks of an MPI job)\n", cmd);
+      return EXIT_USAGE;
+    }
+  }
+  int quiet = (c->given & O_QUIET) != 0 || ranks->rank > 0; /* rank 0 speaks for the job */
+  term.quiet = quiet;
+  term.live = quiet ? 0 : c->live < 0 ? isatty(STDERR_FILENO) : c->live;
+  fm_reporter reporter = {.emit = emit, .ctx = &term};
+  fault flt = fault_from_env();
+  const char *fault_rank = getenv("FMCL_FAULT_RANK");
+  if (fault_rank && atoi(fault_rank) != ranks->rank) flt.kind[0] = '\0';
+  fm_fault_hooks hooks = {.after_step = fault_after_step, .phase = fault_phase,
+                          .device_ready = fault_device_ready, .ctx = &flt};
+  fm_run_options opt = {.report = &reporter, .live = term.live,
+                        .profile = (c->given & O_PROFILE) != 0,
+                        .resume = (c->given & O_RESUME) != 0,
+                        .overwrite = (c->given & O_OVERWRITE) != 0, .stop = &stop_signal,
+                        .hooks = flt.kind[0] ? &hooks : NULL, .ranks = ranks};
+  catch_stop_signals();
+
+  fm_status st = FM_OK;
+  fm_config cfg;
+  int rc;
+  if (strcmp(cmd, "devices") == 0) return cmd_devices();
+  if (strcmp(cmd, "config") == 0) return cmd_config(c);
+  if (strcmp(cmd, "sample") == 0 || strcmp(cmd, "likelihood") == 0) {
+    if (!c->checkpoint) return usage_error("%s needs --checkpoint RUN/model.fmck", cmd);
+    if (strcmp(cmd, "sample") == 0)
+      st = fm_run_sample(c->checkpoint, c->sets, c->n_sets, c->out, &opt, NULL, 0);
+    else
+      st = fm_run_likelihood(c->checkpoint, c->sets, c->n_sets, c->data, c->out, &opt);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "data") == 0 && !c->out) return usage_error("data needs --out FOLDER");
+  if ((rc = load_config(c, &cfg))) {
+    if (ranks->size > 1) fm_ranks_abort(ranks, rc); /* a config only this rank cannot read */
+    return rc;
+  }
+  if (strcmp(cmd, "train") == 0) {
+    fm_run_result res;
+    st = fm_run_experiment(&cfg, &opt, &res);
+    if (ranks->size > 1) return end_job(ranks, st);
+  } else if (strcmp(cmd, "bench") == 0) {
+    fm_bench_params bp = {.devices = c->devices ? c->devices : "all",
+                          .steps = c->steps ? c->steps : 200, .overwrite = opt.overwrite,
+                          .report = &reporter, .stop = &stop_signal, .hooks = opt.hooks};
+    st = fm_bench(&cfg, &bp);
+  } else if (strcmp(cmd, "tune") == 0) {
+    st = fm_tune(&cfg, &reporter, &stop_signal);
+  } else {
+    st = fm_run_export_data(&cfg, c->out, &opt);
+  }
+  return st == FM_OK ? 0 : report(st);
+}
+
 int main(int argc, char **argv) {
   cli c;
   if (argc > 1 && strcmp(argv[1], "--version") == 0) return cmd_version();
@@ -503,47 +589,10 @@ int main(int argc, char **argv) {
   if (!usage) return usage_error("unknown command '%s'", cmd);
   if (c.help) return fputs(usage, stdout), 0;
   if ((rc = check_options(&c, cmd))) return rc;
-
-  int quiet = (c.given & O_QUIET) != 0;
-  term.quiet = quiet;
-  term.live = quiet ? 0 : c.live < 0 ? isatty(STDERR_FILENO) : c.live;
-  fm_reporter reporter = {.emit = emit, .ctx = &term};
-  fault flt = fault_from_env();
-  fm_fault_hooks hooks = {.after_step = fault_after_step, .phase = fault_phase,
-                          .device_ready = fault_device_ready, .ctx = &flt};
-  fm_run_options opt = {.report = &reporter, .live = term.live,
-                        .profile = (c.given & O_PROFILE) != 0,
-                        .resume = (c.given & O_RESUME) != 0,
-                        .overwrite = (c.given & O_OVERWRITE) != 0, .stop = &stop_signal,
-                        .hooks = flt.kind[0] ? &hooks : NULL};
-  catch_stop_signals();
-
-  fm_status st = FM_OK;
-  fm_config cfg;
-  if (strcmp(cmd, "devices") == 0) return cmd_devices();
-  if (strcmp(cmd, "config") == 0) return cmd_config(&c);
-  if (strcmp(cmd, "sample") == 0 || strcmp(cmd, "likelihood") == 0) {
-    if (!c.checkpoint) return usage_error("%s needs --checkpoint RUN/model.fmck", cmd);
-    if (strcmp(cmd, "sample") == 0)
-      st = fm_run_sample(c.checkpoint, c.sets, c.n_sets, c.out, &opt, NULL, 0);
-    else
-      st = fm_run_likelihood(c.checkpoint, c.sets, c.n_sets, c.data, c.out, &opt);
-    return st == FM_OK ? 0 : report(st);
-  }
-  if (strcmp(cmd, "data") == 0 && !c.out) return usage_error("data needs --out FOLDER");
-  if ((rc = load_config(&c, &cfg))) return rc;
-  if (strcmp(cmd, "train") == 0) {
-    fm_run_result res;
-    st = fm_run_experiment(&cfg, &opt, &res);
-  } else if (strcmp(cmd, "bench") == 0) {
-    fm_bench_params bp = {.devices = c.devices ? c.devices : "all",
-                          .steps = c.steps ? c.steps : 200, .overwrite = opt.overwrite,
-                          .report = &reporter, .stop = &stop_signal, .hooks = opt.hooks};
-    st = fm_bench(&cfg, &bp);
-  } else if (strcmp(cmd, "tune") == 0) {
-    st = fm_tune(&cfg, &reporter, &stop_signal);
-  } else {
-    st = fm_run_export_data(&cfg, c.out, &opt);
-  }
-  return st == FM_OK ? 0 : report(st);
+  fm_ranks ranks;
+  fm_status st = fm_ranks_start(&argc, &argv, &ranks);
+  if (st != FM_OK) return report(st);
+  rc = run_command(&c, cmd, &ranks);
+  fm_ranks_finish(&ranks); /* after end_job: nothing to do */
+  return rc;
 }

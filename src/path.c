@@ -134,12 +134,12 @@ fail:
 }
 
 fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_mem source,
-                         int n_source, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
-                         cl_mem u, cl_mem row_labels) {
+                         int n_source, int n, int row0, uint64_t seed, uint32_t step, cl_mem x_t,
+                         cl_mem t, cl_mem u, cl_mem row_labels) {
   fm_status st = FM_OK;
   if (n > p->batch) return fm_fail(FM_ERR_INVALID, "path: batch of %d, room for %d", n, p->batch);
   cl_uint nd = (cl_uint)n_data, ns = (cl_uint)(source ? n_source : 0), dim = (cl_uint)p->dim;
-  cl_uint un = (cl_uint)n, s = step;
+  cl_uint un = (cl_uint)n, s = step, first = (cl_uint)row0;
   cl_uint2 key = {{(cl_uint)seed, (cl_uint)(seed >> 32)}};
   cl_int time_kind = (cl_int)p->p.time_sampling;
   cl_float2 time = {{p->p.time_mean, p->p.time_std}};
@@ -156,6 +156,7 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   FM_CL(FM_ARG(k, i++, p->x1));
   FM_CL(FM_ARG(k, i++, t));
   FM_CL(FM_ARG(k, i++, un));
+  FM_CL(FM_ARG(k, i++, first));
   FM_CL(FM_ARG(k, i++, key));
   FM_CL(FM_ARG(k, i++, s));
   FM_CL(FM_ARG(k, i++, time_kind));
@@ -195,6 +196,7 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   FM_CL(FM_ARG(k, i++, kind));
   FM_CL(FM_ARG(k, i++, sched));
   FM_CL(FM_ARG(k, i++, sigma));
+  FM_CL(FM_ARG(k, i++, first));
   FM_CL(FM_ARG(k, i++, key));
   FM_CL(FM_ARG(k, i++, s));
   FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));

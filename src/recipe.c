@@ -99,3 +99,7 @@ fm_likelihood_params fm_recipe_likelihood(const fm_config *cfg, int batch) {
   };
   return p;
 }
+
+const char *fm_recipe_source_name(const fm_config *cfg) {
+  return cfg->source.name[0] ? cfg->source.name : cfg->source.path[0] ? cfg->source.path : NULL;
+}

@@ -16,3 +16,7 @@ void fm_report(const fm_reporter *r, fm_report_kind kind, const char *fmt, ...) 
   if (n > 0 && text[n - 1] == '\n') text[n - 1] = '\0';
   r->emit(r->ctx, kind, text);
 }
+
+void fm_fault_phase(const fm_fault_hooks *hooks, const char *phase) {
+  if (hooks && hooks->phase) hooks->phase(hooks->ctx, phase);
+}

@@ -256,6 +256,11 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON *jt = cJSON_AddObjectToObject(root, "train");
   cJSON_AddNumberToObject(jt, "steps", cfg->train.steps);
   cJSON_AddNumberToObject(jt, "batch", cfg->train.batch);
+  cJSON_AddNumberToObject(jt, "ranks", s->ranks > 0 ? s->ranks : 1);
+  if (s->ranks > 1) {
+    cJSON_AddNumberToObject(jt, "allreduce_ms_per_step", 1e3 * s->allreduce_s);
+    cJSON_AddNumberToObject(jt, "gradient_copy_ms_per_step", 1e3 * s->gradient_copy_s);
+  }
   /* What was not measured (no step trained or timed, no point sampled) is null, not 0. */
   number_or_null(jt, "final_loss", s->final_loss, isfinite(s->final_loss));
   number_or_null(jt, "steps_per_s", s->steps_per_s, s->steps_per_s > 0);

@@ -148,7 +148,7 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
         int c = p->class_label;
         if (c < 0) {
           fm_rng rng;
-          fm_rng_init(&rng, p->seed, FM_STREAM_LABEL, (uint32_t)(first + i));
+          fm_rng_init(&rng, p->seed, FM_STREAM_LABEL, (uint32_t)(p->first_point + first + i));
           c = (int)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)p->classes) >> 32);
         }
         host_labels[i] = c;
@@ -161,13 +161,14 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
       /* Source points picked on the host, one upload per batch. */
       for (int i = 0; i < rows; i++) {
         fm_rng rng;
-        fm_rng_init(&rng, p->seed, FM_STREAM_SAMPLE, (uint32_t)(first + i));
+        fm_rng_init(&rng, p->seed, FM_STREAM_SAMPLE, (uint32_t)(p->first_point + first + i));
         size_t j = (size_t)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)p->n_source) >> 32);
         memcpy(dst + (size_t)i * dim, p->source + j * (size_t)dim, (size_t)dim * sizeof(float));
       }
       FM_TRY(fm_device_write(dev, x, 0, values * sizeof(float), dst));
     } else {
-      FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE, (uint32_t)first));
+      FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE,
+                                    (uint32_t)(p->first_point + first)));
     }
     /* Segment by segment between the saved times; fixed-step solvers take the same steps
      * as one pass from 0 to 1 would. */

@@ -3,12 +3,14 @@
  * host), counted by the device (fm_device_get_counts). */
 #include "fmcl/train.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "fmcl/loss.h"
 #include "fmcl/path.h"
 #include "fmcl/recipe.h"
+#include "fmcl/progress.h"
 #include "internal.h"
 
 struct fm_trainer {
@@ -19,30 +21,43 @@ struct fm_trainer {
   fm_lr_schedule lr;
   uint64_t seed;
   int batch, dim, n_data, n_source;
+  fm_ranks ranks;      /* the job (one rank without MPI) */
+  int row0, rows;      /* this rank's rows [row0, row0 + rows) of the global batch */
+  float *host_grads;   /* (flat_size + 1): the gradient and the stop flag, summed over ranks */
+  fm_stop_flag *stop;
+  int stop_agreed;
+  double wait_s, copy_s, mpi_s; /* summing the gradient: waiting for the backward pass,
+                                   the transfers to the host and back, MPI_Allreduce */
   uint64_t step;
   fm_device_counts commands; /* commands enqueued by the steps taken in this process */
   long steps_counted;
   cl_mem data;     /* (n_data, dim) training points */
   cl_mem source;   /* (n_source, dim) source points, or NULL for N(0, I) */
   cl_mem labels;   /* (n_data) ints: the classes of a conditional model, or NULL */
-  cl_mem row_labels; /* (batch) ints: the batch's classes (-1 after label dropout) */
-  cl_mem x_t;      /* (batch, dim) */
-  cl_mem t;        /* (batch) */
-  cl_mem u;        /* (batch, dim) target velocity */
-  cl_mem v;        /* (batch, dim) model velocity */
-  cl_mem dv;       /* (batch, dim) dL/dv */
+  cl_mem row_labels; /* (rows) ints: the batch's classes (-1 after label dropout) */
+  cl_mem x_t;      /* (rows, dim) */
+  cl_mem t;        /* (rows) */
+  cl_mem u;        /* (rows, dim) target velocity */
+  cl_mem v;        /* (rows, dim) model velocity */
+  cl_mem dv;       /* (rows, dim) dL/dv */
   cl_mem loss_partial; /* (FM_LOSS_SCRATCH) */
   cl_mem loss_acc; /* one fm_loss_sum */
 };
 
 fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
-                            const fm_points *source, fm_trainer **out) {
+                            const fm_points *source, const fm_ranks *ranks, fm_trainer **out) {
   fm_status st = FM_OK;
   *out = NULL;
   fm_device *dev = fm_mlp_device(mlp);
-  if (fm_mlp_capacity(mlp) < cfg->train.batch)
-    return fm_fail(FM_ERR_INVALID, "trainer: model capacity %d < batch %d", fm_mlp_capacity(mlp),
-                   cfg->train.batch);
+  fm_ranks job = ranks ? *ranks : fm_ranks_single();
+  if (cfg->train.batch < job.size)
+    return fm_fail(FM_ERR_CONFIG, "train.batch %d is smaller than the %d ranks: every rank needs "
+                   "at least one row of the batch; use a batch of at least %d, or fewer ranks",
+                   cfg->train.batch, job.size, job.size);
+  int row0 = 0, share = fm_ranks_share(cfg->train.batch, job.size, job.rank, &row0);
+  if (fm_mlp_capacity(mlp) < share)
+    return fm_fail(FM_ERR_INVALID, "trainer: model capacity %d < batch share %d",
+                   fm_mlp_capacity(mlp), share);
   fm_trainer *tr = calloc(1, sizeof *tr);
   if (!tr) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the trainer");
   tr->dev = dev;
@@ -50,9 +65,20 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   tr->lr = fm_recipe_lr(cfg);
   tr->seed = cfg->seed;
   tr->batch = cfg->train.batch;
+  tr->ranks = job;
+  tr->row0 = row0;
+  tr->rows = share;
   tr->dim = train->dim;
   tr->n_data = train->n;
-  size_t rows = (size_t)tr->batch, dim = (size_t)tr->dim;
+  if (job.size > 1) {
+    tr->host_grads = malloc((fm_mlp_flat_size(mlp) + 1) * sizeof *tr->host_grads);
+    if (!tr->host_grads) {
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory for the gradient of %zu floats",
+                   fm_mlp_flat_size(mlp));
+      goto fail;
+    }
+  }
+  size_t rows = (size_t)tr->rows, dim = (size_t)tr->dim;
   size_t data_bytes = (size_t)train->n * dim * sizeof(float);
   FM_TRY(fm_device_alloc(dev, data_bytes, "training data", &tr->data));
   FM_TRY(fm_device_write(dev, tr->data, 0, data_bytes, train->x));
@@ -80,7 +106,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
     FM_TRY(fm_device_alloc(dev, rows * sizeof(int), "batch labels", &tr->row_labels));
   }
   fm_path_params path = fm_recipe_path(cfg);
-  FM_TRY(fm_path_create(dev, &path, tr->batch, tr->dim, &tr->path));
+  FM_TRY(fm_path_create(dev, &path, tr->rows, tr->dim, &tr->path));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch x_t", &tr->x_t));
   FM_TRY(fm_device_alloc(dev, rows * sizeof(float), "batch t", &tr->t));
   FM_TRY(fm_device_alloc(dev, rows * dim * sizeof(float), "batch u_t", &tr->u));
@@ -107,7 +133,30 @@ void fm_trainer_destroy(fm_trainer *tr) {
                    tr->t,    tr->u,      tr->v,        tr->dv,         tr->loss_partial,
                    tr->loss_acc};
   for (size_t i = 0; i < FM_ARRAY_LEN(bufs); i++) fm_device_release(tr->dev, bufs[i]);
+  free(tr->host_grads);
   free(tr);
+}
+
+/* The gradient summed over the ranks (each holds its rows' sum divided by the global
+ * batch), with every rank's stop flag in one more float: one collective per step. */
+static fm_status sum_over_ranks(fm_trainer *tr) {
+  fm_status st = FM_OK;
+  size_t n = fm_mlp_flat_size(tr->mlp);
+  double t0 = fm_seconds();
+  FM_TRY(fm_device_finish(tr->dev));
+  double t1 = fm_seconds();
+  FM_TRY(fm_device_read(tr->dev, fm_mlp_grads(tr->mlp), 0, n * sizeof(float), tr->host_grads));
+  tr->host_grads[n] = fm_stop_requested(tr->stop) ? 1.0f : 0.0f;
+  double t2 = fm_seconds();
+  FM_TRY(fm_ranks_sum_floats(&tr->ranks, tr->host_grads, n + 1));
+  double t3 = fm_seconds();
+  FM_TRY(fm_device_write(tr->dev, fm_mlp_grads(tr->mlp), 0, n * sizeof(float), tr->host_grads));
+  tr->stop_agreed = tr->host_grads[n] > 0.0f;
+  tr->wait_s += t1 - t0;
+  tr->copy_s += (t2 - t1) + (fm_seconds() - t3);
+  tr->mpi_s += t3 - t2;
+fail:
+  return st;
 }
 
 fm_status fm_trainer_step(fm_trainer *tr) {
@@ -116,12 +165,13 @@ fm_status fm_trainer_step(fm_trainer *tr) {
   fm_device_counts before, after;
   fm_device_get_counts(tr->dev, &before);
   FM_TRY(fm_path_sample(tr->path, tr->data, tr->labels, tr->n_data, tr->source, tr->n_source,
-                        tr->batch, tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u,
+                        tr->rows, tr->row0, tr->seed, (uint32_t)step, tr->x_t, tr->t, tr->u,
                         tr->row_labels));
-  FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->row_labels, tr->batch, tr->v));
-  FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->batch, tr->dim, tr->batch,
+  FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->row_labels, tr->rows, tr->v));
+  FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->rows, tr->dim, tr->batch,
                      tr->loss_partial, tr->loss_acc, (uint32_t)step));
-  FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->batch));
+  FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->rows));
+  if (tr->ranks.size > 1) FM_TRY(sum_over_ranks(tr));
   FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp),
                        fm_lr_at(&tr->lr, step)));
   fm_mlp_params_changed(tr->mlp);
@@ -146,6 +196,19 @@ fm_status fm_trainer_use_ema(fm_trainer *tr) {
 
 uint64_t fm_trainer_steps(const fm_trainer *tr) { return tr->step; }
 
+void fm_trainer_set_stop(fm_trainer *tr, fm_stop_flag *stop) { tr->stop = stop; }
+int fm_trainer_stop_agreed(const fm_trainer *tr) {
+  return tr->ranks.size > 1 ? tr->stop_agreed : fm_stop_requested(tr->stop);
+}
+int fm_trainer_rows(const fm_trainer *tr) { return tr->rows; }
+const fm_ranks *fm_trainer_ranks(const fm_trainer *tr) { return &tr->ranks; }
+
+void fm_trainer_allreduce_seconds(const fm_trainer *tr, double *mpi, double *transfers) {
+  double n = tr->steps_counted > 0 ? (double)tr->steps_counted : 1.0;
+  *mpi = tr->mpi_s / n;
+  *transfers = tr->copy_s / n;
+}
+
 void fm_trainer_commands(const fm_trainer *tr, double *launches, double *library_calls) {
   double n = tr->steps_counted > 0 ? (double)tr->steps_counted : 1.0;
   *launches = (double)tr->commands.launches / n;
@@ -165,14 +228,20 @@ fm_status fm_trainer_restore(fm_trainer *tr, uint64_t step, const float *optim_s
   return st;
 }
 
+/* Reads the running loss; with several ranks a collective: the global loss is the sum of
+ * the ranks' shares, and the first non-finite step the earliest any rank saw. */
 static fm_status read_loss(fm_trainer *tr, fm_loss_report *report, int reset) {
   fm_status st = FM_OK;
   fm_loss_sum acc;
   FM_TRY(fm_device_read(tr->dev, tr->loss_acc, 0, sizeof acc, &acc));
   if (reset) FM_TRY(fm_device_fill(tr->dev, tr->loss_acc, 0, sizeof acc / sizeof(float), 0.0f));
+  double sum = acc.sum;
+  int latest_first_bad = acc.first_nonfinite_step ? -(int)acc.first_nonfinite_step : INT_MIN;
+  FM_TRY(fm_ranks_sum_doubles(&tr->ranks, &sum, 1));
+  FM_TRY(fm_ranks_max_int(&tr->ranks, &latest_first_bad));
   report->steps = (int)acc.count;
-  report->mean = acc.count > 0 ? (double)acc.sum / (double)acc.count : NAN;
-  report->first_nonfinite_step = acc.first_nonfinite_step;
+  report->mean = acc.count > 0 ? sum / (double)acc.count : NAN;
+  report->first_nonfinite_step = latest_first_bad == INT_MIN ? 0 : (uint64_t)-latest_first_bad;
 fail:
   return st;
 }

@@ -19,6 +19,7 @@ fm_status fm_train_loop_save(const char *path, const fm_config *cfg, fm_mlp *mlp
   ck.config = *cfg;
   ck.model_hash = fm_config_model_hash(cfg);
   ck.step = tr ? fm_trainer_steps(tr) : 0;
+  ck.ranks = tr ? fm_trainer_ranks(tr)->size : 1;
   ck.dim = fm_mlp_get_shape(mlp)->dim;
   ck.n_layers = fm_mlp_layers(mlp);
   for (int l = 0; l < ck.n_layers; l++) {
@@ -55,6 +56,7 @@ fail:
 /* One training run's state between steps. */
 typedef struct loop {
   const fm_train_loop_params *p;
+  int writer; /* rank 0: the one that writes train.csv, the checkpoints and the progress */
   char ckpt[1100];
   uint64_t saved_step; /* step of the last checkpoint written */
   fm_train_log log;
@@ -85,18 +87,21 @@ static fm_status read_loss(loop *l, fm_loss_report *rep, int take) {
   return FM_OK;
 }
 
-/* Checkpoints only a model whose every step so far had a finite loss. */
+/* Checkpoints only a model whose every step so far had a finite loss. Every rank calls it
+ * (the loss read is collective); rank 0 writes. */
 static fm_status checkpoint(loop *l) {
   const fm_train_loop_params *p = l->p;
   fm_loss_report pending;
   fm_status st = read_loss(l, &pending, 0);
   if (st != FM_OK) return st;
-  st = fm_train_loop_save(l->ckpt, p->cfg, p->mlp, p->trainer, p->mean, p->std, p->columns);
+  if (l->writer)
+    st = fm_train_loop_save(l->ckpt, p->cfg, p->mlp, p->trainer, p->mean, p->std, p->columns);
   if (st == FM_OK) l->saved_step = fm_trainer_steps(p->trainer);
   return st;
 }
 
-/* Restores model, Adam state and step from the run folder's checkpoint. */
+/* Restores model, Adam state and step from the run folder's checkpoint (every rank reads
+ * it). */
 static fm_status resume(loop *l) {
   const fm_train_loop_params *p = l->p;
   const fm_config *cfg = p->cfg;
@@ -124,6 +129,12 @@ static fm_status resume(loop *l) {
   if (st == FM_OK)
     st = fm_trainer_restore(p->trainer, ck.step, ck.optim_state, ck.optim_steps, ck.ema);
   if (st == FM_OK) l->saved_step = ck.step;
+  int ranks = fm_trainer_ranks(p->trainer)->size;
+  if (st == FM_OK && ck.ranks != ranks && l->writer)
+    fm_report(p->report, FM_REPORT_WARNING, "%s was trained on %d rank%s and this run has %d: "
+              "the batches are the same, but the sums over the ranks round differently, so the "
+              "numbers will differ in rounding from an uninterrupted run", l->ckpt, ck.ranks,
+              ck.ranks == 1 ? "" : "s", ranks);
   fm_checkpoint_free(&ck);
   return st;
 }
@@ -133,17 +144,18 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
   const fm_config *cfg = p->cfg;
   fm_trainer *tr = p->trainer;
   fm_device *dev = fm_mlp_device(p->mlp);
-  loop l = {.p = p};
+  loop l = {.p = p, .writer = fm_trainer_ranks(tr)->rank == 0};
   fm_progress progress;
   memset(out, 0, sizeof *out);
   out->final_loss = NAN;
   snprintf(l.ckpt, sizeof l.ckpt, "%s/model.fmck", p->dir);
+  fm_trainer_set_stop(tr, p->stop);
   if (p->resume) {
     FM_TRY(resume(&l));
     fm_report(p->report, FM_REPORT_INFO, "resuming from %s at step %llu", l.ckpt,
               (unsigned long long)l.saved_step);
   }
-  FM_TRY(fm_train_log_open(&l.log, p->dir, l.saved_step));
+  if (l.writer) FM_TRY(fm_train_log_open(&l.log, p->dir, l.saved_step));
   uint64_t steps = (uint64_t)cfg->train.steps, first = l.saved_step + 1, window_start = first - 1;
   out->first_step = first;
   fm_loss_report rep;
@@ -157,23 +169,23 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
       out->first_step_s = fm_seconds() - t_train;
       t_train = t_log = fm_seconds();
       window_start = step;
-      fm_progress_begin(&progress, p->report, p->live, step, steps);
+      fm_progress_begin(&progress, p->report, p->live && l.writer, step, steps);
       if (p->profile) FM_TRY(fm_device_profile_reset(dev));
     }
     if (step % (uint64_t)cfg->train.log_every == 0 || step == steps) {
       FM_TRY(read_loss(&l, &rep, 1));
       double now = fm_seconds();
       double rate = now > t_log ? (double)(step - window_start) / (now - t_log) : 0;
-      FM_TRY(fm_train_log_row(&l.log, step, rep.mean, fm_trainer_lr(tr), rate));
+      if (l.writer) FM_TRY(fm_train_log_row(&l.log, step, rep.mean, fm_trainer_lr(tr), rate));
       t_log = now;
       window_start = step;
       out->final_loss = rep.mean;
       fm_progress_update(&progress, step, rep.mean, 1);
-    } else if (step % 50 == 0 && p->live) {
+    } else if (step % 50 == 0 && p->live && l.writer) {
       FM_TRY(fm_device_finish(dev));
       fm_progress_update(&progress, step, NAN, 0);
     }
-    if (fm_stop_requested(p->stop)) {
+    if (fm_trainer_stop_agreed(tr)) { /* every rank stops at the same step */
       FM_TRY(checkpoint(&l));
       st = fm_fail(FM_ERR_INTERRUPTED, "interrupted after step %llu; the model is saved in %s; "
                    "continue with the same command and --resume",
@@ -189,6 +201,6 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
   if (steps > first) out->steps_timed = (long)(steps - first);
   FM_TRY(checkpoint(&l));
 fail:
-  fm_train_log_close(&l.log);
+  if (l.writer) fm_train_log_close(&l.log);
   return st;
 }

@@ -54,13 +54,8 @@ else
   tune_model=""
 fi
 toy="--config configs/8gaussians.json --set train.log_every=20"
-# The 64-D recipe: a seeded mixture of 8 Gaussians (awk's generator, so no Python is
-# needed on the GPU machine), hidden [512, 512, 512] as tools/bench_torch.py's wide shape.
-awk 'BEGIN { srand(7); for (c = 0; c < 8; c++) for (d = 0; d < 64; d++) m[c, d] = 4 * (rand() - 0.5)
-  for (i = 0; i < 20000; i++) { c = int(8 * rand()); line = ""
-    for (d = 0; d < 64; d++) { z = sqrt(-2 * log(1 - rand())) * cos(6.283185307 * rand())
-      line = line (d ? "," : "") sprintf("%.5f", m[c, d] + 0.5 * z) }
-    print line } }' >"$work/wide.csv"
+# The 64-D recipe: hidden [512, 512, 512] as tools/bench_torch.py's wide shape.
+tools/wide64.sh "$work/wide.csv"
 wide="--set data.path=$work/wide.csv --set model.hidden=[512,512,512] --set train.batch=512
       --set train.log_every=10 --set sample.n=1000"
 

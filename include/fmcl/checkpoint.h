@@ -12,8 +12,9 @@
  *   u32 standardized dimensions (0 or the data dimension), then that many f64 means and
  *   f64 standard deviations
  *   (version 4) u32 length, then the data's column names as a JSON list of strings (0: none)
+ *   (version 5) u32 ranks that trained it (MPI; 1 without)
  *   u32 CRC-32 of every byte before it
- * Version 3 files (without column names) are read too.
+ * Version 3 and 4 files (without column names, without ranks) are read too.
  * The random-number state is (seed, step): the generator is counter-based.
  * Files are written to a temporary name and renamed, so a reader sees the old file or the
  * new one, never a torn one. */
@@ -26,7 +27,7 @@
 #include "fmcl/config.h"
 #include "fmcl/status.h"
 
-#define FM_CHECKPOINT_VERSION 4
+#define FM_CHECKPOINT_VERSION 5
 
 typedef struct fm_checkpoint {
   fm_config config; /* the config the model was trained with */
@@ -42,6 +43,8 @@ typedef struct fm_checkpoint {
   float *ema;         /* (flat_size): the EMA of the weights, or NULL */
   double *mean, *std; /* (dim) each: the data's standardization, or NULL */
   char **columns;     /* (dim): the data's column names from its file's header, or NULL */
+  int ranks;          /* the ranks that trained it (a resume with another number differs in
+                         rounding); 1 for files of format 4 and older */
 } fm_checkpoint;
 
 fm_status fm_checkpoint_save(const char *path, const fm_checkpoint *ck);

@@ -17,6 +17,8 @@ typedef struct fm_config {
     fm_device_kind type;
     int index;
     char name[128];
+    int indices[FM_MAX_LOCAL_RANKS]; /* per local rank of an MPI job; n_indices 0: none */
+    int n_indices;
     fm_gemm_provider gemm;
     char tuning[512];
     char program_cache[512];

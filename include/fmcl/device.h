@@ -17,6 +17,9 @@ typedef struct fm_device_select {
   fm_device_kind kind; /* auto: the first GPU, else the first device */
   int index;           /* position in `fmcl devices`; -1 for any */
   char name[128];      /* case-insensitive substring of the device name; "" for any */
+  int nth;             /* without an index: the nth of the devices kind and name select
+                          (counted from 0, wrapping around): a node's ranks take different
+                          devices */
   int profiling;       /* enable OpenCL event profiling on the queue */
   char program_cache[512]; /* folder of compiled programs; "": the default; "off": none */
   size_t max_work_group;   /* treat the device as allowing at most this many work-items

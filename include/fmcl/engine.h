@@ -9,6 +9,7 @@
 #include "fmcl/device.h"
 #include "fmcl/gemm.h"
 #include "fmcl/mlp.h"
+#include "fmcl/ranks.h"
 #include "fmcl/report.h"
 
 typedef struct fm_engine fm_engine;
@@ -18,6 +19,10 @@ typedef struct fm_engine_options {
   int profiling;                  /* OpenCL event profiling on the queue */
   int skip_tuning;                /* leave the tuning file alone (fmcl tune measures anew) */
   const fm_reporter *report;      /* the device description and tuning warnings */
+  /* The job's ranks (NULL: one process). Without select, each rank opens the device of
+   * its local rank: device.indices[local rank], or the local rank's position among the
+   * devices that device.type and device.name select on its node. */
+  const fm_ranks *ranks;
 } fm_engine_options;
 
 /* Opens the device and, when device.gemm is auto, its tuning file (a damaged or foreign

@@ -7,6 +7,7 @@
 #include "fmcl/config.h"
 #include "fmcl/data.h"
 #include "fmcl/mlp.h"
+#include "fmcl/ranks.h"
 #include "fmcl/report.h"
 
 /* The model and the data it is judged on. */
@@ -25,6 +26,7 @@ typedef struct fm_eval_inputs {
   const char *const *columns;    /* the data's column names (dim), or NULL for x0, x1, ... */
   const fm_reporter *report;     /* long solves' progress, plots left out and why */
   fm_stop_flag *stop;            /* a stop request ends any of these with FM_ERR_INTERRUPTED */
+  const fm_ranks *ranks;         /* the held-out NLL is split over them; NULL: one process */
 } fm_eval_inputs;
 
 typedef struct fm_eval_report {
@@ -48,7 +50,8 @@ fm_status fm_evaluate_metrics(const fm_eval_inputs *in, fm_eval_report *out);
 
 /* The held-out NLL the config asks for (eval.likelihood, over the first eval.n points)
  * into out (has_likelihood); nothing for a model that starts from a data set, whose
- * density is unknown. */
+ * density is unknown. With several ranks a collective: each rank integrates its share of
+ * the points (with the probes one process gives them) and every rank gets the mean. */
 fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out);
 
 /* log q(x) in data units for n points x (n, dim) on the host (eval.* settings); for a

@@ -35,6 +35,8 @@ typedef struct fm_likelihood_params {
   fm_divergence divergence;
   int probes;          /* Hutchinson probes per point */
   uint64_t seed;       /* of the probes */
+  int first_point;     /* the number of the first point in the whole set: point i's probes are
+                          keyed by first_point + i (a rank's share gets one process's probes) */
   int batch;           /* points integrated at once */
   fm_stop_flag *stop;  /* checked between solver steps: FM_ERR_INTERRUPTED (NULL: never) */
   const fm_reporter *report; /* progress lines of a long solve; NULL: none */

@@ -33,11 +33,13 @@ void fm_path_destroy(fm_path *path);
  * uniform when n_source > 0; t from the time distribution; paired independently or by an
  * exact assignment minimizing the batch's sum of |x1 - x0|^2 (ot: the host solves it, one
  * read and one write per step); then x_t (n, dim), t (n), u (n, dim), and with labels
- * (n_data ints) the rows' classes into row_labels (n ints; -1 after label dropout). The
- * numbers depend on (seed, step) only. */
+ * (n_data ints) the rows' classes into row_labels (n ints; -1 after label dropout). These
+ * are rows row0 .. row0 + n - 1 of the step's batch (one rank's share; 0 for a whole
+ * batch): the numbers depend on (seed, step, row) only, so the shares of several ranks are
+ * the rows one process draws. The ot coupling pairs within the n rows. */
 fm_status fm_path_sample(fm_path *path, cl_mem data, cl_mem labels, int n_data, cl_mem source,
-                         int n_source, int n, uint64_t seed, uint32_t step, cl_mem x_t, cl_mem t,
-                         cl_mem u, cl_mem row_labels);
+                         int n_source, int n, int row0, uint64_t seed, uint32_t step, cl_mem x_t,
+                         cl_mem t, cl_mem u, cl_mem row_labels);
 
 /* Seconds spent on the host solving ot assignments, and how many. */
 double fm_path_coupling_seconds(const fm_path *path, long *count);

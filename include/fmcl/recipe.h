@@ -30,6 +30,9 @@ fm_device_select fm_recipe_device(const fm_config *cfg, int profiling);
  * and the labels array (or NULL) are the caller's. */
 fm_sample_params fm_recipe_sample(const fm_config *cfg);
 
+/* The name of the data set a config's model starts from, or NULL for N(0, I). */
+const char *fm_recipe_source_name(const fm_config *cfg);
+
 /* The likelihood ODE (eval.*, seed) integrating batch points at once. */
 fm_likelihood_params fm_recipe_likelihood(const fm_config *cfg, int batch);
 

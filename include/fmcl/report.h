@@ -52,4 +52,7 @@ typedef struct fm_fault_hooks {
   void *ctx;
 } fm_fault_hooks;
 
+/* Tells the hooks (NULL: none) that a phase begins. */
+void fm_fault_phase(const fm_fault_hooks *hooks, const char *phase);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "fmcl/config.h"
+#include "fmcl/ranks.h"
 #include "fmcl/report.h"
 #include "fmcl/train_loop.h"
 
@@ -20,6 +21,9 @@ typedef struct fm_run_options {
    * FM_ERR_INTERRUPTED; sampling, evaluation and plots stop with it too. NULL: never. */
   fm_stop_flag *stop;
   const fm_fault_hooks *hooks; /* tests only: faults at chosen points; NULL: none */
+  /* The ranks of an MPI job training one model (NULL: one process): each opens its own
+   * device and trains on its rows of every batch; rank 0 writes the run folder. */
+  const fm_ranks *ranks;
 } fm_run_options;
 
 typedef struct fm_run_result {
@@ -33,7 +37,9 @@ typedef struct fm_run_result {
  * samples.csv, model.fmck, the plots and summary.json into the run folder (see
  * fm_rundir_claim for a folder that holds an earlier run). With opt->resume it continues
  * from the folder's checkpoint and ends with the parameters an uninterrupted run would
- * have (same device). */
+ * have (same device, same number of ranks). With several ranks every rank calls it: they
+ * share the training batches, the samples and the held-out likelihood; rank 0 gathers the
+ * samples, measures them, draws the plots and writes every file. */
 fm_status fm_run_experiment(const fm_config *cfg, const fm_run_options *opt, fm_run_result *res);
 
 /* Samples from a checkpoint with its config, changed by "key=value" overrides (sample.*,

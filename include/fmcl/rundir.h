@@ -69,6 +69,8 @@ typedef struct fm_run_summary {
   double macs_per_row; /* multiply-adds of one forward pass per row */
   double final_loss;   /* NaN when nothing was trained */
   double steps_per_s;
+  int ranks;           /* processes that trained it (MPI); 1 without */
+  double allreduce_s, gradient_copy_s; /* per step on rank 0: MPI, host copies */
   long ot_steps;       /* steps whose ot coupling was timed (0: none) */
   double ot_seconds;
   fm_step_commands per_step; /* commands per training step */

@@ -14,6 +14,8 @@ typedef struct fm_sample_params {
   fm_solver_kind solver;
   int steps;         /* fixed-step solvers */
   int n;             /* points to generate */
+  int first_point;   /* the number of the first of them in the whole sample: a rank's share
+                        of it starts there, and draws the same points one process does */
   int batch;         /* points integrated at once (at most the model's capacity) */
   uint64_t seed;
   double rtol, atol; /* dopri5 */
@@ -35,7 +37,7 @@ typedef struct fm_sample_params {
 int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
 /* Writes n points (n, dim) to out on the host. Point i's source (N(0, I), or a uniform
- * pick of the source points) and class are drawn from (seed, stream, i), so the result
+ * pick of the source points) and class are drawn from (seed, stream, first_point + i), so the result
  * does not depend on the batch size. With guidance w != 1 the velocity is
  * v(null) + w (v(class) - v(null)): two passes of the model per evaluation. *nfe is
  * the number of velocity evaluations per point. With save_every, trajectory (T, n, dim)

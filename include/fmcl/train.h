@@ -10,18 +10,39 @@
 #include "fmcl/mlp.h"
 #include "fmcl/optim.h"
 #include "fmcl/path.h"
+#include "fmcl/ranks.h"
 
 typedef struct fm_trainer fm_trainer;
 
 /* Copies the training points (and the source points, or NULL for N(0, I)) to the device
- * and sets up the path, the batch buffers and Adam for mlp (whose capacity must be at
- * least cfg->train.batch). */
+ * and sets up the path, the batch buffers and Adam for mlp. With ranks (NULL: one
+ * process), cfg->train.batch is the global batch: this rank takes its rows of it
+ * (fm_ranks_share; mlp's capacity must hold them), and each step sums the gradient over
+ * the ranks, so every rank takes the same Adam step as one process would. */
 fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *train,
-                            const fm_points *source, fm_trainer **out);
+                            const fm_points *source, const fm_ranks *ranks, fm_trainer **out);
 void fm_trainer_destroy(fm_trainer *tr);
 
-/* Enqueues the next step (numbered from 1; its random numbers are keyed by it). */
+/* Enqueues the next step (numbered from 1; its random numbers are keyed by it). With
+ * several ranks it waits for the gradient, sums it over the ranks and passes on whether any
+ * rank's stop flag was set (fm_trainer_stop_agreed). */
 fm_status fm_trainer_step(fm_trainer *tr);
+
+/* The stop flag the ranks agree on at each step (NULL: never). */
+void fm_trainer_set_stop(fm_trainer *tr, fm_stop_flag *stop);
+
+/* Whether any rank's stop flag was set at the last step, so that all ranks stop at the
+ * same step; one rank: whether the flag is set now. */
+int fm_trainer_stop_agreed(const fm_trainer *tr);
+
+/* Seconds per step spent summing the gradient over the ranks, after the backward pass:
+ * in MPI (which includes waiting for the slowest rank), and copying it to the host and
+ * back; 0 for one rank. */
+void fm_trainer_allreduce_seconds(const fm_trainer *tr, double *mpi, double *transfers);
+
+/* This rank's rows of the global batch, and the job they belong to. */
+int fm_trainer_rows(const fm_trainer *tr);
+const fm_ranks *fm_trainer_ranks(const fm_trainer *tr);
 
 /* Steps enqueued so far. */
 /* Commands per step over the steps taken in this process: fmcl's kernel launches and

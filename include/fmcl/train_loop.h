@@ -11,6 +11,8 @@
 #include "fmcl/report.h"
 #include "fmcl/train.h"
 
+/* With several ranks (the trainer's), every rank runs the loop; rank 0 writes train.csv,
+ * the checkpoints and the progress. */
 typedef struct fm_train_loop_params {
   const fm_config *cfg;       /* train.*, and the config the checkpoints record */
   const char *dir;            /* the run folder: model.fmck and train.csv */
@@ -22,7 +24,8 @@ typedef struct fm_train_loop_params {
   int live;                   /* progress on every 50th step (a live line), not only at loss reads */
   int profile;                /* time the steps after the first with OpenCL events */
   const fm_reporter *report;
-  fm_stop_flag *stop;         /* checked after every step: checkpoint, then FM_ERR_INTERRUPTED */
+  fm_stop_flag *stop;         /* checked after every step (any rank's stops them all):
+                                 checkpoint, then FM_ERR_INTERRUPTED */
   const fm_fault_hooks *hooks; /* tests only; NULL: none */
 } fm_train_loop_params;
 

@@ -10,6 +10,9 @@
 /* The most hidden layers a model has. */
 #define FM_MAX_HIDDEN 16
 
+/* The most ranks of an MPI job on one node that device.indices can name. */
+#define FM_MAX_LOCAL_RANKS 64
+
 typedef enum fm_activation { FM_ACT_SILU, FM_ACT_RELU, FM_ACT_TANH, FM_ACT_GELU } fm_activation;
 
 /* The kernels know these by the codes of fmcl/constants.h. */

@@ -51,7 +51,7 @@ static void expect_refused(const char *path, const char *needle) {
   ck_assert_ptr_null(ck.params);
 }
 
-START_TEST(column_names_round_trip_and_version_3_files_still_load) {
+START_TEST(column_names_round_trip_and_version_3_and_4_files_still_load) {
   char path[256];
   temp_path(path, sizeof path);
   fm_checkpoint a = sample_checkpoint(64, 1), b;
@@ -65,24 +65,31 @@ START_TEST(column_names_round_trip_and_version_3_files_still_load) {
   ck_assert_str_eq(b.columns[0], "height");
   ck_assert_str_eq(b.columns[1], "weight");
   fm_checkpoint_free(&b);
-  /* A version 3 file is a version 4 file without names: no length field, version 3. */
+  /* A version 4 file is a version 5 file without ranks, a version 3 one also without
+   * names: the same bytes, shorter, with their own checksum. */
   ck_fm(fm_checkpoint_save(path, &a));
   char *bytes = test_read_file(path);
   long n = file_size(path);
-  uint32_t names_length;
-  memcpy(&names_length, bytes + n - 8, 4);
-  ck_assert_int_eq(names_length, 0); /* no names: length 0 */
-  uint32_t three = 3;
-  memcpy(bytes + 8, &three, 4);
-  uint32_t crc = fm_crc32(0, bytes, (size_t)n - 8);
-  memcpy(bytes + n - 8, &crc, 4);
-  FILE *f = fopen(path, "wb");
-  ck_assert_int_eq(fwrite(bytes, 1, (size_t)n - 4, f), (size_t)n - 4);
-  fclose(f);
+  uint32_t field;
+  memcpy(&field, bytes + n - 8, 4);
+  ck_assert_int_eq(field, 1); /* ranks: one process */
+  memcpy(&field, bytes + n - 12, 4);
+  ck_assert_int_eq(field, 0); /* no names: length 0 */
+  for (uint32_t version = 4; version >= 3; version--) {
+    size_t kept = (size_t)n - 4 - 4 * (5 - version); /* without the newer fields and the CRC */
+    memcpy(bytes + 8, &version, 4);
+    uint32_t crc = fm_crc32(0, bytes, kept);
+    memcpy(bytes + kept, &crc, 4);
+    FILE *f = fopen(path, "wb");
+    ck_assert_int_eq(fwrite(bytes, 1, kept + 4, f), kept + 4);
+    fclose(f);
+    ck_fm(fm_checkpoint_load(path, &b));
+    ck_assert_ptr_null(b.columns);
+    ck_assert_int_eq(b.ranks, 1);
+    ck_assert_int_eq(memcmp(a.params, b.params, 64 * sizeof(float)), 0);
+    fm_checkpoint_free(&b);
+  }
   free(bytes);
-  ck_fm(fm_checkpoint_load(path, &b));
-  ck_assert_ptr_null(b.columns);
-  ck_assert_int_eq(memcmp(a.params, b.params, 64 * sizeof(float)), 0);
   fm_checkpoint_free(&b);
   fm_checkpoint_free(&a);
   remove(path);
@@ -228,7 +235,7 @@ int main(void) {
   Suite *s = suite_create("checkpoint");
   TCase *tc = tcase_create("checkpoint");
   tcase_add_test(tc, checkpoint_round_trips_every_field);
-  tcase_add_test(tc, column_names_round_trip_and_version_3_files_still_load);
+  tcase_add_test(tc, column_names_round_trip_and_version_3_and_4_files_still_load);
   tcase_add_test(tc, truncated_checkpoint_is_refused);
   tcase_add_test(tc, damaged_checkpoint_fails_its_checksum);
   tcase_add_test(tc, foreign_and_newer_files_are_refused);

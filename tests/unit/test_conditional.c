@@ -28,7 +28,7 @@ static model train_conditional(double dropout) {
   fm_mlp_shape shape = fm_recipe_mlp_shape(&cfg, 2);
   ck_fm(fm_mlp_create(test_device(), &shape, 2048, &m.mlp));
   ck_fm(fm_mlp_init(m.mlp, 0));
-  ck_fm(fm_trainer_create(m.mlp, &cfg, &m.data, NULL, &m.tr));
+  ck_fm(fm_trainer_create(m.mlp, &cfg, &m.data, NULL, NULL, &m.tr));
   for (int s = 0; s < 1500; s++) ck_fm(fm_trainer_step(m.tr));
   fm_loss_report r;
   ck_fm(fm_trainer_take_loss(m.tr, &r));
@@ -134,7 +134,7 @@ START_TEST(labels_outside_the_classes_are_refused) {
   fm_mlp *mlp = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 512, &mlp));
   fm_trainer *tr = NULL;
-  ck_assert_int_eq(fm_trainer_create(mlp, &cfg, &data, NULL, &tr), FM_ERR_CONFIG);
+  ck_assert_int_eq(fm_trainer_create(mlp, &cfg, &data, NULL, NULL, &tr), FM_ERR_CONFIG);
   ck_assert_msg(strstr(fm_error_message(), "model.classes"), "%s", fm_error_message());
   fm_mlp_destroy(mlp);
   fm_points_free(&data);
@@ -159,7 +159,7 @@ START_TEST(label_dropout_replaces_classes_at_its_rate) {
   ck_fm(fm_device_alloc(test_device(), B * sizeof(int), "row labels", &rl));
   int dropped = 0, total = 0;
   for (uint32_t step = 1; step <= 8; step++) {
-    ck_fm(fm_path_sample(path, d, dl, 4, NULL, 0, B, 3, step, xt, t, u, rl));
+    ck_fm(fm_path_sample(path, d, dl, 4, NULL, 0, B, 0, 3, step, xt, t, u, rl));
     int rows[B];
     float x1[B * DIM];
     ck_fm(fm_device_read(test_device(), rl, 0, sizeof rows, rows));

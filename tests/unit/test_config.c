@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device_list.h"
 #include "support.h"
 
 static fm_status parse(fm_config *cfg, const char *text) {
@@ -139,6 +140,42 @@ START_TEST(set_overrides_any_key) {
 }
 END_TEST
 
+/* One device per local rank of an MPI job: a list of its own, and a clear word for a list
+ * given to the key of one device. */
+START_TEST(device_indices_name_a_device_per_local_rank) {
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  ck_assert_int_eq(cfg.device.n_indices, 0);
+  ck_fm(fm_config_set(&cfg, "device.indices=[1,0,2]"));
+  ck_assert_int_eq(cfg.device.n_indices, 3);
+  ck_assert_int_eq(cfg.device.indices[0], 1);
+  ck_assert_int_eq(cfg.device.indices[2], 2);
+  ck_assert_int_eq(fm_config_set(&cfg, "device.index=[0,1]"), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "set device.indices"), "%s", fm_error_message());
+  ck_assert_int_eq(fm_config_set(&cfg, "device.indices=[-2]"), FM_ERR_CONFIG);
+}
+END_TEST
+
+/* Without an index, the ranks of a node take the selected devices in turn. */
+START_TEST(the_nth_selected_device_goes_to_the_nth_local_rank) {
+  fm_device_info list[4] = {0};
+  for (int i = 0; i < 4; i++) {
+    list[i].index = i;
+    list[i].is_gpu = i != 1;
+    snprintf(list[i].name, sizeof list[i].name, i == 1 ? "cpu" : "gpu %d", i);
+    snprintf(list[i].type, sizeof list[i].type, i == 1 ? "CPU" : "GPU");
+  }
+  fm_device_select sel = {.kind = FM_DEVICE_AUTO, .index = -1};
+  int want[] = {0, 2, 3, 0}; /* auto takes the GPUs, wrapping around */
+  for (int r = 0; r < 4; r++) {
+    sel.nth = r;
+    ck_assert_int_eq(fm_device_choose(list, 4, &sel), want[r]);
+  }
+  sel.index = 1;
+  ck_assert_int_eq(fm_device_choose(list, 4, &sel), 1); /* an index wins */
+}
+END_TEST
+
 START_TEST(resolved_config_round_trips) {
   fm_config a, b;
   fm_config_defaults(&a);
@@ -210,6 +247,8 @@ int main(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("config");
   tcase_add_test(tc, defaults_are_the_reference_recipe);
+  tcase_add_test(tc, device_indices_name_a_device_per_local_rank);
+  tcase_add_test(tc, the_nth_selected_device_goes_to_the_nth_local_rank);
   tcase_add_test(tc, empty_name_follows_the_data_set);
   tcase_add_test(tc, config_overlays_nested_keys);
   tcase_add_test(tc, config_rejects_unknown_key_with_its_path);

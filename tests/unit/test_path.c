@@ -54,7 +54,7 @@ static batch run_path(const fm_path_params *p, const float *data, int n_data, co
   b.x_t = test_zeros(N * DIM), b.t = test_zeros(N), b.u = test_zeros(N * DIM);
   fm_path *path = NULL;
   ck_fm(fm_path_create(test_device(), p, N, DIM, &path));
-  ck_fm(fm_path_sample(path, b.data, NULL, n_data, src, n_source, N, SEED, STEP, b.x_t, b.t, b.u, NULL));
+  ck_fm(fm_path_sample(path, b.data, NULL, n_data, src, n_source, N, 0, SEED, STEP, b.x_t, b.t, b.u, NULL));
   b.x = test_download(b.x_t, N * DIM);
   b.tt = test_download(b.t, N);
   b.uu = test_download(b.u, N * DIM);
@@ -217,7 +217,7 @@ START_TEST(logit_normal_times_have_the_asked_mean_and_spread) {
     cl_mem d = test_upload(data, N_DATA * DIM), xt = test_zeros(N * DIM), t = test_zeros(N);
     cl_mem u = test_zeros(N * DIM);
     ck_fm(fm_path_create(test_device(), &p, N, DIM, &path));
-    ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, SEED, step, xt, t, u, NULL));
+    ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, step, xt, t, u, NULL));
     float *tt = test_download(t, N);
     for (int i = 0; i < N; i++) {
       ck_assert(tt[i] > 0 && tt[i] < 1);
@@ -256,6 +256,43 @@ START_TEST(a_data_source_replaces_the_gaussian) {
 }
 END_TEST
 
+/* The shares of a batch that several ranks draw (rows row0 .. row0 + n - 1) are, bit for
+ * bit, the rows of the whole batch one process draws: for a Gaussian source with path noise
+ * and for a data source. */
+START_TEST(the_shares_of_a_batch_are_the_rows_of_the_whole) {
+  enum { N_SOURCE = 17 };
+  float data[N_DATA * DIM], source[N_SOURCE * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 40, -3, 3);
+  test_fill_uniform(source, N_SOURCE * DIM, 41, -1, 1);
+  fm_path_params p = path_of(FM_SCHED_COSINE);
+  p.sigma = 0.1f;
+  for (int with_source = 0; with_source < 2; with_source++) {
+    batch whole = run_path(&p, data, N_DATA, with_source ? source : NULL, with_source ? N_SOURCE : 0);
+    cl_mem d = test_upload(data, N_DATA * DIM);
+    cl_mem src = with_source ? test_upload(source, N_SOURCE * DIM) : NULL;
+    fm_path *path = NULL;
+    ck_fm(fm_path_create(test_device(), &p, N, DIM, &path));
+    for (int r = 0; r < 3; r++) {
+      int row0 = 0, rows = fm_ranks_share(N, 3, r, &row0);
+      cl_mem xt = test_zeros(N * DIM), t = test_zeros(N), u = test_zeros(N * DIM);
+      ck_fm(fm_path_sample(path, d, NULL, N_DATA, src, with_source ? N_SOURCE : 0, rows, row0,
+                           SEED, STEP, xt, t, u, NULL));
+      float *gx = test_download(xt, rows * DIM), *gt = test_download(t, rows);
+      float *gu = test_download(u, rows * DIM);
+      ck_assert_int_eq(memcmp(gx, whole.x + row0 * DIM, sizeof *gx * rows * DIM), 0);
+      ck_assert_int_eq(memcmp(gt, whole.tt + row0, sizeof *gt * rows), 0);
+      ck_assert_int_eq(memcmp(gu, whole.uu + row0 * DIM, sizeof *gu * rows * DIM), 0);
+      free(gx), free(gt), free(gu);
+      fm_device_release(test_device(), xt), fm_device_release(test_device(), t);
+      fm_device_release(test_device(), u);
+    }
+    fm_path_destroy(path);
+    fm_device_release(test_device(), d), fm_device_release(test_device(), src);
+    free_batch(&whole);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("path");
   TCase *tc = tcase_create("path");
@@ -267,6 +304,7 @@ int main(void) {
   tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
   tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
   tcase_add_test(tc, a_data_source_replaces_the_gaussian);
+  tcase_add_test(tc, the_shares_of_a_batch_are_the_rows_of_the_whole);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

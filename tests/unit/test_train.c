@@ -31,7 +31,7 @@ static trained setup(const fm_config *cfg, int n_train) {
   fm_mlp_shape shape = fm_recipe_mlp_shape(cfg, 2);
   ck_fm(fm_mlp_create(test_device(), &shape, 2048, &t.mlp));
   ck_fm(fm_mlp_init(t.mlp, cfg->seed));
-  ck_fm(fm_trainer_create(t.mlp, cfg, &t.data, NULL, &t.tr));
+  ck_fm(fm_trainer_create(t.mlp, cfg, &t.data, NULL, NULL, &t.tr));
   return t;
 }
 
@@ -96,7 +96,7 @@ START_TEST(nan_in_the_data_shows_in_the_loss) {
   trained t = setup(&cfg, 50);
   for (int i = 0; i < t.data.n * 2; i++) t.data.x[i] = NAN;
   fm_trainer_destroy(t.tr);
-  ck_fm(fm_trainer_create(t.mlp, &cfg, &t.data, NULL, &t.tr));
+  ck_fm(fm_trainer_create(t.mlp, &cfg, &t.data, NULL, NULL, &t.tr));
   double curve[1];
   train(&t, 5, 5, curve);
   ck_assert(!isfinite(curve[0]));

@@ -1,0 +1,179 @@
+/* The commands on a saved model: sampling again from a checkpoint, and the likelihood of
+ * points under one. */
+#include "fmcl/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "fmcl/checkpoint.h"
+#include "fmcl/dataset.h"
+#include "fmcl/engine.h"
+#include "fmcl/evaluate.h"
+#include "fmcl/progress.h"
+#include "fmcl/recipe.h"
+#include "fmcl/rundir.h"
+#include "fmcl/sample.h"
+#include "internal.h"
+
+/* The keys a command on a saved model takes: the rest are the trained model's. A key
+ * ending in '.' stands for its whole section. */
+static const char *const sample_keys[] = {
+    "sample.solver", "sample.steps",    "sample.n",     "sample.batch", "sample.rtol",
+    "sample.atol",   "sample.guidance", "sample.class", "seed",         "output.dir",
+    "device.",       NULL};
+static const char *const likelihood_keys[] = {
+    "eval.solver", "eval.probes",  "eval.rtol", "eval.atol",         "eval.divergence",
+    "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
+    "device.",     NULL};
+
+/* The checkpoint's config with a command's overrides applied and checked. */
+static fm_status checkpoint_config(const fm_checkpoint *ck, const char *command,
+                                   const char *const *overrides, int n_overrides,
+                                   const char *const *allowed, fm_config *cfg) {
+  *cfg = ck->config;
+  fm_status st = fm_config_set_only(cfg, overrides, n_overrides, allowed, command);
+  if (st == FM_OK) st = fm_config_validate(cfg);
+  if (st != FM_OK) fm_fail_context(st, "%s: ", command);
+  return st;
+}
+
+fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, int n_overrides,
+                        const char *out_path, const fm_run_options *opt, char *written,
+                        size_t written_size) {
+  fm_status st = FM_OK;
+  fm_checkpoint ck;
+  fm_engine *engine = NULL;
+  fm_points source = {0};
+  fm_samples smp = {0};
+  fm_config cfg;
+  char folder[1024], want[1200], path[1200];
+  memset(&ck, 0, sizeof ck);
+  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  FM_TRY(checkpoint_config(&ck, "sample", overrides, n_overrides, sample_keys, &cfg));
+  if (cfg.sample.n < 1) {
+    st = fm_fail(FM_ERR_CONFIG, "sample: sample.n must be positive");
+    goto fail;
+  }
+  if (!out_path) {
+    /* Next to the model, or in output.dir; never over an earlier file. */
+    fm_strlcpy(folder, cfg.output.dir[0] ? cfg.output.dir : checkpoint, sizeof folder);
+    char *slash = cfg.output.dir[0] ? NULL : strrchr(folder, '/');
+    if (slash) *slash = '\0';
+    else if (!cfg.output.dir[0]) fm_strlcpy(folder, ".", sizeof folder);
+    FM_TRY(fm_make_dirs(folder));
+    if (cfg.sample.solver == FM_SOLVER_DOPRI5)
+      snprintf(want, sizeof want, "%s/samples-dopri5-n%d.csv", folder, cfg.sample.n);
+    else
+      snprintf(want, sizeof want, "%s/samples-%s%d-n%d.csv", folder,
+               fm_solver_name(cfg.sample.solver), cfg.sample.steps, cfg.sample.n);
+  }
+  FM_TRY(fm_output_file(out_path ? out_path : want, out_path != NULL, opt->overwrite, "--out",
+                        path, sizeof path));
+  fm_engine_options eo = {.profiling = opt->profile, .report = opt->report};
+  FM_TRY(fm_engine_open(&cfg, &eo, &engine));
+  int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
+  FM_TRY(fm_engine_load_model(engine, &ck, rows, checkpoint));
+  FM_TRY(fm_dataset_load_source(&cfg, ck.mean, ck.std, ck.dim, &source));
+  fm_sample_params sp = fm_recipe_sample(&cfg);
+  sp.save_every = 0;
+  sp.source = source.x;
+  sp.n_source = source.n;
+  sp.stop = opt->stop;
+  sp.report = opt->report;
+  double build0 = fm_device_build_seconds(fm_engine_device(engine));
+  fm_fault_phase(opt->hooks, "sample");
+  FM_TRY(fm_sample_draw(fm_engine_model(engine), &sp, ck.mean, ck.std, &smp));
+  double build = fm_device_build_seconds(fm_engine_device(engine)) - build0;
+  FM_TRY(fm_rundir_write_samples(path, &smp, (const char *const *)ck.columns));
+  char how[96];
+  fm_sample_describe(&sp, how, sizeof how);
+  fm_report(opt->report, FM_REPORT_INFO,
+            "sampled %d points from %s (step %llu) with %s (NFE %ld) in %.3f s (%.3f s of it "
+            "building kernels): %s",
+            smp.n, checkpoint, (unsigned long long)ck.step, how, smp.nfe, smp.seconds, build, path);
+  if (written) fm_strlcpy(written, path, written_size);
+fail:
+  fm_samples_free(&smp);
+  fm_points_free(&source);
+  fm_engine_destroy(engine);
+  fm_checkpoint_free(&ck);
+  return st;
+}
+
+fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides, int n_overrides,
+                            const char *data_path, const char *out_path,
+                            const fm_run_options *opt) {
+  fm_status st = FM_OK;
+  fm_checkpoint ck;
+  fm_engine *engine = NULL;
+  fm_points data = {0};
+  double *logp = NULL;
+  fm_config cfg;
+  char out[1200];
+  memset(&ck, 0, sizeof ck);
+  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  FM_TRY(checkpoint_config(&ck, "likelihood", overrides, n_overrides, likelihood_keys, &cfg));
+  if (fm_recipe_source_name(&cfg)) {
+    st = fm_fail(FM_ERR_CONFIG, "likelihood: the model in %s carries %s to the data; a "
+                 "likelihood needs the density of the source, and only N(0, I) has one here",
+                 checkpoint, fm_recipe_source_name(&cfg));
+    goto fail;
+  }
+  if (out_path) FM_TRY(fm_output_file(out_path, 1, opt->overwrite, "--out", out, sizeof out));
+  st = fm_dataset_load_points(&cfg, data_path, &data);
+  if (st != FM_OK) {
+    fm_fail_context(st, "likelihood: ");
+    goto fail;
+  }
+  if (data.dim != ck.dim) {
+    st = fm_fail(FM_ERR_INVALID, "likelihood: %s has points of dimension %d but the model in %s "
+                 "takes dimension %d", data_path ? data_path : "the held-out data", data.dim,
+                 checkpoint, ck.dim);
+    goto fail;
+  }
+  int n = data.n < cfg.eval.n ? data.n : cfg.eval.n; /* the first eval.n points */
+  if (n < 1) {
+    st = fm_fail(FM_ERR_CONFIG, "likelihood: eval.n is 0; set it to how many points to judge");
+    goto fail;
+  }
+  fm_engine_options eo = {.profiling = opt->profile, .report = opt->report};
+  FM_TRY(fm_engine_open(&cfg, &eo, &engine));
+  int rows = n < cfg.sample.batch ? n : cfg.sample.batch;
+  FM_TRY(fm_engine_load_model(engine, &ck, rows, checkpoint));
+  logp = malloc((size_t)n * sizeof *logp);
+  if (!logp) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory");
+    goto fail;
+  }
+  fm_eval_inputs in = {.mlp = fm_engine_model(engine), .cfg = &cfg, .test = &data,
+                       .mean = ck.mean, .std = ck.std, .report = opt->report, .stop = opt->stop};
+  long nfe = 0;
+  int exact = 0;
+  double t0 = fm_seconds();
+  fm_fault_phase(opt->hooks, "likelihood");
+  FM_TRY(fm_evaluate_log_likelihood(&in, data.x, cfg.model.classes > 0 ? data.label : NULL, n,
+                                    logp, &nfe, &exact));
+  double nll = 0;
+  for (int i = 0; i < n; i++) nll -= logp[i] / n;
+  if (out_path) {
+    fm_file f;
+    FM_TRY(fm_file_begin(&f, out, "w"));
+    fprintf(f.f, "log_likelihood\n");
+    for (int i = 0; i < n; i++) fprintf(f.f, "%.9g\n", logp[i]);
+    FM_TRY(fm_file_commit(&f));
+  }
+  fm_report(opt->report, FM_REPORT_INFO, "%d points of %s: NLL %.4f nats, %.4f bits/dim (%s "
+            "divergence, %s, NFE %ld, %.1f s)%s%s", n,
+            data_path ? data_path : "the held-out split", nll, nll / (data.dim * log(2.0)),
+            exact ? "exact" : "Hutchinson", fm_solver_name(cfg.eval.solver), nfe,
+            fm_seconds() - t0, out_path ? "; per point: " : "", out_path ? out : "");
+  fm_report(opt->report, FM_REPORT_RESULT, "%.9g", nll);
+fail:
+  free(logp);
+  fm_engine_destroy(engine);
+  fm_points_free(&data);
+  fm_checkpoint_free(&ck);
+  return st;
+}
