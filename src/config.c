@@ -141,6 +141,9 @@ static const field fields[] = {
      "steps between loss reads (a train.csv row and a progress update)"},
     {"train.checkpoint_every", F_INT, OFF(train.checkpoint_every), 0, BIG, 0, 0, NULL, 0,
      "steps between checkpoints (model.fmck); 0 writes one only at the end"},
+    {"train.allreduce", F_ENUM, OFF(train.allreduce), 0, 0, 0, 0, fm_allreduce_names, 0,
+     "how the ranks of an MPI job sum the gradient: whole (one MPI_Allreduce after the "
+     "backward pass) or layers (one MPI_Iallreduce per layer, overlapping the backward pass)"},
     {"sample.solver", F_ENUM, OFF(sample.solver), 0, 0, 0, 0, fm_solver_names, 0,
      "ODE solver: euler, midpoint, heun, rk4 (fixed steps) or dopri5 (adaptive)"},
     {"sample.steps", F_INT, OFF(sample.steps), 1, 1000000, 0, 0, NULL, 0,

@@ -424,6 +424,25 @@ fail:
   return st;
 }
 
+fm_status fm_device_read_async(fm_device *dev, cl_mem mem, size_t offset, size_t bytes,
+                               void *dst, cl_event *done) {
+  fm_status st = FM_OK;
+  *done = NULL;
+  FM_CL(clEnqueueReadBuffer(dev->queue, mem, CL_FALSE, offset, bytes, dst, 0, NULL, done));
+fail:
+  return st;
+}
+
+fm_status fm_device_wait(cl_event *done) {
+  fm_status st = FM_OK;
+  if (!*done) return FM_OK;
+  FM_CL(clWaitForEvents(1, done));
+fail:
+  clReleaseEvent(*done);
+  *done = NULL;
+  return st;
+}
+
 fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
                          float value) {
   fm_status st = FM_OK;

@@ -53,6 +53,8 @@ struct fm_mlp {
   cl_mem bias_dest;          /* (ldp) ints: the gradient index of each partial column */
   int tangent_rows;          /* rows the tangent buffers hold (0 until the first JVP) */
   cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
+  fm_grads_ready grads_ready;  /* told of each finished range of the gradient, or NULL */
+  void *grads_ready_ctx;
 };
 
 static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
@@ -324,10 +326,26 @@ static fm_status finish_bias_grads(fm_mlp *m) {
     size_t first = m->col_at[l], count = m->col_at[end - 1] + (size_t)m->out[end - 1] - first;
     FM_TRY(fm_layer_column_finish(m->dev, &m->partials, m->pending[l], first, count,
                                   m->bias_dest, m->grads));
+    for (int b = l; b < end && m->grads_ready; b++)
+      FM_TRY(m->grads_ready(m->grads_ready_ctx, m->b_off[b], (size_t)m->out[b]));
     l = end;
   }
 fail:
   return st;
+}
+
+void fm_mlp_watch_grads(fm_mlp *m, fm_grads_ready ready, void *ctx) {
+  m->grads_ready = ready;
+  m->grads_ready_ctx = ctx;
+}
+
+/* Tells the watcher that layer l's weight gradient is enqueued, with its bias gradient
+ * when that needs no second pass (the two are adjacent). */
+static fm_status weight_grad_ready(fm_mlp *m, int l) {
+  if (!m->grads_ready) return FM_OK;
+  size_t end = m->pending[l] ? m->w_off[l] + (size_t)m->in[l] * (size_t)m->out[l]
+                             : m->b_off[l] + (size_t)m->out[l];
+  return m->grads_ready(m->grads_ready_ctx, m->w_off[l], end - m->w_off[l]);
 }
 
 /* Layer l's weight and bias gradients from g, the gradient at its pre-activation. groups:
@@ -404,6 +422,7 @@ fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
   cl_mem g = dout; /* gradient at the pre-activation of layer l (the output has none) */
   for (int l = m->n_layers - 1; l >= 0; l--) {
     FM_TRY(layer_weight_grad(m, l, rows, g, groups));
+    FM_TRY(weight_grad_ready(m, l));
     if (l == 0) break;
     cl_mem next = g == m->grad_a ? m->grad_b : m->grad_a;
     FM_TRY(layer_backward(m, l, rows, g, next, &groups));

@@ -24,6 +24,12 @@ struct fm_trainer {
   fm_ranks ranks;      /* the job (one rank without MPI) */
   int row0, rows;      /* this rank's rows [row0, row0 + rows) of the global batch */
   float *host_grads;   /* (flat_size + 1): the gradient and the stop flag, summed over ranks */
+  fm_allreduce_kind allreduce;
+  /* train.allreduce layers: the ranges the backward pass handed over, each on its way to
+   * host_grads */
+  int n_ranges;
+  size_t range_at[FM_RANKS_MAX_SUMS - 1], range_n[FM_RANKS_MAX_SUMS - 1];
+  cl_event range_read[FM_RANKS_MAX_SUMS - 1];
   fm_stop_flag *stop;
   int stop_agreed;
   double wait_s, copy_s, mpi_s; /* summing the gradient: waiting for the backward pass,
@@ -70,6 +76,7 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   tr->rows = share;
   tr->dim = train->dim;
   tr->n_data = train->n;
+  tr->allreduce = cfg->train.allreduce;
   if (job.size > 1) {
     tr->host_grads = malloc((fm_mlp_flat_size(mlp) + 1) * sizeof *tr->host_grads);
     if (!tr->host_grads) {
@@ -137,6 +144,51 @@ void fm_trainer_destroy(fm_trainer *tr) {
   free(tr);
 }
 
+/* train.allreduce layers: a range of the gradient the backward pass has enqueued starts
+ * on its way to the host. */
+static fm_status range_ready(void *ctx, size_t offset, size_t count) {
+  fm_trainer *tr = ctx;
+  if (tr->n_ranges == (int)FM_ARRAY_LEN(tr->range_at))
+    return fm_fail(FM_ERR_INVALID, "trainer: more than %d gradient ranges", tr->n_ranges);
+  int i = tr->n_ranges++;
+  tr->range_at[i] = offset;
+  tr->range_n[i] = count;
+  fm_status st = fm_device_read_async(tr->dev, fm_mlp_grads(tr->mlp), offset * sizeof(float),
+                                      count * sizeof(float), tr->host_grads + offset,
+                                      &tr->range_read[i]);
+  return st == FM_OK ? fm_device_flush(tr->dev) : st;
+}
+
+/* train.allreduce layers: each range summed as soon as it reaches the host, while the
+ * device computes the ones after it; then the stop flag, and the whole back. */
+static fm_status sum_by_layers(fm_trainer *tr) {
+  fm_status st = FM_OK;
+  size_t n = fm_mlp_flat_size(tr->mlp);
+  double waited = 0, t0 = fm_seconds();
+  for (int i = 0; i < tr->n_ranges; i++) {
+    double w0 = fm_seconds();
+    FM_TRY(fm_device_wait(&tr->range_read[i]));
+    waited += fm_seconds() - w0;
+    FM_TRY(fm_ranks_sum_floats_begin(&tr->ranks, tr->host_grads + tr->range_at[i],
+                                     tr->range_n[i]));
+    FM_TRY(fm_ranks_sums_progress(&tr->ranks));
+  }
+  tr->host_grads[n] = fm_stop_requested(tr->stop) ? 1.0f : 0.0f;
+  FM_TRY(fm_ranks_sum_floats_begin(&tr->ranks, tr->host_grads + n, 1));
+  FM_TRY(fm_ranks_sums_wait(&tr->ranks));
+  double t1 = fm_seconds();
+  FM_TRY(fm_device_write(tr->dev, fm_mlp_grads(tr->mlp), 0, n * sizeof(float), tr->host_grads));
+  tr->stop_agreed = tr->host_grads[n] > 0.0f;
+  tr->wait_s += waited;
+  tr->mpi_s += t1 - t0 - waited;
+  tr->copy_s += fm_seconds() - t1;
+fail:
+  for (int i = 0; i < tr->n_ranges; i++)
+    if (tr->range_read[i]) fm_device_wait(&tr->range_read[i]);
+  tr->n_ranges = 0;
+  return st;
+}
+
 /* The gradient summed over the ranks (each holds its rows' sum divided by the global
  * batch), with every rank's stop flag in one more float: one collective per step. */
 static fm_status sum_over_ranks(fm_trainer *tr) {
@@ -170,8 +222,13 @@ fm_status fm_trainer_step(fm_trainer *tr) {
   FM_TRY(fm_mlp_forward(tr->mlp, tr->x_t, tr->t, tr->row_labels, tr->rows, tr->v));
   FM_TRY(fm_loss_cfm(tr->dev, tr->v, tr->u, tr->dv, tr->rows, tr->dim, tr->batch,
                      tr->loss_partial, tr->loss_acc, (uint32_t)step));
-  FM_TRY(fm_mlp_backward(tr->mlp, tr->dv, tr->rows));
-  if (tr->ranks.size > 1) FM_TRY(sum_over_ranks(tr));
+  int by_layers = tr->ranks.size > 1 && tr->allreduce == FM_ALLREDUCE_LAYERS;
+  fm_mlp_watch_grads(tr->mlp, by_layers ? range_ready : NULL, tr);
+  st = fm_mlp_backward(tr->mlp, tr->dv, tr->rows);
+  fm_mlp_watch_grads(tr->mlp, NULL, NULL);
+  FM_TRY(st);
+  if (by_layers) FM_TRY(sum_by_layers(tr));
+  else if (tr->ranks.size > 1) FM_TRY(sum_over_ranks(tr));
   FM_TRY(fm_optim_step(tr->optim, fm_mlp_params(tr->mlp), fm_mlp_grads(tr->mlp),
                        fm_lr_at(&tr->lr, step)));
   fm_mlp_params_changed(tr->mlp);

@@ -2,7 +2,9 @@
 # Data-parallel scaling on this machine: steps/s of 1 and 2 MPI ranks with each rank on one
 # core (PoCL limited to one thread, mpirun binding each rank to a core), for the toy recipe
 # and the 64-D recipe. Weak scaling keeps the rows per rank (global batch B on one rank,
-# 2B on two); strong scaling keeps the global batch B. Prints a Markdown table with the
+# 2B on two); strong scaling keeps the global batch B. The weak runs sum the gradient both
+# ways (train.allreduce whole: one MPI_Allreduce after the backward pass; layers: one
+# MPI_Iallreduce per layer, overlapping it). Prints a Markdown table with the
 # efficiencies and the share of a step spent summing the gradient (the allreduce and the
 # copies to the host and back). Each figure is the median of --repeat runs, the three
 # kinds alternating; the CPU time the hypervisor took from this machine while they ran
@@ -50,8 +52,8 @@ print(t["steps_per_s"], t.get("allreduce_ms_per_step", 0), t.get("gradient_copy_
 cpu_times() { awk '/^cpu / { print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 read -r steal0 total0 < <(cpu_times)
 
-echo "| recipe | batch per rank | 1 rank steps/s | 2 ranks, weak (2B) steps/s | weak efficiency | 2 ranks, strong (B) steps/s | strong efficiency | weak: MPI ms/step | weak: gradient copies ms/step | weak: share of the step |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| recipe | batch per rank | 1 rank steps/s | 2 ranks, weak (2B) steps/s | weak efficiency | weak, per-layer Iallreduce steps/s | 2 ranks, strong (B) steps/s | strong efficiency | weak: MPI ms/step | weak: gradient copies ms/step | weak: share of the step |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for recipe in toy wide; do
   if [ "$recipe" = toy ]; then
     args=(--config configs/8gaussians.json) batch=512 steps="$steps_toy" label="toy (8gaussians, 256x3)"
@@ -62,6 +64,8 @@ for recipe in toy wide; do
   for ((i = 0; i < repeat; i++)); do
     run "$recipe-1" 1 "$batch" "$steps" "${args[@]}" >>"$work/$recipe-1.txt"
     run "$recipe-weak" 2 $((2 * batch)) "$steps" "${args[@]}" >>"$work/$recipe-weak.txt"
+    run "$recipe-layers" 2 $((2 * batch)) "$steps" "${args[@]}" --set train.allreduce=layers \
+      >>"$work/$recipe-layers.txt"
     run "$recipe-strong" 2 "$batch" "$steps" "${args[@]}" >>"$work/$recipe-strong.txt"
   done
   python3 -c 'import statistics, sys
@@ -72,8 +76,10 @@ def median_run(kind):  # the run of median steps/s, with its own allreduce times
     rows = sorted(runs(kind))
     return rows[len(rows) // 2]
 one, weak, strong = median_run("1"), median_run("weak"), median_run("strong")
+layers = median_run("layers")
 mpi, copy = weak[1], weak[2]
 print(f"| {label} | {batch} | {one[0]:.1f} | {weak[0]:.1f} | {100 * weak[0] / one[0]:.0f}% | "
+      f"{layers[0]:.1f} | "
       f"{strong[0]:.1f} | {100 * strong[0] / (2 * one[0]):.0f}% | {mpi:.2f} | {copy:.2f} | "
       f"{100 * (mpi + copy) * weak[0] / 1000:.0f}% |")' "$label" "$batch" "$work/$recipe"
 done

@@ -69,6 +69,7 @@ typedef struct fm_config {
     double label_dropout;
     int log_every;
     int checkpoint_every;
+    fm_allreduce_kind allreduce;
   } train;
   struct {
     fm_solver_kind solver;

@@ -98,6 +98,11 @@ fm_status fm_device_write(fm_device *dev, cl_mem mem, size_t offset, size_t byte
                           const void *src);
 fm_status fm_device_read(fm_device *dev, cl_mem mem, size_t offset, size_t bytes, void *dst);
 
+/* A non-blocking read: *done is set when dst holds the bytes (fm_device_wait releases it). */
+fm_status fm_device_read_async(fm_device *dev, cl_mem mem, size_t offset, size_t bytes,
+                               void *dst, cl_event *done);
+fm_status fm_device_wait(cl_event *done);
+
 /* Non-blocking fill of a float buffer range with value (a kernel: cl/buffer.cl). */
 fm_status fm_device_fill(fm_device *dev, cl_mem mem, size_t offset_floats, size_t n_floats,
                          float value);

@@ -55,6 +55,13 @@ fm_status fm_mlp_evaluate(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n,
 fm_status fm_mlp_jvp(fm_mlp *mlp, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
                      cl_mem tangents, int k, cl_mem out_tangents);
 
+/* Told during fm_mlp_backward each time a range [offset, offset + count) of the flat
+ * gradient has all its commands enqueued (the device may still be computing it), the last
+ * layer's first: a data-parallel trainer starts summing a range while the device computes
+ * the next. An error it returns ends the backward pass. */
+typedef fm_status (*fm_grads_ready)(void *ctx, size_t offset, size_t count);
+void fm_mlp_watch_grads(fm_mlp *m, fm_grads_ready ready, void *ctx); /* NULL: none */
+
 /* Gradients of the parameters into the gradient buffer (overwritten, not added) from
  * dout (n, dim) = dL/dv, for the batch of the last forward call. */
 fm_status fm_mlp_backward(fm_mlp *mlp, cl_mem dout, int n);

@@ -38,6 +38,15 @@ int fm_ranks_share(int n, int size, int rank, int *first);
 fm_status fm_ranks_sum_floats(const fm_ranks *ranks, float *buf, size_t n);
 fm_status fm_ranks_sum_doubles(const fm_ranks *ranks, double *buf, size_t n);
 
+/* fm_ranks_sum_floats started without waiting (MPI_Iallreduce): buf must stay untouched
+ * until fm_ranks_sums_wait, which waits for every sum started; fm_ranks_sums_progress lets
+ * MPI move the started ones on (it progresses them only inside its calls). At most
+ * FM_RANKS_MAX_SUMS at once. */
+#define FM_RANKS_MAX_SUMS 64
+fm_status fm_ranks_sum_floats_begin(const fm_ranks *ranks, float *buf, size_t n);
+fm_status fm_ranks_sums_progress(const fm_ranks *ranks);
+fm_status fm_ranks_sums_wait(const fm_ranks *ranks);
+
 /* The largest of each rank's value, on every rank. */
 fm_status fm_ranks_max_int(const fm_ranks *ranks, int *value);
 

@@ -41,6 +41,10 @@ typedef enum fm_solver_kind {
 
 typedef enum fm_lr_shape { FM_LR_CONSTANT, FM_LR_COSINE } fm_lr_shape;
 
+/* How the ranks of an MPI job sum the gradient: one MPI_Allreduce of the whole after the
+ * backward pass, or an MPI_Iallreduce per layer started as the backward pass hands it over. */
+typedef enum fm_allreduce_kind { FM_ALLREDUCE_WHOLE, FM_ALLREDUCE_LAYERS } fm_allreduce_kind;
+
 typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
 
 typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY } fm_data_format;
@@ -65,6 +69,7 @@ extern const char *const fm_coupling_names[];
 extern const char *const fm_time_sampling_names[];
 extern const char *const fm_solver_names[];
 extern const char *const fm_lr_shape_names[];
+extern const char *const fm_allreduce_names[];
 extern const char *const fm_divergence_names[];
 extern const char *const fm_data_format_names[];
 extern const char *const fm_device_kind_names[];

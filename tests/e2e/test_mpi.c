@@ -1,5 +1,6 @@
 /* Data-parallel training through mpirun on this machine (PoCL; the ranks share its one
- * device): 2 and 3 ranks train the same model as one process, to rounding; a killed job
+ * device): 2 and 3 ranks train the same model as one process, to rounding, with the
+ * gradient summed whole or layer by layer; a killed job
  * resumes bit-identically with the same ranks and with a warning with others; a rank that
  * dies or whose device fails ends the job at once with its name; and what cannot work is an
  * error before training. Skipped with a message when the build has no MPI or mpirun is
@@ -91,7 +92,15 @@ START_TEST(two_and_three_ranks_train_what_one_process_trains) {
   train("one", 0, steps);
   train("two", 2, steps);
   train("three", 3, steps);
+  char layers[256];
+  snprintf(layers, sizeof layers, "%s --set train.allreduce=layers", steps);
+  train("two-by-layers", 2, layers);
   fm_checkpoint one = load("one"), two = load("two"), three = load("three");
+  fm_checkpoint by_layers = load("two-by-layers");
+  /* A sum of two is the same however the gradient is cut. */
+  ck_assert_int_eq(memcmp(by_layers.params, two.params, two.flat_size * sizeof(float)), 0);
+  ck_assert_msg(curve_difference("two-by-layers", "one") <= 1e-5, "per-layer sums");
+  fm_checkpoint_free(&by_layers);
   double curve2 = curve_difference("two", "one"), curve3 = curve_difference("three", "one");
   double param2 = param_difference(&two, &one), param3 = param_difference(&three, &one);
   fprintf(stderr, "loss curves vs one process: largest relative difference %.2g (2 ranks), "
