@@ -202,7 +202,7 @@ static const char usage_main[] =
     "  --quiet             print errors and warnings only\n"
     "  --progress MODE     progress display: auto (live line on a terminal), live, lines\n"
     "  --help              this text; `fmcl COMMAND --help` for a command\n"
-    "  --version           fmcl, CLBlast and OpenCL platform versions\n"
+    "  --version           fmcl, CLBlast, MPI and OpenCL platform versions\n"
     "\n"
     "exit status: 0 done, 1 runtime failure (device, file, memory), 2 bad command line or\n"
     "config, 3 training diverged (NaN loss), 130/143 stopped by SIGINT/SIGTERM (training\n"
@@ -230,7 +230,11 @@ static const char usage_train[] =
     "as an uninterrupted run on the same device.\n"
     "Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes model.fmck and exits\n"
     "with 130 or 143; during sampling, evaluation or plots it stops within a second or two,\n"
-    "keeping the model; a second Ctrl-C exits at once.\n";
+    "keeping the model; a second Ctrl-C exits at once.\n"
+    "\n"
+    "mpirun -np N fmcl train ... trains one model on N devices (one rank each: device.indices,\n"
+    "or the local rank's turn among the devices device.type selects); train.batch stays the\n"
+    "global batch and rank 0 writes the run folder.\n";
 
 static const char usage_sample[] =
     "usage: fmcl sample --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--out FILE.csv]\n"
@@ -501,8 +505,11 @@ static int cmd_config(const cli *c) {
  * the job after its checkpoint; the others wait for that. One process: the status. */
 static int end_job(fm_ranks *ranks, fm_status st) {
   int rc = 0;
-  if (st == FM_ERR_INTERRUPTED && ranks->size > 1 && ranks->rank > 0)
+  if (st == FM_ERR_INTERRUPTED && ranks->size > 1 && ranks->rank > 0) {
     rc = 128 + (stop_signal ? stop_signal : SIGINT);
+    signal(SIGINT, SIG_DFL); /* the signal that ends the job is no second interrupt */
+    signal(SIGTERM, SIG_DFL);
+  }
   else if (st != FM_OK)
     rc = report(st);
   if (st != FM_OK && ranks->size > 1 && !(st == FM_ERR_INTERRUPTED && ranks->rank > 0)) {

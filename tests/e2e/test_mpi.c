@@ -79,6 +79,15 @@ static double curve_difference(const char *a, const char *b) {
   return worst;
 }
 
+/* The number after "key": in a summary.json. */
+static double summary_number(const char *json, const char *key) {
+  char quoted[64];
+  snprintf(quoted, sizeof quoted, "\"%s\":", key);
+  const char *at = strstr(json, quoted);
+  ck_assert_msg(at != NULL, "no %s in\n%s", key, json);
+  return strtod(at + strlen(quoted), NULL);
+}
+
 static double param_difference(const fm_checkpoint *a, const fm_checkpoint *b) {
   ck_assert_uint_eq(a->flat_size, b->flat_size);
   double worst = 0;
@@ -115,6 +124,14 @@ START_TEST(two_and_three_ranks_train_what_one_process_trains) {
   char path[512];
   snprintf(path, sizeof path, "%s/three/summary.json", work);
   char *summary = test_read_file(path);
+  double nll_three = summary_number(summary, "nll_nats");
+  char *summary_one = NULL;
+  snprintf(path, sizeof path, "%s/one/summary.json", work);
+  summary_one = test_read_file(path);
+  double nll_one = summary_number(summary_one, "nll_nats");
+  free(summary_one);
+  ck_assert_msg(fabs(nll_three - nll_one) <= 1e-4 * fabs(nll_one), "NLL %g (3 ranks) vs %g",
+                nll_three, nll_one);
   ck_assert_msg(strstr(summary, "\"ranks\":\t3") && strstr(summary, "allreduce_ms_per_step") &&
                     strstr(summary, "gradient_copy_ms_per_step"),
                 "%s", summary);
@@ -239,6 +256,33 @@ START_TEST(a_failing_device_on_one_rank_ends_the_job_with_its_name) {
 }
 END_TEST
 
+START_TEST(a_stop_on_one_rank_stops_every_rank_after_the_same_step) {
+  char args[1024], *out = NULL;
+  snprintf(args, sizeof args, "--set output.dir=%s/stopped --set train.steps=1000000", work);
+  int rc = fmcl("FMCL_FAULT=int@37 FMCL_FAULT_RANK=1", 2, args, &out);
+  /* Rank 1's SIGINT reaches the others with the gradient sum of step 38. */
+  ck_assert_msg(rc == 130 && strstr(out, "interrupted after step 38") &&
+                !strstr(out, "second interrupt"), "exit %d\n%s", rc, out);
+  free(out);
+  fm_checkpoint ck = load("stopped");
+  ck_assert_uint_eq(ck.step, 38);
+  fm_checkpoint_free(&ck);
+}
+END_TEST
+
+START_TEST(a_config_one_rank_cannot_read_ends_the_job) {
+  char cmd[2048], *out = NULL;
+  snprintf(cmd, sizeof cmd, "mpirun --oversubscribe -np 1 %s %s --set output.dir=%s/half : "
+           "-np 1 %s --config %s/missing.json", FMCL_BINARY, recipe, work, FMCL_BINARY, work);
+  double t0 = fm_seconds();
+  int rc = test_shell(cmd, &out);
+  ck_assert_msg(rc != 0 && fm_seconds() - t0 < 30 &&
+                strstr(out, "fmcl: rank 1: error: config ") && strstr(out, "missing.json"),
+                "exit %d\n%s", rc, out);
+  free(out);
+}
+END_TEST
+
 START_TEST(what_cannot_work_is_an_error_before_training) {
   static const struct {
     const char *env, *args, *message;
@@ -306,6 +350,8 @@ int main(void) {
   tcase_add_test(tc, a_resume_with_other_ranks_warns_and_continues);
   tcase_add_test(tc, a_killed_rank_ends_the_job_with_its_name);
   tcase_add_test(tc, a_failing_device_on_one_rank_ends_the_job_with_its_name);
+  tcase_add_test(tc, a_stop_on_one_rank_stops_every_rank_after_the_same_step);
+  tcase_add_test(tc, a_config_one_rank_cannot_read_ends_the_job);
   tcase_add_test(tc, what_cannot_work_is_an_error_before_training);
   suite_add_tcase(s, tc);
   return test_run_suite_in(s, work);
