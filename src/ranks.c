@@ -1,6 +1,7 @@
 /* The job's ranks through MPI when the build has it (FMCL_HAVE_MPI), else one rank. */
 #include "fmcl/ranks.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +48,16 @@ static fm_status mpi_fail(int err, const char *call) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   if (MPI_Error_string(err, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "error %d", err);
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int rank = 0, up = 0;
+  MPI_Initialized(&up);
+  if (up) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   return fm_fail(FM_ERR_IO, "rank %d: %s failed: %s", rank, call, text);
+}
+
+/* MPI counts are ints. */
+static fm_status too_many(size_t n) {
+  return fm_fail(FM_ERR_INVALID, "summing %zu values over the ranks, more than MPI's 2^31 - 1 "
+                 "in one call", n);
 }
 
 #define FM_MPI(call)                                                                       \
@@ -95,6 +103,7 @@ void fm_ranks_finish(fm_ranks *r) {
 
 fm_status fm_ranks_sum_floats(const fm_ranks *r, float *buf, size_t n) {
   if (r->size <= 1 || n == 0) return FM_OK;
+  if (n > INT_MAX) return too_many(n);
   FM_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
   return FM_OK;
 }
@@ -105,6 +114,7 @@ static int n_started;
 
 fm_status fm_ranks_sum_floats_begin(const fm_ranks *r, float *buf, size_t n) {
   if (r->size <= 1 || n == 0) return FM_OK;
+  if (n > INT_MAX) return too_many(n);
   if (n_started == FM_RANKS_MAX_SUMS)
     return fm_fail(FM_ERR_INVALID, "more than %d gradient sums at once", FM_RANKS_MAX_SUMS);
   FM_MPI(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
@@ -130,6 +140,7 @@ fm_status fm_ranks_sums_wait(const fm_ranks *r) {
 
 fm_status fm_ranks_sum_doubles(const fm_ranks *r, double *buf, size_t n) {
   if (r->size <= 1 || n == 0) return FM_OK;
+  if (n > INT_MAX) return too_many(n);
   FM_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
   return FM_OK;
 }
@@ -149,19 +160,30 @@ fm_status fm_ranks_broadcast(const fm_ranks *r, void *buf, size_t bytes, int roo
 fm_status fm_ranks_gather(const fm_ranks *r, const void *mine, const size_t *counts,
                           void *out) {
   if (r->size <= 1) {
-    if (counts[0]) memmove(out, mine, counts[0]);
+    if (counts[0]) memmove(out, mine, counts[0] * 4);
     return FM_OK;
   }
   int *sizes = malloc((size_t)r->size * 2 * sizeof *sizes);
   if (!sizes) return fm_fail(FM_ERR_NOMEM, "out of host memory gathering from %d ranks", r->size);
-  int *at = sizes + r->size, total = 0;
+  int *at = sizes + r->size;
+  size_t total = 0;
   for (int i = 0; i < r->size; i++) {
     sizes[i] = (int)counts[i];
-    at[i] = total;
-    total += sizes[i];
+    at[i] = (int)total;
+    total += counts[i];
   }
-  int err = MPI_Gatherv(mine, sizes[r->rank], MPI_BYTE, out, sizes, at, MPI_BYTE, 0,
-                        MPI_COMM_WORLD);
+  if (total > INT_MAX) {
+    free(sizes);
+    return fm_fail(FM_ERR_INVALID, "gathering %zu values from the ranks, more than MPI's "
+                   "2^31 - 1 in one call; lower sample.n", total);
+  }
+  MPI_Datatype word; /* 4 bytes as they are: floats and ints alike */
+  int err = MPI_Type_contiguous(4, MPI_BYTE, &word);
+  if (err == MPI_SUCCESS) err = MPI_Type_commit(&word);
+  if (err == MPI_SUCCESS) {
+    err = MPI_Gatherv(mine, sizes[r->rank], word, out, sizes, at, word, 0, MPI_COMM_WORLD);
+    MPI_Type_free(&word);
+  }
   free(sizes);
   if (err != MPI_SUCCESS) return mpi_fail(err, "MPI_Gatherv");
   return FM_OK;
@@ -225,7 +247,7 @@ fm_status fm_ranks_broadcast(const fm_ranks *r, void *buf, size_t bytes, int roo
 fm_status fm_ranks_gather(const fm_ranks *r, const void *mine, const size_t *counts,
                           void *out) {
   (void)r;
-  if (counts[0]) memmove(out, mine, counts[0]);
+  if (counts[0]) memmove(out, mine, counts[0] * 4);
   return FM_OK;
 }
 

@@ -57,7 +57,7 @@ static fm_status gather_samples(const fm_ranks *ranks, const fm_samples *mine, i
   fm_status st = FM_OK;
   size_t *counts = malloc((size_t)ranks->size * sizeof *counts);
   if (!counts) return fm_fail(FM_ERR_NOMEM, "out of host memory");
-  size_t row = (size_t)mine->dim * sizeof(float), plane = (size_t)n * (size_t)mine->dim;
+  size_t plane = (size_t)n * (size_t)mine->dim;
   *all = *mine; /* the description; the arrays are new on rank 0 */
   all->x = NULL, all->labels = NULL, all->trajectory = NULL, all->times = NULL;
   all->n = n;
@@ -76,15 +76,15 @@ static fm_status gather_samples(const fm_ranks *ranks, const fm_samples *mine, i
     }
     if (n_times) memcpy(all->times, mine->times, (size_t)n_times * sizeof(double));
   }
-  for (int r = 0, first; r < ranks->size; r++)
-    counts[r] = (size_t)fm_ranks_share(n, ranks->size, r, &first) * row;
+  for (int r = 0, first; r < ranks->size; r++) /* in floats */
+    counts[r] = (size_t)fm_ranks_share(n, ranks->size, r, &first) * (size_t)mine->dim;
   FM_TRY(fm_ranks_gather(ranks, mine->x, counts, all->x));
   size_t my_plane = (size_t)mine->n * (size_t)mine->dim;
   for (int t = 0; t < n_times; t++)
     FM_TRY(fm_ranks_gather(ranks, mine->trajectory ? mine->trajectory + t * my_plane : NULL,
                            counts, all->trajectory ? all->trajectory + t * plane : NULL));
-  if (labelled) {
-    for (int r = 0; r < ranks->size; r++) counts[r] = counts[r] / row * sizeof(int);
+  if (labelled) { /* one int per point */
+    for (int r = 0; r < ranks->size; r++) counts[r] /= (size_t)mine->dim;
     FM_TRY(fm_ranks_gather(ranks, mine->labels, counts, all->labels));
   }
   int nfe = (int)mine->nfe;
@@ -116,6 +116,7 @@ static fm_status draw_samples(const fm_config *cfg, const fm_run_options *opt,
   fm_samples_free(&mine);
   sp->n = cfg->sample.n;
   sp->first_point = 0;
+  sp->labels = NULL; /* were mine's */
   return st;
 }
 
@@ -235,6 +236,11 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     fm_report(r, FM_REPORT_INFO, "%d ranks (MPI: %s): each trains on %d or %d rows of every "
               "batch and the gradients are summed over them", ranks->size,
               fm_ranks_mpi_version(), cfg->train.batch / ranks->size, train_rows);
+  if (ranks->size > 1 && cfg->path.coupling == FM_COUPLING_OT)
+    fm_report(r, FM_REPORT_WARNING, "path.coupling ot pairs the noise and the data within "
+              "each rank's rows, so with %d ranks its pairs and the training differ from one "
+              "process's (the independent coupling trains the same on any number of ranks)",
+              ranks->size);
   double setup_s = fm_seconds() - t_begin;
 
   fm_train_loop_params lp = {.cfg = cfg, .dir = dir, .trainer = tr, .mlp = mlp,

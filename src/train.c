@@ -78,7 +78,8 @@ fm_status fm_trainer_create(fm_mlp *mlp, const fm_config *cfg, const fm_points *
   tr->n_data = train->n;
   tr->allreduce = cfg->train.allreduce;
   if (job.size > 1) {
-    tr->host_grads = malloc((fm_mlp_flat_size(mlp) + 1) * sizeof *tr->host_grads);
+    /* Zeroed: the alignment gaps between layers are never read back from the device. */
+    tr->host_grads = calloc(fm_mlp_flat_size(mlp) + 1, sizeof *tr->host_grads);
     if (!tr->host_grads) {
       st = fm_fail(FM_ERR_NOMEM, "out of host memory for the gradient of %zu floats",
                    fm_mlp_flat_size(mlp));

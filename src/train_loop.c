@@ -88,7 +88,8 @@ static fm_status read_loss(loop *l, fm_loss_report *rep, int take) {
 }
 
 /* Checkpoints only a model whose every step so far had a finite loss. Every rank calls it
- * (the loss read is collective); rank 0 writes. */
+ * (the loss read is collective); rank 0 writes, and the others wait until it has, so no
+ * rank ends the job while the file is being written. */
 static fm_status checkpoint(loop *l) {
   const fm_train_loop_params *p = l->p;
   fm_loss_report pending;
@@ -96,8 +97,12 @@ static fm_status checkpoint(loop *l) {
   if (st != FM_OK) return st;
   if (l->writer)
     st = fm_train_loop_save(l->ckpt, p->cfg, p->mlp, p->trainer, p->mean, p->std, p->columns);
-  if (st == FM_OK) l->saved_step = fm_trainer_steps(p->trainer);
-  return st;
+  int saved = st == FM_OK;
+  fm_status sync = fm_ranks_broadcast(fm_trainer_ranks(p->trainer), &saved, sizeof saved, 0);
+  if (st != FM_OK) return st; /* rank 0 reports its failure and ends the job */
+  if (sync != FM_OK) return sync;
+  if (saved) l->saved_step = fm_trainer_steps(p->trainer);
+  return FM_OK;
 }
 
 /* Restores model, Adam state and step from the run folder's checkpoint (every rank reads

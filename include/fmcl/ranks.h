@@ -33,8 +33,8 @@ const char *fm_ranks_mpi_version(void);
  * possible, the first n % size ranks one more. */
 int fm_ranks_share(int n, int size, int rank, int *first);
 
-/* In place: buf (n floats, or n doubles) becomes the sum over ranks, the same on every
- * rank. One rank: nothing to do. */
+/* In place: buf (n floats, or n doubles; n below 2^31) becomes the sum over ranks, the
+ * same on every rank. One rank: nothing to do. */
 fm_status fm_ranks_sum_floats(const fm_ranks *ranks, float *buf, size_t n);
 fm_status fm_ranks_sum_doubles(const fm_ranks *ranks, double *buf, size_t n);
 
@@ -53,8 +53,9 @@ fm_status fm_ranks_max_int(const fm_ranks *ranks, int *value);
 /* bytes from root to every rank. */
 fm_status fm_ranks_broadcast(const fm_ranks *ranks, void *buf, size_t bytes, int root);
 
-/* Each rank's bytes (counts[r] from rank r, placed in order) into out on rank 0; counts
- * is the same on every rank, out is only written on rank 0. */
+/* Each rank's 4-byte values (floats or ints: counts[r] of them from rank r, placed in
+ * order) into out on rank 0; counts is the same on every rank, out is only written on
+ * rank 0. */
 fm_status fm_ranks_gather(const fm_ranks *ranks, const void *mine, const size_t *counts,
                           void *out);
 

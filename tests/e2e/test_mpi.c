@@ -53,6 +53,13 @@ static fm_checkpoint load(const char *name) {
   return ck;
 }
 
+/* That work/name/model.fmck is intact and holds step. */
+static void check_saved_step(const char *name, uint64_t step) {
+  fm_checkpoint ck = load(name);
+  ck_assert_uint_eq(ck.step, step);
+  fm_checkpoint_free(&ck);
+}
+
 /* The loss column of work/name/train.csv into loss (at most max); returns how many. */
 static int losses(const char *name, double *loss, int max) {
   char path[512], line[256];
@@ -236,9 +243,7 @@ START_TEST(a_killed_rank_ends_the_job_with_its_name) {
   ck_assert_msg(rc != 0 && seconds < 30, "exit %d after %.1f s\n%s", rc, seconds, out);
   ck_assert_msg(strstr(out, "rank 1") && strstr(out, "signal 9"), "%s", out);
   free(out);
-  fm_checkpoint ck = load("dead-rank"); /* the last good checkpoint, intact */
-  ck_assert_uint_eq(ck.step, 40);
-  fm_checkpoint_free(&ck);
+  check_saved_step("dead-rank", 40); /* the last good checkpoint, intact */
 }
 END_TEST
 
@@ -250,9 +255,7 @@ START_TEST(a_failing_device_on_one_rank_ends_the_job_with_its_name) {
   ck_assert_msg(strstr(out, "fmcl: rank 1: error: ") && strstr(out, "CL_OUT_OF_RESOURCES"),
                 "%s", out);
   free(out);
-  fm_checkpoint ck = load("dead-device");
-  ck_assert_uint_eq(ck.step, 20);
-  fm_checkpoint_free(&ck);
+  check_saved_step("dead-device", 20);
 }
 END_TEST
 
@@ -264,9 +267,7 @@ START_TEST(a_stop_on_one_rank_stops_every_rank_after_the_same_step) {
   ck_assert_msg(rc == 130 && strstr(out, "interrupted after step 38") &&
                 !strstr(out, "second interrupt"), "exit %d\n%s", rc, out);
   free(out);
-  fm_checkpoint ck = load("stopped");
-  ck_assert_uint_eq(ck.step, 38);
-  fm_checkpoint_free(&ck);
+  check_saved_step("stopped", 38);
 }
 END_TEST
 
@@ -278,6 +279,18 @@ START_TEST(a_config_one_rank_cannot_read_ends_the_job) {
   int rc = test_shell(cmd, &out);
   ck_assert_msg(rc != 0 && fm_seconds() - t0 < 30 &&
                 strstr(out, "fmcl: rank 1: error: config ") && strstr(out, "missing.json"),
+                "exit %d\n%s", rc, out);
+  free(out);
+}
+END_TEST
+
+/* The ot coupling pairs within a rank's rows: it trains, and says how that differs. */
+START_TEST(the_ot_coupling_warns_that_it_pairs_within_ranks) {
+  char args[1024], *out = NULL;
+  snprintf(args, sizeof args, "--set output.dir=%s/ot --set train.steps=20 --set "
+           "path.coupling=ot --set sample.n=0 --set eval.likelihood=false", work);
+  int rc = fmcl("", 2, args, &out);
+  ck_assert_msg(rc == 0 && strstr(out, "pairs the noise and the data within each rank's rows"),
                 "exit %d\n%s", rc, out);
   free(out);
 }
@@ -352,6 +365,7 @@ int main(void) {
   tcase_add_test(tc, a_failing_device_on_one_rank_ends_the_job_with_its_name);
   tcase_add_test(tc, a_stop_on_one_rank_stops_every_rank_after_the_same_step);
   tcase_add_test(tc, a_config_one_rank_cannot_read_ends_the_job);
+  tcase_add_test(tc, the_ot_coupling_warns_that_it_pairs_within_ranks);
   tcase_add_test(tc, what_cannot_work_is_an_error_before_training);
   suite_add_tcase(s, tc);
   return test_run_suite_in(s, work);
