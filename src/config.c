@@ -12,20 +12,22 @@
 #include "fileio.h"
 #include "internal.h"
 
-typedef enum field_type { F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST, F_BOOL } field_type;
+typedef enum field_type {
+  F_INT, F_SEED, F_REAL, F_STRING, F_ENUM, F_INT_LIST, F_REAL_LIST, F_BOOL
+} field_type;
 
 /* Flag: the key changes what is trained, so it is part of the model hash. */
 #define F_MODEL 1
-/* Flag: an F_INT_LIST that may be empty (its default). */
+/* Flag: an F_INT_LIST or F_REAL_LIST that may be empty (its default). */
 #define F_EMPTY_OK 2
 
 typedef struct field {
   const char *path;
   field_type type;
   size_t offset;
-  double min, max;          /* F_INT, F_REAL, F_INT_LIST items: inclusive range */
+  double min, max;          /* F_INT, F_REAL, list items: inclusive range */
   int min_exclusive;        /* F_REAL: value must be > min */
-  size_t size;              /* F_STRING: buffer size; F_INT_LIST: max items */
+  size_t size;              /* F_STRING: buffer size; lists: max items */
   const char *const *names; /* F_ENUM: value names, NULL-terminated */
   int flags;
   const char *doc;
@@ -148,6 +150,12 @@ static const field fields[] = {
      "ODE solver: euler, midpoint, heun, rk4 (fixed steps) or dopri5 (adaptive)"},
     {"sample.steps", F_INT, OFF(sample.steps), 1, 1000000, 0, 0, NULL, 0,
      "solver steps from t = 0 to t = 1 (fixed-step solvers)"},
+    {"sample.times", F_REAL_LIST, OFF(sample.times), 0, 1, 0, FM_MAX_GRID, NULL, F_EMPTY_OK,
+     "an explicit time grid for the fixed-step solvers, increasing from 0 to 1 ([0, 0.5, 0.8, "
+     "1]: 3 steps; it sets sample.steps); empty: sample.steps uniform steps"},
+    {"sample.time_shift", F_REAL, OFF(sample.time_shift), 0, 1e6, 1, 0, NULL, 0,
+     "shift s of the grid's times, t' = s t / (1 + (s - 1) t) (SD3; s > 1 puts the steps "
+     "near t = 1, the data end); 1: none"},
     {"sample.rtol", F_REAL, OFF(sample.rtol), 0, 1, 1, 0, NULL, 0,
      "dopri5's relative tolerance"},
     {"sample.atol", F_REAL, OFF(sample.atol), 0, 1, 1, 0, NULL, 0,
@@ -230,6 +238,7 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->sample.save_every = 5;
   cfg->sample.guidance = 1.0;
   cfg->sample.class_label = -1;
+  cfg->sample.time_shift = 1.0;
   cfg->eval.likelihood = 1;
   cfg->eval.solver = FM_SOLVER_DOPRI5;
   cfg->eval.steps = 25;
@@ -441,6 +450,29 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
     *(int *)(base + f->size * sizeof(int)) = n;
     return FM_OK;
   }
+  case F_REAL_LIST: {
+    int least = f->flags & F_EMPTY_OK ? 0 : 1;
+    snprintf(want, sizeof want, "a list of %d to %zu numbers from %g to %g", least, f->size,
+             f->min, f->max);
+    if (!cJSON_IsArray(v)) return type_error(source, f, want, v);
+    int n = cJSON_GetArraySize(v);
+    if (n < least || (size_t)n > f->size) return type_error(source, f, want, v);
+    static double values[FM_MAX_GRID];
+    int i = 0;
+    for (const cJSON *item = v->child; item; item = item->next, i++) {
+      if (!cJSON_IsNumber(item) || !(item->valuedouble >= f->min) || item->valuedouble > f->max) {
+        char got[96];
+        describe(item, got, sizeof got);
+        return fm_fail(FM_ERR_CONFIG, "%s: %s[%d]: expected a number from %g to %g, got %s",
+                       source, f->path, i, f->min, f->max, got);
+      }
+      values[i] = item->valuedouble;
+    }
+    /* The list and its count are adjacent in the struct: times[], then n_times. */
+    memcpy(base, values, (size_t)n * sizeof(double));
+    *(int *)(base + f->size * sizeof(double)) = n;
+    return FM_OK;
+  }
   }
   return FM_ERR_INVALID;
 }
@@ -618,6 +650,7 @@ fm_status fm_config_set_only(fm_config *cfg, const char *const *overrides, int n
 }
 
 void fm_config_resolve(fm_config *cfg) {
+  if (cfg->sample.n_times > 0) cfg->sample.steps = cfg->sample.n_times - 1; /* the grid's */
   if (cfg->name[0]) return;
   if (!cfg->data.path[0]) {
     fm_strlcpy(cfg->name, cfg->data.name, sizeof cfg->name);
@@ -631,9 +664,31 @@ void fm_config_resolve(fm_config *cfg) {
   if (dot && dot != cfg->name) *dot = '\0';
 }
 
+/* An explicit grid increases from exactly 0 to exactly 1. */
+static fm_status check_grid(const fm_config *cfg) {
+  const double *t = cfg->sample.times;
+  int n = cfg->sample.n_times;
+  if (n == 0) return FM_OK;
+  if (n < 2 || t[0] != 0.0 || t[n - 1] != 1.0)
+    return fm_fail(FM_ERR_CONFIG, "config: sample.times must run from 0 to 1 (it has %d times, "
+                   "from %g to %g), e.g. [0, 0.5, 0.8, 1]", n, t[0], t[n - 1]);
+  for (int i = 1; i < n; i++)
+    if (!(t[i] > t[i - 1]))
+      return fm_fail(FM_ERR_CONFIG, "config: sample.times must increase: time %d is %g after %g",
+                     i, t[i], t[i - 1]);
+  return FM_OK;
+}
+
 fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->sample.n > 0 && cfg->sample.batch < 1)
     return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
+  fm_status grid = check_grid(cfg);
+  if (grid != FM_OK) return grid;
+  if (cfg->sample.solver == FM_SOLVER_DOPRI5 &&
+      (cfg->sample.n_times > 0 || cfg->sample.time_shift != 1.0))
+    return fm_fail(FM_ERR_CONFIG, "config: sample.times and sample.time_shift lay out the steps "
+                   "of a fixed-step solver, and sample.solver dopri5 chooses its own; choose "
+                   "euler, midpoint, heun or rk4, or leave the grid out");
   if (cfg->output.n_plot_dims != 2 || cfg->output.plot_dims[0] == cfg->output.plot_dims[1])
     return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: expected two different "
                    "coordinates, e.g. [0, 1]");
@@ -690,6 +745,12 @@ static cJSON *config_tree(const fm_config *cfg, int model_only) {
     case F_INT_LIST: {
       int n = *(const int *)(base + f->size * sizeof(int));
       cJSON *list = cJSON_CreateIntArray((const int *)base, n);
+      cJSON_AddItemToObject(obj, leaf, list);
+      break;
+    }
+    case F_REAL_LIST: {
+      int n = *(const int *)(base + f->size * sizeof(double));
+      cJSON *list = cJSON_CreateDoubleArray((const double *)base, n);
       cJSON_AddItemToObject(obj, leaf, list);
       break;
     }

@@ -72,7 +72,10 @@ fm_device_select fm_recipe_device(const fm_config *cfg, int profiling) {
 fm_sample_params fm_recipe_sample(const fm_config *cfg) {
   fm_sample_params p = {
       .solver = cfg->sample.solver,
-      .steps = cfg->sample.steps,
+      /* An explicit grid's intervals are the steps (fm_config_resolve says so too). */
+      .steps = cfg->sample.n_times > 0 ? cfg->sample.n_times - 1 : cfg->sample.steps,
+      .times = cfg->sample.n_times > 0 ? cfg->sample.times : NULL,
+      .time_shift = cfg->sample.time_shift,
       .n = cfg->sample.n,
       .batch = cfg->sample.batch,
       .seed = cfg->seed,

@@ -136,7 +136,7 @@ static fm_status judge(const fm_config *cfg, const fm_run_options *opt, const fm
     FM_TRY(stopped_after_training(draw_samples(cfg, opt, ranks, data, mlp, &sp, smp),
                                   "sampling", dir));
     if (writer) FM_TRY(write_samples(dir, smp, (const char *const *)data->train.names));
-    char how[96];
+    char how[512];
     fm_sample_describe(&sp, how, sizeof how);
     fm_report(r, FM_REPORT_INFO, "sampled %d points with %s (NFE %ld) in %.2f s%s", smp->n, how,
               smp->nfe, smp->seconds, ranks->size > 1 ? " (rank 0's share)" : "");

@@ -21,8 +21,8 @@
  * ending in '.' stands for its whole section. */
 static const char *const sample_keys[] = {
     "sample.solver", "sample.steps",    "sample.n",     "sample.batch", "sample.rtol",
-    "sample.atol",   "sample.guidance", "sample.class", "seed",         "output.dir",
-    "device.",       NULL};
+    "sample.atol",   "sample.guidance", "sample.class", "sample.times", "sample.time_shift",
+    "seed",          "output.dir",      "device.",      NULL};
 static const char *const likelihood_keys[] = {
     "eval.solver", "eval.probes",  "eval.rtol", "eval.atol",         "eval.divergence",
     "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
@@ -63,8 +63,12 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     if (slash) *slash = '\0';
     else if (!cfg.output.dir[0]) fm_strlcpy(folder, ".", sizeof folder);
     FM_TRY(fm_make_dirs(folder));
+    fm_sample_params grid = fm_recipe_sample(&cfg);
     if (cfg.sample.solver == FM_SOLVER_DOPRI5)
       snprintf(want, sizeof want, "%s/samples-dopri5-n%d.csv", folder, cfg.sample.n);
+    else if (!fm_sample_grid_is_uniform(&grid))
+      snprintf(want, sizeof want, "%s/samples-%s-grid%d-n%d.csv", folder,
+               fm_solver_name(cfg.sample.solver), grid.steps, cfg.sample.n);
     else
       snprintf(want, sizeof want, "%s/samples-%s%d-n%d.csv", folder,
                fm_solver_name(cfg.sample.solver), cfg.sample.steps, cfg.sample.n);
@@ -87,7 +91,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   FM_TRY(fm_sample_draw(fm_engine_model(engine), &sp, ck.mean, ck.std, &smp));
   double build = fm_device_build_seconds(fm_engine_device(engine)) - build0;
   FM_TRY(fm_rundir_write_samples(path, &smp, (const char *const *)ck.columns));
-  char how[96];
+  char how[512];
   fm_sample_describe(&sp, how, sizeof how);
   fm_report(opt->report, FM_REPORT_INFO,
             "sampled %d points from %s (step %llu) with %s (NFE %ld) in %.3f s (%.3f s of it "

@@ -9,6 +9,7 @@
 
 #include "fileio.h"
 #include "fmcl/data.h"
+#include "fmcl/recipe.h"
 #include "internal.h"
 
 /* The files a training run writes into its folder. */
@@ -274,6 +275,12 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
   cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
+  if (cfg->sample.solver != FM_SOLVER_DOPRI5) { /* the exact times of the steps */
+    fm_sample_params sp = fm_recipe_sample(cfg);
+    cJSON *grid = cJSON_AddArrayToObject(js, "grid");
+    for (int i = 0; grid && i <= sp.steps; i++)
+      cJSON_AddItemToArray(grid, cJSON_CreateNumber(fm_sample_grid_time(&sp, i)));
+  }
   cJSON_AddNumberToObject(js, "n", s->n_samples);
   cJSON_AddNumberToObject(js, "nfe", (double)s->nfe);
   number_or_null(js, "kernel_launches_per_nfe", s->per_nfe.launches, s->nfe > 0);

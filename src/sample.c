@@ -65,11 +65,41 @@ fail:
   return st;
 }
 
+int fm_sample_grid_is_uniform(const fm_sample_params *p) {
+  return !p->times && (p->time_shift == 0.0 || p->time_shift == 1.0);
+}
+
+double fm_sample_grid_time(const fm_sample_params *p, int i) {
+  double t = p->times ? p->times[i] : (double)i / p->steps;
+  double s = p->time_shift;
+  if (s == 0.0 || s == 1.0 || i == 0 || i == p->steps) return t; /* the ends stay exact */
+  return s * t / (1.0 + (s - 1.0) * t);
+}
+
 void fm_sample_describe(const fm_sample_params *p, char *out, size_t size) {
-  if (p->solver == FM_SOLVER_DOPRI5)
+  if (p->solver == FM_SOLVER_DOPRI5) {
     snprintf(out, size, "dopri5 (rtol %g, atol %g)", p->rtol, p->atol);
-  else
-    snprintf(out, size, "%s, %d steps", fm_solver_name(p->solver), p->steps);
+    return;
+  }
+  int used = snprintf(out, size, "%s, %d steps", fm_solver_name(p->solver), p->steps);
+  if (fm_sample_grid_is_uniform(p) || p->steps > 32) return;
+  for (int i = 0; i <= p->steps && used > 0 && (size_t)used < size; i++)
+    used += snprintf(out + used, size - (size_t)used, "%s%.4g", i ? ", " : " at t = ",
+                     fm_sample_grid_time(p, i));
+}
+
+/* The grid steps at which states are kept (see fm_sample_save_times), into marks when it
+ * is not NULL; returns how many. */
+static int save_steps(const fm_sample_params *p, int *marks) {
+  int every = p->save_every > 0 && p->save_every < p->steps ? p->save_every : p->steps;
+  int count = 0;
+  for (int step = 0;; step += every) {
+    if (step > p->steps) step = p->steps;
+    if (marks) marks[count] = step;
+    count++;
+    if (step == p->steps) break;
+  }
+  return count;
 }
 
 int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
@@ -77,14 +107,13 @@ int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
     if (times && max >= 2) times[0] = 0.0, times[1] = 1.0;
     return 2;
   }
-  int every = p->save_every > 0 && p->save_every < p->steps ? p->save_every : p->steps;
-  int count = 0;
-  for (int step = 0;; step += every) {
-    if (step > p->steps) step = p->steps;
-    if (times && count < max) times[count] = (double)step / p->steps;
-    count++;
-    if (step == p->steps) break;
-  }
+  int count = save_steps(p, NULL);
+  if (!times) return count;
+  int *marks = malloc((size_t)count * sizeof *marks);
+  if (!marks) return 0;
+  save_steps(p, marks);
+  for (int j = 0; j < count && j < max; j++) times[j] = fm_sample_grid_time(p, marks[j]);
+  free(marks);
   return count;
 }
 
@@ -101,14 +130,21 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
   int *host_labels = NULL;
   fm_solver *solver = NULL;
   double *times = NULL;
+  int *marks = NULL; /* the grid step of each saved time, when the grid is not uniform */
   cl_kernel k_combine = NULL;
   *nfe = 0;
   *evals_total = 0;
   if (p->n <= 0) return FM_OK;
+  int uniform = fm_sample_grid_is_uniform(p) || p->solver == FM_SOLVER_DOPRI5;
   int n_times = fm_sample_save_times(p, NULL, 0);
   times = malloc((size_t)n_times * sizeof *times);
-  if (!times) return fm_fail(FM_ERR_NOMEM, "out of host memory");
+  if (!uniform) marks = malloc((size_t)n_times * sizeof *marks);
+  if (!times || (!uniform && !marks)) {
+    free(times);
+    return fm_fail(FM_ERR_NOMEM, "out of host memory");
+  }
   fm_sample_save_times(p, times, n_times);
+  if (marks) save_steps(p, marks);
   dev = fm_mlp_device(mlp);
   FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "sample state", &x));
   FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(float), "sample times", &t));
@@ -171,12 +207,18 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
                                     (uint32_t)(p->first_point + first)));
     }
     /* Segment by segment between the saved times; fixed-step solvers take the same steps
-     * as one pass from 0 to 1 would. */
+     * as one pass from 0 to 1 would, and on another grid one step per interval of it. */
     for (int j = 0; j < n_times; j++) {
       if (j > 0) {
-        int seg_steps = (int)((times[j] - times[j - 1]) * p->steps + 0.5);
-        st = fm_solver_integrate(solver, x, values, times[j - 1], times[j],
-                                 seg_steps > 0 ? seg_steps : 1, velocity, &mv, &evals);
+        if (uniform) {
+          int seg_steps = (int)((times[j] - times[j - 1]) * p->steps + 0.5);
+          st = fm_solver_integrate(solver, x, values, times[j - 1], times[j],
+                                   seg_steps > 0 ? seg_steps : 1, velocity, &mv, &evals);
+        } else {
+          for (int i = marks[j - 1]; i < marks[j] && st == FM_OK; i++)
+            st = fm_solver_integrate(solver, x, values, fm_sample_grid_time(p, i),
+                                     fm_sample_grid_time(p, i + 1), 1, velocity, &mv, &evals);
+        }
         if (st != FM_OK) {
           fm_fail_context(st, "sampling points %d to %d of %d: ", first + 1, first + rows, p->n);
           goto fail;
@@ -192,6 +234,7 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
   }
 fail:
   free(times);
+  free(marks);
   free(host_labels);
   fm_solver_destroy(solver);
   if (dev) {

@@ -80,6 +80,9 @@ typedef struct fm_config {
     int save_every;
     double guidance;
     int class_label; /* sample.class */
+    double times[FM_MAX_GRID]; /* an explicit time grid from 0 to 1; n_times 0: uniform */
+    int n_times;
+    double time_shift; /* the SD3 shift of the grid's times; 1: none */
   } sample;
   struct {
     int likelihood;

@@ -26,8 +26,8 @@ fm_lr_schedule fm_recipe_lr(const fm_config *cfg);
 /* Which device to open (device.*), with event profiling or not. */
 fm_device_select fm_recipe_device(const fm_config *cfg, int profiling);
 
-/* Sampling (sample.*, seed) for a model with cfg's classes; the source points (or NULL)
- * and the labels array (or NULL) are the caller's. */
+/* Sampling (sample.*, seed) for a model with cfg's classes; its time grid points into cfg,
+ * the source points (or NULL) and the labels array (or NULL) are the caller's. */
 fm_sample_params fm_recipe_sample(const fm_config *cfg);
 
 /* The name of the data set a config's model starts from, or NULL for N(0, I). */

@@ -12,7 +12,10 @@
 
 typedef struct fm_sample_params {
   fm_solver_kind solver;
-  int steps;         /* fixed-step solvers */
+  int steps;         /* fixed-step solvers: the steps of the time grid */
+  const double *times; /* (steps + 1) the grid's times from 0 to 1, or NULL: uniform */
+  double time_shift;   /* s: every time t of the grid becomes s t / (1 + (s - 1) t); 0 or 1:
+                          none */
   int n;             /* points to generate */
   int first_point;   /* the number of the first of them in the whole sample: a rank's share
                         of it starts there, and draws the same points one process does */
@@ -30,10 +33,16 @@ typedef struct fm_sample_params {
   const fm_reporter *report; /* progress lines of a long solve; NULL: none */
 } fm_sample_params;
 
+/* Time i (0 .. steps) of the fixed-step solvers' grid: times[i] or i / steps, shifted. */
+double fm_sample_grid_time(const fm_sample_params *params, int i);
+
+/* Whether the grid is steps equal steps from 0 to 1 (no explicit times, no shift). */
+int fm_sample_grid_is_uniform(const fm_sample_params *params);
+
 /* The times at which states are kept with save_every: 0, then every save_every of the
- * steps, and 1 (a final shorter interval when save_every does not divide steps; only 0
- * and 1 when steps < 1). Returns how many (it writes at most max); times may be NULL to
- * count. dopri5 keeps the same times, with steps as the grid they are counted on. */
+ * grid's steps, and 1 (a final shorter interval when save_every does not divide steps;
+ * only 0 and 1 when steps < 1). Returns how many (it writes at most max); times may be
+ * NULL to count. dopri5 keeps the same times, with steps as the grid they are counted on. */
 int fm_sample_save_times(const fm_sample_params *params, double *times, int max);
 
 /* Writes n points (n, dim) to out on the host. Point i's source (N(0, I), or a uniform
@@ -66,7 +75,9 @@ fm_status fm_sample_draw(fm_mlp *mlp, fm_sample_params *params, const double *me
                          const double *std, fm_samples *out);
 void fm_samples_free(fm_samples *s);
 
-/* The solver as messages name it: "rk4, 25 steps" or "dopri5 (rtol 1e-05, atol 1e-05)". */
+/* The solver as messages name it: "rk4, 25 steps", "rk4, 3 steps at t = 0, 0.5, 0.8, 1"
+ * (every time of a grid that is not uniform, up to 33 of them) or "dopri5 (rtol 1e-05,
+ * atol 1e-05)". */
 void fm_sample_describe(const fm_sample_params *params, char *out, size_t size);
 
 /* Fills x (n, dim) on the device with N(0, I) rows first_row .. first_row + n - 1 of the

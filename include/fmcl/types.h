@@ -10,6 +10,9 @@
 /* The most hidden layers a model has. */
 #define FM_MAX_HIDDEN 16
 
+/* The most times of an explicit sampling grid (sample.times): 1,000 steps. */
+#define FM_MAX_GRID 1001
+
 /* The most ranks of an MPI job on one node that device.indices can name. */
 #define FM_MAX_LOCAL_RANKS 64
 

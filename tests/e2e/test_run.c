@@ -159,6 +159,46 @@ START_TEST(sample_command_reuses_a_checkpoint) {
 }
 END_TEST
 
+/* Every run prints and records the exact time grid and NFE; fmcl sample takes a grid. */
+START_TEST(the_time_grid_is_printed_and_recorded) {
+  char cmd[2048], dir[512], path[600], *out = NULL;
+  snprintf(dir, sizeof dir, "%s/grid", work);
+  snprintf(cmd, sizeof cmd,
+           "%s train --set model.hidden=[32] --set train.steps=20 --set data.n_train=500 "
+           "--set sample.n=10 --set sample.steps=4 --set sample.time_shift=3 "
+           "--set eval.likelihood=false --set output.plots=false --set output.dir=%s",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "rk4, 4 steps at t = 0, 0.5, 0.75, 0.9, 1 (NFE 16)"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/summary.json", dir);
+  char *text = test_read_file(path);
+  cJSON *s = cJSON_Parse(text);
+  cJSON *grid = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "sample"), "grid");
+  const double want[] = {0, 0.5, 0.75, 0.9, 1};
+  ck_assert_msg(cJSON_GetArraySize(grid) == 5, "%s", text);
+  for (int i = 0; i < 5; i++)
+    ck_assert_double_eq_tol(cJSON_GetArrayItem(grid, i)->valuedouble, want[i], 1e-12);
+  ck_assert_int_eq((int)cJSON_GetObjectItem(cJSON_GetObjectItem(s, "sample"), "nfe")->valuedouble,
+                   16);
+  cJSON_Delete(s);
+  free(text);
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.n=7 "
+           "--set sample.times=[0,0.6,1] --set sample.time_shift=1 --set sample.solver=euler",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(test_shell(cmd, &out), 0);
+  ck_assert_msg(strstr(out, "euler, 2 steps at t = 0, 0.6, 1 (NFE 2)"), "%s", out);
+  free(out);
+  snprintf(path, sizeof path, "%s/samples-euler-grid2-n7.csv", dir);
+  ck_assert_int_eq(access(path, R_OK), 0);
+  snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.times=[0,0.7,0.6,1]",
+           FMCL_BINARY, dir);
+  ck_assert_int_eq(test_shell(cmd, &out), 2);
+  ck_assert_msg(strstr(out, "sample.times must increase"), "%s", out);
+  free(out);
+}
+END_TEST
+
 START_TEST(resolved_config_reproduces_itself) {
   char cmd[2048], *a = NULL, *b = NULL, path[600];
   snprintf(path, sizeof path, "%s/resolved.json", work);
@@ -443,6 +483,7 @@ int main(void) {
   tcase_set_timeout(tc, 900);
   tcase_add_test(tc, every_config_in_configs_runs);
   tcase_add_test(tc, sample_command_reuses_a_checkpoint);
+  tcase_add_test(tc, the_time_grid_is_printed_and_recorded);
   tcase_add_test(tc, resolved_config_reproduces_itself);
   tcase_add_test(tc, command_line_errors_are_clear);
   tcase_add_test(tc, help_and_version_describe_the_program);

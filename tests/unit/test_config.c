@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "device_list.h"
+#include "internal.h"
 #include "support.h"
 
 static fm_status parse(fm_config *cfg, const char *text) {
@@ -140,6 +141,43 @@ START_TEST(set_overrides_any_key) {
 }
 END_TEST
 
+/* A time grid runs from 0 to 1, increases, sets the steps, and is for fixed-step solvers;
+ * a shift is positive. */
+START_TEST(time_grids_are_checked_and_set_the_steps) {
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  ck_fm(fm_config_set(&cfg, "sample.times=[0,0.5,0.8,1]"));
+  fm_config_resolve(&cfg);
+  ck_assert_int_eq(cfg.sample.steps, 3);
+  ck_fm(fm_config_validate(&cfg));
+  static const struct {
+    const char *set, *message;
+  } bad[] = {
+      {"sample.times=[0,0.6,0.5,1]", "sample.times must increase: time 2 is 0.5 after 0.6"},
+      {"sample.times=[0,0.5,0.9]", "sample.times must run from 0 to 1"},
+      {"sample.times=[0.1,1]", "sample.times must run from 0 to 1"},
+      {"sample.times=[1]", "sample.times must run from 0 to 1"},
+  };
+  for (size_t i = 0; i < FM_ARRAY_LEN(bad); i++) {
+    fm_config_defaults(&cfg);
+    ck_fm(fm_config_set(&cfg, bad[i].set));
+    ck_assert_int_eq(fm_config_validate(&cfg), FM_ERR_CONFIG);
+    ck_assert_msg(strstr(fm_error_message(), bad[i].message), "%s: %s", bad[i].set,
+                  fm_error_message());
+  }
+  fm_config_defaults(&cfg);
+  ck_assert_int_eq(fm_config_set(&cfg, "sample.times=[0,1.5]"), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "sample.times[1]"), "%s", fm_error_message());
+  ck_assert_int_eq(fm_config_set(&cfg, "sample.time_shift=0"), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "sample.time_shift"), "%s", fm_error_message());
+  ck_assert_int_eq(fm_config_set(&cfg, "sample.time_shift=-2"), FM_ERR_CONFIG);
+  ck_fm(fm_config_set(&cfg, "sample.time_shift=3"));
+  ck_fm(fm_config_set(&cfg, "sample.solver=dopri5"));
+  ck_assert_int_eq(fm_config_validate(&cfg), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "dopri5 chooses its own"), "%s", fm_error_message());
+}
+END_TEST
+
 /* One device per local rank of an MPI job: a list of its own, and a clear word for a list
  * given to the key of one device. */
 START_TEST(device_indices_name_a_device_per_local_rank) {
@@ -248,6 +286,7 @@ int main(void) {
   TCase *tc = tcase_create("config");
   tcase_add_test(tc, defaults_are_the_reference_recipe);
   tcase_add_test(tc, device_indices_name_a_device_per_local_rank);
+  tcase_add_test(tc, time_grids_are_checked_and_set_the_steps);
   tcase_add_test(tc, the_nth_selected_device_goes_to_the_nth_local_rank);
   tcase_add_test(tc, empty_name_follows_the_data_set);
   tcase_add_test(tc, config_overlays_nested_keys);
