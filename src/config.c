@@ -106,8 +106,9 @@ static const field fields[] = {
     {"path.exponent", F_REAL, OFF(path.exponent), 1, 16, 0, 0, NULL, F_MODEL,
      "polynomial: n"},
     {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, fm_coupling_names, F_MODEL,
-     "pairs of x0 and x1: independent, or ot (each batch matched by an exact assignment on "
-     "squared distance, OT-CFM; solved on the host)"},
+     "pairs of x0 and x1: independent, ot (each batch matched by an exact assignment on "
+     "squared distance, OT-CFM; solved on the host) or ot_class (the same within each class "
+     "of a class-conditional model)"},
     {"path.sigma", F_REAL, OFF(path.sigma), 0, 100, 0, 0, NULL, F_MODEL,
      "Gaussian noise of this scale around the path (I-CFM)"},
     {"train.steps", F_INT, OFF(train.steps), 0, BIG, 0, 0, NULL, 0, "optimizer steps"},
@@ -684,6 +685,9 @@ fm_status fm_config_validate(const fm_config *cfg) {
     return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
   fm_status grid = check_grid(cfg);
   if (grid != FM_OK) return grid;
+  if (cfg->path.coupling == FM_COUPLING_OT_CLASS && cfg->model.classes == 0)
+    return fm_fail(FM_ERR_CONFIG, "config: path.coupling ot_class pairs within the classes of "
+                   "a class-conditional model; set model.classes, or use ot");
   if (cfg->sample.solver == FM_SOLVER_DOPRI5 &&
       (cfg->sample.n_times > 0 || cfg->sample.time_shift != 1.0))
     return fm_fail(FM_ERR_CONFIG, "config: sample.times and sample.time_shift lay out the steps "

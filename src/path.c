@@ -16,10 +16,11 @@ struct fm_path {
   cl_mem x0, x1; /* (batch, dim) drawn points */
   cl_mem perm;   /* (batch) ints: the source point of each row */
   cl_kernel k_draw, k_combine, k_sample; /* k_sample: draw and combine in one */
-  /* ot: host copies, the cost matrix and the assignment workspace */
+  /* ot: host copies, the cost matrix and the assignment workspace; ot_class: the rows'
+   * classes, the rows in class order and a class's assignment */
   float *h0, *h1;
   double *cost;
-  int *assign;
+  int *assign, *h_labels, *order, *sub;
   fm_assignment *solver;
   double ot_seconds;
   long ot_count;
@@ -72,12 +73,15 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_draw", &p->k_draw));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_combine", &p->k_combine));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_sample_rows", &p->k_sample));
-  if (params->coupling == FM_COUPLING_OT) {
+  if (params->coupling != FM_COUPLING_INDEPENDENT) {
     p->h0 = malloc(values * sizeof *p->h0);
     p->h1 = malloc(values * sizeof *p->h1);
     p->cost = malloc(rows * rows * sizeof *p->cost);
     p->assign = malloc(rows * sizeof *p->assign);
-    if (!p->h0 || !p->h1 || !p->cost || !p->assign) {
+    p->h_labels = malloc(rows * sizeof *p->h_labels);
+    p->order = malloc(rows * sizeof *p->order);
+    p->sub = malloc(rows * sizeof *p->sub);
+    if (!p->h0 || !p->h1 || !p->cost || !p->assign || !p->h_labels || !p->order || !p->sub) {
       st = fm_fail(FM_ERR_NOMEM, "out of host memory for the ot coupling of batch %d", batch);
       goto fail;
     }
@@ -100,6 +104,9 @@ void fm_path_destroy(fm_path *p) {
   free(p->h1);
   free(p->cost);
   free(p->assign);
+  free(p->h_labels);
+  free(p->order);
+  free(p->sub);
   free(p);
 }
 
@@ -108,28 +115,64 @@ double fm_path_coupling_seconds(const fm_path *p, long *count) {
   return p->ot_seconds;
 }
 
+/* The rows in order of their classes (row_labels; the null class of label dropout is one
+ * more), each class's rows in batch order; returns how many classes there are and their
+ * first rows in starts (with starts[count] = n). ot: one class of every row. */
+static int class_order(fm_path *p, int n, int *starts) {
+  int count = 0, placed = 0;
+  if (p->p.coupling == FM_COUPLING_OT) {
+    for (int i = 0; i < n; i++) p->order[i] = i;
+    starts[0] = 0, starts[1] = n;
+    return 1;
+  }
+  for (int i = 0; i < n; i++) p->sub[i] = 0; /* placed */
+  for (int i = 0; i < n; i++) {
+    if (p->sub[i]) continue;
+    starts[count++] = placed;
+    for (int j = i; j < n; j++)
+      if (!p->sub[j] && p->h_labels[j] == p->h_labels[i]) p->order[placed++] = j, p->sub[j] = 1;
+  }
+  starts[count] = n;
+  return count;
+}
+
 /* The exact minibatch coupling: row i's data point x1_i takes source point x0_perm[i],
- * minimizing the sum of squared distances over permutations. */
-static fm_status couple(fm_path *p, int n) {
+ * minimizing the sum of squared distances over permutations (ot_class: over the
+ * permutations that keep every row's source point among the rows of its class). */
+static fm_status couple(fm_path *p, int n, cl_mem row_labels) {
   fm_status st = FM_OK;
   double started = fm_seconds();
   size_t values = (size_t)n * (size_t)p->dim;
+  int *starts = NULL;
+  if (p->p.coupling == FM_COUPLING_OT_CLASS && !row_labels)
+    return fm_fail(FM_ERR_INVALID, "path: the ot_class coupling needs the rows' classes");
   FM_TRY(fm_device_read(p->dev, p->x0, 0, values * sizeof(float), p->h0));
   FM_TRY(fm_device_read(p->dev, p->x1, 0, values * sizeof(float), p->h1));
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < n; j++) {
-      double c = 0;
-      for (int d = 0; d < p->dim; d++) {
-        double diff = (double)p->h1[(size_t)i * p->dim + d] - p->h0[(size_t)j * p->dim + d];
-        c += diff * diff;
+  if (row_labels) FM_TRY(fm_device_read(p->dev, row_labels, 0, (size_t)n * sizeof(int), p->h_labels));
+  starts = malloc(((size_t)n + 1) * sizeof *starts);
+  if (!starts) return fm_fail(FM_ERR_NOMEM, "out of host memory for the ot coupling");
+  int classes = class_order(p, n, starts);
+  for (int c = 0; c < classes; c++) {
+    const int *rows = p->order + starts[c];
+    int m = starts[c + 1] - starts[c];
+    for (int a = 0; a < m; a++)
+      for (int b = 0; b < m; b++) {
+        double cost = 0;
+        for (int d = 0; d < p->dim; d++) {
+          double diff = (double)p->h1[(size_t)rows[a] * p->dim + d] -
+                        p->h0[(size_t)rows[b] * p->dim + d];
+          cost += diff * diff;
+        }
+        p->cost[(size_t)a * m + b] = cost;
       }
-      p->cost[(size_t)i * n + j] = c;
-    }
-  FM_TRY(fm_assignment_run(p->solver, p->cost, n, p->assign, NULL));
+    FM_TRY(fm_assignment_run(p->solver, p->cost, m, p->sub, NULL));
+    for (int a = 0; a < m; a++) p->assign[rows[a]] = rows[p->sub[a]];
+  }
   FM_TRY(fm_device_write(p->dev, p->perm, 0, (size_t)n * sizeof(int), p->assign));
   p->ot_seconds += fm_seconds() - started;
   p->ot_count++;
 fail:
+  free(starts);
   return st;
 }
 
@@ -144,7 +187,7 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   cl_int time_kind = (cl_int)p->p.time_sampling;
   cl_float2 time = {{p->p.time_mean, p->p.time_std}};
   cl_mem src = source ? source : data; /* any valid buffer when unused */
-  cl_int use_perm = p->p.coupling == FM_COUPLING_OT;
+  cl_int use_perm = p->p.coupling != FM_COUPLING_INDEPENDENT;
   cl_kernel k = use_perm ? p->k_draw : p->k_sample;
   cl_uint i = 0;
   FM_CL(FM_ARG(k, i++, data));
@@ -181,7 +224,7 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
     return fm_device_launch(p->dev, k, 1, &global, NULL);
   }
   FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
-  FM_TRY(couple(p, n));
+  FM_TRY(couple(p, n, has_labels ? row_labels : NULL));
   k = p->k_combine;
   i = 0;
   FM_CL(FM_ARG(k, i++, p->x0));

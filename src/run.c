@@ -236,11 +236,11 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     fm_report(r, FM_REPORT_INFO, "%d ranks (MPI: %s): each trains on %d or %d rows of every "
               "batch and the gradients are summed over them", ranks->size,
               fm_ranks_mpi_version(), cfg->train.batch / ranks->size, train_rows);
-  if (ranks->size > 1 && cfg->path.coupling == FM_COUPLING_OT)
-    fm_report(r, FM_REPORT_WARNING, "path.coupling ot pairs the noise and the data within "
+  if (ranks->size > 1 && cfg->path.coupling != FM_COUPLING_INDEPENDENT)
+    fm_report(r, FM_REPORT_WARNING, "path.coupling %s pairs the noise and the data within "
               "each rank's rows, so with %d ranks its pairs and the training differ from one "
               "process's (the independent coupling trains the same on any number of ranks)",
-              ranks->size);
+              fm_coupling_names[cfg->path.coupling], ranks->size);
   double setup_s = fm_seconds() - t_begin;
 
   fm_train_loop_params lp = {.cfg = cfg, .dir = dir, .trainer = tr, .mlp = mlp,

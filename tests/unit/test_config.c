@@ -178,6 +178,17 @@ START_TEST(time_grids_are_checked_and_set_the_steps) {
 }
 END_TEST
 
+START_TEST(ot_class_needs_a_class_conditional_model) {
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  ck_fm(fm_config_set(&cfg, "path.coupling=ot_class"));
+  ck_assert_int_eq(fm_config_validate(&cfg), FM_ERR_CONFIG);
+  ck_assert_msg(strstr(fm_error_message(), "set model.classes"), "%s", fm_error_message());
+  ck_fm(fm_config_set(&cfg, "model.classes=8"));
+  ck_fm(fm_config_validate(&cfg));
+}
+END_TEST
+
 /* One device per local rank of an MPI job: a list of its own, and a clear word for a list
  * given to the key of one device. */
 START_TEST(device_indices_name_a_device_per_local_rank) {
@@ -287,6 +298,7 @@ int main(void) {
   tcase_add_test(tc, defaults_are_the_reference_recipe);
   tcase_add_test(tc, device_indices_name_a_device_per_local_rank);
   tcase_add_test(tc, time_grids_are_checked_and_set_the_steps);
+  tcase_add_test(tc, ot_class_needs_a_class_conditional_model);
   tcase_add_test(tc, the_nth_selected_device_goes_to_the_nth_local_rank);
   tcase_add_test(tc, empty_name_follows_the_data_set);
   tcase_add_test(tc, config_overlays_nested_keys);

@@ -187,6 +187,95 @@ START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
 }
 END_TEST
 
+/* A class-conditional batch: each row's x0 and x1 (condot with sigma_min 0), its class and,
+ * from the independent draw of the same step, the noise rows the coupling permutes. */
+typedef struct labelled_batch {
+  float x0[N * DIM], x1[N * DIM], noise[N * DIM];
+  int label[N];
+} labelled_batch;
+
+static void draw_labelled(fm_coupling coupling, labelled_batch *out) {
+  float data[N_DATA * DIM];
+  int classes[N_DATA];
+  test_fill_uniform(data, N_DATA * DIM, 21, -3, 3);
+  for (int i = 0; i < N_DATA; i++) classes[i] = i % 3;
+  fm_device *dev = test_device();
+  cl_mem labels = NULL, row_labels = NULL;
+  ck_fm(fm_device_alloc(dev, sizeof classes, "labels", &labels));
+  ck_fm(fm_device_write(dev, labels, 0, sizeof classes, classes));
+  ck_fm(fm_device_alloc(dev, N * sizeof(int), "row labels", &row_labels));
+  fm_coupling kinds[2] = {coupling, FM_COUPLING_INDEPENDENT};
+  for (int k = 0; k < 2; k++) {
+    fm_path_params p = path_of(FM_SCHED_CONDOT);
+    p.sigma_min = 0;
+    p.coupling = kinds[k];
+    cl_mem d = test_upload(data, N_DATA * DIM), x_t = test_zeros(N * DIM), t = test_zeros(N),
+           u = test_zeros(N * DIM);
+    fm_path *path = NULL;
+    ck_fm(fm_path_create(dev, &p, N, DIM, &path));
+    ck_fm(fm_path_sample(path, d, labels, N_DATA, NULL, 0, N, 0, SEED, STEP, x_t, t, u,
+                         row_labels));
+    float *x = test_download(x_t, N * DIM), *tt = test_download(t, N),
+          *uu = test_download(u, N * DIM);
+    for (int i = 0; i < N * DIM; i++) {
+      float x0 = x[i] - tt[i / DIM] * uu[i];
+      if (k == 0) out->x0[i] = x0, out->x1[i] = x[i] + (1 - tt[i / DIM]) * uu[i];
+      else out->noise[i] = x0;
+    }
+    ck_fm(fm_device_read(dev, row_labels, 0, sizeof out->label, out->label));
+    free(x), free(tt), free(uu);
+    fm_path_destroy(path);
+    cl_mem bufs[] = {d, x_t, t, u};
+    for (int b = 0; b < 4; b++) fm_device_release(dev, bufs[b]);
+  }
+  fm_device_release(dev, labels);
+  fm_device_release(dev, row_labels);
+}
+
+/* Which noise row each row's x0 is (each used once). */
+static void find_permutation(const labelled_batch *b, int *perm) {
+  int used[N] = {0};
+  for (int i = 0; i < N; i++) {
+    perm[i] = -1;
+    for (int j = 0; j < N; j++) {
+      double dist = 0;
+      for (int d = 0; d < DIM; d++) dist += fabs(b->x0[i * DIM + d] - b->noise[j * DIM + d]);
+      if (dist < 1e-3) perm[i] = j;
+    }
+    ck_assert_msg(perm[i] >= 0, "row %d's source point is not in the batch", i);
+    used[perm[i]]++;
+  }
+  for (int j = 0; j < N; j++) ck_assert_int_eq(used[j], 1);
+}
+
+START_TEST(ot_class_pairs_optimally_within_each_class) {
+  static labelled_batch b, plain;
+  draw_labelled(FM_COUPLING_OT_CLASS, &b);
+  int perm[N];
+  find_permutation(&b, perm);
+  for (int i = 0; i < N; i++)
+    ck_assert_msg(b.label[perm[i]] == b.label[i], "row %d (class %d) took the noise of a row "
+                  "of class %d", i, b.label[i], b.label[perm[i]]);
+  /* Optimal within the classes: no swap between two rows of one class lowers the cost. */
+  double best = pair_cost(b.noise, b.x1, perm, N);
+  for (int i = 0; i < N; i++)
+    for (int j = i + 1; j < N; j++) {
+      if (b.label[i] != b.label[j]) continue;
+      int swapped[N];
+      memcpy(swapped, perm, sizeof perm);
+      swapped[i] = perm[j], swapped[j] = perm[i];
+      ck_assert(pair_cost(b.noise, b.x1, swapped, N) >= best - 1e-4);
+    }
+  /* Plain ot on the same batch pairs across the classes: the constraint is what held. */
+  draw_labelled(FM_COUPLING_OT, &plain);
+  find_permutation(&plain, perm);
+  int across = 0;
+  for (int i = 0; i < N; i++) across += plain.label[perm[i]] != plain.label[i];
+  ck_assert_int_gt(across, 0);
+  ck_assert(pair_cost(plain.noise, plain.x1, perm, N) <= best + 1e-6);
+}
+END_TEST
+
 START_TEST(sigma_moves_x_t_but_not_the_velocity) {
   float data[N_DATA * DIM];
   test_fill_uniform(data, N_DATA * DIM, 14, -3, 3);
@@ -301,6 +390,7 @@ int main(void) {
   tcase_add_loop_test(tc, every_scheduler_hits_both_endpoints_and_u_is_the_time_derivative, 0, 5);
   tcase_add_test(tc, diffusion_paths_stay_finite_next_to_t_equal_one);
   tcase_add_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation);
+  tcase_add_test(tc, ot_class_pairs_optimally_within_each_class);
   tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
   tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
   tcase_add_test(tc, a_data_source_replaces_the_gaussian);
