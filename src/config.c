@@ -107,8 +107,12 @@ static const field fields[] = {
      "polynomial: n"},
     {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, fm_coupling_names, F_MODEL,
      "pairs of x0 and x1: independent, ot (each batch matched by an exact assignment on "
-     "squared distance, OT-CFM; solved on the host) or ot_class (the same within each class "
-     "of a class-conditional model)"},
+     "squared distance, OT-CFM; solved on the host), ot_class (the same within each class "
+     "of a class-conditional model) or sinkhorn (pairs drawn from the entropic plan, "
+     "path.ot_reg; approximate)"},
+    {"path.ot_reg", F_REAL, OFF(path.ot_reg), 0, 100, 1, 0, NULL, F_MODEL,
+     "sinkhorn: entropic regularisation, relative to the batch's largest squared distance "
+     "(small: close to ot; large: close to independent)"},
     {"path.sigma", F_REAL, OFF(path.sigma), 0, 100, 0, 0, NULL, F_MODEL,
      "Gaussian noise of this scale around the path (I-CFM)"},
     {"train.steps", F_INT, OFF(train.steps), 0, BIG, 0, 0, NULL, 0, "optimizer steps"},
@@ -219,6 +223,7 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->path.beta_min = 0.1;
   cfg->path.beta_max = 20.0;
   cfg->path.exponent = 2.0;
+  cfg->path.ot_reg = 0.05;
   cfg->source.n = 100000;
   cfg->train.steps = 5000;
   cfg->train.batch = 512;

@@ -7,6 +7,7 @@
 
 #include "fmcl/assignment.h"
 #include "fmcl/progress.h"
+#include "fmcl/rng.h"
 #include "internal.h"
 
 struct fm_path {
@@ -21,6 +22,8 @@ struct fm_path {
   float *h0, *h1;
   double *cost;
   int *assign, *h_labels, *order, *sub;
+  double *u, *v, *w;         /* sinkhorn's scalings and column sums */
+  double plan_error;         /* sinkhorn: the plans' column marginal errors, summed */
   fm_assignment *solver;
   double ot_seconds;
   long ot_count;
@@ -81,7 +84,11 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
     p->h_labels = malloc(rows * sizeof *p->h_labels);
     p->order = malloc(rows * sizeof *p->order);
     p->sub = malloc(rows * sizeof *p->sub);
-    if (!p->h0 || !p->h1 || !p->cost || !p->assign || !p->h_labels || !p->order || !p->sub) {
+    p->u = malloc(rows * sizeof *p->u);
+    p->v = malloc(rows * sizeof *p->v);
+    p->w = malloc(rows * sizeof *p->w);
+    if (!p->h0 || !p->h1 || !p->cost || !p->assign || !p->h_labels || !p->order || !p->sub ||
+        !p->u || !p->v || !p->w) {
       st = fm_fail(FM_ERR_NOMEM, "out of host memory for the ot coupling of batch %d", batch);
       goto fail;
     }
@@ -107,12 +114,84 @@ void fm_path_destroy(fm_path *p) {
   free(p->h_labels);
   free(p->order);
   free(p->sub);
+  free(p->u);
+  free(p->v);
+  free(p->w);
   free(p);
 }
 
 double fm_path_coupling_seconds(const fm_path *p, long *count) {
   if (count) *count = p->ot_count;
   return p->ot_seconds;
+}
+
+double fm_path_plan_error(const fm_path *p) {
+  if (p->p.coupling != FM_COUPLING_SINKHORN || p->ot_count == 0) return -1;
+  return p->plan_error / (double)p->ot_count;
+}
+
+/* cost[i n + j] = |x1_i - x0_j|^2 of the rows listed (all n rows: rows NULL). */
+static void squared_distances(const fm_path *p, const int *rows, int m, double *cost) {
+  for (int a = 0; a < m; a++)
+    for (int b = 0; b < m; b++) {
+      size_t i = (size_t)(rows ? rows[a] : a), j = (size_t)(rows ? rows[b] : b);
+      double c = 0;
+      for (int d = 0; d < p->dim; d++) {
+        double diff = (double)p->h1[i * p->dim + d] - p->h0[j * p->dim + d];
+        c += diff * diff;
+      }
+      cost[(size_t)a * m + b] = c;
+    }
+}
+
+/* The entropic coupling: Sinkhorn's scalings of K = exp(-C / (ot_reg max C)) to uniform
+ * marginals (rounds until the plan's column marginals are within 1e-6 in L1, at most
+ * 1000; the rows are exact after every round), then row i's source point drawn from row i
+ * of the plan with its own random number. */
+static fm_status plan_pairs(fm_path *p, int n, int row0, uint64_t seed, uint32_t step) {
+  double *k = p->cost, *u = p->u, *v = p->v, *cols = p->w, largest = 0, target = 1.0 / n;
+  double error = 2;
+  squared_distances(p, NULL, n, k);
+  for (size_t i = 0; i < (size_t)n * n; i++) largest = k[i] > largest ? k[i] : largest;
+  double scale = 1.0 / (p->p.ot_reg * (largest > 0 ? largest : 1));
+  for (size_t i = 0; i < (size_t)n * n; i++) k[i] = exp(-k[i] * scale);
+  for (int i = 0; i < n; i++) u[i] = 1;
+  for (int round = 0; round < 1000; round++) {
+    for (int j = 0; j < n; j++) cols[j] = 0;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) cols[j] += k[(size_t)i * n + j] * u[i];
+    if (round > 0) { /* the plan of the last round, whose rows are exact */
+      error = 0;
+      for (int j = 0; j < n; j++) error += fabs(v[j] * cols[j] - target);
+      if (error < 1e-6) break;
+    }
+    for (int j = 0; j < n; j++) {
+      if (!(cols[j] > 0) || !isfinite(cols[j])) goto underflow;
+      v[j] = target / cols[j];
+    }
+    for (int i = 0; i < n; i++) {
+      double row = 0;
+      for (int j = 0; j < n; j++) row += k[(size_t)i * n + j] * v[j];
+      if (!(row > 0) || !isfinite(row)) goto underflow;
+      u[i] = target / row;
+    }
+  }
+  p->plan_error += error;
+  for (int i = 0; i < n; i++) { /* row i of the plan sums to u_i (K v)_i = 1 / n */
+    fm_rng rng;
+    fm_rng_init_step(&rng, seed, FM_STREAM_PLAN, (uint32_t)(row0 + i), step);
+    double pick = fm_rng_uniform(&rng) * target, sum = 0;
+    int j = 0;
+    for (; j < n - 1; j++) {
+      sum += u[i] * k[(size_t)i * n + j] * v[j];
+      if (pick < sum) break;
+    }
+    p->assign[i] = j;
+  }
+  return FM_OK;
+underflow:
+  return fm_fail(FM_ERR_NUMERIC, "path.ot_reg %g is too small for this batch: the sinkhorn "
+                 "plan underflowed to zero; raise it (0.05 is common) or use ot", p->p.ot_reg);
 }
 
 /* The rows in order of their classes (row_labels; the null class of label dropout is one
@@ -136,10 +215,12 @@ static int class_order(fm_path *p, int n, int *starts) {
   return count;
 }
 
-/* The exact minibatch coupling: row i's data point x1_i takes source point x0_perm[i],
- * minimizing the sum of squared distances over permutations (ot_class: over the
- * permutations that keep every row's source point among the rows of its class). */
-static fm_status couple(fm_path *p, int n, cl_mem row_labels) {
+/* The minibatch coupling: row i's data point x1_i takes source point x0_perm[i], the
+ * permutation minimizing the sum of squared distances (ot_class: among those that keep
+ * every row's source point among the rows of its class; sinkhorn: drawn from the entropic
+ * plan, so a source point may serve several rows). */
+static fm_status couple(fm_path *p, int n, cl_mem row_labels, int row0, uint64_t seed,
+                        uint32_t step) {
   fm_status st = FM_OK;
   double started = fm_seconds();
   size_t values = (size_t)n * (size_t)p->dim;
@@ -151,20 +232,12 @@ static fm_status couple(fm_path *p, int n, cl_mem row_labels) {
   if (row_labels) FM_TRY(fm_device_read(p->dev, row_labels, 0, (size_t)n * sizeof(int), p->h_labels));
   starts = malloc(((size_t)n + 1) * sizeof *starts);
   if (!starts) return fm_fail(FM_ERR_NOMEM, "out of host memory for the ot coupling");
-  int classes = class_order(p, n, starts);
+  int classes = p->p.coupling == FM_COUPLING_SINKHORN ? 0 : class_order(p, n, starts);
+  if (p->p.coupling == FM_COUPLING_SINKHORN) FM_TRY(plan_pairs(p, n, row0, seed, step));
   for (int c = 0; c < classes; c++) {
     const int *rows = p->order + starts[c];
     int m = starts[c + 1] - starts[c];
-    for (int a = 0; a < m; a++)
-      for (int b = 0; b < m; b++) {
-        double cost = 0;
-        for (int d = 0; d < p->dim; d++) {
-          double diff = (double)p->h1[(size_t)rows[a] * p->dim + d] -
-                        p->h0[(size_t)rows[b] * p->dim + d];
-          cost += diff * diff;
-        }
-        p->cost[(size_t)a * m + b] = cost;
-      }
+    squared_distances(p, rows, m, p->cost);
     FM_TRY(fm_assignment_run(p->solver, p->cost, m, p->sub, NULL));
     for (int a = 0; a < m; a++) p->assign[rows[a]] = rows[p->sub[a]];
   }
@@ -224,7 +297,7 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
     return fm_device_launch(p->dev, k, 1, &global, NULL);
   }
   FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
-  FM_TRY(couple(p, n, has_labels ? row_labels : NULL));
+  FM_TRY(couple(p, n, has_labels ? row_labels : NULL, row0, seed, step));
   k = p->k_combine;
   i = 0;
   FM_CL(FM_ARG(k, i++, p->x0));

@@ -38,6 +38,12 @@ void fm_rng_init(fm_rng *rng, uint64_t seed, uint32_t stream, uint32_t item) {
   rng->next = 4;
 }
 
+void fm_rng_init_step(fm_rng *rng, uint64_t seed, uint32_t stream, uint32_t item,
+                      uint32_t step) {
+  fm_rng_init(rng, seed, stream, item);
+  rng->counter[2] = step;
+}
+
 uint32_t fm_rng_u32(fm_rng *rng) {
   if (rng->next == 4) {
     fm_philox4x32(rng->counter, rng->key, rng->words);

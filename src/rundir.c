@@ -272,6 +272,7 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   number_or_null(jt, "clblast_calls_per_step", s->per_step.library_calls, s->steps_per_s > 0);
   if (s->ot_steps > 0)
     cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
+  if (s->plan_error >= 0) cJSON_AddNumberToObject(jt, "sinkhorn_marginal_error", s->plan_error);
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
   cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);

@@ -16,6 +16,7 @@
 #define FM_STREAM_SOURCE 9      /* source points of a training batch */
 #define FM_STREAM_SOURCE_DATA 10 /* a toy source set */
 #define FM_STREAM_LABEL 11      /* label dropout and sampled classes */
+#define FM_STREAM_PLAN 12       /* pairs drawn from the sinkhorn coupling's plan */
 
 /* The path's codes, the values of fm_scheduler and fm_time_sampling (fmcl/types.h). */
 #define FM_CODE_SCHED_CONDOT 0

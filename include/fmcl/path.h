@@ -15,6 +15,7 @@ typedef struct fm_path_params {
   float beta_min, beta_max; /* vp */
   float exponent;           /* polynomial */
   fm_coupling coupling;
+  double ot_reg; /* sinkhorn: regularisation relative to the batch's largest cost */
   float sigma; /* noise of scale sigma around the path (I-CFM); u_t does not change */
   fm_time_sampling time_sampling;
   float time_mean, time_std; /* logit_normal */
@@ -43,6 +44,10 @@ fm_status fm_path_sample(fm_path *path, cl_mem data, cl_mem labels, int n_data, 
 
 /* Seconds spent on the host solving ot assignments, and how many. */
 double fm_path_coupling_seconds(const fm_path *path, long *count);
+
+/* sinkhorn: the mean over the steps of the plans' column marginal error (L1, of 1 in
+ * all; the rows are exact); -1 for another coupling or before a step. */
+double fm_path_plan_error(const fm_path *path);
 
 /* The scheduler's a(t), s(t) and their derivatives: x_t = a x1 + s x0 (host reference). */
 void fm_path_coefficients(const fm_path_params *path, double t, double *a, double *s,

@@ -22,6 +22,9 @@ typedef struct fm_rng {
 } fm_rng;
 
 void fm_rng_init(fm_rng *rng, uint64_t seed, uint32_t stream, uint32_t item);
+/* The same with the counters (item, block, step, stream) of a training step's draws. */
+void fm_rng_init_step(fm_rng *rng, uint64_t seed, uint32_t stream, uint32_t item,
+                      uint32_t step);
 uint32_t fm_rng_u32(fm_rng *rng);
 /* In [0, 1), 24 random bits, exactly as the kernels make them. */
 double fm_rng_uniform(fm_rng *rng);

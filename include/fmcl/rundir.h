@@ -73,6 +73,7 @@ typedef struct fm_run_summary {
   double allreduce_s, gradient_copy_s; /* per step on rank 0: MPI, host copies */
   long ot_steps;       /* steps whose ot coupling was timed (0: none) */
   double ot_seconds;
+  double plan_error;   /* sinkhorn: the plans' mean column marginal error; < 0: none */
   fm_step_commands per_step; /* commands per training step */
   int n_samples;
   long nfe;

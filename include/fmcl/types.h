@@ -27,8 +27,11 @@ typedef enum fm_scheduler {
   FM_SCHED_POLYNOMIAL = FM_CODE_SCHED_POLYNOMIAL
 } fm_scheduler;
 
-/* ot_class: ot within each class of a class-conditional batch. */
-typedef enum fm_coupling { FM_COUPLING_INDEPENDENT, FM_COUPLING_OT, FM_COUPLING_OT_CLASS } fm_coupling;
+/* ot_class: ot within each class of a class-conditional batch; sinkhorn: pairs drawn from
+ * the entropic plan. */
+typedef enum fm_coupling {
+  FM_COUPLING_INDEPENDENT, FM_COUPLING_OT, FM_COUPLING_OT_CLASS, FM_COUPLING_SINKHORN
+} fm_coupling;
 
 typedef enum fm_time_sampling {
   FM_TIME_UNIFORM = FM_CODE_TIME_UNIFORM,

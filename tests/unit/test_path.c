@@ -194,7 +194,7 @@ typedef struct labelled_batch {
   int label[N];
 } labelled_batch;
 
-static void draw_labelled(fm_coupling coupling, labelled_batch *out) {
+static void draw_labelled(fm_coupling coupling, double ot_reg, labelled_batch *out) {
   float data[N_DATA * DIM];
   int classes[N_DATA];
   test_fill_uniform(data, N_DATA * DIM, 21, -3, 3);
@@ -209,6 +209,7 @@ static void draw_labelled(fm_coupling coupling, labelled_batch *out) {
     fm_path_params p = path_of(FM_SCHED_CONDOT);
     p.sigma_min = 0;
     p.coupling = kinds[k];
+    p.ot_reg = ot_reg;
     cl_mem d = test_upload(data, N_DATA * DIM), x_t = test_zeros(N * DIM), t = test_zeros(N),
            u = test_zeros(N * DIM);
     fm_path *path = NULL;
@@ -232,8 +233,8 @@ static void draw_labelled(fm_coupling coupling, labelled_batch *out) {
   fm_device_release(dev, row_labels);
 }
 
-/* Which noise row each row's x0 is (each used once). */
-static void find_permutation(const labelled_batch *b, int *perm) {
+/* Which noise row each row's x0 is; with once, each is used once. */
+static void find_pairs(const labelled_batch *b, int *perm, int once) {
   int used[N] = {0};
   for (int i = 0; i < N; i++) {
     perm[i] = -1;
@@ -245,12 +246,78 @@ static void find_permutation(const labelled_batch *b, int *perm) {
     ck_assert_msg(perm[i] >= 0, "row %d's source point is not in the batch", i);
     used[perm[i]]++;
   }
-  for (int j = 0; j < N; j++) ck_assert_int_eq(used[j], 1);
+  for (int j = 0; j < N && once; j++) ck_assert_int_eq(used[j], 1);
 }
+
+static void find_permutation(const labelled_batch *b, int *perm) { find_pairs(b, perm, 1); }
+
+/* The entropic plan's pairs: near ot's cost at a small regularisation, near the
+ * independent pairs' at a large one, with the plan's marginals met. */
+START_TEST(sinkhorn_pairs_move_from_ot_to_independent_with_the_regularisation) {
+  static labelled_batch exact, sharp, blunt;
+  int perm[N], identity[N];
+  for (int i = 0; i < N; i++) identity[i] = i;
+  draw_labelled(FM_COUPLING_OT, 0, &exact);
+  find_permutation(&exact, perm);
+  double ot = pair_cost(exact.noise, exact.x1, perm, N);
+  double independent = pair_cost(exact.noise, exact.x1, identity, N);
+  draw_labelled(FM_COUPLING_SINKHORN, 0.01, &sharp);
+  find_pairs(&sharp, perm, 0);
+  double near = pair_cost(sharp.noise, sharp.x1, perm, N);
+  draw_labelled(FM_COUPLING_SINKHORN, 100, &blunt);
+  find_pairs(&blunt, perm, 0);
+  double far = pair_cost(blunt.noise, blunt.x1, perm, N);
+  fprintf(stderr, "pair costs: ot %.2f, sinkhorn 0.01 %.2f, sinkhorn 100 %.2f, independent "
+          "%.2f\n", ot, near, far, independent);
+  ck_assert_msg(near <= 1.1 * ot, "sinkhorn at 0.01: %g against ot's %g", near, ot);
+  ck_assert_msg(far > ot + 0.5 * (independent - ot), "sinkhorn at 100: %g; ot %g, independent %g",
+                far, ot, independent);
+}
+END_TEST
+
+/* The plan's marginal error is measured and small; a regularisation too small for the
+ * batch is an error naming the key; the same step draws the same pairs. */
+START_TEST(sinkhorn_reports_its_marginal_error_and_refuses_an_underflow) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 5, -3, 3);
+  fm_device *dev = test_device();
+  cl_mem d = test_upload(data, N_DATA * DIM), x_t = test_zeros(N * DIM), t = test_zeros(N),
+         u = test_zeros(N * DIM);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.coupling = FM_COUPLING_SINKHORN;
+  p.ot_reg = 0.05;
+  fm_path *path = NULL;
+  ck_fm(fm_path_create(dev, &p, N, DIM, &path));
+  ck_assert_double_eq(fm_path_plan_error(path), -1);
+  float *first = NULL;
+  for (int k = 0; k < 2; k++) {
+    ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, STEP, x_t, t, u, NULL));
+    float *x = test_download(x_t, N * DIM);
+    if (k == 0) {
+      first = x;
+      continue;
+    }
+    ck_assert_int_eq(memcmp(first, x, N * DIM * sizeof(float)), 0);
+    free(x);
+  }
+  free(first);
+  double error = fm_path_plan_error(path);
+  ck_assert_msg(error >= 0 && error < 1e-5, "marginal error %g", error);
+  fm_path_destroy(path);
+  p.ot_reg = 1e-9;
+  ck_fm(fm_path_create(dev, &p, N, DIM, &path));
+  ck_assert_int_eq(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, STEP, x_t, t, u,
+                                  NULL), FM_ERR_NUMERIC);
+  ck_assert_msg(strstr(fm_error_message(), "path.ot_reg"), "%s", fm_error_message());
+  fm_path_destroy(path);
+  cl_mem bufs[] = {d, x_t, t, u};
+  for (int b = 0; b < 4; b++) fm_device_release(dev, bufs[b]);
+}
+END_TEST
 
 START_TEST(ot_class_pairs_optimally_within_each_class) {
   static labelled_batch b, plain;
-  draw_labelled(FM_COUPLING_OT_CLASS, &b);
+  draw_labelled(FM_COUPLING_OT_CLASS, 0, &b);
   int perm[N];
   find_permutation(&b, perm);
   for (int i = 0; i < N; i++)
@@ -267,7 +334,7 @@ START_TEST(ot_class_pairs_optimally_within_each_class) {
       ck_assert(pair_cost(b.noise, b.x1, swapped, N) >= best - 1e-4);
     }
   /* Plain ot on the same batch pairs across the classes: the constraint is what held. */
-  draw_labelled(FM_COUPLING_OT, &plain);
+  draw_labelled(FM_COUPLING_OT, 0, &plain);
   find_permutation(&plain, perm);
   int across = 0;
   for (int i = 0; i < N; i++) across += plain.label[perm[i]] != plain.label[i];
@@ -391,6 +458,8 @@ int main(void) {
   tcase_add_test(tc, diffusion_paths_stay_finite_next_to_t_equal_one);
   tcase_add_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation);
   tcase_add_test(tc, ot_class_pairs_optimally_within_each_class);
+  tcase_add_test(tc, sinkhorn_pairs_move_from_ot_to_independent_with_the_regularisation);
+  tcase_add_test(tc, sinkhorn_reports_its_marginal_error_and_refuses_an_underflow);
   tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
   tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
   tcase_add_test(tc, a_data_source_replaces_the_gaussian);
