@@ -15,13 +15,17 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NUMERIC = 3 };
 /* The first SIGINT or SIGTERM asks the command to stop: training saves a checkpoint, later
  * phases stop within a second or two. A second one ends the program at once. */
 static volatile sig_atomic_t stop_signal = 0;
+/* Ranks above 0 of an MPI job: a second signal is the launcher ending the job, not news. */
+static volatile sig_atomic_t second_is_silent = 0;
 
 static void on_signal(int sig) {
   if (stop_signal) {
     static const char text[] = "\nfmcl: second interrupt: stopped at once; the last "
                                "checkpoint and every finished file are kept\n";
-    ssize_t ignored = write(STDERR_FILENO, text, sizeof text - 1);
-    (void)ignored;
+    if (!second_is_silent) {
+      ssize_t ignored = write(STDERR_FILENO, text, sizeof text - 1);
+      (void)ignored;
+    }
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -505,11 +509,8 @@ static int cmd_config(const cli *c) {
  * the job after its checkpoint; the others wait for that. One process: the status. */
 static int end_job(fm_ranks *ranks, fm_status st) {
   int rc = 0;
-  if (st == FM_ERR_INTERRUPTED && ranks->size > 1 && ranks->rank > 0) {
-    rc = 128 + (stop_signal ? stop_signal : SIGINT);
-    signal(SIGINT, SIG_DFL); /* the signal that ends the job is no second interrupt */
-    signal(SIGTERM, SIG_DFL);
-  }
+  if (st == FM_ERR_INTERRUPTED && ranks->size > 1 && ranks->rank > 0)
+    rc = 128 + (stop_signal ? stop_signal : SIGINT); /* rank 0 reports it and ends the job */
   else if (st != FM_OK)
     rc = report(st);
   if (st != FM_OK && ranks->size > 1 && !(st == FM_ERR_INTERRUPTED && ranks->rank > 0)) {
@@ -524,6 +525,7 @@ static int end_job(fm_ranks *ranks, fm_status st) {
 static int run_command(const cli *c, const char *cmd, fm_ranks *ranks) {
   if (ranks->size > 1) {
     snprintf(term.rank, sizeof term.rank, "rank %d: ", ranks->rank);
+    second_is_silent = ranks->rank > 0;
     if (strcmp(cmd, "train") != 0) {
       if (ranks->rank == 0)
         fprintf(stderr, "fmcl: %s runs in one process; start it without mpirun (only "
