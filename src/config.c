@@ -159,8 +159,9 @@ static const field fields[] = {
      "an explicit time grid for the fixed-step solvers, increasing from 0 to 1 ([0, 0.5, 0.8, "
      "1]: 3 steps; it sets sample.steps); empty: sample.steps uniform steps"},
     {"sample.time_shift", F_REAL, OFF(sample.time_shift), 0, 1e6, 1, 0, NULL, 0,
-     "shift s of the grid's times, t' = s t / (1 + (s - 1) t) (SD3; s > 1 puts the steps "
-     "near t = 1, the data end); 1: none"},
+     "shift s of the grid's times, t' = s t / (1 + (s - 1) t) (SD3's formula; t = 1 is the "
+     "data here, so s > 1 puts the small steps near the data, s < 1 near the noise as SD3's "
+     "s > 1 does); 1: none"},
     {"sample.rtol", F_REAL, OFF(sample.rtol), 0, 1, 1, 0, NULL, 0,
      "dopri5's relative tolerance"},
     {"sample.atol", F_REAL, OFF(sample.atol), 0, 1, 1, 0, NULL, 0,
@@ -464,6 +465,7 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
     int n = cJSON_GetArraySize(v);
     if (n < least || (size_t)n > f->size) return type_error(source, f, want, v);
     static double values[FM_MAX_GRID];
+    if (f->size > FM_MAX_GRID) return FM_ERR_INVALID; /* a list longer than the buffer */
     int i = 0;
     for (const cJSON *item = v->child; item; item = item->next, i++) {
       if (!cJSON_IsNumber(item) || !(item->valuedouble >= f->min) || item->valuedouble > f->max) {
@@ -697,7 +699,8 @@ fm_status fm_config_validate(const fm_config *cfg) {
       (cfg->sample.n_times > 0 || cfg->sample.time_shift != 1.0))
     return fm_fail(FM_ERR_CONFIG, "config: sample.times and sample.time_shift lay out the steps "
                    "of a fixed-step solver, and sample.solver dopri5 chooses its own; choose "
-                   "euler, midpoint, heun or rk4, or leave the grid out");
+                   "euler, midpoint, heun or rk4, or leave the grid out (sample.times=[] and "
+                   "sample.time_shift=1)");
   if (cfg->output.n_plot_dims != 2 || cfg->output.plot_dims[0] == cfg->output.plot_dims[1])
     return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: expected two different "
                    "coordinates, e.g. [0, 1]");
@@ -777,6 +780,11 @@ char *fm_config_to_json(const fm_config *cfg) {
 
 uint64_t fm_config_model_hash(const fm_config *cfg) {
   cJSON *root = config_tree(cfg, 1);
+  /* path.ot_reg counts only for the coupling that reads it, so the models of other
+   * couplings keep the hash they had before the key existed. */
+  if (cfg->path.coupling != FM_COUPLING_SINKHORN)
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "path"),
+                                            "ot_reg");
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   uint64_t h = 1469598103934665603ull;

@@ -152,18 +152,23 @@ static fm_status plan_pairs(fm_path *p, int n, int row0, uint64_t seed, uint32_t
   double *k = p->cost, *u = p->u, *v = p->v, *cols = p->w, largest = 0, target = 1.0 / n;
   double error = 2;
   squared_distances(p, NULL, n, k);
-  for (size_t i = 0; i < (size_t)n * n; i++) largest = k[i] > largest ? k[i] : largest;
+  for (size_t i = 0; i < (size_t)n * n; i++) {
+    if (!isfinite(k[i]))
+      return fm_fail(FM_ERR_NUMERIC, "sinkhorn coupling: a squared distance in the batch is "
+                     "not finite (a data or source point is NaN or infinite)");
+    largest = k[i] > largest ? k[i] : largest;
+  }
   double scale = 1.0 / (p->p.ot_reg * (largest > 0 ? largest : 1));
   for (size_t i = 0; i < (size_t)n * n; i++) k[i] = exp(-k[i] * scale);
   for (int i = 0; i < n; i++) u[i] = 1;
-  for (int round = 0; round < 1000; round++) {
+  for (int round = 0; round <= 1000; round++) {
     for (int j = 0; j < n; j++) cols[j] = 0;
     for (int i = 0; i < n; i++)
       for (int j = 0; j < n; j++) cols[j] += k[(size_t)i * n + j] * u[i];
     if (round > 0) { /* the plan of the last round, whose rows are exact */
       error = 0;
       for (int j = 0; j < n; j++) error += fabs(v[j] * cols[j] - target);
-      if (error < 1e-6) break;
+      if (error < 1e-6 || round == 1000) break; /* 1000 rounds: this plan's error */
     }
     for (int j = 0; j < n; j++) {
       if (!(cols[j] > 0) || !isfinite(cols[j])) goto underflow;

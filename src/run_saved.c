@@ -28,12 +28,27 @@ static const char *const likelihood_keys[] = {
     "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
     "device.",     NULL};
 
-/* The checkpoint's config with a command's overrides applied and checked. */
+/* Whether one of the overrides sets key. */
+static int overrides_key(const char *const *overrides, int n, const char *key) {
+  size_t len = strlen(key);
+  for (int i = 0; i < n; i++)
+    if (strncmp(overrides[i], key, len) == 0 && overrides[i][len] == '=') return 1;
+  return 0;
+}
+
+/* The checkpoint's config with a command's overrides applied and checked. A training
+ * run's time grid gives way to the steps or the adaptive solver an override asks for. */
 static fm_status checkpoint_config(const fm_checkpoint *ck, const char *command,
                                    const char *const *overrides, int n_overrides,
                                    const char *const *allowed, fm_config *cfg) {
   *cfg = ck->config;
   fm_status st = fm_config_set_only(cfg, overrides, n_overrides, allowed, command);
+  int own_grid = overrides_key(overrides, n_overrides, "sample.times");
+  if (st == FM_OK && !own_grid && overrides_key(overrides, n_overrides, "sample.steps"))
+    cfg->sample.n_times = 0;
+  if (st == FM_OK && cfg->sample.solver == FM_SOLVER_DOPRI5 && !own_grid &&
+      !overrides_key(overrides, n_overrides, "sample.time_shift"))
+    cfg->sample.n_times = 0, cfg->sample.time_shift = 1.0;
   if (st == FM_OK) st = fm_config_validate(cfg);
   if (st != FM_OK) fm_fail_context(st, "%s: ", command);
   return st;

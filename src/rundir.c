@@ -276,8 +276,11 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
   cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
-  if (cfg->sample.solver != FM_SOLVER_DOPRI5) { /* the exact times of the steps */
-    fm_sample_params sp = fm_recipe_sample(cfg);
+  fm_sample_params sp = fm_recipe_sample(cfg);
+  if (cfg->sample.solver != FM_SOLVER_DOPRI5 && fm_sample_grid_is_uniform(&sp) &&
+      sp.steps >= FM_MAX_GRID) {
+    cJSON_AddStringToObject(js, "grid", "uniform"); /* too many times to list */
+  } else if (cfg->sample.solver != FM_SOLVER_DOPRI5) { /* the exact times of the steps */
     cJSON *grid = cJSON_AddArrayToObject(js, "grid");
     for (int i = 0; grid && i <= sp.steps; i++)
       cJSON_AddItemToArray(grid, cJSON_CreateNumber(fm_sample_grid_time(&sp, i)));

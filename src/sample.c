@@ -82,20 +82,25 @@ void fm_sample_describe(const fm_sample_params *p, char *out, size_t size) {
     return;
   }
   int used = snprintf(out, size, "%s, %d steps", fm_solver_name(p->solver), p->steps);
-  if (fm_sample_grid_is_uniform(p) || p->steps > 32) return;
+  if (fm_sample_grid_is_uniform(p)) return;
+  if (p->steps > 32) {
+    snprintf(out + used, size - (size_t)used, " on a grid of its own (summary.json lists it)");
+    return;
+  }
   for (int i = 0; i <= p->steps && used > 0 && (size_t)used < size; i++)
     used += snprintf(out + used, size - (size_t)used, "%s%.4g", i ? ", " : " at t = ",
                      fm_sample_grid_time(p, i));
 }
 
-/* The grid steps at which states are kept (see fm_sample_save_times), into marks when it
- * is not NULL; returns how many. */
-static int save_steps(const fm_sample_params *p, int *marks) {
+/* The grid steps at which states are kept (see fm_sample_save_times) into marks, and
+ * their times into times (at most max), either NULL; returns how many. */
+static int save_steps(const fm_sample_params *p, int *marks, double *times, int max) {
   int every = p->save_every > 0 && p->save_every < p->steps ? p->save_every : p->steps;
   int count = 0;
   for (int step = 0;; step += every) {
     if (step > p->steps) step = p->steps;
     if (marks) marks[count] = step;
+    if (times && count < max) times[count] = fm_sample_grid_time(p, step);
     count++;
     if (step == p->steps) break;
   }
@@ -107,14 +112,7 @@ int fm_sample_save_times(const fm_sample_params *p, double *times, int max) {
     if (times && max >= 2) times[0] = 0.0, times[1] = 1.0;
     return 2;
   }
-  int count = save_steps(p, NULL);
-  if (!times) return count;
-  int *marks = malloc((size_t)count * sizeof *marks);
-  if (!marks) return 0;
-  save_steps(p, marks);
-  for (int j = 0; j < count && j < max; j++) times[j] = fm_sample_grid_time(p, marks[j]);
-  free(marks);
-  return count;
+  return save_steps(p, NULL, times, max);
 }
 
 /* fm_sample_generate, with *evals_total the model evaluations of every batch together. */
@@ -144,7 +142,7 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
     return fm_fail(FM_ERR_NOMEM, "out of host memory");
   }
   fm_sample_save_times(p, times, n_times);
-  if (marks) save_steps(p, marks);
+  if (marks) save_steps(p, marks, NULL, 0);
   dev = fm_mlp_device(mlp);
   FM_TRY(fm_device_alloc(dev, (size_t)batch * (size_t)dim * sizeof(float), "sample state", &x));
   FM_TRY(fm_device_alloc(dev, (size_t)batch * sizeof(float), "sample times", &t));

@@ -191,6 +191,18 @@ START_TEST(the_time_grid_is_printed_and_recorded) {
   free(out);
   snprintf(path, sizeof path, "%s/samples-euler-grid2-n7.csv", dir);
   ck_assert_int_eq(access(path, R_OK), 0);
+  /* The checkpoint keeps the training run's grid (shift 3); sample.steps replaces its times,
+   * dopri5 the whole grid. */
+  const char *asks[][2] = {{"--set sample.n=5", "rk4, 4 steps at t = 0, 0.5, 0.75, 0.9, 1"},
+                           {"--set sample.n=5 --set sample.steps=6", "rk4, 6 steps at t = 0, 0.375, 0.6"},
+                           {"--set sample.n=5 --set sample.solver=dopri5", "dopri5 (rtol"}};
+  for (int i = 0; i < 3; i++) {
+    snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck %s --overwrite --out "
+             "%s/again.csv", FMCL_BINARY, dir, asks[i][0], dir);
+    ck_assert_int_eq(test_shell(cmd, &out), 0);
+    ck_assert_msg(strstr(out, asks[i][1]), "%s:\n%s", asks[i][0], out);
+    free(out);
+  }
   snprintf(cmd, sizeof cmd, "%s sample --checkpoint %s/model.fmck --set sample.times=[0,0.7,0.6,1]",
            FMCL_BINARY, dir);
   ck_assert_int_eq(test_shell(cmd, &out), 2);

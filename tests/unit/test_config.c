@@ -254,6 +254,17 @@ START_TEST(model_hash_follows_only_what_is_trained) {
   ck_assert_uint_eq(fm_config_model_hash(&a), fm_config_model_hash(&b));
   ck_fm(fm_config_set(&b, "model.hidden=[256,256,128]"));
   ck_assert_uint_ne(fm_config_model_hash(&a), fm_config_model_hash(&b));
+  /* Keys added since leave the hash of the models they do not touch as it was, so those
+   * checkpoints still resume: the default recipe's hash in fmcl 0.1.0's first checkpoints
+   * of format 4. */
+  fm_config_resolve(&a);
+  ck_assert_uint_eq(fm_config_model_hash(&a), 2883796887241019676ull);
+  ck_fm(fm_config_set(&a, "path.ot_reg=0.2")); /* read by sinkhorn only */
+  ck_assert_uint_eq(fm_config_model_hash(&a), 2883796887241019676ull);
+  ck_fm(fm_config_set(&a, "path.coupling=sinkhorn"));
+  b = a;
+  ck_fm(fm_config_set(&b, "path.ot_reg=0.1"));
+  ck_assert_uint_ne(fm_config_model_hash(&a), fm_config_model_hash(&b));
 }
 END_TEST
 
