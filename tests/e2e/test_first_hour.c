@@ -26,6 +26,15 @@ static int fmcl(const char *args, char **out) {
   return test_shell(cmd, out);
 }
 
+/* fmcl that must succeed: a failure shows what it printed. */
+static void fmcl_ok(const char *args, char **out) {
+  char *text = NULL;
+  int rc = fmcl(args, &text);
+  ck_assert_msg(rc == 0, "fmcl %s: exit %d\n%s", args, rc, text);
+  if (out) *out = text;
+  else free(text);
+}
+
 static int exists(const char *relative) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", work, relative);
@@ -49,17 +58,17 @@ START_TEST(a_finished_run_is_never_replaced_silently) {
   char args[2048], *out = NULL;
   /* The default folder: a second run goes next to the first. */
   snprintf(args, sizeof args, "train --set name=twice %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
+  fmcl_ok(args, NULL);
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "cd %s && cp runs/twice/model.fmck first.fmck", work);
   ck_assert_int_eq(test_shell(cmd, NULL), 0);
   snprintf(args, sizeof args, "train --set name=twice --set seed=3 %s", quick);
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  fmcl_ok(args, &out);
   free(out);
   snprintf(args, sizeof args, "train --set name=twice --set seed=3 --set model.hidden=[16] "
            "--set train.steps=30 --set data.n_train=500 --set data.n_test=60 --set sample.n=40 "
            "--set eval.density_grid=12");
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  fmcl_ok(args, &out);
   ck_assert_msg(strstr(out, "runs/twice holds an earlier run") && strstr(out, "runs/twice-3"),
                 "%s", out);
   free(out);
@@ -68,7 +77,7 @@ START_TEST(a_finished_run_is_never_replaced_silently) {
   ck_assert(exists("runs/twice-2/summary.json") && exists("runs/twice-3/summary.json"));
   /* A folder named by output.dir is refused, and replaced only on request. */
   snprintf(args, sizeof args, "train --set output.dir=named %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
+  fmcl_ok(args, NULL);
   char *summary = read_rel("named/summary.json");
   snprintf(args, sizeof args, "train --set output.dir=named --set seed=5 %s", quick);
   ck_assert_int_eq(fmcl(args, &out), 2);
@@ -79,7 +88,7 @@ START_TEST(a_finished_run_is_never_replaced_silently) {
   ck_assert_str_eq(summary, after);
   free(after);
   snprintf(args, sizeof args, "train --set output.dir=named --set seed=5 --overwrite %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
+  fmcl_ok(args, NULL);
   after = read_rel("named/config.json");
   ck_assert_msg(strstr(after, "\"seed\":\t5"), "%s", after);
   free(after), free(summary);
@@ -146,7 +155,7 @@ START_TEST(the_progress_line_shows_the_loss_only_once_it_is_known) {
            "--set train.steps=200 --set train.log_every=1000 --set data.n_train=500 "
            "--set sample.n=10 --set eval.likelihood=false --set output.plots=false "
            "--progress live");
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  fmcl_ok(args, &out);
   ck_assert_msg(strstr(out, "step  50/200  ") && !strstr(out, "nan"), "%s", out);
   ck_assert_msg(strstr(out, "step 200/200  loss "), "%s", out);
   free(out);
@@ -156,8 +165,8 @@ END_TEST
 START_TEST(fmcl_sample_uses_what_it_is_given_and_refuses_the_rest) {
   char args[2048], *out = NULL;
   snprintf(args, sizeof args, "train --set output.dir=model %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
-  ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --set sample.n=25 --quiet", NULL), 0);
+  fmcl_ok(args, NULL);
+  fmcl_ok("sample --checkpoint model/model.fmck --set sample.n=25 --quiet", NULL);
   /* Another seed draws other points; the first file is kept. */
   ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --set sample.n=25 --set seed=7", &out),
                    0);
@@ -171,7 +180,7 @@ START_TEST(fmcl_sample_uses_what_it_is_given_and_refuses_the_rest) {
                         NULL), 0);
   ck_assert(exists("elsewhere/samples-rk425-n40.csv"));
   /* An existing --out is kept unless asked. */
-  ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --out mine.csv --quiet", NULL), 0);
+  fmcl_ok("sample --checkpoint model/model.fmck --out mine.csv --quiet", NULL);
   ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --out mine.csv", &out), 2);
   ck_assert_msg(strstr(out, "mine.csv exists") && strstr(out, "--overwrite"), "%s", out);
   free(out);
@@ -196,7 +205,7 @@ END_TEST
 START_TEST(fmcl_likelihood_judges_what_it_can_and_honours_eval_n) {
   char args[2048], *out = NULL;
   snprintf(args, sizeof args, "train --set output.dir=plain %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
+  fmcl_ok(args, NULL);
   ck_assert_int_eq(fmcl("likelihood --checkpoint plain/model.fmck --set eval.n=17 "
                         "--set eval.solver=rk4 --set eval.steps=4 --out ll.csv", &out), 0);
   ck_assert_msg(strstr(out, "17 points of the held-out split"), "%s", out);
@@ -211,7 +220,7 @@ START_TEST(fmcl_likelihood_judges_what_it_can_and_honours_eval_n) {
   free(out);
   /* A model that starts from a data set has no density to integrate from. */
   snprintf(args, sizeof args, "train --set output.dir=d2d --set source.name=moons %s", quick);
-  ck_assert_int_eq(fmcl(args, NULL), 0);
+  fmcl_ok(args, NULL);
   ck_assert_int_eq(fmcl("likelihood --checkpoint d2d/model.fmck", &out), 2);
   ck_assert_msg(strstr(out, "carries moons to the data") && strstr(out, "N(0, I)"), "%s", out);
   free(out);
@@ -244,7 +253,7 @@ START_TEST(a_data_files_column_names_carry_through) {
   snprintf(args, sizeof args, "train --set output.dir=columns --set data.path=named.csv "
            "--set data.label_column=2 --set model.classes=3 %s", quick);
   char *out = NULL;
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  fmcl_ok(args, &out);
   free(out);
   const char *files[][2] = {{"columns/samples.csv", "height,weight,label\n"},
                             {"columns/test.csv", "height,weight\n"},
@@ -255,7 +264,7 @@ START_TEST(a_data_files_column_names_carry_through) {
                   files[i][0], text);
     free(text);
   }
-  ck_assert_int_eq(fmcl("sample --checkpoint columns/model.fmck --out again.csv --quiet", NULL), 0);
+  fmcl_ok("sample --checkpoint columns/model.fmck --out again.csv --quiet", NULL);
   char *again = read_rel("again.csv");
   ck_assert_msg(strncmp(again, "height,weight,label\n", 20) == 0, "%.40s", again);
   free(again);
@@ -263,7 +272,7 @@ START_TEST(a_data_files_column_names_carry_through) {
   snprintf(args, sizeof args, "train --set output.dir=columns --overwrite --set data.path=named.csv "
            "--set data.label_column=2 --set model.classes=3 --set model.hidden=[16] "
            "--set train.steps=30 --set sample.n=40 --set eval.density_grid=12");
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  fmcl_ok(args, &out);
   ck_assert_msg(strstr(out, "no density.png") && strstr(out, "label_dropout"), "%s", out);
   free(out);
 }
@@ -276,7 +285,7 @@ START_TEST(fmcl_data_keeps_an_earlier_export) {
   ck_assert_int_eq(fmcl("data --set data.n_train=30 --out exported", &out), 2);
   ck_assert_msg(strstr(out, "train.csv exists") && strstr(out, "--overwrite"), "%s", out);
   free(out);
-  ck_assert_int_eq(fmcl("data --set data.n_train=30 --out exported --overwrite --quiet", NULL), 0);
+  fmcl_ok("data --set data.n_train=30 --out exported --overwrite --quiet", NULL);
 }
 END_TEST
 
