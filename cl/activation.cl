@@ -4,6 +4,8 @@
  * for the backward pass and the tangents, so neither evaluates the activation again (for
  * silu that saves an exp and a division per element of every backward product). GELU is the
  * exact (erf) form, as PyTorch's default. */
+#ifndef FMCL_ACTIVATION_CL /* one copy when a file compiled alone includes it */
+#define FMCL_ACTIVATION_CL
 
 #define FM_ACTIVATIONS(T, S)                                                               \
   static inline T fm_act_none##S(T z, T *d) {                                                     \
@@ -32,3 +34,5 @@
 
 FM_ACTIVATIONS(float, )
 FM_ACTIVATIONS(float16, _16)
+
+#endif /* FMCL_ACTIVATION_CL */

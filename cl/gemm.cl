@@ -8,6 +8,13 @@
  * and its derivative in the forward pass, the product with that derivative in the backward
  * pass, and the bias gradient (column sums of A) next to the weight gradient. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "activation.cl"
+#endif
+
 /* Unrolling the k loop by 4 lets the loads of later steps start early: 1.15x (NN) to 1.3x
  * (TN) measured on PoCL. */
 #define FM_UNROLL_K _Pragma("unroll 4")

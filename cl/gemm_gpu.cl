@@ -12,6 +12,14 @@
  * pass, and here also the column sums of that product per row tile (the next bias
  * gradient's first pass, cl/reduce.cl's fm_column_finish the second). */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "activation.cl"
+#include "reduce.cl"
+#endif
+
 #ifndef FM_GPU_WG_M
 #define FM_GPU_WG_M FM_GPU_DEFAULT_WG_M
 #endif

@@ -1,6 +1,13 @@
 /* Tangents, probes and divergences for the likelihood (cl/rng.cl comes first). Tangent
  * buffers hold k blocks of n rows of dim floats. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "rng.cl"
+#endif
+
 /* Block d of n rows is the basis vector e_d: the exact divergence needs all dim of them. */
 __kernel void fm_basis_tangents(__global float *tangents, uint n, uint dim) {
   uint i = get_global_id(0), d = get_global_id(1);

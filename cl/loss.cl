@@ -3,6 +3,13 @@
  * the host reads it only when it logs. B is the whole batch, of which these rows may be a
  * share (one process of several). The sum is a two-pass tree (cl/reduce.cl comes first). */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "reduce.cl"
+#endif
+
 /* dv = (2 / B) (v - u) for rows i < n, and partial[g] = sum of |v_i - u_i|^2 over
  * work-group g's rows (items stride over n). */
 __kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))

@@ -4,6 +4,14 @@
  * tangents of forward-mode derivatives. Matrices are row-major (rows = batch); 2-D ranges are (column, row) so no
  * kernel divides an index. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "activation.cl"
+#include "reduce.cl"
+#endif
+
 #ifndef FM_PI
 #define FM_PI 3.14159265358979f
 #endif

@@ -6,6 +6,13 @@
  * (FM_COLS_X, FM_COLS_Y): 16 neighbouring columns, rows of items striding over the
  * batch. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "mlp.cl" /* and what mlp.cl takes */
+#endif
+
 /* Column p of input row i (as fm_mlp_input writes it). */
 static inline float fm_input_feature(__global const float *x, float ti, int label, uint i, uint p,
                                      uint dim, uint n_freq) {

@@ -9,6 +9,13 @@
  * Every number comes from Philox at (row, block, step, stream), so a step is the same on
  * every run. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "rng.cl"
+#endif
+
 /* a(t), s(t) and their derivatives; p = (sigma_min, beta_min, beta_max, exponent). */
 static inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, float *da, float *ds) {
   const float half_pi = 1.5707963268f;

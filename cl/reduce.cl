@@ -3,6 +3,8 @@
  * atomics and no serial loop over a whole batch; the summation order depends only on the
  * sizes, so a result is the same on every run of a device. FM_REDUCE_WG is the device's
  * own power of two (the host builds every program with it). */
+#ifndef FMCL_REDUCE_CL /* one copy when a file compiled alone includes it */
+#define FMCL_REDUCE_CL
 
 #ifndef FM_REDUCE_WG
 #define FM_REDUCE_WG 64
@@ -106,3 +108,5 @@ __kernel void fm_column_finish(__global const float *partial, uint groups, uint 
   for (uint g = 0; g < groups; g++) s += partial[g * ldp + j];
   out[dest[j]] = s;
 }
+
+#endif /* FMCL_REDUCE_CL */

@@ -1,5 +1,7 @@
 /* Philox4x32-10 counter-based random numbers, bit-identical to src/rng.c. A kernel asks
  * for the block at counter (item, block, step, stream) under the key made from the seed. */
+#ifndef FMCL_RNG_CL /* one copy when a file compiled alone includes it */
+#define FMCL_RNG_CL
 
 /* The high word of a * b. Spelled as a 64-bit product, not mul_hi(): PoCL builds mul_hi
  * from 16-bit pieces (about 15 instructions), while every compiler turns this into one
@@ -81,3 +83,5 @@ __kernel void fm_rng_normal_rows(__global float *x, uint n, uint dim, uint2 key,
   if (i >= n) return;
   fm_normal_row(x + (size_t)i * dim, dim, row0 + i, 0, stream, key);
 }
+
+#endif /* FMCL_RNG_CL */

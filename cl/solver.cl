@@ -1,6 +1,13 @@
 /* Combinations of ODE stages, each one pass over the state (n floats): the fixed-step
  * solvers' updates, and dopri5's stages and device-side error norm. */
 
+/* What the runtime puts in front of this file in its program (src/kernels.c), for a
+ * compiler given the file alone (clang by hand, an editor). */
+#ifndef FMCL_JOINED
+#include "../include/fmcl/constants.h"
+#include "reduce.cl"
+#endif
+
 /* y = x + h k (Euler step, midpoint and Heun predictors; y may be x). */
 __kernel void fm_axpy(__global float *y, __global const float *x, __global const float *k,
                       float h, uint n) {

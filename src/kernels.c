@@ -71,10 +71,12 @@ fm_status fm_kernels_program_source(const char *program, char **source, char *or
   if (dir && !*dir) dir = NULL;
   const char *constants = embedded_source("constants");
   FM_ASSERT(constants != NULL);
-  size_t len = strlen(constants);
+  /* FMCL_JOINED: the files' own includes (for a compiler given one file alone) stand aside. */
+  static const char joined_mark[] = "#define FMCL_JOINED 1\n";
+  size_t len = strlen(joined_mark) + strlen(constants);
   char *joined = malloc(len + 2);
   if (!joined) return fm_fail(FM_ERR_NOMEM, "out of host memory joining kernel sources");
-  memcpy(joined, constants, len);
+  snprintf(joined, len + 1, "%s%s", joined_mark, constants);
   joined[len++] = '\n';
   joined[len] = '\0';
   origin[0] = '\0';
