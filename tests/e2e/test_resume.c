@@ -29,7 +29,12 @@ static int fmcl(const char *env, const char *dir, const char *extra, char **out)
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "%s %s %s --set output.dir=%s %s", env, FMCL_BINARY, recipe, dir,
            extra);
-  return test_shell(cmd, out);
+  if (out) return test_shell(cmd, out);
+  char *text = NULL; /* a failure the caller does not read still shows what it printed */
+  int rc = test_shell(cmd, &text);
+  if (rc != 0) fprintf(stderr, "fmcl %s: exit %d\n%s", extra, rc, text);
+  free(text);
+  return rc;
 }
 
 static fm_checkpoint load(const char *dir) {
