@@ -107,9 +107,13 @@ static const field fields[] = {
      "polynomial: n"},
     {"path.coupling", F_ENUM, OFF(path.coupling), 0, 0, 0, 0, fm_coupling_names, F_MODEL,
      "pairs of x0 and x1: independent, ot (each batch matched by an exact assignment on "
-     "squared distance, OT-CFM; solved on the host), ot_class (the same within each class "
+     "squared distance, OT-CFM; see path.ot_solver), ot_class (the same within each class "
      "of a class-conditional model) or sinkhorn (pairs drawn from the entropic plan, "
      "path.ot_reg; approximate)"},
+    {"path.ot_solver", F_ENUM, OFF(path.ot_solver), 0, 0, 0, 0, fm_ot_solver_names, 0,
+     "ot: device (the auction algorithm on the device, no host wait; the exact optimum of "
+     "the costs rounded to 523,000 levels at batch 512) or host (Jonker-Volgenant in double "
+     "precision: the reference)"},
     {"path.ot_reg", F_REAL, OFF(path.ot_reg), 0, 100, 1, 0, NULL, F_MODEL,
      "sinkhorn: entropic regularisation, relative to the batch's largest squared distance "
      "(small: close to ot; large: close to independent)"},

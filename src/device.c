@@ -203,7 +203,9 @@ static fm_status get_program(fm_device *dev, const char *name, const char *varia
   char *source = NULL, origin[512], options[800];
   fm_status st = fm_kernels_program_source(name, &source, origin, sizeof origin);
   if (st != FM_OK) return st;
-  snprintf(options, sizeof options, "-DFM_REDUCE_WG=%zu %s %s", dev->reduce_wg,
+  /* -w: a driver's compiler may print its warnings to the terminal (PoCL: "14 warnings
+   * generated." for the CPU products' wide vectors), which tells a user nothing. */
+  snprintf(options, sizeof options, "-w -DFM_REDUCE_WG=%zu %s %s", dev->reduce_wg,
            fm_kernels_program_options(name), variant);
   cl_program program = NULL;
   fm_program_target t = target_of(dev);

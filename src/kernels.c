@@ -19,6 +19,7 @@ static const program_files programs[] = {
     {"buffer", {"buffer", NULL}, ""},
     {"rng", {"rng", NULL}, ""},
     {"path", {"rng", "path", NULL}, ""},
+    {"auction", {"auction", NULL}, ""},
     {"mlp", {"activation", "reduce", "mlp", "mlp_thin", NULL}, ""},
     {"loss", {"reduce", "loss", NULL}, ""},
     {"optim", {"reduce", "optim", NULL}, ""},

@@ -1,11 +1,14 @@
 /* Host side of the probability path: one kernel launch per batch, or for minibatch
- * optimal transport two, with the assignment solved on the host between them. */
+ * optimal transport a draw and a combine with the assignment between them: solved on the
+ * device (ot with path.ot_solver device) or on the host. */
 #include "fmcl/path.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "fmcl/assignment.h"
+#include "fmcl/auction.h"
 #include "fmcl/progress.h"
 #include "fmcl/rng.h"
 #include "internal.h"
@@ -25,6 +28,8 @@ struct fm_path {
   double *u, *v, *w;         /* sinkhorn's scalings and column sums */
   double plan_error;         /* sinkhorn: the plans' column marginal errors, summed */
   fm_assignment *solver;
+  fm_auction *auction; /* ot on the device; NULL once its failure turned the path to the host */
+  int auction_failures; /* failed device solves reported so far */
   double ot_seconds;
   long ot_count;
 };
@@ -93,6 +98,8 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
       goto fail;
     }
     FM_TRY(fm_assignment_create(batch, &p->solver));
+    if (params->coupling == FM_COUPLING_OT && params->ot_solver == FM_OT_SOLVER_DEVICE)
+      FM_TRY(fm_auction_create(dev, batch, params->auction_round_limit, &p->auction));
   }
   *out = p;
   return FM_OK;
@@ -107,6 +114,7 @@ void fm_path_destroy(fm_path *p) {
   fm_device_release(p->dev, p->x1);
   fm_device_release(p->dev, p->perm);
   fm_assignment_destroy(p->solver);
+  fm_auction_destroy(p->auction);
   free(p->h0);
   free(p->h1);
   free(p->cost);
@@ -124,6 +132,24 @@ double fm_path_coupling_seconds(const fm_path *p, long *count) {
   if (count) *count = p->ot_count;
   return p->ot_seconds;
 }
+
+fm_status fm_path_check_coupling(fm_path *p, char *warning, size_t size) {
+  if (size) warning[0] = '\0';
+  if (!p->auction) return FM_OK;
+  fm_auction_record rec;
+  fm_status st = fm_auction_read_record(p->auction, &rec);
+  if (st != FM_OK || rec.failures == 0) return st;
+  snprintf(warning, size, "path.ot_solver device: the device's assignment failed at step %d "
+           "(%s); %d step%s paired their batch validly but not optimally; the rest of the run "
+           "solves it on the host (path.ot_solver=host)", rec.first_failed_step,
+           fm_auction_failure_str(rec.last_failure), rec.failures, rec.failures == 1 ? "" : "s");
+  p->auction_failures = rec.failures;
+  fm_auction_destroy(p->auction);
+  p->auction = NULL;
+  return FM_OK;
+}
+
+int fm_path_device_coupling(const fm_path *p) { return p->auction != NULL; }
 
 double fm_path_plan_error(const fm_path *p) {
   if (p->p.coupling != FM_COUPLING_SINKHORN || p->ot_count == 0) return -1;
@@ -302,7 +328,11 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
     return fm_device_launch(p->dev, k, 1, &global, NULL);
   }
   FM_TRY(fm_device_launch(p->dev, k, 1, &global, NULL));
-  FM_TRY(couple(p, n, has_labels ? row_labels : NULL, row0, seed, step));
+  if (p->auction) {
+    FM_TRY(fm_auction_pair(p->auction, p->x1, p->x0, n, p->dim, step, p->perm));
+  } else {
+    FM_TRY(couple(p, n, has_labels ? row_labels : NULL, row0, seed, step));
+  }
   k = p->k_combine;
   i = 0;
   FM_CL(FM_ARG(k, i++, p->x0));

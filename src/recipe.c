@@ -25,6 +25,7 @@ fm_path_params fm_recipe_path(const fm_config *cfg) {
       .beta_max = (float)cfg->path.beta_max,
       .exponent = (float)cfg->path.exponent,
       .coupling = cfg->path.coupling,
+      .ot_solver = cfg->path.ot_solver,
       .ot_reg = cfg->path.ot_reg,
       .sigma = (float)cfg->path.sigma,
       .time_sampling = cfg->train.time_sampling,

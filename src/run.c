@@ -289,6 +289,8 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
                         .sample_s = smp.seconds, .total_s = fm_seconds() - t_begin};
   sum.ot_seconds = fm_path_coupling_seconds(fm_trainer_path(tr), &sum.ot_steps);
   sum.plan_error = fm_path_plan_error(fm_trainer_path(tr));
+  if (cfg->path.coupling == FM_COUPLING_OT)
+    sum.ot_solver = fm_path_device_coupling(fm_trainer_path(tr)) ? "device" : "host";
   sum.ranks = ranks->size;
   fm_trainer_allreduce_seconds(tr, &sum.allreduce_s, &sum.gradient_copy_s);
   res->nfe = smp.nfe;

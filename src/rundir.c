@@ -270,6 +270,7 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   number_or_null(jt, "model_gflops_per_s", s->steps_per_s * flops * 1e-9, s->steps_per_s > 0);
   number_or_null(jt, "kernel_launches_per_step", s->per_step.launches, s->steps_per_s > 0);
   number_or_null(jt, "clblast_calls_per_step", s->per_step.library_calls, s->steps_per_s > 0);
+  if (s->ot_solver) cJSON_AddStringToObject(jt, "ot_solver", s->ot_solver);
   if (s->ot_steps > 0)
     cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
   if (s->plan_error >= 0) cJSON_AddNumberToObject(jt, "sinkhorn_marginal_error", s->plan_error);

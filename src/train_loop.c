@@ -81,6 +81,10 @@ static fm_status read_loss(loop *l, fm_loss_report *rep, int take) {
   fm_trainer *tr = l->p->trainer;
   fm_status st = take ? fm_trainer_take_loss(tr, rep) : fm_trainer_peek_loss(tr, rep);
   if (st != FM_OK) return st;
+  char warning[512];
+  st = fm_path_check_coupling(fm_trainer_path(tr), warning, sizeof warning);
+  if (st != FM_OK) return st;
+  if (warning[0] && l->writer) fm_report(l->p->report, FM_REPORT_WARNING, "%s", warning);
   if (rep->first_nonfinite_step || (rep->steps > 0 && !isfinite(rep->mean)))
     return numeric_failure(l, rep->first_nonfinite_step ? rep->first_nonfinite_step
                                                         : fm_trainer_steps(tr));

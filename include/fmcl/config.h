@@ -46,6 +46,7 @@ typedef struct fm_config {
     double beta_min, beta_max; /* vp */
     double exponent;           /* polynomial */
     fm_coupling coupling;
+    fm_ot_solver ot_solver;
     double ot_reg; /* sinkhorn's entropic regularisation, relative to the largest cost */
     double sigma; /* Gaussian noise around the path (I-CFM) */
   } path;

@@ -51,6 +51,16 @@
  * device's own value, the largest power of two up to FM_REDUCE_WG_MAX it allows. */
 #define FM_REDUCE_WG_MAX 256
 
+/* The device's assignment solver (cl/auction.cl): integer costs up to
+ * FM_AUCTION_RANGE(n), times n + 1 (an eighth of the int range), keep every bid below half
+ * of it; epsilon
+ * starts at the largest scaled cost / FM_AUCTION_FIRST_EPS and falls by
+ * FM_AUCTION_EPS_FACTOR per phase; the state is FM_AUCTION_STATE_ARRAYS arrays of n ints. */
+#define FM_AUCTION_RANGE(n) (2147483647 / (8 * ((n) + 1)))
+#define FM_AUCTION_FIRST_EPS 8
+#define FM_AUCTION_EPS_FACTOR 8
+#define FM_AUCTION_STATE_ARRAYS 9
+
 /* Work-groups of the first pass of a two-pass reduction, at most. */
 #define FM_REDUCE_GROUPS_MAX 256
 

@@ -3,6 +3,7 @@
 #define FMCL_FMCL_H
 
 #include "fmcl/assignment.h"
+#include "fmcl/auction.h"
 #include "fmcl/bench.h"
 #include "fmcl/checkpoint.h"
 #include "fmcl/config.h"

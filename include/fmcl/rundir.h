@@ -71,7 +71,8 @@ typedef struct fm_run_summary {
   double steps_per_s;
   int ranks;           /* processes that trained it (MPI); 1 without */
   double allreduce_s, gradient_copy_s; /* per step on rank 0: MPI, host copies */
-  long ot_steps;       /* steps whose ot coupling was timed (0: none) */
+  long ot_steps;       /* steps whose ot coupling was timed on the host (0: none) */
+  const char *ot_solver; /* ot: where the last step's assignment was solved; NULL: not ot */
   double ot_seconds;
   double plan_error;   /* sinkhorn: the plans' mean column marginal error; < 0: none */
   fm_step_commands per_step; /* commands per training step */

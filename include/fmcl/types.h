@@ -33,6 +33,10 @@ typedef enum fm_coupling {
   FM_COUPLING_INDEPENDENT, FM_COUPLING_OT, FM_COUPLING_OT_CLASS, FM_COUPLING_SINKHORN
 } fm_coupling;
 
+/* Where the ot coupling's assignment is solved: by the device's auction (no host wait) or
+ * by the host's Jonker-Volgenant solver. */
+typedef enum fm_ot_solver { FM_OT_SOLVER_DEVICE, FM_OT_SOLVER_HOST } fm_ot_solver;
+
 typedef enum fm_time_sampling {
   FM_TIME_UNIFORM = FM_CODE_TIME_UNIFORM,
   FM_TIME_LOGIT_NORMAL = FM_CODE_TIME_LOGIT_NORMAL
@@ -73,6 +77,7 @@ typedef enum fm_gemm_provider {
 extern const char *const fm_activation_names[];
 extern const char *const fm_scheduler_names[];
 extern const char *const fm_coupling_names[];
+extern const char *const fm_ot_solver_names[];
 extern const char *const fm_time_sampling_names[];
 extern const char *const fm_solver_names[];
 extern const char *const fm_lr_shape_names[];

@@ -137,6 +137,7 @@ START_TEST(diffusion_paths_stay_finite_next_to_t_equal_one) {
 }
 END_TEST
 
+/* _i: 0 solves on the device, 1 on the host. */
 START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
   /* With sigma_min 0 and condot: x_t = t x1 + (1 - t) x0 and u = x1 - x0, so x0 and x1
    * come back as x_t - t u and x_t + (1 - t) u. */
@@ -145,6 +146,7 @@ START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
   fm_path_params p = path_of(FM_SCHED_CONDOT);
   p.sigma_min = 0;
   p.coupling = FM_COUPLING_OT;
+  p.ot_solver = _i == 0 ? FM_OT_SOLVER_DEVICE : FM_OT_SOLVER_HOST;
   batch b = run_path(&p, data, N_DATA, NULL, 0);
   float x0[N * DIM], x1[N * DIM];
   for (int i = 0; i < N; i++)
@@ -184,6 +186,65 @@ START_TEST(ot_coupling_pairs_by_a_cost_minimizing_permutation) {
     }
   free_batch(&b);
   free_batch(&c);
+}
+END_TEST
+
+/* The device's and the host's solvers pair a batch at the same total cost (the pairs
+ * themselves may differ: rows that drew the same data point tie). */
+START_TEST(ot_on_the_device_pairs_a_batch_as_the_host_does) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 14, -3, 3);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.sigma_min = 0;
+  p.coupling = FM_COUPLING_OT;
+  fm_path_params q = p;
+  q.ot_solver = FM_OT_SOLVER_HOST;
+  batch device = run_path(&p, data, N_DATA, NULL, 0), host = run_path(&q, data, N_DATA, NULL, 0);
+  double total[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    const batch *b = k ? &host : &device;
+    for (int i = 0; i < N * DIM; i++) total[k] += b->uu[i] * b->uu[i]; /* u = x1 - x0 */
+  }
+  ck_assert_msg(fabs(total[0] - total[1]) <= 1e-4 * total[1], "pair cost: device %.7g, host %.7g",
+                total[0], total[1]);
+  free_batch(&device);
+  free_batch(&host);
+}
+END_TEST
+
+/* A device solve that fails (here: a round limit of 1) is reported once, with the step, and
+ * the path turns to the host's solver for the steps after it. */
+START_TEST(a_failed_device_assignment_turns_the_path_to_the_host) {
+  float data[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 15, -3, 3);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.coupling = FM_COUPLING_OT;
+  p.auction_round_limit = 1;
+  fm_device *dev = test_device();
+  cl_mem d = test_upload(data, N_DATA * DIM), x_t = test_zeros(N * DIM), t = test_zeros(N),
+         u = test_zeros(N * DIM);
+  fm_path *path = NULL;
+  ck_fm(fm_path_create(dev, &p, N, DIM, &path));
+  char warning[512];
+  ck_fm(fm_path_check_coupling(path, warning, sizeof warning));
+  ck_assert_str_eq(warning, "");
+  ck_assert(fm_path_device_coupling(path));
+  ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, 9, x_t, t, u, NULL));
+  ck_fm(fm_path_check_coupling(path, warning, sizeof warning));
+  ck_assert_msg(strstr(warning, "failed at step 9") && strstr(warning, "path.ot_solver=host"),
+                "warning: %s", warning);
+  ck_assert(!fm_path_device_coupling(path));
+  long host_solves = 0;
+  fm_path_coupling_seconds(path, &host_solves);
+  ck_assert_int_eq(host_solves, 0);
+  ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, 10, x_t, t, u, NULL));
+  fm_path_coupling_seconds(path, &host_solves);
+  ck_assert_int_eq(host_solves, 1);
+  ck_fm(fm_path_check_coupling(path, warning, sizeof warning));
+  ck_assert_str_eq(warning, "");
+  fm_path_destroy(path);
+  cl_mem bufs[] = {d, x_t, t, u};
+  for (int i = 0; i < 4; i++) fm_device_release(dev, bufs[i]);
 }
 END_TEST
 
@@ -456,7 +517,9 @@ int main(void) {
   tcase_add_loop_test(tc, every_scheduler_matches_the_host_reference, 0, 5);
   tcase_add_loop_test(tc, every_scheduler_hits_both_endpoints_and_u_is_the_time_derivative, 0, 5);
   tcase_add_test(tc, diffusion_paths_stay_finite_next_to_t_equal_one);
-  tcase_add_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation);
+  tcase_add_loop_test(tc, ot_coupling_pairs_by_a_cost_minimizing_permutation, 0, 2);
+  tcase_add_test(tc, ot_on_the_device_pairs_a_batch_as_the_host_does);
+  tcase_add_test(tc, a_failed_device_assignment_turns_the_path_to_the_host);
   tcase_add_test(tc, ot_class_pairs_optimally_within_each_class);
   tcase_add_test(tc, sinkhorn_pairs_move_from_ot_to_independent_with_the_regularisation);
   tcase_add_test(tc, sinkhorn_reports_its_marginal_error_and_refuses_an_underflow);

@@ -1,0 +1,44 @@
+/* Exact minibatch optimal transport on the device (cl/auction.cl): the assignment of a
+ * batch's data points to its source points that minimizes the sum of squared distances,
+ * solved by the auction algorithm in one work-group. A solve is two launches and no host
+ * wait; the host reads the outcome only when it asks for the solves' record. */
+#ifndef FMCL_AUCTION_H
+#define FMCL_AUCTION_H
+
+#include <stdint.h>
+
+#include "fmcl/device.h"
+
+typedef struct fm_auction fm_auction;
+
+/* Buffers for problems of up to n_max rows. round_limit: rounds of bidding a solve may
+ * take before it counts as failed (0: a default far above what batches need). */
+fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, fm_auction **out);
+void fm_auction_destroy(fm_auction *a);
+
+/* perm[i] (n ints) = the column j of the optimal assignment of row i for
+ * cost[i n + j] = |x1_i - x0_j|^2 (x1, x0: (n, dim)). The costs are rounded to
+ * FM_AUCTION_RANGE(n) steps of the largest; the assignment is the exact optimum of the
+ * rounded costs, so its total is within n / 2 steps of the true optimum. step is recorded
+ * when the solve fails. Enqueued only. */
+fm_status fm_auction_pair(fm_auction *a, cl_mem x1, cl_mem x0, int n, int dim, uint32_t step,
+                          cl_mem perm);
+
+/* The same for a given cost matrix (n, n) floats on the device (tests, other costs). */
+fm_status fm_auction_solve(fm_auction *a, cl_mem cost, int n, uint32_t step, cl_mem perm);
+
+/* What the solves so far did (waits for them). A failed solve (its round limit reached, a
+ * cost not finite, prices out of range) still left a permutation, not an optimal one. */
+typedef struct fm_auction_record {
+  int failures;      /* solves that failed */
+  int last_failure;  /* 1: round limit, 2: a cost not finite, 3: prices out of range */
+  int first_failed_step; /* -1: none */
+  int last_rounds;   /* rounds of bidding of the last solve */
+} fm_auction_record;
+
+fm_status fm_auction_read_record(fm_auction *a, fm_auction_record *out);
+
+/* A failure code as words. */
+const char *fm_auction_failure_str(int code);
+
+#endif
