@@ -8,7 +8,8 @@
  *           optimal, so the result is the exact optimum of the rounded costs.
  * Rows bid in parallel (Jacobi rounds): every unassigned row bids for its best column at
  * the price that leaves it indifferent to its second best plus epsilon; each column takes
- * its highest bid (ties: the lowest row) through 32-bit atomics. */
+ * its highest bid (ties: the lowest row) through 32-bit atomics. Every barrier after the
+ * reduction fences global and local memory: the state lives in global memory. */
 
 #ifndef FMCL_JOINED
 #include "../include/fmcl/constants.h"
@@ -120,17 +121,19 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
     for (int j = lid; j < n; j += wg) price[j] = 0;
     int top = range * (n + 1);
     int eps = max(1, top / FM_AUCTION_FIRST_EPS);
-    if (lid == 0) shared[1] = 0, shared[3] = INT_MAX;
+    if (lid == 0) shared[1] = 0;
     for (;;) { /* one phase per epsilon: every row starts unassigned */
       /* Prices matter only relative to each other: starting each phase from the lowest at
        * 0 keeps them from climbing a whole cost range per phase. */
       barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
-      for (int k = lid; k < n; k += wg) atomic_min(&shared[3], price[k]);
-      barrier(CLK_LOCAL_MEM_FENCE);
+      if (lid == 0) {
+        int lowest = INT_MAX;
+        for (int k = 0; k < n; k++) lowest = min(lowest, price[k]);
+        shared[3] = lowest;
+      }
+      barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
       int lowest = shared[3];
       for (int k = lid; k < n; k += wg) price[k] -= lowest;
-      barrier(CLK_LOCAL_MEM_FENCE);
-      if (lid == 0) shared[3] = INT_MAX;
       __global int *bidders = list, *later = next;
       for (int k = lid; k < n; k += wg) {
         col[k] = -1, owner[k] = -1;
@@ -143,7 +146,7 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
       for (;;) {
         /* Every item reads the round's outcome before any item writes the next one's. */
         left = shared[0], stop = shared[1];
-        barrier(CLK_LOCAL_MEM_FENCE);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
         if (left == 0 || stop != 0 || rounds == round_limit) break;
         rounds++;
         if (lid == 0) shared[2] = 0;
@@ -162,7 +165,7 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
           int i = bidders[k];
           if (bid[i] == best[bid_col[i]]) atomic_min(&winner[bid_col[i]], i);
         }
-        barrier(CLK_GLOBAL_MEM_FENCE);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
         /* Winners take their columns; the rows they displace and the rows outbid bid next. */
         for (int k = lid; k < left; k += wg) {
           int i = bidders[k], j = bid_col[i], out = i;
@@ -189,7 +192,7 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
       eps = max(1, eps / FM_AUCTION_EPS_FACTOR);
     }
   }
-  barrier(CLK_GLOBAL_MEM_FENCE);
+  barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
   if (lid == 0) {
     if (failure) { /* complete a permutation: free rows take the free columns in order */
       for (int k = 0; k < n; k++) owner[k] = -1;
@@ -209,6 +212,6 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
     }
     status[2] = rounds;
   }
-  barrier(CLK_GLOBAL_MEM_FENCE);
+  barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
   for (int i = lid; i < n; i += wg) perm[i] = col[i];
 }

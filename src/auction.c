@@ -17,7 +17,8 @@ struct fm_auction {
   size_t wg;     /* the solve's work-group: a power of two */
 };
 
-fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, fm_auction **out) {
+fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, int work_group,
+                            fm_auction **out) {
   fm_status st = FM_OK;
   *out = NULL;
   if (n_max <= 0 || n_max > 16384)
@@ -43,6 +44,14 @@ fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, fm_aucti
    * where more items only add loop overhead to every round (1 item: 14 ms a solve of 512
    * moons points, 256 items: 32 ms). */
   a->wg = fm_device_get_info(dev)->is_gpu ? fm_device_reduce_wg(dev) : 1;
+  if (work_group > 0) {
+    if ((work_group & (work_group - 1)) != 0 || (size_t)work_group > fm_device_max_work_group(dev)) {
+      st = fm_fail(FM_ERR_INVALID, "auction: a work-group of %d items; a power of two up to %zu",
+                   work_group, fm_device_max_work_group(dev));
+      goto fail;
+    }
+    a->wg = (size_t)work_group;
+  }
   *out = a;
   return FM_OK;
 fail:

@@ -99,7 +99,7 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
     }
     FM_TRY(fm_assignment_create(batch, &p->solver));
     if (params->coupling == FM_COUPLING_OT && params->ot_solver == FM_OT_SOLVER_DEVICE)
-      FM_TRY(fm_auction_create(dev, batch, params->auction_round_limit, &p->auction));
+      FM_TRY(fm_auction_create(dev, batch, params->auction_round_limit, 0, &p->auction));
   }
   *out = p;
   return FM_OK;

@@ -15,7 +15,7 @@ fi
 [ -x build/tests/unit_kernels ] || tools/setup.sh
 oclgrind build/fmcl devices
 status=0
-for suite in kernels rng solver gemm mlp; do
+for suite in kernels rng solver gemm mlp auction; do
   log="build/oclgrind-$suite.log"
   if ! CK_FORK=no oclgrind --check-api --data-races --max-errors 20 "build/tests/unit_$suite" >"$log" 2>&1; then
     status=1

@@ -12,8 +12,11 @@
 typedef struct fm_auction fm_auction;
 
 /* Buffers for problems of up to n_max rows. round_limit: rounds of bidding a solve may
- * take before it counts as failed (0: a default far above what batches need). */
-fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, fm_auction **out);
+ * take before it counts as failed (0: a default far above what batches need).
+ * work_group: items bidding at once, a power of two (0: the device's choice, a reduction
+ * work-group on a GPU and 1 on a CPU; tests run a GPU's shape on a CPU with it). */
+fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, int work_group,
+                            fm_auction **out);
 void fm_auction_destroy(fm_auction *a);
 
 /* perm[i] (n ints) = the column j of the optimal assignment of row i for

@@ -12,11 +12,16 @@ typedef struct outcome {
   fm_auction_record record;
 } outcome;
 
+/* The work-group of the solves: the device's own (0), and 64 items bidding at once as on a
+ * GPU (set by each test's loop index). */
+static int work_group;
+static const int work_groups[] = {0, 64};
+
 /* Solves cost (n, n) on the device with a fresh solver; perm is malloc'd. */
 static outcome device_solve(const float *cost, int n, int round_limit, uint32_t step) {
   fm_device *dev = test_device();
   fm_auction *a = NULL;
-  ck_fm(fm_auction_create(dev, n, round_limit, &a));
+  ck_fm(fm_auction_create(dev, n, round_limit, work_group, &a));
   cl_mem c = test_upload(cost, (size_t)n * (size_t)n), perm = NULL;
   ck_fm(fm_device_alloc(dev, (size_t)n * sizeof(int), "perm", &perm));
   ck_fm(fm_auction_solve(a, c, n, step, perm));
@@ -42,7 +47,7 @@ static void assert_permutation(const int *perm, int n) {
  * to FM_AUCTION_RANGE(n) steps of the largest (at most one step per row). */
 static void assert_optimal(const float *cost, int n, const char *what) {
   outcome got = device_solve(cost, n, 0, 0);
-  ck_assert_msg(got.record.failures == 0, "%s, n %d: the solve failed (%s)", what, n,
+  ck_assert_msg(got.record.failures == 0, "%s, n %d, work-group %d: the solve failed (%s)", what, n, work_group,
                 fm_auction_failure_str(got.record.last_failure));
   assert_permutation(got.perm, n);
   size_t nn = (size_t)n * (size_t)n;
@@ -52,12 +57,13 @@ static void assert_optimal(const float *cost, int n, const char *what) {
   ck_fm(fm_assignment_solve(c, n, assign, &host, NULL));
   for (int i = 0; i < n; i++) auction += c[(size_t)i * n + (size_t)got.perm[i]];
   double bound = n * largest / FM_AUCTION_RANGE(n) + 1e-9 * fabs(host);
-  ck_assert_msg(fabs(auction - host) <= bound, "%s, n %d: auction total %.9g, host %.9g (bound "
-                "%.3g)", what, n, auction, host, bound);
+  ck_assert_msg(fabs(auction - host) <= bound, "%s, n %d, work-group %d: auction total %.9g, host %.9g (bound "
+                "%.3g)", what, n, work_group, auction, host, bound);
   free(c), free(assign), free(got.perm);
 }
 
 START_TEST(auction_matches_the_host_optimum_on_random_costs) {
+  work_group = work_groups[_i];
   const int sizes[] = {1, 2, 3, 37, 100, 257, 513};
   for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
     int n = sizes[s];
@@ -70,6 +76,7 @@ START_TEST(auction_matches_the_host_optimum_on_random_costs) {
 END_TEST
 
 START_TEST(auction_matches_the_host_optimum_on_ties_and_structure) {
+  work_group = work_groups[_i];
   enum { N = 61 };
   static float cost[N * N];
   /* All costs equal: every permutation is optimal. */
@@ -95,6 +102,7 @@ END_TEST
 /* Squared distances built on the device, with repeated points on both sides (identical
  * rows and identical columns), against the host's optimum of the same distances. */
 START_TEST(auction_pairs_points_with_duplicates_optimally) {
+  work_group = work_groups[_i];
   enum { N = 50, DIM = 3 };
   float x1[N * DIM], x0[N * DIM];
   test_fill_uniform(x1, N * DIM, 7, -2, 2);
@@ -103,7 +111,7 @@ START_TEST(auction_pairs_points_with_duplicates_optimally) {
   for (int j = 30; j < 45; j++) memcpy(x0 + j * DIM, x0 + 5 * DIM, DIM * sizeof(float));
   fm_device *dev = test_device();
   fm_auction *a = NULL;
-  ck_fm(fm_auction_create(dev, N, 0, &a));
+  ck_fm(fm_auction_create(dev, N, 0, work_group, &a));
   cl_mem b1 = test_upload(x1, N * DIM), b0 = test_upload(x0, N * DIM), perm = NULL;
   ck_fm(fm_device_alloc(dev, N * sizeof(int), "perm", &perm));
   ck_fm(fm_auction_pair(a, b1, b0, N, DIM, 0, perm));
@@ -136,6 +144,7 @@ END_TEST
 /* A solve cut short by its round limit, or given a cost that is not finite, is recorded
  * (with the step of the first failure) and still leaves a permutation. */
 START_TEST(a_failed_solve_is_recorded_and_still_a_permutation) {
+  work_group = work_groups[_i];
   enum { N = 37 };
   static float cost[N * N];
   test_fill_uniform(cost, N * N, 9, 0, 1);
@@ -169,10 +178,10 @@ int main(void) {
   Suite *s = suite_create("auction");
   TCase *tc = tcase_create("auction");
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, auction_matches_the_host_optimum_on_random_costs);
-  tcase_add_test(tc, auction_matches_the_host_optimum_on_ties_and_structure);
-  tcase_add_test(tc, auction_pairs_points_with_duplicates_optimally);
-  tcase_add_test(tc, a_failed_solve_is_recorded_and_still_a_permutation);
+  tcase_add_loop_test(tc, auction_matches_the_host_optimum_on_random_costs, 0, 2);
+  tcase_add_loop_test(tc, auction_matches_the_host_optimum_on_ties_and_structure, 0, 2);
+  tcase_add_loop_test(tc, auction_pairs_points_with_duplicates_optimally, 0, 2);
+  tcase_add_loop_test(tc, a_failed_solve_is_recorded_and_still_a_permutation, 0, 2);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }
