@@ -44,12 +44,13 @@ static inline void fm_schedule(int kind, float4 p, float t, float *a, float *s, 
 
 /* Row i of the buffers, row r of the step's batch (the random numbers' counters use r, so
  * one rank's share of the rows is what one process draws there): x1 = data[j] with j
- * uniform; x0 ~ N(0, I), or source[j'] with j' uniform when n_source > 0; t uniform on
- * [0, 1), or sigmoid(time.x + time.y z) with z ~ N(0, 1); with labels, the row's class is
+ * uniform; x0 ~ N(0, I), or source[j'] with j' uniform when n_source > 0 (source[j], the
+ * data point's partner, when paired); t uniform on [0, 1), sigmoid(time.x + time.y z) with
+ * z ~ N(0, 1), or 0 (FM_CODE_TIME_START); with labels, the row's class is
  * labels[j], or the null class -1 with chance label_dropout. */
 static inline void fm_draw_row(uint i, uint r, __global const float *data, uint n_data,
-                               __global const float *source, uint n_source, uint dim,
-                               __global float *x0, __global float *x1, __global float *t_out,
+                               __global const float *source, uint n_source, int paired,
+                               uint dim, __global float *x0, __global float *x1, __global float *t_out,
                                uint2 key, uint step, int time_kind, float2 time,
                                __global const int *labels, int has_labels, float label_dropout,
                                __global int *row_labels) {
@@ -63,6 +64,8 @@ static inline void fm_draw_row(uint i, uint r, __global const float *data, uint 
   if (time_kind == FM_CODE_TIME_LOGIT_NORMAL) {
     float z = fm_normal2(b.z, b.w).x;
     t = 1.0f / (1.0f + exp(-(time.x + time.y * z)));
+  } else if (time_kind == FM_CODE_TIME_START) {
+    t = 0.0f;
   }
   t_out[i] = t;
   __global const float *picked = data + (size_t)j * dim;
@@ -70,7 +73,7 @@ static inline void fm_draw_row(uint i, uint r, __global const float *data, uint 
   for (uint d = 0; d < dim; d++) row1[d] = picked[d];
   if (n_source > 0) {
     uint4 q = fm_philox((uint4)(r, 0, step, FM_STREAM_SOURCE), key);
-    __global const float *src = source + (size_t)fm_mul_hi(q.x, n_source) * dim;
+    __global const float *src = source + (size_t)(paired ? j : fm_mul_hi(q.x, n_source)) * dim;
     for (uint d = 0; d < dim; d++) row0[d] = src[d];
     return;
   }
@@ -107,11 +110,11 @@ static inline void fm_combine_row(uint i, uint r, __global const float *x0,
 
 #define FM_DRAW_PARAMS                                                                     \
   __global const float *data, uint n_data, __global const float *source, uint n_source,   \
-      uint dim, __global float *x0, __global float *x1, __global float *t, uint n,        \
+      int paired, uint dim, __global float *x0, __global float *x1, __global float *t, uint n,        \
       uint first, uint2 key, uint step, int time_kind, float2 time, __global const int *labels, \
       int has_labels, float label_dropout, __global int *row_labels
 #define FM_DRAW_ARGS                                                                       \
-  data, n_data, source, n_source, dim, x0, x1, t, key, step, time_kind, time, labels,     \
+  data, n_data, source, n_source, paired, dim, x0, x1, t, key, step, time_kind, time, labels,     \
       has_labels, label_dropout, row_labels
 
 __kernel void fm_path_draw(FM_DRAW_PARAMS) {

@@ -140,7 +140,8 @@ static const field fields[] = {
      "decay of an exponential moving average of the weights, used for sampling and "
      "evaluation, warmed up as min(decay, (1 + t) / (10 + t)) at update t; 0: none"},
     {"train.time_sampling", F_ENUM, OFF(train.time_sampling), 0, 0, 0, 0, fm_time_sampling_names,
-     F_MODEL, "t ~ uniform on [0, 1), or logit_normal: sigmoid(mean + std z)"},
+     F_MODEL, "t ~ uniform on [0, 1), logit_normal: sigmoid(mean + std z), or start: t = 0 "
+     "only (the one-step map of fmcl distill)"},
     {"train.time_mean", F_REAL, OFF(train.time_mean), -10, 10, 0, 0, NULL, F_MODEL,
      "logit_normal: mean"},
     {"train.time_std", F_REAL, OFF(train.time_std), 0, 10, 1, 0, NULL, F_MODEL,
@@ -201,6 +202,21 @@ static const field fields[] = {
      "points of each side the metrics use (W2 costs O(n^3))"},
     {"eval.density_grid", F_INT, OFF(eval.density_grid), 0, 1000, 0, 0, NULL, 0,
      "cells per side of the density heat map (2-D data); 0: none"},
+    {"reflow.teacher", F_STRING, OFF(reflow.teacher), 0, 0, 0, SZ(reflow.teacher), NULL, F_MODEL,
+     "the teacher's checkpoint whose pairs this model trains on (fmcl reflow and fmcl distill "
+     "set it); empty: not a reflow"},
+    {"reflow.pairs", F_INT, OFF(reflow.pairs), 1, 16777216, 0, 0, NULL, F_MODEL,
+     "noise points the teacher carries to data: the fixed (x0, x1) pairs of the training set"},
+    {"reflow.solver", F_ENUM, OFF(reflow.solver), 0, 0, 0, 0, fm_solver_names, F_MODEL,
+     "the solver the teacher's pairs are integrated with"},
+    {"reflow.steps", F_INT, OFF(reflow.steps), 1, 100000, 0, 0, NULL, F_MODEL,
+     "steps of reflow.solver when it is a fixed-step solver (dopri5: also the grid its "
+     "tolerances start from)"},
+    {"reflow.init", F_ENUM, OFF(reflow.init), 0, 0, 0, 0, fm_reflow_init_names, F_MODEL,
+     "teacher: start from the teacher's weights; fresh: from a new initialisation"},
+    {"reflow.generation", F_INT, OFF(reflow.generation), 0, 1000, 0, 0, NULL, F_MODEL,
+     "k of a k-rectified flow: fmcl reflow sets the teacher's k + 1 (a model trained on "
+     "independent pairs is the 1-rectified flow), fmcl distill keeps it; 0: not a reflow"},
     {"output.dir", F_STRING, OFF(output.dir), 0, 0, 0, SZ(output.dir), NULL, 0,
      "run folder; empty for runs/<name>"},
     {"output.plots", F_BOOL, OFF(output.plots), 0, 0, 0, 0, NULL, 0,
@@ -229,6 +245,9 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->path.beta_max = 20.0;
   cfg->path.exponent = 2.0;
   cfg->path.ot_reg = 0.05;
+  cfg->reflow.pairs = 20000;
+  cfg->reflow.solver = FM_SOLVER_DOPRI5;
+  cfg->reflow.steps = 100;
   cfg->source.n = 100000;
   cfg->train.steps = 5000;
   cfg->train.batch = 512;
@@ -696,6 +715,13 @@ fm_status fm_config_validate(const fm_config *cfg) {
     return fm_fail(FM_ERR_CONFIG, "config: sample.batch must be positive");
   fm_status grid = check_grid(cfg);
   if (grid != FM_OK) return grid;
+  if ((cfg->path.coupling == FM_COUPLING_PAIRS) != (cfg->reflow.teacher[0] != '\0'))
+    return fm_fail(FM_ERR_CONFIG, "config: path.coupling pairs and reflow.teacher go together: "
+                   "a model trains on fixed pairs a teacher made; run fmcl reflow or fmcl "
+                   "distill --checkpoint TEACHER/model.fmck, which set both");
+  if (cfg->train.time_sampling == FM_TIME_START && cfg->path.coupling != FM_COUPLING_PAIRS)
+    return fm_fail(FM_ERR_CONFIG, "config: train.time_sampling start trains only v(x0, 0), the "
+                   "one-step map of a teacher's pairs; run fmcl distill for it, or use uniform");
   if (cfg->path.coupling == FM_COUPLING_OT_CLASS && cfg->model.classes == 0)
     return fm_fail(FM_ERR_CONFIG, "config: path.coupling ot_class pairs within the classes of "
                    "a class-conditional model; set model.classes, or use ot");
@@ -789,6 +815,8 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
   if (cfg->path.coupling != FM_COUPLING_SINKHORN)
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "path"),
                                             "ot_reg");
+  /* Likewise the reflow keys for a model that is not a reflow. */
+  if (!cfg->reflow.teacher[0]) cJSON_DeleteItemFromObjectCaseSensitive(root, "reflow");
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   uint64_t h = 1469598103934665603ull;

@@ -97,29 +97,35 @@ fail:
   return st;
 }
 
-fm_status fm_engine_load_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
-                               const char *path) {
+fm_status fm_engine_open_saved_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
+                                     const char *path, fm_mlp **out) {
   fm_status st = FM_OK;
-  FM_ASSERT(!e->mlp);
+  fm_mlp *mlp = NULL;
   fm_mlp_shape shape = fm_recipe_mlp_shape(&ck->config, ck->dim);
-  FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &e->mlp));
-  set_providers(e);
-  int ok = fm_mlp_flat_size(e->mlp) == ck->flat_size && fm_mlp_layers(e->mlp) == ck->n_layers;
+  FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &mlp));
+  fm_mlp_set_gemm(mlp, e->gemm);
+  fm_mlp_set_tuning(mlp, &e->tuning);
+  int ok = fm_mlp_flat_size(mlp) == ck->flat_size && fm_mlp_layers(mlp) == ck->n_layers;
   for (int l = 0; ok && l < ck->n_layers; l++)
-    ok = fm_mlp_layer_in(e->mlp, l) == ck->layer_in[l] &&
-         fm_mlp_layer_out(e->mlp, l) == ck->layer_out[l];
+    ok = fm_mlp_layer_in(mlp, l) == ck->layer_in[l] && fm_mlp_layer_out(mlp, l) == ck->layer_out[l];
   if (!ok) {
     st = fm_fail(FM_ERR_FORMAT, "checkpoint %s: its layer shapes do not match its config; the file "
                  "was not written by this version of fmcl", path);
     goto fail;
   }
   /* The EMA of the weights is the model to use when training kept one. */
-  FM_TRY(fm_mlp_write_params(e->mlp, ck->ema ? ck->ema : ck->params));
+  FM_TRY(fm_mlp_write_params(mlp, ck->ema ? ck->ema : ck->params));
+  *out = mlp;
   return FM_OK;
 fail:
-  fm_mlp_destroy(e->mlp);
-  e->mlp = NULL;
+  fm_mlp_destroy(mlp);
   return st;
+}
+
+fm_status fm_engine_load_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
+                               const char *path) {
+  FM_ASSERT(!e->mlp);
+  return fm_engine_open_saved_model(e, ck, capacity, path, &e->mlp);
 }
 
 fm_device *fm_engine_device(const fm_engine *e) { return e->dev; }

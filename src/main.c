@@ -192,6 +192,8 @@ static const char usage_main[] =
     "  train     train and sample an experiment (the default when --config is given)\n"
     "  sample    sample again from a saved model.fmck\n"
     "  likelihood  NLL of held-out points (or of a data file) under a saved model\n"
+    "  reflow    train a straighter model on the pairs a saved model makes (rectified flow)\n"
+    "  distill   train a one-step model on the pairs a saved model makes\n"
     "  devices   list the OpenCL devices and their indices\n"
     "  bench     compare devices on the same experiment\n"
     "  tune      measure the matrix products on a device and store the fastest\n"
@@ -246,11 +248,38 @@ static const char usage_sample[] =
     "\n"
     "Samples from a trained model with the config stored in the checkpoint; --set may change\n"
     "sample.solver, sample.steps, sample.n, sample.batch, sample.rtol, sample.atol,\n"
-    "sample.guidance, sample.class, seed (the source noise), device.* and output.dir (where\n"
-    "the file goes). Writes FILE.csv (an existing one only with --overwrite), or\n"
+    "sample.guidance, sample.class, sample.times, sample.time_shift, seed (the source noise),\n"
+    "device.*, output.dir (where the file goes) and sample.save_every (also writes the states\n"
+    "every that many steps to FILE-trajectory.csv and prints the paths' straightness S: 0 for\n"
+    "straight paths, exact with euler and 1). Writes FILE.csv (an existing one only with --overwrite), or\n"
     "samples-<solver><steps>-n<n>.csv next to the model (or in output.dir), adding -2, -3,\n"
     "... rather than replacing an earlier file.\n"
     "example: fmcl sample --checkpoint runs/8gaussians/model.fmck --set sample.n=10000\n";
+
+static const char usage_reflow[] =
+    "usage: fmcl reflow --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--resume | --overwrite]\n"
+    "                   [--quiet] [--progress MODE] [--profile]\n"
+    "\n"
+    "Reflow (rectified flow): the saved model (the teacher) carries reflow.pairs noise points\n"
+    "to data with reflow.solver (dopri5), and a new model trains on those fixed (x0, x1)\n"
+    "pairs with the straight path x_t = (1 - t) x0 + t x1 (path.coupling pairs), starting\n"
+    "from the teacher's weights (reflow.init). Its paths are straighter, so few solver steps\n"
+    "sample well. The teacher's config is the start; --set changes any key but path.*. The\n"
+    "run folder is runs/<name>-reflow<k>: the k-rectified flow (reflow.generation; a model\n"
+    "trained on independent pairs is the 1-rectified flow, so its reflow is runs/<name>-\n"
+    "reflow2); its config.json records the teacher (reflow.teacher). Reflowing a reflowed\n"
+    "model gives the next k. A class-conditional teacher needs sample.class.\n"
+    "example: fmcl reflow --checkpoint runs/moons/model.fmck --set train.steps=3000\n";
+
+static const char usage_distill[] =
+    "usage: fmcl distill --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--resume | --overwrite]\n"
+    "                    [--quiet] [--progress MODE] [--profile]\n"
+    "\n"
+    "Distillation to one step: as fmcl reflow, but the new model trains only at t = 0\n"
+    "(train.time_sampling start), so that one Euler step x0 + v(x0, 0) lands on the\n"
+    "teacher's x1, and it samples with euler, 1 step (sample.*). The run folder is\n"
+    "runs/<name>-distill. Distilling a 2-rectified flow is rectified flow's recipe.\n"
+    "example: fmcl distill --checkpoint runs/moons-reflow2/model.fmck\n";
 
 static const char usage_likelihood[] =
     "usage: fmcl likelihood --checkpoint RUN/model.fmck [--data FILE] [--set KEY=VALUE]...\n"
@@ -324,6 +353,10 @@ static const struct {
     {"sample", usage_sample, O_CHECKPOINT | O_SET | O_OUT | O_OVERWRITE | O_PROGRESS | O_QUIET},
     {"likelihood", usage_likelihood,
      O_CHECKPOINT | O_DATA | O_SET | O_OUT | O_OVERWRITE | O_PROGRESS | O_QUIET},
+    {"reflow", usage_reflow,
+     O_CHECKPOINT | O_SET | O_RESUME | O_OVERWRITE | O_PROGRESS | O_QUIET | O_PROFILE},
+    {"distill", usage_distill,
+     O_CHECKPOINT | O_SET | O_RESUME | O_OVERWRITE | O_PROGRESS | O_QUIET | O_PROFILE},
     {"bench", usage_bench, O_CONFIG | O_SET | O_DEVICES | O_STEPS | O_OVERWRITE | O_QUIET},
     {"tune", usage_tune, O_CONFIG | O_SET | O_QUIET},
     {"devices", usage_devices, 0},
@@ -560,6 +593,13 @@ static int run_command(const cli *c, const char *cmd, fm_ranks *ranks) {
       st = fm_run_sample(c->checkpoint, c->sets, c->n_sets, c->out, &opt, NULL, 0);
     else
       st = fm_run_likelihood(c->checkpoint, c->sets, c->n_sets, c->data, c->out, &opt);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "reflow") == 0 || strcmp(cmd, "distill") == 0) {
+    if (!c->checkpoint) return usage_error("%s needs --checkpoint RUN/model.fmck", cmd);
+    fm_run_result res;
+    st = fm_run_reflow(c->checkpoint, strcmp(cmd, "distill") == 0, c->sets, c->n_sets, &opt,
+                       &res);
     return st == FM_OK ? 0 : report(st);
   }
   if (strcmp(cmd, "data") == 0 && !c->out) return usage_error("data needs --out FOLDER");

@@ -81,7 +81,7 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_draw", &p->k_draw));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_combine", &p->k_combine));
   FM_TRY(fm_device_kernel(dev, "path", "fm_path_sample_rows", &p->k_sample));
-  if (params->coupling != FM_COUPLING_INDEPENDENT) {
+  if (params->coupling != FM_COUPLING_INDEPENDENT && params->coupling != FM_COUPLING_PAIRS) {
     p->h0 = malloc(values * sizeof *p->h0);
     p->h1 = malloc(values * sizeof *p->h1);
     p->cost = malloc(rows * rows * sizeof *p->cost);
@@ -291,13 +291,18 @@ fm_status fm_path_sample(fm_path *p, cl_mem data, cl_mem labels, int n_data, cl_
   cl_int time_kind = (cl_int)p->p.time_sampling;
   cl_float2 time = {{p->p.time_mean, p->p.time_std}};
   cl_mem src = source ? source : data; /* any valid buffer when unused */
-  cl_int use_perm = p->p.coupling != FM_COUPLING_INDEPENDENT;
+  cl_int use_perm = p->p.coupling != FM_COUPLING_INDEPENDENT && p->p.coupling != FM_COUPLING_PAIRS;
+  cl_int paired = p->p.coupling == FM_COUPLING_PAIRS;
+  if (paired && n_source != n_data)
+    return fm_fail(FM_ERR_INVALID, "path: the pairs coupling needs one source point per data "
+                   "point, got %d and %d", n_source, n_data);
   cl_kernel k = use_perm ? p->k_draw : p->k_sample;
   cl_uint i = 0;
   FM_CL(FM_ARG(k, i++, data));
   FM_CL(FM_ARG(k, i++, nd));
   FM_CL(FM_ARG(k, i++, src));
   FM_CL(FM_ARG(k, i++, ns));
+  FM_CL(FM_ARG(k, i++, paired));
   FM_CL(FM_ARG(k, i++, dim));
   FM_CL(FM_ARG(k, i++, p->x0));
   FM_CL(FM_ARG(k, i++, p->x1));

@@ -13,6 +13,7 @@
 #include "fmcl/evaluate.h"
 #include "fmcl/progress.h"
 #include "fmcl/recipe.h"
+#include "fmcl/reflow.h"
 #include "fmcl/rundir.h"
 #include "fmcl/sample.h"
 #include "fmcl/train.h"
@@ -225,6 +226,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   int capacity = train_rows > sample_rows ? train_rows : sample_rows;
   FM_TRY(fm_engine_new_model(engine, cfg, data.train.dim, capacity));
   fm_mlp *mlp = fm_engine_model(engine);
+  if (cfg->reflow.teacher[0]) FM_TRY(fm_reflow_make_pairs(engine, cfg, &data, mlp, r, opt->stop));
   FM_TRY(fm_trainer_create(mlp, cfg, &data.train, data.source.x ? &data.source : NULL, ranks,
                            &tr));
   fm_report(r, FM_REPORT_INFO, "data %s: %d training, %d held-out points of dimension %d%s; "
@@ -284,6 +286,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
                         .macs_per_row = fm_mlp_macs_per_row(mlp), .final_loss = tl.final_loss,
                         .steps_per_s = res->train_steps_per_s, .per_step = per_step,
                         .n_samples = smp.n, .nfe = smp.nfe,
+                        .straightness = fm_samples_straightness(&smp),
                         .per_nfe = {smp.launches_per_nfe, smp.library_calls_per_nfe}, .eval = &ev, .setup_s = setup_s,
                         .first_step_s = tl.first_step_s, .train_s = tl.train_s,
                         .sample_s = smp.seconds, .total_s = fm_seconds() - t_begin};

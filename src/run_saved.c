@@ -1,5 +1,5 @@
-/* The commands on a saved model: sampling again from a checkpoint, and the likelihood of
- * points under one. */
+/* The commands on a saved model: sampling again from a checkpoint, the likelihood of
+ * points under one, and a new model trained on its pairs (reflow, distillation). */
 #include "fmcl/run.h"
 
 #include <math.h>
@@ -13,6 +13,7 @@
 #include "fmcl/evaluate.h"
 #include "fmcl/progress.h"
 #include "fmcl/recipe.h"
+#include "fmcl/reflow.h"
 #include "fmcl/rundir.h"
 #include "fmcl/sample.h"
 #include "internal.h"
@@ -22,7 +23,7 @@
 static const char *const sample_keys[] = {
     "sample.solver", "sample.steps",    "sample.n",     "sample.batch", "sample.rtol",
     "sample.atol",   "sample.guidance", "sample.class", "sample.times", "sample.time_shift",
-    "seed",          "output.dir",      "device.",      NULL};
+    "sample.save_every", "seed",        "output.dir",   "device.",      NULL};
 static const char *const likelihood_keys[] = {
     "eval.solver", "eval.probes",  "eval.rtol", "eval.atol",         "eval.divergence",
     "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
@@ -96,7 +97,10 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   FM_TRY(fm_engine_load_model(engine, &ck, rows, checkpoint));
   FM_TRY(fm_dataset_load_source(&cfg, ck.mean, ck.std, ck.dim, &source));
   fm_sample_params sp = fm_recipe_sample(&cfg);
-  sp.save_every = 0;
+  /* The trajectory only when asked for: it holds every saved state of every point. */
+  int trajectory = overrides_key(overrides, n_overrides, "sample.save_every") &&
+                   cfg.sample.save_every > 0;
+  if (!trajectory) sp.save_every = 0;
   sp.source = source.x;
   sp.n_source = source.n;
   sp.stop = opt->stop;
@@ -106,6 +110,15 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   FM_TRY(fm_sample_draw(fm_engine_model(engine), &sp, ck.mean, ck.std, &smp));
   double build = fm_device_build_seconds(fm_engine_device(engine)) - build0;
   FM_TRY(fm_rundir_write_samples(path, &smp, (const char *const *)ck.columns));
+  char traj_path[1300] = "";
+  if (trajectory) { /* X.csv -> X-trajectory.csv */
+    size_t len = strlen(path);
+    int csv = len > 4 && strcmp(path + len - 4, ".csv") == 0;
+    snprintf(traj_path, sizeof traj_path, "%.*s-trajectory.csv", (int)(csv ? len - 4 : len), path);
+    FM_TRY(fm_rundir_write_trajectories(traj_path, &smp, (const char *const *)ck.columns));
+    fm_report(opt->report, FM_REPORT_INFO, "trajectory at %d times: %s; straightness S %.6g "
+              "(0: straight paths)", smp.n_times, traj_path, fm_samples_straightness(&smp));
+  }
   char how[512];
   fm_sample_describe(&sp, how, sizeof how);
   fm_report(opt->report, FM_REPORT_INFO,
@@ -195,4 +208,17 @@ fail:
   fm_points_free(&data);
   fm_checkpoint_free(&ck);
   return st;
+}
+
+fm_status fm_run_reflow(const char *checkpoint, int distill, const char *const *overrides,
+                        int n_overrides, const fm_run_options *opt, fm_run_result *res) {
+  fm_checkpoint ck;
+  memset(&ck, 0, sizeof ck);
+  fm_status st = fm_checkpoint_load(checkpoint, &ck);
+  if (st != FM_OK) return st;
+  fm_config cfg;
+  st = fm_reflow_config(&ck.config, checkpoint, distill, overrides, n_overrides, &cfg);
+  fm_checkpoint_free(&ck);
+  if (st != FM_OK) return st;
+  return fm_run_experiment(&cfg, opt, res);
 }

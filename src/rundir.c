@@ -274,6 +274,15 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   if (s->ot_steps > 0)
     cJSON_AddNumberToObject(jt, "ot_coupling_ms_per_step", 1e3 * s->ot_seconds / (double)s->ot_steps);
   if (s->plan_error >= 0) cJSON_AddNumberToObject(jt, "sinkhorn_marginal_error", s->plan_error);
+  if (cfg->reflow.teacher[0]) {
+    cJSON *jr = cJSON_AddObjectToObject(root, "reflow");
+    cJSON_AddStringToObject(jr, "teacher", cfg->reflow.teacher);
+    cJSON_AddStringToObject(jr, "kind", cfg->train.time_sampling == FM_TIME_START ? "distill"
+                                                                                   : "reflow");
+    cJSON_AddNumberToObject(jr, "generation", cfg->reflow.generation);
+    cJSON_AddNumberToObject(jr, "pairs", cfg->reflow.pairs);
+    cJSON_AddStringToObject(jr, "solver", fm_solver_name(cfg->reflow.solver));
+  }
   cJSON *js = cJSON_AddObjectToObject(root, "sample");
   cJSON_AddStringToObject(js, "solver", fm_solver_name(cfg->sample.solver));
   cJSON_AddNumberToObject(js, "steps", cfg->sample.steps);
@@ -288,6 +297,7 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
   }
   cJSON_AddNumberToObject(js, "n", s->n_samples);
   cJSON_AddNumberToObject(js, "nfe", (double)s->nfe);
+  number_or_null(js, "straightness_saved_states", s->straightness, s->straightness >= 0);
   number_or_null(js, "kernel_launches_per_nfe", s->per_nfe.launches, s->nfe > 0);
   number_or_null(js, "clblast_calls_per_nfe", s->per_nfe.library_calls, s->nfe > 0);
   number_or_null(js, "points_per_s", s->sample_s > 0 ? s->n_samples / s->sample_s : 0,

@@ -171,6 +171,7 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
   fm_solver_watch watch = {.stop = p->stop, .tick = fm_solve_progress_tick, .ctx = &progress};
   fm_solver_set_watch(solver, &watch);
   size_t plane = (size_t)p->n * (size_t)dim; /* one saved time of the trajectory */
+  uint32_t stream = p->stream ? p->stream : FM_STREAM_SAMPLE;
   for (int first = 0; first < p->n; first += batch) {
     progress.done = first;
     int rows = p->n - first < batch ? p->n - first : batch;
@@ -195,13 +196,13 @@ static fm_status generate(fm_mlp *mlp, const fm_sample_params *p, float *out, fl
       /* Source points picked on the host, one upload per batch. */
       for (int i = 0; i < rows; i++) {
         fm_rng rng;
-        fm_rng_init(&rng, p->seed, FM_STREAM_SAMPLE, (uint32_t)(p->first_point + first + i));
+        fm_rng_init(&rng, p->seed, stream, (uint32_t)(p->first_point + first + i));
         size_t j = (size_t)(((uint64_t)fm_rng_u32(&rng) * (uint64_t)p->n_source) >> 32);
         memcpy(dst + (size_t)i * dim, p->source + j * (size_t)dim, (size_t)dim * sizeof(float));
       }
       FM_TRY(fm_device_write(dev, x, 0, values * sizeof(float), dst));
     } else {
-      FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, FM_STREAM_SAMPLE,
+      FM_TRY(fm_sample_normal_rows(dev, x, rows, dim, p->seed, stream,
                                     (uint32_t)(p->first_point + first)));
     }
     /* Segment by segment between the saved times; fixed-step solvers take the same steps
@@ -248,6 +249,23 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
                              float *trajectory, long *nfe) {
   long total = 0;
   return generate(mlp, p, out, trajectory, nfe, &total);
+}
+
+double fm_samples_straightness(const fm_samples *s) {
+  if (!s->trajectory || s->n_times < 2 || s->n < 1) return -1;
+  size_t plane = (size_t)s->n * (size_t)s->dim;
+  const float *first = s->trajectory, *last = s->trajectory + (size_t)(s->n_times - 1) * plane;
+  double sum = 0;
+  for (int k = 0; k + 1 < s->n_times; k++) {
+    double dt = s->times[k + 1] - s->times[k];
+    if (!(dt > 0)) continue;
+    const float *a = s->trajectory + (size_t)k * plane, *b = a + plane;
+    for (size_t v = 0; v < plane; v++) {
+      double gap = ((double)last[v] - first[v]) - ((double)b[v] - a[v]) / dt;
+      sum += dt * gap * gap;
+    }
+  }
+  return sum / s->n;
 }
 
 void fm_samples_free(fm_samples *s) {

@@ -6,9 +6,11 @@
 const char *const fm_activation_names[] = {"silu", "relu", "tanh", "gelu", NULL};
 const char *const fm_scheduler_names[] = {"condot", "cosine", "linear_vp", "vp", "polynomial",
                                           NULL};
-const char *const fm_coupling_names[] = {"independent", "ot", "ot_class", "sinkhorn", NULL};
+const char *const fm_coupling_names[] = {"independent", "ot", "ot_class", "sinkhorn", "pairs",
+                                         NULL};
+const char *const fm_reflow_init_names[] = {"teacher", "fresh", NULL};
 const char *const fm_ot_solver_names[] = {"device", "host", NULL};
-const char *const fm_time_sampling_names[] = {"uniform", "logit_normal", NULL};
+const char *const fm_time_sampling_names[] = {"uniform", "logit_normal", "start", NULL};
 const char *const fm_solver_names[] = {"euler", "midpoint", "heun", "rk4", "dopri5", NULL};
 const char *const fm_lr_shape_names[] = {"constant", "cosine", NULL};
 const char *const fm_allreduce_names[] = {"whole", "layers", NULL};

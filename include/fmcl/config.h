@@ -98,6 +98,14 @@ typedef struct fm_config {
     int metric_points;
     int density_grid;
   } eval;
+  struct { /* a model trained on the (x0, x1) pairs of a teacher: fmcl reflow, fmcl distill */
+    char teacher[512]; /* the teacher's checkpoint; "": not a reflow */
+    int pairs;         /* noise points the teacher carries */
+    fm_solver_kind solver;
+    int steps;         /* of a fixed-step solver */
+    fm_reflow_init init;
+    int generation;    /* k of a k-rectified flow: the teacher's + 1 (0: not a reflow) */
+  } reflow;
   struct {
     char dir[512];
     int plots;

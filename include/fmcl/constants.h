@@ -17,6 +17,7 @@
 #define FM_STREAM_SOURCE_DATA 10 /* a toy source set */
 #define FM_STREAM_LABEL 11      /* label dropout and sampled classes */
 #define FM_STREAM_PLAN 12       /* pairs drawn from the sinkhorn coupling's plan */
+#define FM_STREAM_REFLOW 13     /* the source points a teacher carries to reflow pairs */
 
 /* The path's codes, the values of fm_scheduler and fm_time_sampling (fmcl/types.h). */
 #define FM_CODE_SCHED_CONDOT 0
@@ -26,6 +27,7 @@
 #define FM_CODE_SCHED_POLYNOMIAL 4
 #define FM_CODE_TIME_UNIFORM 0
 #define FM_CODE_TIME_LOGIT_NORMAL 1
+#define FM_CODE_TIME_START 2
 
 /* fmcl's products for CPUs (cl/gemm.cl): a work-item computes an FM_GEMM_TILE_M x
  * FM_GEMM_TILE_N tile of C; widths up to FM_GEMM_THIN take the thin kernels. */

@@ -40,6 +40,11 @@ fm_status fm_engine_new_model(fm_engine *e, const fm_config *cfg, int dim, int c
 fm_status fm_engine_load_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
                                const char *path);
 
+/* Another model from a checkpoint on the same device (a reflow's teacher), owned by the
+ * caller (fm_mlp_destroy). */
+fm_status fm_engine_open_saved_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
+                                     const char *path, fm_mlp **out);
+
 fm_device *fm_engine_device(const fm_engine *e);
 fm_mlp *fm_engine_model(const fm_engine *e); /* NULL before a model is made */
 

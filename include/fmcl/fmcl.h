@@ -24,6 +24,7 @@
 #include "fmcl/plot.h"
 #include "fmcl/progress.h"
 #include "fmcl/recipe.h"
+#include "fmcl/reflow.h"
 #include "fmcl/report.h"
 #include "fmcl/rng.h"
 #include "fmcl/run.h"

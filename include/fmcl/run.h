@@ -60,6 +60,14 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
                             const char *data_path, const char *out_path,
                             const fm_run_options *opt);
 
+/* A reflow (distill 0) or a distillation (distill 1) of a checkpoint's model: its config
+ * made into a reflow's by fm_reflow_config with the overrides, then trained, sampled and
+ * judged as an experiment (fm_run_experiment) on the teacher's pairs. The run folder
+ * (runs/<name>-reflow<k> or -distill) records the teacher in config.json and
+ * summary.json. */
+fm_status fm_run_reflow(const char *checkpoint, int distill, const char *const *overrides,
+                        int n_overrides, const fm_run_options *opt, fm_run_result *res);
+
 /* Writes the experiment's data set as train.csv and test.csv into dir (one that holds a
  * train.csv only with opt->overwrite). */
 fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run_options *opt);

@@ -78,6 +78,7 @@ typedef struct fm_run_summary {
   fm_step_commands per_step; /* commands per training step */
   int n_samples;
   long nfe;
+  double straightness; /* of the samples' saved states (fm_samples_straightness); < 0: none */
   fm_step_commands per_nfe;  /* commands per evaluation of the model in sampling */
   const fm_eval_report *eval;
   double setup_s, first_step_s, train_s, sample_s, total_s;

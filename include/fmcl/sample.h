@@ -21,6 +21,7 @@ typedef struct fm_sample_params {
                         of it starts there, and draws the same points one process does */
   int batch;         /* points integrated at once (at most the model's capacity) */
   uint64_t seed;
+  uint32_t stream;   /* the random stream of the source points (0: FM_STREAM_SAMPLE) */
   double rtol, atol; /* dopri5 */
   int save_every;    /* keep the state every this many steps (0: only the end) */
   const float *source; /* (n_source, dim) source points on the host, or NULL: N(0, I) */
@@ -74,6 +75,12 @@ typedef struct fm_samples {
 fm_status fm_sample_draw(fm_mlp *mlp, fm_sample_params *params, const double *mean,
                          const double *std, fm_samples *out);
 void fm_samples_free(fm_samples *s);
+
+/* The straightness of the sampled paths over their saved states (Liu et al.'s S): the mean
+ * over points of sum_k dt_k |(x(1) - x(0)) - (x(t_k+1) - x(t_k)) / dt_k|^2, 0 for straight
+ * paths; exact for a fixed-step solver whose every step is saved (save_every 1), lower
+ * when states are skipped. -1 without a trajectory. */
+double fm_samples_straightness(const fm_samples *s);
 
 /* The solver as messages name it: "rk4, 25 steps", "rk4, 3 steps at t = 0, 0.5, 0.8, 1"
  * (every time of a grid that is not uniform, up to 33 of them) or "dopri5 (rtol 1e-05,

@@ -30,17 +30,23 @@ typedef enum fm_scheduler {
 /* ot_class: ot within each class of a class-conditional batch; sinkhorn: pairs drawn from
  * the entropic plan. */
 typedef enum fm_coupling {
-  FM_COUPLING_INDEPENDENT, FM_COUPLING_OT, FM_COUPLING_OT_CLASS, FM_COUPLING_SINKHORN
+  FM_COUPLING_INDEPENDENT, FM_COUPLING_OT, FM_COUPLING_OT_CLASS, FM_COUPLING_SINKHORN,
+  FM_COUPLING_PAIRS /* fixed (x0, x1) pairs: data point j with source point j (reflow) */
 } fm_coupling;
 
 /* Where the ot coupling's assignment is solved: by the device's auction (no host wait) or
  * by the host's Jonker-Volgenant solver. */
 typedef enum fm_ot_solver { FM_OT_SOLVER_DEVICE, FM_OT_SOLVER_HOST } fm_ot_solver;
 
+/* start: t = 0 only, the one-step map a distilled model learns (fmcl distill). */
 typedef enum fm_time_sampling {
   FM_TIME_UNIFORM = FM_CODE_TIME_UNIFORM,
-  FM_TIME_LOGIT_NORMAL = FM_CODE_TIME_LOGIT_NORMAL
+  FM_TIME_LOGIT_NORMAL = FM_CODE_TIME_LOGIT_NORMAL,
+  FM_TIME_START = FM_CODE_TIME_START
 } fm_time_sampling;
+
+/* What a reflowed or distilled model starts from: its teacher's weights, or new ones. */
+typedef enum fm_reflow_init { FM_REFLOW_INIT_TEACHER, FM_REFLOW_INIT_FRESH } fm_reflow_init;
 
 typedef enum fm_solver_kind {
   FM_SOLVER_EULER,
@@ -78,6 +84,7 @@ extern const char *const fm_activation_names[];
 extern const char *const fm_scheduler_names[];
 extern const char *const fm_coupling_names[];
 extern const char *const fm_ot_solver_names[];
+extern const char *const fm_reflow_init_names[];
 extern const char *const fm_time_sampling_names[];
 extern const char *const fm_solver_names[];
 extern const char *const fm_lr_shape_names[];

@@ -30,7 +30,7 @@ static const struct {
     /* the config turned into parameters, tuning files, data sets */
     {"recipe", 8}, {"tuning", 8}, {"dataset", 8},
     /* device + tuning + model; the training step; evaluation; the run folder */
-    {"engine", 9}, {"train", 9}, {"evaluate", 9}, {"rundir", 10},
+    {"engine", 9}, {"train", 9}, {"evaluate", 9}, {"rundir", 10}, {"reflow", 10},
     {"train_loop", 11},
     /* the commands */
     {"run", 12}, {"tune", 12}, {"bench", 12},
