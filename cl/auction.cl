@@ -2,10 +2,11 @@
  * epsilon scaling, run by one work-group so a whole solve is one launch and the host never
  * waits for it.
  *   costs   cost[i n + j] = |x1_i - x0_j|^2 (rows: data points, columns: source points)
- *   solve   rounds the costs to integers (the largest to FM_AUCTION_RANGE(n) / (n + 1)),
- *           scales them by n + 1 and runs the auction down to epsilon 1: an assignment within
- *           n epsilon of the optimum of integer costs that are multiples of n + 1 is
- *           optimal, so the result is the exact optimum of the rounded costs.
+ *   solve   rounds the costs to integers (the largest to FM_AUCTION_RANGE(n); below 15
+ *           rows float precision is coarser than that), scales them by n + 1 and runs the
+ *           auction down to epsilon 1: an assignment within n epsilon of the optimum of
+ *           integer costs that are multiples of n + 1 is optimal, so the result is the exact
+ *           optimum of the rounded costs.
  * Rows bid in parallel (Jacobi rounds): every unassigned row bids for its best column at
  * the price that leaves it indifferent to its second best plus epsilon; each column takes
  * its highest bid (ties: the lowest row) through 32-bit atomics. Every barrier after the
@@ -115,9 +116,11 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
   if (!(largest <= FLT_MAX)) {
     failure = 2;
   } else {
-    float scale = largest > 0.0f ? (float)range / largest : 0.0f;
+    /* cost / largest first, as range / largest may overflow; costs all below FLT_MIN
+     * count as equal. */
+    float inverse = largest >= FLT_MIN ? 1.0f / largest : 0.0f;
     for (size_t k = (size_t)lid; k < nn; k += (size_t)wg)
-      icost[k] = (int)rint(cost[k] * scale) * (n + 1);
+      icost[k] = (int)rint(cost[k] * inverse * (float)range) * (n + 1);
     for (int j = lid; j < n; j += wg) price[j] = 0;
     int top = range * (n + 1);
     int eps = max(1, top / FM_AUCTION_FIRST_EPS);

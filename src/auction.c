@@ -43,11 +43,18 @@ fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, int work
   /* A GPU bids with a work-group of rows at once; a CPU runs one work-group on one core,
    * where more items only add loop overhead to every round (1 item: 14 ms a solve of 512
    * moons points, 256 items: 32 ms). */
+  /* One work-group must hold the whole solve: the kernel's own limit (registers) may be
+   * below the device's. */
+  size_t limit = 0;
+  FM_CL(clGetKernelWorkGroupInfo(a->k_solve, fm_device_get_info(dev)->id,
+                                 CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit, NULL));
+  if (limit > fm_device_max_work_group(dev)) limit = fm_device_max_work_group(dev);
   a->wg = fm_device_get_info(dev)->is_gpu ? fm_device_reduce_wg(dev) : 1;
+  while (a->wg > limit && a->wg > 1) a->wg /= 2;
   if (work_group > 0) {
-    if ((work_group & (work_group - 1)) != 0 || (size_t)work_group > fm_device_max_work_group(dev)) {
+    if ((work_group & (work_group - 1)) != 0 || (size_t)work_group > limit) {
       st = fm_fail(FM_ERR_INVALID, "auction: a work-group of %d items; a power of two up to %zu",
-                   work_group, fm_device_max_work_group(dev));
+                   work_group, limit);
       goto fail;
     }
     a->wg = (size_t)work_group;

@@ -8,6 +8,7 @@
 
 #include "fileio.h"
 #include "fmcl/checkpoint.h"
+#include "fmcl/data.h"
 #include "fmcl/progress.h"
 #include "fmcl/recipe.h"
 #include "fmcl/sample.h"
@@ -21,6 +22,10 @@ fm_status fm_reflow_config(const fm_config *teacher_cfg, const char *checkpoint,
   if (strlen(checkpoint) >= sizeof c->reflow.teacher)
     return fm_fail(FM_ERR_CONFIG, "%s: the checkpoint path is longer than %zu characters",
                    command, sizeof c->reflow.teacher - 1);
+  /* The reflow's own settings start from the defaults, not from the teacher's reflow. */
+  fm_config defaults;
+  fm_config_defaults(&defaults);
+  c->reflow = defaults.reflow;
   fm_strlcpy(c->reflow.teacher, checkpoint, sizeof c->reflow.teacher);
   /* A model trained on independent pairs is the 1-rectified flow; reflowing a k-rectified
    * flow gives the (k + 1)-rectified one, and distilling keeps k. */
@@ -69,15 +74,39 @@ fm_status fm_reflow_config(const fm_config *teacher_cfg, const char *checkpoint,
   return FM_OK;
 }
 
-/* The student's shape is the teacher's: its weights can be copied. */
-static int same_shape(fm_mlp *student, const fm_checkpoint *ck) {
-  if (fm_mlp_flat_size(student) != ck->flat_size || fm_mlp_layers(student) != ck->n_layers)
+/* The student's model is the teacher's (layers, widths, activation, inputs): its weights
+ * can be copied and mean the same. */
+static int same_model(const fm_config *student, const fm_checkpoint *ck, int dim) {
+  fm_mlp_shape a = fm_recipe_mlp_shape(student, dim), b = fm_recipe_mlp_shape(&ck->config, ck->dim);
+  if (a.dim != b.dim || a.time_features != b.time_features || a.classes != b.classes ||
+      a.n_hidden != b.n_hidden || a.activation != b.activation)
     return 0;
-  for (int l = 0; l < ck->n_layers; l++)
-    if (fm_mlp_layer_in(student, l) != ck->layer_in[l] ||
-        fm_mlp_layer_out(student, l) != ck->layer_out[l])
-      return 0;
+  for (int i = 0; i < a.n_hidden; i++)
+    if (a.hidden[i] != b.hidden[i]) return 0;
   return 1;
+}
+
+fm_status fm_reflow_check_teacher(const fm_config *cfg, const fm_checkpoint *ck, int dim) {
+  const char *path = cfg->reflow.teacher;
+  if (ck->dim != dim)
+    return fm_fail(FM_ERR_CONFIG, "reflow.teacher %s: the teacher takes points of dimension %d "
+                   "and this data (data.name %s, data.path '%s') has dimension %d; reflow from a "
+                   "teacher of the same data", path, ck->dim, cfg->data.name, cfg->data.path, dim);
+  if (ck->config.train.time_sampling == FM_TIME_START)
+    return fm_fail(FM_ERR_CONFIG, "reflow.teacher %s was distilled (trained at t = 0 only, "
+                   "train.time_sampling start): it maps noise to data in one step and has no "
+                   "flow to integrate; reflow or distill its own teacher (%s)", path,
+                   ck->config.reflow.teacher);
+  int classes = ck->config.model.classes;
+  if (classes > 0 && cfg->sample.class_label < 0)
+    return fm_fail(FM_ERR_CONFIG, "reflow.teacher %s is class-conditional (%d classes): its "
+                   "pairs need a class; set sample.class to the class to straighten", path,
+                   classes);
+  if (cfg->reflow.init == FM_REFLOW_INIT_TEACHER && !same_model(cfg, ck, dim))
+    return fm_fail(FM_ERR_CONFIG, "reflow.init teacher copies the teacher's weights, but model.* "
+                   "describes another model than %s's; keep the teacher's model keys or set "
+                   "reflow.init=fresh", path);
+  return FM_OK;
 }
 
 static fm_status copy_stats(double **dst, const double *src, int dim) {
@@ -91,7 +120,8 @@ static fm_status copy_stats(double **dst, const double *src, int dim) {
 }
 
 fm_status fm_reflow_make_pairs(fm_engine *e, const fm_config *cfg, fm_dataset *data,
-                               fm_mlp *student, const fm_reporter *report, fm_stop_flag *stop) {
+                               fm_points *pair_x0, fm_mlp *student, const fm_reporter *report,
+                               fm_stop_flag *stop) {
   fm_status st = FM_OK;
   const char *path = cfg->reflow.teacher;
   fm_checkpoint ck;
@@ -100,25 +130,8 @@ fm_status fm_reflow_make_pairs(fm_engine *e, const fm_config *cfg, fm_dataset *d
   int *labels = NULL;
   memset(&ck, 0, sizeof ck);
   FM_TRY(fm_checkpoint_load(path, &ck));
-  int dim = data->train.dim, n = cfg->reflow.pairs;
-  if (ck.dim != dim) {
-    st = fm_fail(FM_ERR_CONFIG, "reflow.teacher %s: the teacher takes points of dimension %d "
-                 "and this data (data.name %s, data.path '%s') has dimension %d; reflow from a "
-                 "teacher of the same data", path, ck.dim, cfg->data.name, cfg->data.path, dim);
-    goto fail;
-  }
-  int classes = ck.config.model.classes;
-  if (classes > 0 && cfg->sample.class_label < 0) {
-    st = fm_fail(FM_ERR_CONFIG, "reflow.teacher %s is class-conditional (%d classes): its pairs "
-                 "need a class; set sample.class to the class to straighten", path, classes);
-    goto fail;
-  }
-  if (cfg->reflow.init == FM_REFLOW_INIT_TEACHER && !same_shape(student, &ck)) {
-    st = fm_fail(FM_ERR_CONFIG, "reflow.init teacher copies the teacher's weights, but model.* "
-                 "makes a model of another shape than %s's; keep the teacher's model keys or set "
-                 "reflow.init=fresh", path);
-    goto fail;
-  }
+  int dim = data->train.dim, n = cfg->reflow.pairs, classes = ck.config.model.classes;
+  FM_TRY(fm_reflow_check_teacher(cfg, &ck, dim));
   int rows = n < cfg->sample.batch ? n : cfg->sample.batch;
   FM_TRY(fm_engine_open_saved_model(e, &ck, rows, path, &teacher));
   fm_sample_params sp = fm_recipe_sample(cfg);
@@ -137,6 +150,7 @@ fm_status fm_reflow_make_pairs(fm_engine *e, const fm_config *cfg, fm_dataset *d
   sp.stop = stop;
   sp.report = report;
   size_t plane = (size_t)n * (size_t)dim;
+  FM_ASSERT(fm_sample_save_times(&sp, NULL, 0) == 2); /* save_every = steps: 0 and 1 */
   ends = malloc(2 * plane * sizeof *ends);
   x0 = malloc(plane * sizeof *x0);
   labels = classes > 0 ? malloc((size_t)n * sizeof *labels) : NULL;
@@ -166,9 +180,8 @@ fm_status fm_reflow_make_pairs(fm_engine *e, const fm_config *cfg, fm_dataset *d
   free(data->train.label);
   data->train.x = x1, data->train.label = labels, data->train.n = n;
   labels = NULL;
-  free(data->source.x);
-  free(data->source.label);
-  data->source.x = x0, data->source.label = NULL, data->source.n = n, data->source.dim = dim;
+  fm_points_free(pair_x0);
+  pair_x0->x = x0, pair_x0->n = n, pair_x0->dim = dim;
   x0 = NULL;
   FM_TRY(copy_stats(&data->mean, ck.mean, dim));
   FM_TRY(copy_stats(&data->std, ck.std, dim));

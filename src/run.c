@@ -182,6 +182,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   fm_engine *engine = NULL;
   fm_trainer *tr = NULL;
   fm_dataset data = {0};
+  fm_points pair_x0 = {0}; /* a reflow's source points, pair by pair with its training set */
   fm_samples smp = {0};
   char *json = NULL, dir[1024], path[1200];
   double t_begin = fm_seconds();
@@ -226,9 +227,10 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   int capacity = train_rows > sample_rows ? train_rows : sample_rows;
   FM_TRY(fm_engine_new_model(engine, cfg, data.train.dim, capacity));
   fm_mlp *mlp = fm_engine_model(engine);
-  if (cfg->reflow.teacher[0]) FM_TRY(fm_reflow_make_pairs(engine, cfg, &data, mlp, r, opt->stop));
-  FM_TRY(fm_trainer_create(mlp, cfg, &data.train, data.source.x ? &data.source : NULL, ranks,
-                           &tr));
+  if (cfg->reflow.teacher[0])
+    FM_TRY(fm_reflow_make_pairs(engine, cfg, &data, &pair_x0, mlp, r, opt->stop));
+  const fm_points *train_source = pair_x0.x ? &pair_x0 : data.source.x ? &data.source : NULL;
+  FM_TRY(fm_trainer_create(mlp, cfg, &data.train, train_source, ranks, &tr));
   fm_report(r, FM_REPORT_INFO, "data %s: %d training, %d held-out points of dimension %d%s; "
             "model: %zu parameters; %d steps of batch %d",
             cfg->data.path[0] ? cfg->data.path : cfg->data.name, data.train.n, data.test.n,
@@ -238,7 +240,8 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
     fm_report(r, FM_REPORT_INFO, "%d ranks (MPI: %s): each trains on %d or %d rows of every "
               "batch and the gradients are summed over them", ranks->size,
               fm_ranks_mpi_version(), cfg->train.batch / ranks->size, train_rows);
-  if (ranks->size > 1 && cfg->path.coupling != FM_COUPLING_INDEPENDENT)
+  if (ranks->size > 1 && cfg->path.coupling != FM_COUPLING_INDEPENDENT &&
+      cfg->path.coupling != FM_COUPLING_PAIRS)
     fm_report(r, FM_REPORT_WARNING, "path.coupling %s pairs the noise and the data within "
               "each rank's rows, so with %d ranks its pairs and the training differ from one "
               "process's (the independent coupling trains the same on any number of ranks)",
@@ -308,6 +311,7 @@ fail:
   free(json);
   fm_trainer_destroy(tr);
   fm_dataset_free(&data);
+  fm_points_free(&pair_x0);
   fm_engine_destroy(engine);
   return st;
 }

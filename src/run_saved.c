@@ -91,15 +91,23 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   }
   FM_TRY(fm_output_file(out_path ? out_path : want, out_path != NULL, opt->overwrite, "--out",
                         path, sizeof path));
+  /* The trajectory only when asked for: it holds every saved state of every point. It goes
+   * to X-trajectory.csv next to X.csv, under the same rule for an existing file. */
+  int trajectory = overrides_key(overrides, n_overrides, "sample.save_every") &&
+                   cfg.sample.save_every > 0;
+  char traj_path[1300] = "";
+  if (trajectory) {
+    size_t len = strlen(path);
+    int csv = len > 4 && strcmp(path + len - 4, ".csv") == 0;
+    snprintf(want, sizeof want, "%.*s-trajectory.csv", (int)(csv ? len - 4 : len), path);
+    FM_TRY(fm_output_file(want, 1, opt->overwrite, "--out", traj_path, sizeof traj_path));
+  }
   fm_engine_options eo = {.profiling = opt->profile, .report = opt->report};
   FM_TRY(fm_engine_open(&cfg, &eo, &engine));
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
   FM_TRY(fm_engine_load_model(engine, &ck, rows, checkpoint));
   FM_TRY(fm_dataset_load_source(&cfg, ck.mean, ck.std, ck.dim, &source));
   fm_sample_params sp = fm_recipe_sample(&cfg);
-  /* The trajectory only when asked for: it holds every saved state of every point. */
-  int trajectory = overrides_key(overrides, n_overrides, "sample.save_every") &&
-                   cfg.sample.save_every > 0;
   if (!trajectory) sp.save_every = 0;
   sp.source = source.x;
   sp.n_source = source.n;
@@ -110,14 +118,15 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   FM_TRY(fm_sample_draw(fm_engine_model(engine), &sp, ck.mean, ck.std, &smp));
   double build = fm_device_build_seconds(fm_engine_device(engine)) - build0;
   FM_TRY(fm_rundir_write_samples(path, &smp, (const char *const *)ck.columns));
-  char traj_path[1300] = "";
-  if (trajectory) { /* X.csv -> X-trajectory.csv */
-    size_t len = strlen(path);
-    int csv = len > 4 && strcmp(path + len - 4, ".csv") == 0;
-    snprintf(traj_path, sizeof traj_path, "%.*s-trajectory.csv", (int)(csv ? len - 4 : len), path);
+  if (trajectory) {
     FM_TRY(fm_rundir_write_trajectories(traj_path, &smp, (const char *const *)ck.columns));
-    fm_report(opt->report, FM_REPORT_INFO, "trajectory at %d times: %s; straightness S %.6g "
-              "(0: straight paths)", smp.n_times, traj_path, fm_samples_straightness(&smp));
+    double s = fm_samples_straightness(&smp);
+    if (s >= 0)
+      fm_report(opt->report, FM_REPORT_INFO, "trajectory at %d times: %s; straightness S %.6g "
+                "(0: straight paths)", smp.n_times, traj_path, s);
+    else
+      fm_report(opt->report, FM_REPORT_INFO, "trajectory at %d times: %s (the straightness "
+                "needs at least two steps between them)", smp.n_times, traj_path);
   }
   char how[512];
   fm_sample_describe(&sp, how, sizeof how);
@@ -217,7 +226,16 @@ fm_status fm_run_reflow(const char *checkpoint, int distill, const char *const *
   fm_status st = fm_checkpoint_load(checkpoint, &ck);
   if (st != FM_OK) return st;
   fm_config cfg;
+  fm_points train = {0}, test = {0};
   st = fm_reflow_config(&ck.config, checkpoint, distill, overrides, n_overrides, &cfg);
+  /* The teacher checked against the data before a run folder is claimed. */
+  if (st == FM_OK) {
+    st = fm_dataset_load_split(&cfg, &train, &test);
+    if (st == FM_OK) st = fm_reflow_check_teacher(&cfg, &ck, train.dim);
+    if (st != FM_OK) fm_fail_context(st, "%s: ", distill ? "distill" : "reflow");
+  }
+  fm_points_free(&train);
+  fm_points_free(&test);
   fm_checkpoint_free(&ck);
   if (st != FM_OK) return st;
   return fm_run_experiment(&cfg, opt, res);

@@ -252,7 +252,7 @@ fm_status fm_sample_generate(fm_mlp *mlp, const fm_sample_params *p, float *out,
 }
 
 double fm_samples_straightness(const fm_samples *s) {
-  if (!s->trajectory || s->n_times < 2 || s->n < 1) return -1;
+  if (!s->trajectory || s->n_times < 3 || s->n < 1) return -1; /* one step is straight */
   size_t plane = (size_t)s->n * (size_t)s->dim;
   const float *first = s->trajectory, *last = s->trajectory + (size_t)(s->n_times - 1) * plane;
   double sum = 0;

@@ -20,6 +20,15 @@ fm_device *test_device(void);
                   fm_error_message());                                                     \
   } while (0)
 
+/* A program run's exit status against the expected one; a mismatch shows what it printed
+ * (out: the char * the run filled in). */
+#define ck_exit(call, want, out)                                                           \
+  do {                                                                                     \
+    int rc_ = (call), want_ = (want);                                                      \
+    ck_assert_msg(rc_ == want_, "%s: exit %d, expected %d; it printed:\n%s", #call, rc_,    \
+                  want_, (out) ? (out) : "(nothing)");                                     \
+  } while (0)
+
 /* Uniform numbers in [lo, hi) from a seed (host side, not the library's generator). */
 /* Whether the test device is a simulator (oclgrind checks every access of every work-item,
  * about a thousand times slower than a CPU): suites shrink their largest sizes there,

@@ -21,8 +21,9 @@ void fm_auction_destroy(fm_auction *a);
 
 /* perm[i] (n ints) = the column j of the optimal assignment of row i for
  * cost[i n + j] = |x1_i - x0_j|^2 (x1, x0: (n, dim)). The costs are rounded to
- * FM_AUCTION_RANGE(n) steps of the largest; the assignment is the exact optimum of the
- * rounded costs, so its total is within n / 2 steps of the true optimum. step is recorded
+ * FM_AUCTION_RANGE(n) steps of the largest (below 15 rows, float precision is coarser);
+ * the assignment is the exact optimum of the rounded costs, so its total is within n steps
+ * of the true optimum. step is recorded
  * when the solve fails. Enqueued only. */
 fm_status fm_auction_pair(fm_auction *a, cl_mem x1, cl_mem x0, int n, int dim, uint32_t step,
                           cl_mem perm);

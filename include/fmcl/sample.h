@@ -79,7 +79,8 @@ void fm_samples_free(fm_samples *s);
 /* The straightness of the sampled paths over their saved states (Liu et al.'s S): the mean
  * over points of sum_k dt_k |(x(1) - x(0)) - (x(t_k+1) - x(t_k)) / dt_k|^2, 0 for straight
  * paths; exact for a fixed-step solver whose every step is saved (save_every 1), lower
- * when states are skipped. -1 without a trajectory. */
+ * when states are skipped. -1 without a trajectory of two steps or more (one step is
+ * straight by construction). */
 double fm_samples_straightness(const fm_samples *s);
 
 /* The solver as messages name it: "rk4, 25 steps", "rk4, 3 steps at t = 0, 0.5, 0.8, 1"

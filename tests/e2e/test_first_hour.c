@@ -80,7 +80,7 @@ START_TEST(a_finished_run_is_never_replaced_silently) {
   fmcl_ok(args, NULL);
   char *summary = read_rel("named/summary.json");
   snprintf(args, sizeof args, "train --set output.dir=named --set seed=5 %s", quick);
-  ck_assert_int_eq(fmcl(args, &out), 2);
+  ck_exit(fmcl(args, &out), 2, out);
   ck_assert_msg(strstr(out, "named holds an earlier run") && strstr(out, "--overwrite") &&
                     strstr(out, "--resume"), "%s", out);
   free(out);
@@ -93,7 +93,7 @@ START_TEST(a_finished_run_is_never_replaced_silently) {
   ck_assert_msg(strstr(after, "\"seed\":\t5"), "%s", after);
   free(after), free(summary);
   snprintf(args, sizeof args, "train --set output.dir=named --resume --overwrite %s", quick);
-  ck_assert_int_eq(fmcl(args, &out), 2);
+  ck_exit(fmcl(args, &out), 2, out);
   ck_assert_msg(strstr(out, "give one of them"), "%s", out);
   free(out);
 }
@@ -168,8 +168,7 @@ START_TEST(fmcl_sample_uses_what_it_is_given_and_refuses_the_rest) {
   fmcl_ok(args, NULL);
   fmcl_ok("sample --checkpoint model/model.fmck --set sample.n=25 --quiet", NULL);
   /* Another seed draws other points; the first file is kept. */
-  ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --set sample.n=25 --set seed=7", &out),
-                   0);
+  ck_exit(fmcl("sample --checkpoint model/model.fmck --set sample.n=25 --set seed=7", &out), 0, out);
   ck_assert_msg(strstr(out, "model/samples-rk425-n25-2.csv"), "%s", out);
   free(out);
   char *a = read_rel("model/samples-rk425-n25.csv"), *b = read_rel("model/samples-rk425-n25-2.csv");
@@ -181,7 +180,7 @@ START_TEST(fmcl_sample_uses_what_it_is_given_and_refuses_the_rest) {
   ck_assert(exists("elsewhere/samples-rk425-n40.csv"));
   /* An existing --out is kept unless asked. */
   fmcl_ok("sample --checkpoint model/model.fmck --out mine.csv --quiet", NULL);
-  ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --out mine.csv", &out), 2);
+  ck_exit(fmcl("sample --checkpoint model/model.fmck --out mine.csv", &out), 2, out);
   ck_assert_msg(strstr(out, "mine.csv exists") && strstr(out, "--overwrite"), "%s", out);
   free(out);
   ck_assert_int_eq(fmcl("sample --checkpoint model/model.fmck --out mine.csv --overwrite --quiet",
@@ -195,7 +194,7 @@ START_TEST(fmcl_sample_uses_what_it_is_given_and_refuses_the_rest) {
       {"sample --checkpoint model/model.fmck --profile", "does not take --profile"},
   };
   for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
-    ck_assert_int_eq(fmcl(refused[i][0], &out), 2);
+    ck_exit(fmcl(refused[i][0], &out), 2, out);
     ck_assert_msg(strstr(out, refused[i][1]), "%s:\n%s", refused[i][0], out);
     free(out);
   }
@@ -206,8 +205,8 @@ START_TEST(fmcl_likelihood_judges_what_it_can_and_honours_eval_n) {
   char args[2048], *out = NULL;
   snprintf(args, sizeof args, "train --set output.dir=plain %s", quick);
   fmcl_ok(args, NULL);
-  ck_assert_int_eq(fmcl("likelihood --checkpoint plain/model.fmck --set eval.n=17 "
-                        "--set eval.solver=rk4 --set eval.steps=4 --out ll.csv", &out), 0);
+  ck_exit(fmcl("likelihood --checkpoint plain/model.fmck --set eval.n=17 "
+                        "--set eval.solver=rk4 --set eval.steps=4 --out ll.csv", &out), 0, out);
   ck_assert_msg(strstr(out, "17 points of the held-out split"), "%s", out);
   free(out);
   char *ll = read_rel("ll.csv");
@@ -215,13 +214,13 @@ START_TEST(fmcl_likelihood_judges_what_it_can_and_honours_eval_n) {
   for (char *c = ll; *c; c++) lines += *c == '\n';
   ck_assert_int_eq(lines, 18);
   free(ll);
-  ck_assert_int_eq(fmcl("likelihood --checkpoint plain/model.fmck --out ll.csv", &out), 2);
+  ck_exit(fmcl("likelihood --checkpoint plain/model.fmck --out ll.csv", &out), 2, out);
   ck_assert_msg(strstr(out, "ll.csv exists"), "%s", out);
   free(out);
   /* A model that starts from a data set has no density to integrate from. */
   snprintf(args, sizeof args, "train --set output.dir=d2d --set source.name=moons %s", quick);
   fmcl_ok(args, NULL);
-  ck_assert_int_eq(fmcl("likelihood --checkpoint d2d/model.fmck", &out), 2);
+  ck_exit(fmcl("likelihood --checkpoint d2d/model.fmck", &out), 2, out);
   ck_assert_msg(strstr(out, "carries moons to the data") && strstr(out, "N(0, I)"), "%s", out);
   free(out);
 }
@@ -229,14 +228,14 @@ END_TEST
 
 START_TEST(a_typo_in_a_key_gets_a_suggestion_not_a_list) {
   char *out = NULL;
-  ck_assert_int_eq(fmcl("train --set train.step=5", &out), 2);
+  ck_exit(fmcl("train --set train.step=5", &out), 2, out);
   ck_assert_msg(strstr(out, "did you mean \"train.steps\"") && !strstr(out, "sample.solver"),
                 "%s", out);
   free(out);
   char path[512];
   snprintf(path, sizeof path, "%s/typo.json", work);
   test_write_file(path, "{\"smaple\": {\"n\": 10}}");
-  ck_assert_int_eq(fmcl("train --config typo.json", &out), 2);
+  ck_exit(fmcl("train --config typo.json", &out), 2, out);
   ck_assert_msg(strstr(out, "did you mean \"sample\""), "%s", out);
   free(out);
 }
@@ -282,7 +281,7 @@ START_TEST(fmcl_data_keeps_an_earlier_export) {
   char *out = NULL;
   ck_assert_int_eq(fmcl("data --set data.n_train=20 --set data.n_test=5 --out exported --quiet",
                         NULL), 0);
-  ck_assert_int_eq(fmcl("data --set data.n_train=30 --out exported", &out), 2);
+  ck_exit(fmcl("data --set data.n_train=30 --out exported", &out), 2, out);
   ck_assert_msg(strstr(out, "train.csv exists") && strstr(out, "--overwrite"), "%s", out);
   free(out);
   fmcl_ok("data --set data.n_train=30 --out exported --overwrite --quiet", NULL);

@@ -79,7 +79,7 @@ static double straightness(const char *run) {
   snprintf(args, sizeof args, "sample --checkpoint %s/model.fmck --set sample.solver=euler "
            "--set sample.steps=100 --set sample.save_every=1 --set sample.n=300 "
            "--out %s-paths.csv --overwrite", run, run);
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  ck_exit(fmcl(args, &out), 0, out);
   const char *at = strstr(out, "straightness S ");
   ck_assert_msg(at != NULL, "%s", out);
   double s = atof(at + strlen("straightness S "));
@@ -136,6 +136,15 @@ START_TEST(reflow_straightens_the_teachers_paths_and_records_the_teacher) {
   ck_assert_str_eq(item(sum, "reflow", "kind")->valuestring, "distill");
   ck_assert_int_eq(item(sum, "sample", "nfe")->valueint, 1);
   cJSON_Delete(sum);
+  /* A distilled model has no flow to reflow; the refusal leaves no run folder behind. */
+  char *out = NULL;
+  ck_exit(fmcl("reflow --checkpoint runs/moons-reflow2-distill/model.fmck --quiet", &out), 2, out);
+  ck_assert_msg(strstr(out, "was distilled") && strstr(out, "runs/moons-reflow2/model.fmck"),
+                "%s", out);
+  free(out);
+  snprintf(args, sizeof args, "test -e %s/runs/moons-reflow2-distill-reflow3 || "
+           "test -e %s/runs/moons-reflow3-2", work, work);
+  ck_assert_int_ne(test_shell(args, NULL), 0);
   double w_distill = one_step_w2("runs/moons-reflow2-distill", 1);
   fprintf(stderr, "W2 at one Euler step: distilled %.4f\n", w_distill);
   ck_assert_msg(w_distill < w_teacher, "W2 at NFE 1: teacher %g, distilled %g", w_teacher,
@@ -156,30 +165,30 @@ START_TEST(bad_reflows_are_refused_with_the_key_named) {
   fprintf(f, "a,b,c\n");
   for (int i = 0; i < 200; i++) fprintf(f, "%d,%d,%d\n", i % 7, i % 5, i % 3);
   fclose(f);
-  ck_assert_int_eq(fmcl("reflow --checkpoint runs/flat/model.fmck --set data.path=three.csv "
-                        "--set train.steps=5 --quiet", &out), 2);
+  ck_exit(fmcl("reflow --checkpoint runs/flat/model.fmck --set data.path=three.csv "
+                        "--set train.steps=5 --quiet", &out), 2, out);
   ck_assert_msg(strstr(out, "reflow.teacher") && strstr(out, "dimension 2") &&
                 strstr(out, "dimension 3"), "%s", out);
   free(out);
-  ck_assert_int_eq(fmcl("reflow --checkpoint runs/flat/model.fmck --set path.coupling=ot --quiet",
-                        &out), 2);
+  ck_exit(fmcl("reflow --checkpoint runs/flat/model.fmck --set path.coupling=ot --quiet",
+                        &out), 2, out);
   ck_assert_msg(strstr(out, "path.coupling=ot") && strstr(out, "sets the path"), "%s", out);
   free(out);
-  ck_assert_int_eq(fmcl("reflow --checkpoint runs/none/model.fmck --quiet", &out), 1);
+  ck_exit(fmcl("reflow --checkpoint runs/none/model.fmck --quiet", &out), 1, out);
   ck_assert_msg(strstr(out, "runs/none/model.fmck"), "%s", out);
   free(out);
-  ck_assert_int_eq(fmcl("train --set path.coupling=pairs --quiet", &out), 2);
+  ck_exit(fmcl("train --set path.coupling=pairs --quiet", &out), 2, out);
   ck_assert_msg(strstr(out, "reflow.teacher") && strstr(out, "fmcl reflow"), "%s", out);
   free(out);
-  ck_assert_int_eq(fmcl("train --set train.time_sampling=start --quiet", &out), 2);
+  ck_exit(fmcl("train --set train.time_sampling=start --quiet", &out), 2, out);
   ck_assert_msg(strstr(out, "fmcl distill"), "%s", out);
   free(out);
   snprintf(args, sizeof args, "train --set name=labelled --set data.name=8gaussians "
            "--set model.classes=8 --set train.steps=20 %s", small);
-  ck_assert_int_eq(fmcl(args, &out), 0);
+  ck_exit(fmcl(args, &out), 0, out);
   free(out);
-  ck_assert_int_eq(fmcl("distill --checkpoint runs/labelled/model.fmck --set train.steps=5 "
-                        "--quiet", &out), 2);
+  ck_exit(fmcl("distill --checkpoint runs/labelled/model.fmck --set train.steps=5 "
+                        "--quiet", &out), 2, out);
   ck_assert_msg(strstr(out, "class-conditional") && strstr(out, "sample.class"), "%s", out);
   free(out);
   /* With the class named, the pairs are of that class. */

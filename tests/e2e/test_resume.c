@@ -122,7 +122,7 @@ START_TEST(sigint_saves_a_checkpoint_and_resume_finishes_the_run) {
   uninterrupted();
   char dir[512], *out = NULL;
   snprintf(dir, sizeof dir, "%s/sigint", work);
-  ck_assert_int_eq(fmcl("FMCL_FAULT=int@23", dir, "", &out), 130);
+  ck_exit(fmcl("FMCL_FAULT=int@23", dir, "", &out), 130, out);
   ck_assert_msg(strstr(out, "interrupted after step 23") && strstr(out, "--resume"), "%s", out);
   free(out);
   fm_checkpoint ck = load(dir);
@@ -140,7 +140,7 @@ END_TEST
 START_TEST(sigterm_saves_a_checkpoint_too) {
   char dir[512], *out = NULL;
   snprintf(dir, sizeof dir, "%s/sigterm", work);
-  ck_assert_int_eq(fmcl("FMCL_FAULT=term@17", dir, "", &out), 128 + 15);
+  ck_exit(fmcl("FMCL_FAULT=term@17", dir, "", &out), 128 + 15, out);
   ck_assert_msg(strstr(out, "interrupted after step 17"), "%s", out);
   free(out);
   fm_checkpoint ck = load(dir);
@@ -153,7 +153,7 @@ START_TEST(second_sigint_exits_at_once) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/sigint2", work);
   char *out = NULL;
-  ck_assert_int_eq(fmcl("FMCL_FAULT=int2@23", dir, "", &out), 128 + 2);
+  ck_exit(fmcl("FMCL_FAULT=int2@23", dir, "", &out), 128 + 2, out);
   ck_assert_msg(strstr(out, "second interrupt: stopped at once"), "%s", out);
   free(out);
   fm_checkpoint ck = load(dir);
@@ -165,7 +165,7 @@ END_TEST
 START_TEST(diverging_run_names_the_step_and_keeps_the_last_good_checkpoint) {
   char dir[512], *out = NULL;
   snprintf(dir, sizeof dir, "%s/nan", work);
-  ck_assert_int_eq(fmcl("FMCL_FAULT=nan@33", dir, "", &out), 3);
+  ck_exit(fmcl("FMCL_FAULT=nan@33", dir, "", &out), 3, out);
   ck_assert_msg(strstr(out, "at step 34") && strstr(out, "train.lr") && strstr(out, "step 30"),
                 "%s", out);
   free(out);
@@ -180,11 +180,11 @@ START_TEST(resume_refuses_another_config_and_a_missing_checkpoint) {
   uninterrupted();
   char dir[512], *out = NULL;
   snprintf(dir, sizeof dir, "%s/whole", work);
-  ck_assert_int_eq(fmcl("", dir, "--resume --set model.hidden=[16,16]", &out), 2);
+  ck_exit(fmcl("", dir, "--resume --set model.hidden=[16,16]", &out), 2, out);
   ck_assert_msg(strstr(out, "different config"), "%s", out);
   free(out);
   snprintf(dir, sizeof dir, "%s/never-ran", work);
-  ck_assert_int_eq(fmcl("", dir, "--resume", &out), 1);
+  ck_exit(fmcl("", dir, "--resume", &out), 1, out);
   ck_assert_msg(strstr(out, "nothing to resume from") && strstr(out, "model.fmck"), "%s", out);
   free(out);
 }
@@ -218,7 +218,7 @@ START_TEST(resume_refuses_to_stretch_a_cosine_schedule) {
   snprintf(dir, sizeof dir, "%s/stretched", work);
   snprintf(cmd, sizeof cmd, "cp -r %s/whole %s", work, dir);
   ck_assert_int_eq(system(cmd), 0);
-  ck_assert_int_eq(fmcl("", dir, "--resume --set train.steps=70", &out), 2);
+  ck_exit(fmcl("", dir, "--resume --set train.steps=70", &out), 2, out);
   ck_assert_msg(strstr(out, "cosine") && strstr(out, "train.steps 60") && strstr(out, "70"),
                 "%s", out);
   free(out);

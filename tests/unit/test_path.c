@@ -473,6 +473,50 @@ START_TEST(a_data_source_replaces_the_gaussian) {
 }
 END_TEST
 
+/* The pairs coupling: each row's source point is its data point's partner (the same index),
+ * and t = 0 for every row with the start time sampling (distillation). */
+START_TEST(pairs_keep_each_data_point_with_its_partner) {
+  float data[N_DATA * DIM], source[N_DATA * DIM];
+  test_fill_uniform(data, N_DATA * DIM, 18, -3, 3);
+  test_fill_uniform(source, N_DATA * DIM, 19, 5, 9);
+  fm_path_params p = path_of(FM_SCHED_CONDOT);
+  p.sigma_min = 0;
+  p.coupling = FM_COUPLING_PAIRS;
+  for (int start = 0; start < 2; start++) {
+    p.time_sampling = start ? FM_TIME_START : FM_TIME_UNIFORM;
+    batch b = run_path(&p, data, N_DATA, source, N_DATA);
+    int nonzero_t = 0;
+    for (int i = 0; i < N; i++) {
+      if (start) ck_assert_msg(b.tt[i] == 0.0f, "row %d: t %g with the start sampling", i, b.tt[i]);
+      nonzero_t += b.tt[i] > 0;
+      int found = 0;
+      for (int j = 0; j < N_DATA && !found; j++) {
+        double dist = 0;
+        for (int d = 0; d < DIM; d++) {
+          float x0 = b.x[i * DIM + d] - b.tt[i] * b.uu[i * DIM + d];
+          float x1 = b.x[i * DIM + d] + (1 - b.tt[i]) * b.uu[i * DIM + d];
+          dist += fabs(x0 - source[j * DIM + d]) + fabs(x1 - data[j * DIM + d]);
+        }
+        found = dist < 1e-3;
+      }
+      ck_assert_msg(found, "row %d: its x0 and x1 are not one pair", i);
+    }
+    if (!start) ck_assert_int_gt(nonzero_t, N / 2);
+    free_batch(&b);
+  }
+  /* A source of another size cannot be paired. */
+  fm_path *path = NULL;
+  cl_mem d = test_upload(data, N_DATA * DIM), s = test_upload(source, 7 * DIM);
+  cl_mem x_t = test_zeros(N * DIM), t = test_zeros(N), u = test_zeros(N * DIM);
+  ck_fm(fm_path_create(test_device(), &p, N, DIM, &path));
+  ck_assert_int_eq(fm_path_sample(path, d, NULL, N_DATA, s, 7, N, 0, SEED, STEP, x_t, t, u, NULL),
+                   FM_ERR_INVALID);
+  fm_path_destroy(path);
+  cl_mem bufs[] = {d, s, x_t, t, u};
+  for (int i = 0; i < 5; i++) fm_device_release(test_device(), bufs[i]);
+}
+END_TEST
+
 /* The shares of a batch that several ranks draw (rows row0 .. row0 + n - 1) are, bit for
  * bit, the rows of the whole batch one process draws: for a Gaussian source with path noise
  * and for a data source. */
@@ -526,6 +570,7 @@ int main(void) {
   tcase_add_test(tc, sigma_moves_x_t_but_not_the_velocity);
   tcase_add_test(tc, logit_normal_times_have_the_asked_mean_and_spread);
   tcase_add_test(tc, a_data_source_replaces_the_gaussian);
+  tcase_add_test(tc, pairs_keep_each_data_point_with_its_partner);
   tcase_add_test(tc, the_shares_of_a_batch_are_the_rows_of_the_whole);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
