@@ -277,7 +277,8 @@ static const char usage_distill[] =
     "\n"
     "Distillation to one step: as fmcl reflow, but the new model trains only at t = 0\n"
     "(train.time_sampling start), so that one Euler step x0 + v(x0, 0) lands on the\n"
-    "teacher's x1, and it samples with euler, 1 step (sample.*). The run folder is\n"
+    "teacher's x1, and it samples with euler, 1 step (sample.*); it has no likelihood (its\n"
+    "field is trained at t = 0 only). The run folder is\n"
     "runs/<name>-distill. Distilling a 2-rectified flow is rectified flow's recipe.\n"
     "example: fmcl distill --checkpoint runs/moons-reflow2/model.fmck\n";
 

@@ -55,6 +55,8 @@ fm_status fm_reflow_config(const fm_config *teacher_cfg, const char *checkpoint,
     c->sample.n_times = 0;
     c->sample.time_shift = 1.0;
     c->sample.save_every = 1;
+    /* Its field is trained at t = 0 only: the ODE a likelihood integrates means nothing. */
+    c->eval.likelihood = 0;
   }
   static const char *const keep[] = {"path.", "reflow.teacher", "reflow.generation", NULL};
   for (int i = 0; i < n_overrides; i++)

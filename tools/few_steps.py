@@ -83,7 +83,7 @@ def judge(args, work, folder):
             row["straightness"] = float(re.search(r"straightness S ([0-9.eE+-]+)", text).group(1))
     with open(os.path.join(work, folder, "summary.json")) as f:
         summary = json.load(f)
-    lik = summary.get("likelihood") or {}
+    lik = summary.get("likelihood") or {}  # none for a distilled model (t = 0 only)
     row["nll"] = lik.get("nll_nats")
     row["train_s"] = summary["seconds"]["train"] + summary["seconds"].get("first_step", 0)
     return row
