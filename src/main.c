@@ -155,7 +155,8 @@ enum {
   O_DEVICES = 1 << 10,
   O_STEPS = 1 << 11,
   O_KEYS = 1 << 12,
-  O_MARKDOWN = 1 << 13
+  O_MARKDOWN = 1 << 13,
+  O_RAW = 1 << 14
 };
 
 static const struct {
@@ -167,6 +168,7 @@ static const struct {
     {"--overwrite", O_OVERWRITE, 0}, {"--profile", O_PROFILE, 0}, {"--progress", O_PROGRESS, 1},
     {"--quiet", O_QUIET, 0},         {"-q", O_QUIET, 0},          {"--devices", O_DEVICES, 1},
     {"--steps", O_STEPS, 1},         {"--keys", O_KEYS, 0},       {"--markdown", O_MARKDOWN, 0},
+    {"--raw", O_RAW, 0},
 };
 
 typedef struct cli {
@@ -194,6 +196,7 @@ static const char usage_main[] =
     "  likelihood  NLL of held-out points (or of a data file) under a saved model\n"
     "  reflow    train a straighter model on the pairs a saved model makes (rectified flow)\n"
     "  distill   train a one-step model on the pairs a saved model makes\n"
+    "  export    write a saved model's weights as safetensors (PyTorch state dict names)\n"
     "  devices   list the OpenCL devices and their indices\n"
     "  bench     compare devices on the same experiment\n"
     "  tune      measure the matrix products on a device and store the fastest\n"
@@ -282,6 +285,18 @@ static const char usage_distill[] =
     "runs/<name>-distill. Distilling a 2-rectified flow is rectified flow's recipe.\n"
     "example: fmcl distill --checkpoint runs/moons-reflow2/model.fmck\n";
 
+static const char usage_export[] =
+    "usage: fmcl export --checkpoint RUN/model.fmck --out MODEL.safetensors [--raw]\n"
+    "                   [--overwrite] [--quiet]\n"
+    "\n"
+    "Writes the model's weights as a safetensors file: the EMA weights when the run kept\n"
+    "them (--raw: the trained ones), as the state dict of a PyTorch nn.Sequential of Linear\n"
+    "and activation modules (0.weight, 0.bias, 2.weight, ...), with the model's description\n"
+    "(dim, hidden, activation, time_features, classes, how its input is made, the data's\n"
+    "standardization and column names, the resolved config) in __metadata__. An existing\n"
+    "file is replaced only with --overwrite.\n"
+    "example: fmcl export --checkpoint runs/moons/model.fmck --out moons.safetensors\n";
+
 static const char usage_likelihood[] =
     "usage: fmcl likelihood --checkpoint RUN/model.fmck [--data FILE] [--set KEY=VALUE]...\n"
     "                       [--out FILE.csv] [--overwrite] [--quiet] [--progress MODE]\n"
@@ -358,6 +373,7 @@ static const struct {
      O_CHECKPOINT | O_SET | O_RESUME | O_OVERWRITE | O_PROGRESS | O_QUIET | O_PROFILE},
     {"distill", usage_distill,
      O_CHECKPOINT | O_SET | O_RESUME | O_OVERWRITE | O_PROGRESS | O_QUIET | O_PROFILE},
+    {"export", usage_export, O_CHECKPOINT | O_OUT | O_RAW | O_OVERWRITE | O_QUIET},
     {"bench", usage_bench, O_CONFIG | O_SET | O_DEVICES | O_STEPS | O_OVERWRITE | O_QUIET},
     {"tune", usage_tune, O_CONFIG | O_SET | O_QUIET},
     {"devices", usage_devices, 0},
@@ -601,6 +617,12 @@ static int run_command(const cli *c, const char *cmd, fm_ranks *ranks) {
     fm_run_result res;
     st = fm_run_reflow(c->checkpoint, strcmp(cmd, "distill") == 0, c->sets, c->n_sets, &opt,
                        &res);
+    return st == FM_OK ? 0 : report(st);
+  }
+  if (strcmp(cmd, "export") == 0) {
+    if (!c->checkpoint || !c->out)
+      return usage_error("export needs --checkpoint RUN/model.fmck and --out MODEL.safetensors");
+    st = fm_run_export(c->checkpoint, c->out, (c->given & O_RAW) != 0, &opt);
     return st == FM_OK ? 0 : report(st);
   }
   if (strcmp(cmd, "data") == 0 && !c->out) return usage_error("data needs --out FOLDER");

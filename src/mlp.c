@@ -59,6 +59,17 @@ struct fm_mlp {
 
 static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
+size_t fm_mlp_layout(int n_layers, const int *in, const int *out, size_t *w_off, size_t *b_off) {
+  size_t off = 0;
+  for (int l = 0; l < n_layers; l++) {
+    if (w_off) w_off[l] = off;
+    off = align_up(off + (size_t)in[l] * (size_t)out[l]);
+    if (b_off) b_off[l] = off;
+    off = align_up(off + (size_t)out[l]);
+  }
+  return off;
+}
+
 /* bias_dest[col_at[l] + c] = b_off[l] + c: where the second pass puts each bias gradient. */
 static fm_status make_bias_dest(fm_mlp *m) {
   fm_status st = FM_OK;
@@ -85,20 +96,15 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   m->shape = *shape;
   m->capacity = capacity;
   m->n_layers = shape->n_hidden + 1;
-  size_t off = 0;
   for (int l = 0; l < m->n_layers; l++) {
     m->in[l] = l == 0 ? shape->dim + 1 + 2 * shape->time_features + shape->classes
                       : shape->hidden[l - 1];
     m->out[l] = l < shape->n_hidden ? shape->hidden[l] : shape->dim;
-    m->w_off[l] = off;
-    off = align_up(off + (size_t)m->in[l] * (size_t)m->out[l]);
-    m->b_off[l] = off;
-    off = align_up(off + (size_t)m->out[l]);
     m->n_params += (size_t)m->in[l] * (size_t)m->out[l] + (size_t)m->out[l];
     if (m->out[l] > m->max_width) m->max_width = m->out[l];
     if (m->in[l] > m->max_width) m->max_width = m->in[l];
   }
-  m->flat_size = off;
+  m->flat_size = fm_mlp_layout(m->n_layers, m->in, m->out, m->w_off, m->b_off);
   for (int l = 0; l < m->n_layers; l++) {
     m->col_at[l] = m->partials.ldp;
     m->partials.ldp += (size_t)m->out[l];

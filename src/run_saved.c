@@ -15,6 +15,7 @@
 #include "fmcl/recipe.h"
 #include "fmcl/reflow.h"
 #include "fmcl/rundir.h"
+#include "fmcl/safetensors.h"
 #include "fmcl/sample.h"
 #include "internal.h"
 
@@ -239,4 +240,21 @@ fm_status fm_run_reflow(const char *checkpoint, int distill, const char *const *
   fm_checkpoint_free(&ck);
   if (st != FM_OK) return st;
   return fm_run_experiment(&cfg, opt, res);
+}
+
+fm_status fm_run_export(const char *checkpoint, const char *out_path, int raw,
+                        const fm_run_options *opt) {
+  fm_status st = FM_OK;
+  fm_checkpoint ck;
+  char path[1200];
+  memset(&ck, 0, sizeof ck);
+  FM_TRY(fm_output_file(out_path, 1, opt->overwrite, "--out", path, sizeof path));
+  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  FM_TRY(fm_safetensors_export(&ck, raw, path));
+  fm_report(opt->report, FM_REPORT_INFO, "wrote the %s weights of %s (step %llu, %d layers) to %s",
+            raw || !ck.ema ? "trained" : "EMA", checkpoint, (unsigned long long)ck.step,
+            ck.n_layers, path);
+fail:
+  fm_checkpoint_free(&ck);
+  return st;
 }

@@ -29,6 +29,7 @@
 #include "fmcl/rng.h"
 #include "fmcl/run.h"
 #include "fmcl/rundir.h"
+#include "fmcl/safetensors.h"
 #include "fmcl/sample.h"
 #include "fmcl/solver.h"
 #include "fmcl/status.h"

@@ -68,6 +68,11 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
 fm_status fm_run_reflow(const char *checkpoint, int distill, const char *const *overrides,
                         int n_overrides, const fm_run_options *opt, fm_run_result *res);
 
+/* Writes a checkpoint's model as safetensors to out_path (refused when it exists, unless
+ * opt->overwrite): the EMA weights when the run kept them, the trained ones with raw. */
+fm_status fm_run_export(const char *checkpoint, const char *out_path, int raw,
+                        const fm_run_options *opt);
+
 /* Writes the experiment's data set as train.csv and test.csv into dir (one that holds a
  * train.csv only with opt->overwrite). */
 fm_status fm_run_export_data(const fm_config *cfg, const char *dir, const fm_run_options *opt);

@@ -26,7 +26,7 @@ static const struct {
     {"datafile", 4}, {"checkpoint", 4}, {"image", 4}, {"plot", 5},
     /* the device and what runs on it */
     {"device", 4}, {"gemm", 5}, {"auction", 5}, {"layer", 5}, {"loss", 5}, {"optim", 5},
-    {"mlp", 6}, {"path", 6}, {"solver", 6}, {"likelihood", 7}, {"sample", 7},
+    {"mlp", 6}, {"path", 6}, {"solver", 6}, {"likelihood", 7}, {"sample", 7}, {"safetensors", 7},
     /* the config turned into parameters, tuning files, data sets */
     {"recipe", 8}, {"tuning", 8}, {"dataset", 8},
     /* device + tuning + model; the training step; evaluation; the run folder */
