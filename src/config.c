@@ -90,6 +90,10 @@ static const field fields[] = {
      "silu, relu, tanh or gelu (exact erf form, as PyTorch's default)"},
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
+    {"model.init_from", F_STRING, OFF(model.init_from), 0, 0, 0, SZ(model.init_from), NULL,
+     F_MODEL, "start training from these weights (fine-tuning): a .safetensors file (fmcl "
+     "export's, or a PyTorch nn.Sequential state dict of this shape) or a model.fmck; empty: "
+     "a new initialisation"},
     {"model.classes", F_INT, OFF(model.classes), 0, 4096, 0, 0, NULL, F_MODEL,
      "class-conditional model with this many classes, given as a one-hot input (a learned "
      "embedding added by the first layer); 0: unconditional"},
@@ -719,6 +723,10 @@ fm_status fm_config_validate(const fm_config *cfg) {
     return fm_fail(FM_ERR_CONFIG, "config: path.coupling pairs and reflow.teacher go together: "
                    "a model trains on fixed pairs a teacher made; run fmcl reflow or fmcl "
                    "distill --checkpoint TEACHER/model.fmck, which set both");
+  if (cfg->model.init_from[0] && cfg->reflow.teacher[0] && cfg->reflow.init == FM_REFLOW_INIT_TEACHER)
+    return fm_fail(FM_ERR_CONFIG, "config: model.init_from and reflow.init teacher both choose "
+                   "the weights to start from; set reflow.init=fresh to start from "
+                   "model.init_from");
   if (cfg->train.time_sampling == FM_TIME_START && cfg->path.coupling != FM_COUPLING_PAIRS)
     return fm_fail(FM_ERR_CONFIG, "config: train.time_sampling start trains only v(x0, 0), the "
                    "one-step map of a teacher's pairs; run fmcl distill for it, or use uniform");
@@ -815,8 +823,12 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
   if (cfg->path.coupling != FM_COUPLING_SINKHORN)
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "path"),
                                             "ot_reg");
-  /* Likewise the reflow keys for a model that is not a reflow. */
+  /* Likewise the reflow keys for a model that is not a reflow, and a start it does not
+   * have. */
   if (!cfg->reflow.teacher[0]) cJSON_DeleteItemFromObjectCaseSensitive(root, "reflow");
+  if (!cfg->model.init_from[0])
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"),
+                                            "init_from");
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   uint64_t h = 1469598103934665603ull;

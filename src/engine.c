@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "fmcl/recipe.h"
+#include "fmcl/safetensors.h"
 #include "fmcl/tuning.h"
 #include "internal.h"
 
@@ -133,4 +135,39 @@ fm_mlp *fm_engine_model(const fm_engine *e) { return e->mlp; }
 
 const char *fm_engine_gemm_name(const fm_engine *e) {
   return fm_gemm_provider_name(fm_gemm_resolve(e->dev, e->gemm));
+}
+
+fm_status fm_engine_init_from(fm_engine *e, const char *path) {
+  fm_status st = FM_OK;
+  fm_mlp *m = e->mlp;
+  int n = fm_mlp_layers(m), in[FM_MAX_HIDDEN + 1], out[FM_MAX_HIDDEN + 1];
+  for (int l = 0; l < n; l++) in[l] = fm_mlp_layer_in(m, l), out[l] = fm_mlp_layer_out(m, l);
+  float *flat = malloc(fm_mlp_flat_size(m) * sizeof *flat);
+  char *data = NULL;
+  fm_checkpoint ck;
+  memset(&ck, 0, sizeof ck);
+  if (!flat) return fm_fail(FM_ERR_NOMEM, "out of host memory for model.init_from");
+  if (fm_safetensors_is_named(path)) {
+    size_t size = 0;
+    FM_TRY(fm_read_whole(path, "model.init_from", FM_ERR_IO, SIZE_MAX, &data, &size));
+    FM_TRY(fm_safetensors_parse_weights((const unsigned char *)data, size, path, n, in, out, flat));
+    FM_TRY(fm_mlp_write_params(m, flat));
+  } else {
+    FM_TRY(fm_checkpoint_load(path, &ck));
+    int same = ck.n_layers == n;
+    for (int l = 0; same && l < n; l++) same = ck.layer_in[l] == in[l] && ck.layer_out[l] == out[l];
+    if (!same) {
+      st = fm_fail(FM_ERR_CONFIG, "%s: its layers are not this model's "
+                   "(model.hidden, model.time_features, model.classes and the data's dimension "
+                   "must match)", path);
+      goto fail;
+    }
+    FM_TRY(fm_mlp_write_params(m, ck.ema ? ck.ema : ck.params));
+  }
+fail:
+  if (st != FM_OK) fm_fail_context(st, "model.init_from: ");
+  fm_checkpoint_free(&ck);
+  free(data);
+  free(flat);
+  return st;
 }

@@ -246,7 +246,8 @@ static const char usage_train[] =
     "global batch and rank 0 writes the run folder.\n";
 
 static const char usage_sample[] =
-    "usage: fmcl sample --checkpoint RUN/model.fmck [--set KEY=VALUE]... [--out FILE.csv]\n"
+    "usage: fmcl sample --checkpoint RUN/model.fmck|MODEL.safetensors [--set KEY=VALUE]...\n"
+    "                   [--out FILE.csv]\n"
     "                   [--overwrite] [--quiet] [--progress MODE]\n"
     "\n"
     "Samples from a trained model with the config stored in the checkpoint; --set may change\n"
@@ -298,7 +299,8 @@ static const char usage_export[] =
     "example: fmcl export --checkpoint runs/moons/model.fmck --out moons.safetensors\n";
 
 static const char usage_likelihood[] =
-    "usage: fmcl likelihood --checkpoint RUN/model.fmck [--data FILE] [--set KEY=VALUE]...\n"
+    "usage: fmcl likelihood --checkpoint RUN/model.fmck|MODEL.safetensors [--data FILE]\n"
+    "                       [--set KEY=VALUE]...\n"
     "                       [--out FILE.csv] [--overwrite] [--quiet] [--progress MODE]\n"
     "\n"
     "The negative log-likelihood (nats and bits per dimension) of the first eval.n points of\n"

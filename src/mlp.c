@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmcl/flat.h"
 #include "fmcl/gemm.h"
 #include "fmcl/rng.h"
 #include "internal.h"
@@ -25,7 +26,6 @@
  * gradient takes 0.2 ms less that way for a 75 us transpose; with 256 inputs, or 64
  * outputs, the transpose costs as much as it saves or more. */
 #define TRANSPOSED_GRADIENT_FROM 512
-#define ALIGN_FLOATS 32
 
 struct fm_mlp {
   fm_device *dev;
@@ -57,18 +57,7 @@ struct fm_mlp {
   void *grads_ready_ctx;
 };
 
-static size_t align_up(size_t x) { return (x + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
-size_t fm_mlp_layout(int n_layers, const int *in, const int *out, size_t *w_off, size_t *b_off) {
-  size_t off = 0;
-  for (int l = 0; l < n_layers; l++) {
-    if (w_off) w_off[l] = off;
-    off = align_up(off + (size_t)in[l] * (size_t)out[l]);
-    if (b_off) b_off[l] = off;
-    off = align_up(off + (size_t)out[l]);
-  }
-  return off;
-}
 
 /* bias_dest[col_at[l] + c] = b_off[l] + c: where the second pass puts each bias gradient. */
 static fm_status make_bias_dest(fm_mlp *m) {
@@ -104,7 +93,7 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
     if (m->out[l] > m->max_width) m->max_width = m->out[l];
     if (m->in[l] > m->max_width) m->max_width = m->in[l];
   }
-  m->flat_size = fm_mlp_layout(m->n_layers, m->in, m->out, m->w_off, m->b_off);
+  m->flat_size = fm_flat_layout(m->n_layers, m->in, m->out, m->w_off, m->b_off);
   for (int l = 0; l < m->n_layers; l++) {
     m->col_at[l] = m->partials.ldp;
     m->partials.ldp += (size_t)m->out[l];

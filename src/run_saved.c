@@ -30,6 +30,12 @@ static const char *const likelihood_keys[] = {
     "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
     "device.",     NULL};
 
+/* A model file: fmcl's checkpoint, or a safetensors file fmcl exported. */
+static fm_status load_model_file(const char *path, fm_checkpoint *ck) {
+  return fm_safetensors_is_named(path) ? fm_safetensors_load(path, ck)
+                                       : fm_checkpoint_load(path, ck);
+}
+
 /* Whether one of the overrides sets key. */
 static int overrides_key(const char *const *overrides, int n, const char *key) {
   size_t len = strlen(key);
@@ -67,7 +73,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   fm_config cfg;
   char folder[1024], want[1200], path[1200];
   memset(&ck, 0, sizeof ck);
-  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  FM_TRY(load_model_file(checkpoint, &ck));
   FM_TRY(checkpoint_config(&ck, "sample", overrides, n_overrides, sample_keys, &cfg));
   if (cfg.sample.n < 1) {
     st = fm_fail(FM_ERR_CONFIG, "sample: sample.n must be positive");
@@ -155,7 +161,7 @@ fm_status fm_run_likelihood(const char *checkpoint, const char *const *overrides
   fm_config cfg;
   char out[1200];
   memset(&ck, 0, sizeof ck);
-  FM_TRY(fm_checkpoint_load(checkpoint, &ck));
+  FM_TRY(load_model_file(checkpoint, &ck));
   FM_TRY(checkpoint_config(&ck, "likelihood", overrides, n_overrides, likelihood_keys, &cfg));
   if (fm_recipe_source_name(&cfg)) {
     st = fm_fail(FM_ERR_CONFIG, "likelihood: the model in %s carries %s to the data; a "

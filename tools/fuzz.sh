@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of user input (configs and --set overrides, checkpoints, CSV and NPY
-# data files) with libFuzzer
+# Fuzzes the parsers of user input (configs and --set overrides, checkpoints, safetensors
+# model files, CSV and NPY data files) with libFuzzer
 # under AddressSanitizer and UndefinedBehaviorSanitizer, for a bounded time per target.
 # Inputs that crash are copied into tests/fuzz/<target>/ so tests/unit/test_fuzz_corpus.c
 # replays them from then on.
@@ -23,12 +23,13 @@ fi
 out=build-fuzz
 mkdir -p "$out"
 sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/rng.c src/fileio.c src/status.c src/types.c
+         src/flat.c src/safetensors.c
          tests/fuzz/targets.c tests/fuzz/libfuzzer.c)
-flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -g -O1
+flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DFMCL_VERSION=\"fuzz\" -g -O1
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Iinclude -Isrc -Itests)
 status=0
-for target in config checkpoint datafile; do
+for target in config checkpoint datafile safetensors; do
   clang-14 "${flags[@]}" -DFUZZ_TARGET="fuzz_$target" "${sources[@]}" -lcjson -lm \
     -o "$out/fuzz_$target"
   rm -rf "$out/crashes-$target"

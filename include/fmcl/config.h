@@ -39,6 +39,7 @@ typedef struct fm_config {
     fm_activation activation;
     int time_features;
     int classes;
+    char init_from[512]; /* weights to start from (.safetensors or .fmck); "": new ones */
   } model;
   struct {
     fm_scheduler scheduler;

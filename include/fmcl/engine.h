@@ -40,6 +40,10 @@ fm_status fm_engine_new_model(fm_engine *e, const fm_config *cfg, int dim, int c
 fm_status fm_engine_load_model(fm_engine *e, const fm_checkpoint *ck, int capacity,
                                const char *path);
 
+/* Replaces the model's weights with those of a file (model.init_from): a safetensors file
+ * of the model's layer shapes, or a checkpoint of them (its EMA weights when it has them). */
+fm_status fm_engine_init_from(fm_engine *e, const char *path);
+
 /* Another model from a checkpoint on the same device (a reflow's teacher), owned by the
  * caller (fm_mlp_destroy). */
 fm_status fm_engine_open_saved_model(fm_engine *e, const fm_checkpoint *ck, int capacity,

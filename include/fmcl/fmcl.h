@@ -13,6 +13,7 @@
 #include "fmcl/device.h"
 #include "fmcl/engine.h"
 #include "fmcl/evaluate.h"
+#include "fmcl/flat.h"
 #include "fmcl/gemm.h"
 #include "fmcl/image.h"
 #include "fmcl/likelihood.h"

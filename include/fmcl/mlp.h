@@ -74,11 +74,6 @@ int fm_mlp_layer_out(const fm_mlp *mlp, int layer);
 size_t fm_mlp_weight_offset(const fm_mlp *mlp, int layer);
 size_t fm_mlp_bias_offset(const fm_mlp *mlp, int layer);
 
-/* The flat buffers' layout without a model: where layer l (in[l] -> out[l]) keeps W and b
- * (w_off, b_off: n_layers each, may be NULL); returns the flat size. fm_mlp_create lays
- * out its buffers so. */
-size_t fm_mlp_layout(int n_layers, const int *in, const int *out, size_t *w_off, size_t *b_off);
-
 const fm_mlp_shape *fm_mlp_get_shape(const fm_mlp *mlp);
 size_t fm_mlp_param_count(const fm_mlp *mlp); /* trainable numbers */
 size_t fm_mlp_flat_size(const fm_mlp *mlp);   /* floats in the flat buffers, with padding */

@@ -47,7 +47,7 @@ static char *check_file(const char *relative, const fm_checkpoint *ck, const flo
   cJSON *h = cJSON_ParseWithLength((const char *)data + 8, (size_t)len);
   ck_assert_msg(h != NULL, "the header is not JSON");
   size_t w_off[FM_MAX_HIDDEN + 1], b_off[FM_MAX_HIDDEN + 1], expect = 0;
-  fm_mlp_layout(ck->n_layers, ck->layer_in, ck->layer_out, w_off, b_off);
+  fm_flat_layout(ck->n_layers, ck->layer_in, ck->layer_out, w_off, b_off);
   const unsigned char *body = data + 8 + len;
   for (int l = 0; l < ck->n_layers; l++)
     for (int part = 0; part < 2; part++) {
@@ -116,6 +116,42 @@ START_TEST(export_writes_the_weights_as_safetensors) {
   kind = check_file("m.safetensors", &ck, ck.params);
   ck_assert_str_eq(kind, "raw");
   free(kind);
+  /* Training starts from the exported weights: with no step taken, the new run's model is
+   * the file's. From a checkpoint too; a file of another shape is refused. */
+  const char *same = "--set model.hidden=[16,12] --set model.time_features=2 --set train.steps=0 "
+                     "--set data.n_train=500 --set data.n_test=60 --set sample.n=40 "
+                     "--set output.plots=false --quiet";
+  char args[2048];
+  snprintf(args, sizeof args, "train --set output.dir=tuned --set model.init_from=m.safetensors %s",
+           same);
+  ck_exit(fmcl(args, &out), 0, out);
+  free(out);
+  fm_checkpoint tuned;
+  snprintf(path, sizeof path, "%s/tuned/model.fmck", work);
+  ck_fm(fm_checkpoint_load(path, &tuned));
+  ck_assert_uint_eq(tuned.flat_size, ck.flat_size);
+  for (size_t i = 0; i < ck.flat_size; i++) ck_assert(tuned.params[i] == ck.params[i]);
+  fm_checkpoint_free(&tuned);
+  snprintf(args, sizeof args, "train --set output.dir=tuned2 --set model.init_from=m/model.fmck %s",
+           same);
+  ck_exit(fmcl(args, &out), 0, out);
+  free(out);
+  snprintf(args, sizeof args, "train --set output.dir=wrong --set model.init_from=m.safetensors "
+           "--set model.hidden=[16] --set train.steps=0 --quiet");
+  ck_exit(fmcl(args, &out), 1, out);
+  ck_assert_msg(strstr(out, "model.init_from") && strstr(out, "shape"), "%s", out);
+  free(out);
+  /* fmcl sample draws the same points from the exported EMA weights as from the run. */
+  ck_exit(fmcl("export --checkpoint m/model.fmck --out ema.safetensors --quiet", &out), 0, out);
+  free(out);
+  ck_exit(fmcl("sample --checkpoint ema.safetensors --set sample.n=30 --out a.csv --quiet", &out),
+          0, out);
+  free(out);
+  ck_exit(fmcl("sample --checkpoint m/model.fmck --set sample.n=30 --out b.csv --quiet", &out), 0,
+          out);
+  free(out);
+  snprintf(args, sizeof args, "cmp -s %s/a.csv %s/b.csv", work, work);
+  ck_assert_msg(test_shell(args, NULL) == 0, "sampling the exported file gave other points");
   fm_checkpoint_free(&ck);
   /* What it needs, and a damaged checkpoint. */
   ck_exit(fmcl("export --checkpoint m/model.fmck", &out), 2, out);

@@ -7,6 +7,8 @@
 #include "fmcl/checkpoint.h"
 #include "fmcl/config.h"
 #include "fmcl/datafile.h"
+#include "fmcl/flat.h"
+#include "fmcl/safetensors.h"
 
 fm_status fuzz_config(const uint8_t *data, size_t size) {
   fm_config cfg;
@@ -39,4 +41,17 @@ fm_status fuzz_datafile(const uint8_t *data, size_t size) {
   fm_status st = fm_datafile_parse(data, size, "fuzz.data", FM_FORMAT_AUTO, &p);
   if (st == FM_OK) fm_points_free(&p);
   return st;
+}
+
+fm_status fuzz_safetensors(const uint8_t *data, size_t size) {
+  fm_checkpoint ck;
+  fm_status st = fm_safetensors_parse(data, size, "fuzz.safetensors", &ck);
+  if (st == FM_OK) fm_checkpoint_free(&ck);
+  /* The seed's model (tests/fuzz/safetensors/tiny.safetensors): 2 inputs + t -> 4 -> 2. */
+  static const int in[2] = {3, 4}, out[2] = {4, 2};
+  float *flat = malloc(fm_flat_layout(2, in, out, NULL, NULL) * sizeof *flat);
+  if (!flat) return FM_ERR_NOMEM;
+  fm_status weights = fm_safetensors_parse_weights(data, size, "fuzz.safetensors", 2, in, out, flat);
+  free(flat);
+  return st != FM_OK ? st : weights;
 }

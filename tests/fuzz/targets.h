@@ -18,4 +18,7 @@ fm_status fuzz_checkpoint(const uint8_t *data, size_t size);
 /* The bytes as a data file (CSV or NPY by their first bytes). */
 fm_status fuzz_datafile(const uint8_t *data, size_t size);
 
+/* The bytes as a safetensors model file, whole and as the weights of a 2 -> 4 -> 2 model. */
+fm_status fuzz_safetensors(const uint8_t *data, size_t size);
+
 #endif

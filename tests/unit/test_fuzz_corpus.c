@@ -67,6 +67,17 @@ START_TEST(checkpoint_corpus_is_parsed_or_refused) {
 }
 END_TEST
 
+START_TEST(safetensors_corpus_is_parsed_or_refused) {
+  ck_assert_int_ge(replay("safetensors", fuzz_safetensors, FM_ERR_FORMAT), 1);
+  char path[512];
+  snprintf(path, sizeof path, "%s/tests/fuzz/safetensors/tiny.safetensors", FMCL_SOURCE_DIR);
+  size_t size;
+  unsigned char *data = read_all(path, &size);
+  ck_fm(fuzz_safetensors(data, size)); /* the seed itself is valid */
+  free(data);
+}
+END_TEST
+
 START_TEST(datafile_corpus_is_parsed_or_refused) {
   ck_assert_int_ge(replay("datafile", fuzz_datafile, FM_ERR_FORMAT), 3);
 }
@@ -78,6 +89,7 @@ int main(void) {
   tcase_add_test(tc, config_corpus_is_parsed_or_refused);
   tcase_add_test(tc, checkpoint_corpus_is_parsed_or_refused);
   tcase_add_test(tc, datafile_corpus_is_parsed_or_refused);
+  tcase_add_test(tc, safetensors_corpus_is_parsed_or_refused);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

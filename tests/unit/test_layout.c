@@ -20,7 +20,7 @@ static const struct {
     {"constants", 0},
     {"status", 1}, {"types", 1}, {"report", 2},
     /* host utilities */
-    {"fileio", 2}, {"rng", 2}, {"progress", 3}, {"assignment", 3}, {"ranks", 3},
+    {"fileio", 2}, {"rng", 2}, {"flat", 2}, {"progress", 3}, {"assignment", 3}, {"ranks", 3},
     /* the config, data and files on the host; the kernel sources */
     {"config", 3}, {"data", 3}, {"png", 3}, {"metrics", 4}, {"kernels", 3}, {"program", 3},
     {"datafile", 4}, {"checkpoint", 4}, {"image", 4}, {"plot", 5},
