@@ -253,24 +253,25 @@ static fm_status parse_npy(const unsigned char *data, size_t size, const char *n
                  name);
     goto done;
   }
-  int big_endian = 0;
-  size_t item;
-  if (strncmp(descr, "'<f4'", 5) == 0 || strncmp(descr, "'=f4'", 5) == 0) item = 4;
-  else if (strncmp(descr, "'<f8'", 5) == 0 || strncmp(descr, "'=f8'", 5) == 0) item = 8;
-  else if (strncmp(descr, "'>f4'", 5) == 0) item = 4, big_endian = 1;
-  else if (strncmp(descr, "'>f8'", 5) == 0) item = 8, big_endian = 1;
-  else {
-    char kind[16] = "";
-    sscanf(descr, "'%15[^']'", kind);
-    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY dtype '%s' is not supported; save float32 or "
-                 "float64 (e.g. x.astype(np.float32))", name, kind);
+  /* descr: byte order (< little, > big, = native, | not applicable), kind (f float, i
+   * signed, u unsigned, b bool) and bytes: every numeric dtype NumPy writes. */
+  char dtype[16] = "";
+  sscanf(descr, "'%15[^']'", dtype);
+  char kind = dtype[0] ? dtype[1] : 0;
+  int big_endian = dtype[0] == '>';
+  size_t item = (size_t)atoi(dtype + (dtype[0] ? 2 : 0));
+  int known = strchr("<>=|", dtype[0]) && dtype[0] &&
+              ((kind == 'f' && (item == 2 || item == 4 || item == 8)) ||
+               ((kind == 'i' || kind == 'u') && (item == 1 || item == 2 || item == 4 || item == 8)) ||
+               (kind == 'b' && item == 1));
+  if (!known) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY dtype '%s' is not a number fmcl reads "
+                 "(float16/32/64, int and uint 8 to 64 bits, bool)%s", name, dtype,
+                 kind == 'O' ? "; an object array holds Python objects: save a numeric one, "
+                               "e.g. np.asarray(x, dtype=np.float32)" : "");
     goto done;
   }
-  if (strncmp(order, "True", 4) == 0) {
-    st = fm_fail(FM_ERR_FORMAT, "data file %s: the array is in Fortran order; save it with "
-                 "np.save(path, np.ascontiguousarray(x))", name);
-    goto done;
-  }
+  int fortran = strncmp(order, "True", 4) == 0; /* column by column (x.T of a C array) */
   if (*shape != '(') {
     st = fm_fail(FM_ERR_FORMAT, "data file %s: NPY shape is not a tuple", name);
     goto done;
@@ -310,21 +311,26 @@ static fm_status parse_npy(const unsigned char *data, size_t size, const char *n
   if (st != FM_OK) goto done;
   const unsigned char *values = data + offset;
   for (size_t i = 0; i < n * dim; i++) {
-    unsigned char b[8];
-    memcpy(b, values + i * item, item);
-    if (big_endian)
-      for (size_t k = 0; k < item / 2; k++) {
-        unsigned char t = b[k];
-        b[k] = b[item - 1 - k];
-        b[item - 1 - k] = t;
-      }
+    size_t at = fortran ? (i % dim) * n + i / dim : i; /* row i / dim, column i % dim */
+    uint64_t u = 0;
+    const unsigned char *b = values + at * item;
+    for (size_t k = 0; k < item; k++) /* the bytes as a little-endian word */
+      u |= (uint64_t)b[big_endian ? item - 1 - k : k] << (8 * k);
     double v;
-    if (item == 4) {
+    if (kind == 'f' && item == 2) {
+      v = fm_half_to_float((uint16_t)u);
+    } else if (kind == 'f' && item == 4) {
+      uint32_t w = (uint32_t)u;
       float f;
-      memcpy(&f, b, 4);
+      memcpy(&f, &w, 4);
       v = f;
+    } else if (kind == 'f') {
+      memcpy(&v, &u, 8);
+    } else if (kind == 'i') { /* sign-extend from item bytes */
+      int shift = 64 - 8 * (int)item;
+      v = (double)((int64_t)(u << shift) >> shift);
     } else {
-      memcpy(&v, b, 8);
+      v = (double)u; /* unsigned and bool */
     }
     if (!isfinite(v) || fabs(v) > 3.4e38) {
       fm_points_free(out);

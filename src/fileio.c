@@ -154,3 +154,15 @@ uint32_t fm_crc32(uint32_t crc, const void *data, size_t n) {
   for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
   return ~crc;
 }
+
+float fm_half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
+  if (e == 0) { /* zero or subnormal: m 2^-24 */
+    float f = (float)m * 5.9604644775390625e-8f;
+    return sign ? -f : f;
+  }
+  uint32_t exponent = e == 31 ? 255u : e + 112, u = sign | exponent << 23 | m << 13;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}

@@ -36,6 +36,9 @@ fm_status fm_write_json(const char *path, const struct cJSON *json);
 fm_status fm_read_whole(const char *path, const char *what, fm_status fail_as, size_t max_bytes,
                         char **data, size_t *size);
 
+/* An IEEE binary16 value (float16: NPY's f2, safetensors' F16) as a float. */
+float fm_half_to_float(uint16_t h);
+
 /* Whether a file or folder exists at path. */
 int fm_path_exists(const char *path);
 

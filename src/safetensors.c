@@ -289,18 +289,8 @@ fail:
 }
 
 static float half_to_float(uint16_t h, int bf16) {
-  uint32_t u;
-  if (bf16) {
-    u = (uint32_t)h << 16;
-  } else {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023;
-    if (e == 0) { /* zero or subnormal: m 2^-24 */
-      float f = (float)m * 5.9604644775390625e-8f;
-      return sign ? -f : f;
-    }
-    uint32_t exponent = e == 31 ? 255u : e + 112; /* infinity and NaN stay so */
-    u = sign | exponent << 23 | m << 13;
-  }
+  if (!bf16) return fm_half_to_float(h);
+  uint32_t u = (uint32_t)h << 16; /* bfloat16: the top half of a float */
   float f;
   memcpy(&f, &u, 4);
   return f;

@@ -155,6 +155,59 @@ START_TEST(npy_reads_float32_float64_both_byte_orders_and_vectors) {
 }
 END_TEST
 
+/* The points 0..5 as (3, 2) in every numeric dtype NumPy writes, both byte orders, and in
+ * Fortran order (column by column): all read as the same floats. */
+START_TEST(npy_reads_every_numeric_dtype_in_either_order) {
+  const double want[6] = {0, 1, 2, 3, 4, 5};
+  const char *dtypes[] = {"<f2", ">f2", "<f4", ">f4", "<f8", ">f8", "|i1", "<i2", ">i2", "<i4",
+                          ">i4", "<i8", ">i8", "|u1", "<u2", ">u2", "<u4", ">u4", "<u8", ">u8",
+                          "=i4"};
+  for (size_t d = 0; d < sizeof dtypes / sizeof *dtypes; d++)
+    for (int fortran = 0; fortran < 2; fortran++) {
+      const char *t = dtypes[d];
+      size_t item = (size_t)(t[2] - '0');
+      int big = t[0] == '>', kind = t[1];
+      unsigned char values[6 * 8];
+      for (int i = 0; i < 6; i++) {
+        int at = fortran ? (i % 2) * 3 + i / 2 : i; /* where value i (row i/2, col i%2) lies */
+        uint64_t u = (uint64_t)i;
+        static const uint16_t half[6] = {0x0000, 0x3C00, 0x4000, 0x4200, 0x4400, 0x4500};
+        if (kind == 'f' && item == 2) u = half[i]; /* 0..5 in IEEE binary16 */
+        if (kind == 'f' && item == 4) {
+          float x = (float)i;
+          uint32_t w;
+          memcpy(&w, &x, 4);
+          u = w;
+        }
+        if (kind == 'f' && item == 8) {
+          double x = i;
+          memcpy(&u, &x, 8);
+        }
+        for (size_t k = 0; k < item; k++)
+          values[(size_t)at * item + (big ? item - 1 - k : k)] = (unsigned char)(u >> (8 * k));
+      }
+      size_t size;
+      fm_points p;
+      ck_fm(parse_npy(NPY(1, t, fortran ? "True" : "False", "(3, 2)", values, 6 * item, &size), &p));
+      ck_assert_int_eq(p.n, 3);
+      ck_assert_int_eq(p.dim, 2);
+      ck_assert_msg(test_mismatches(t, p.x, want, 6, 0, 0) == 0, "%s fortran %d", t, fortran);
+      fm_points_free(&p);
+    }
+  /* Negative integers and booleans. */
+  signed char neg[2] = {-3, 127};
+  unsigned char flags[2] = {1, 0};
+  size_t size;
+  fm_points p;
+  ck_fm(parse_npy(NPY(1, "|i1", "False", "(2,)", neg, 2, &size), &p));
+  ck_assert(p.x[0] == -3 && p.x[1] == 127);
+  fm_points_free(&p);
+  ck_fm(parse_npy(NPY(1, "|b1", "False", "(2,)", flags, 2, &size), &p));
+  ck_assert(p.x[0] == 1 && p.x[1] == 0);
+  fm_points_free(&p);
+}
+END_TEST
+
 static void expect_npy_refused(npy_bytes n, const char *needle) {
   fm_points p;
   ck_assert_int_eq(parse_npy(n, &p), FM_ERR_FORMAT);
@@ -166,9 +219,9 @@ START_TEST(malformed_npy_is_refused_saying_why) {
   float f[6] = {1, 2, 3, 4, 5, NAN};
   int i4[6] = {0};
   size_t size;
-  expect_npy_refused(NPY(1, "<f4", "True", "(3, 2)", f, sizeof f, &size), "Fortran order");
-  expect_npy_refused(NPY(1, "<i4", "False", "(3, 2)", i4, sizeof i4, &size),
-                     "dtype '<i4' is not supported");
+  expect_npy_refused(NPY(1, "|O", "False", "(3, 2)", i4, sizeof i4, &size), "object array");
+  expect_npy_refused(NPY(1, "<c8", "False", "(3, 2)", i4, sizeof i4, &size), "dtype '<c8'");
+  expect_npy_refused(NPY(1, "<i3", "False", "(3, 2)", i4, sizeof i4, &size), "dtype '<i3'");
   expect_npy_refused(NPY(1, "<f4", "False", "(3, 2)", f, 16, &size), "truncated");
   expect_npy_refused(NPY(1, "<f4", "False", "(1, 3, 2)", f, sizeof f, &size),
                      "3 dimensions");
@@ -236,6 +289,7 @@ int main(void) {
   tcase_add_test(tc, malformed_csv_is_refused_naming_row_and_column);
   tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
   tcase_add_test(tc, malformed_npy_is_refused_saying_why);
+  tcase_add_test(tc, npy_reads_every_numeric_dtype_in_either_order);
   tcase_add_test(tc, missing_file_names_its_path);
   tcase_add_test(tc, split_is_a_seeded_partition);
   tcase_add_test(tc, standardization_round_trips_and_guards_constant_columns);
