@@ -66,7 +66,10 @@ static const field fields[] = {
     {"data.path", F_STRING, OFF(data.path), 0, 0, 0, SZ(data.path), NULL, F_MODEL,
      "a data file (CSV or NPY, one point per row) instead of a toy set; empty for data.name"},
     {"data.format", F_ENUM, OFF(data.format), 0, 0, 0, 0, fm_data_format_names, 0,
-     "auto (NPY by its magic bytes, else CSV), csv or npy"},
+     "auto (NPY or NPZ by their magic bytes, else CSV), csv, npy or npz"},
+    {"data.key", F_STRING, OFF(data.key), 0, 0, 0, SZ(data.key), NULL, F_MODEL,
+     "the array of an NPZ archive (data.path x.npz, as numpy.savez names them: its keyword, "
+     "or arr_0, ...); empty: the archive's only array"},
     {"data.test_fraction", F_REAL, OFF(data.test_fraction), 0, 0.9, 0, 0, NULL, F_MODEL,
      "share of a data file's rows held out (after a seeded shuffle); 0 holds none"},
     {"data.standardize", F_BOOL, OFF(data.standardize), 0, 0, 0, 0, NULL, F_MODEL,
@@ -826,6 +829,8 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
   /* Likewise the reflow keys for a model that is not a reflow, and a start it does not
    * have. */
   if (!cfg->reflow.teacher[0]) cJSON_DeleteItemFromObjectCaseSensitive(root, "reflow");
+  if (!cfg->data.key[0])
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "data"), "key");
   if (!cfg->model.init_from[0])
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"),
                                             "init_from");

@@ -1,4 +1,4 @@
-/* CSV and NPY readers. Both parse from memory so that the fuzzers can drive them; the
+/* CSV, NPY and NPZ readers. Both parse from memory so that the fuzzers can drive them; the
  * whole file is read first, then validated value by value. */
 #include "fmcl/datafile.h"
 
@@ -345,22 +345,114 @@ done:
   return st;
 }
 
+/* ---- NPZ ---------------------------------------------------------------------------- */
+
+#ifdef FMCL_HAVE_LIBZIP
+#include <zip.h>
+
+int fm_datafile_has_npz(void) { return 1; }
+
+/* The archive's member names ending in .npy, without it, comma-separated into out. */
+static void member_names(zip_t *z, char *out, size_t size) {
+  out[0] = '\0';
+  zip_int64_t n = zip_get_num_entries(z, 0);
+  size_t used = 0;
+  for (zip_int64_t i = 0; i < n && used + 1 < size; i++) {
+    const char *m = zip_get_name(z, (zip_uint64_t)i, 0);
+    size_t len = m ? strlen(m) : 0;
+    if (len < 4 || strcmp(m + len - 4, ".npy") != 0) continue;
+    used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? ", " : "", (int)(len - 4), m);
+  }
+}
+
+/* The array key (key.npy) of an NPZ archive (NULL or "": its only array), as NPY. */
+static fm_status parse_npz(const unsigned char *data, size_t size, const char *name,
+                           const char *key, fm_points *out) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t *src = zip_source_buffer_create(data, size, 0, &error);
+  zip_t *z = src ? zip_open_from_source(src, ZIP_RDONLY, &error) : NULL;
+  if (!z) {
+    fm_status st = fm_fail(FM_ERR_FORMAT, "data file %s: not a readable NPZ archive (%s)", name,
+                           zip_error_strerror(&error));
+    zip_source_free(src);
+    zip_error_fini(&error);
+    return st;
+  }
+  zip_error_fini(&error);
+  fm_status st = FM_OK;
+  unsigned char *bytes = NULL;
+  char names[512], member[300];
+  member_names(z, names, sizeof names);
+  zip_int64_t at = -1;
+  if (key && key[0]) {
+    snprintf(member, sizeof member, "%s.npy", key);
+    at = zip_name_locate(z, member, 0);
+  } else if (!strchr(names, ',') && names[0]) {
+    snprintf(member, sizeof member, "%s.npy", names);
+    at = zip_name_locate(z, member, 0);
+  } else {
+    st = fm_fail(FM_ERR_CONFIG, "data file %s: the archive holds %s; name the one to use "
+                 "with data.key", name, names[0] ? names : "no arrays");
+    goto done;
+  }
+  if (at < 0) {
+    st = fm_fail(FM_ERR_CONFIG, "data file %s: the archive has no array '%s' (data.key); it "
+                 "holds: %s", name, key, names[0] ? names : "no arrays");
+    goto done;
+  }
+  zip_stat_t info;
+  zip_file_t *f = NULL;
+  if (zip_stat_index(z, (zip_uint64_t)at, 0, &info) != 0 || !(info.valid & ZIP_STAT_SIZE) ||
+      info.size > ((zip_uint64_t)1 << 34) || !(bytes = malloc(info.size ? info.size : 1)) ||
+      !(f = zip_fopen_index(z, (zip_uint64_t)at, 0)) ||
+      zip_fread(f, bytes, info.size) != (zip_int64_t)info.size) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: cannot read %s from the archive (%s)", name,
+                 member, zip_strerror(z));
+    if (f) zip_fclose(f);
+    goto done;
+  }
+  zip_fclose(f);
+  char inner[1200];
+  snprintf(inner, sizeof inner, "%s (%s)", name, member);
+  st = parse_npy(bytes, (size_t)info.size, inner, out);
+done:
+  free(bytes);
+  zip_discard(z);
+  return st;
+}
+#else
+int fm_datafile_has_npz(void) { return 0; }
+
+static fm_status parse_npz(const unsigned char *data, size_t size, const char *name,
+                           const char *key, fm_points *out) {
+  (void)data, (void)size, (void)key, (void)out;
+  return fm_fail(FM_ERR_FORMAT, "data file %s: an NPZ archive, and this fmcl was built without "
+                 "libzip; install libzip-dev and build again (tools/setup.sh), or save the "
+                 "array with np.save", name);
+}
+#endif
+
 fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *name,
-                            fm_data_format format, fm_points *out) {
+                            fm_data_format format, const char *key, fm_points *out) {
   memset(out, 0, sizeof *out);
   if (format == FM_FORMAT_AUTO)
-    format = size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0 ? FM_FORMAT_NPY : FM_FORMAT_CSV;
+    format = size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0 ? FM_FORMAT_NPY
+             : size >= 4 && memcmp(data, "PK\x03\x04", 4) == 0 ? FM_FORMAT_NPZ
+                                                               : FM_FORMAT_CSV;
+  if (format == FM_FORMAT_NPZ) return parse_npz(data, size, name, key, out);
   return format == FM_FORMAT_NPY ? parse_npy(data, size, name, out)
                                  : parse_csv(data, size, name, out);
 }
 
-fm_status fm_datafile_load(const char *path, fm_data_format format, fm_points *out) {
+fm_status fm_datafile_load(const char *path, fm_data_format format, const char *key,
+                           fm_points *out) {
   char *data = NULL;
   size_t size = 0;
   memset(out, 0, sizeof *out);
   fm_status st = fm_read_whole(path, "data file", FM_ERR_IO, SIZE_MAX, &data, &size);
   if (st != FM_OK) return st;
-  st = fm_datafile_parse((const unsigned char *)data, size, path, format, out);
+  st = fm_datafile_parse((const unsigned char *)data, size, path, format, key, out);
   free(data);
   return st;
 }

@@ -20,7 +20,7 @@ fm_status fm_dataset_load_split(const fm_config *cfg, fm_points *train, fm_point
                            test));
     return FM_OK;
   }
-  FM_TRY(fm_datafile_load(cfg->data.path, cfg->data.format, &all));
+  FM_TRY(fm_datafile_load(cfg->data.path, cfg->data.format, cfg->data.key, &all));
   if (cfg->data.label_column >= 0)
     FM_TRY(fm_datafile_take_labels(&all, cfg->data.label_column, cfg->data.path));
   st = fm_points_split(&all, cfg->data.test_fraction, cfg->seed, train, test);
@@ -41,7 +41,7 @@ fm_status fm_dataset_load_source(const fm_config *cfg, const double *mean, const
   if (cfg->source.name[0])
     st = fm_toy_generate(cfg->source.name, cfg->seed, FM_STREAM_SOURCE_DATA, cfg->source.n, source);
   else if (cfg->source.path[0])
-    st = fm_datafile_load(cfg->source.path, FM_FORMAT_AUTO, source);
+    st = fm_datafile_load(cfg->source.path, FM_FORMAT_AUTO, NULL, source);
   else
     return FM_OK;
   if (st != FM_OK) return st;
@@ -92,7 +92,7 @@ fm_status fm_dataset_load_points(const fm_config *cfg, const char *data_path, fm
   fm_status st = FM_OK;
   fm_points unused = {0};
   if (data_path) {
-    FM_TRY(fm_datafile_load(data_path, FM_FORMAT_AUTO, out));
+    FM_TRY(fm_datafile_load(data_path, FM_FORMAT_AUTO, cfg->data.key, out));
     if (cfg->model.classes > 0) {
       if (cfg->data.label_column < 0) {
         st = fm_fail(FM_ERR_CONFIG, "%s: the model is class-conditional, so the points need "

@@ -15,7 +15,7 @@ const char *const fm_solver_names[] = {"euler", "midpoint", "heun", "rk4", "dopr
 const char *const fm_lr_shape_names[] = {"constant", "cosine", NULL};
 const char *const fm_allreduce_names[] = {"whole", "layers", NULL};
 const char *const fm_divergence_names[] = {"auto", "exact", "hutchinson", NULL};
-const char *const fm_data_format_names[] = {"auto", "csv", "npy", NULL};
+const char *const fm_data_format_names[] = {"auto", "csv", "npy", "npz", NULL};
 const char *const fm_device_kind_names[] = {"auto", "gpu", "cpu", NULL};
 const char *const fm_gemm_provider_names[] = {"auto", "clblast", "fmcl", "fmcl-gpu", NULL};
 

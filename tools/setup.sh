@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 # clang-15: the tests compile every kernel program with clang's OpenCL front end (as ROCm,
 # Intel's runtimes and Mesa do) to check it links without inlining. Open MPI: training on
-# several devices or machines (mpirun); fmcl builds without it, and cmake says which.
+# several devices or machines (mpirun); libzip: NPZ data files. fmcl builds without either,
+# and cmake says which.
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-          libclblast-dev libcjson-dev check clinfo clang-15 libopenmpi-dev openmpi-bin)
+          libclblast-dev libcjson-dev check clinfo clang-15 libopenmpi-dev openmpi-bin
+          libzip-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,6 +26,7 @@ typedef struct fm_config {
   struct {
     char name[32];
     char path[512];
+    char key[128]; /* the array of an NPZ archive */
     fm_data_format format;
     double test_fraction;
     int standardize;

@@ -64,7 +64,7 @@ typedef enum fm_allreduce_kind { FM_ALLREDUCE_WHOLE, FM_ALLREDUCE_LAYERS } fm_al
 
 typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
 
-typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY } fm_data_format;
+typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY, FM_FORMAT_NPZ } fm_data_format;
 
 typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_device_kind;
 

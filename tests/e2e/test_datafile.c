@@ -47,7 +47,7 @@ START_TEST(a_run_on_a_data_file_samples_in_data_units) {
   char test_csv[600];
   snprintf(test_csv, sizeof test_csv, "%s/test.csv", dir);
   fm_points t;
-  ck_fm(fm_datafile_load(test_csv, FM_FORMAT_CSV, &t));
+  ck_fm(fm_datafile_load(test_csv, FM_FORMAT_CSV, NULL, &t));
   ck_assert_int_eq(t.n, 400);
   ck_assert(t.x[0] > 700 && t.x[0] < 1300);
   fm_points_free(&t);
@@ -56,7 +56,7 @@ START_TEST(a_run_on_a_data_file_samples_in_data_units) {
            "--quiet", FMCL_BINARY, dir, dir);
   ck_assert_int_eq(system(cmd), 0);
   snprintf(samples, sizeof samples, "%s/again.csv", dir);
-  ck_fm(fm_datafile_load(samples, FM_FORMAT_CSV, &t));
+  ck_fm(fm_datafile_load(samples, FM_FORMAT_CSV, NULL, &t));
   double m = 0;
   for (int i = 0; i < t.n; i++) m += t.x[2 * i];
   ck_assert_msg(fabs(m / t.n - 1000) < 15, "resampled mean %g", m / t.n);

@@ -61,9 +61,9 @@ static double one_step_w2(const char *run, int steps) {
   fmcl_ok(args);
   fm_points got = {0}, test = {0};
   snprintf(path, sizeof path, "%s/%s-euler%d.csv", work, run, steps);
-  ck_fm(fm_datafile_load(path, FM_FORMAT_AUTO, &got));
+  ck_fm(fm_datafile_load(path, FM_FORMAT_AUTO, NULL, &got));
   snprintf(path, sizeof path, "%s/%s/test.csv", work, run);
-  ck_fm(fm_datafile_load(path, FM_FORMAT_AUTO, &test));
+  ck_fm(fm_datafile_load(path, FM_FORMAT_AUTO, NULL, &test));
   ck_assert_int_eq(got.n, 500);
   ck_assert_int_eq(test.n, 500);
   double w2 = 0;

@@ -313,7 +313,7 @@ START_TEST(a_data_source_is_transported_to_the_data) {
   free(out);
   snprintf(path, sizeof path, "%s/trajectories.csv", dir);
   fm_points traj;
-  ck_fm(fm_datafile_load(path, FM_FORMAT_CSV, &traj)); /* columns t, point, x0, x1 */
+  ck_fm(fm_datafile_load(path, FM_FORMAT_CSV, NULL, &traj)); /* columns t, point, x0, x1 */
   int starts_on_moons = 0, ends_near_modes = 0, n = 0;
   for (int i = 0; i < traj.n; i++) {
     const float *row = traj.x + (size_t)i * 4;

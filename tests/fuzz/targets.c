@@ -38,7 +38,7 @@ fm_status fuzz_checkpoint(const uint8_t *data, size_t size) {
 
 fm_status fuzz_datafile(const uint8_t *data, size_t size) {
   fm_points p;
-  fm_status st = fm_datafile_parse(data, size, "fuzz.data", FM_FORMAT_AUTO, &p);
+  fm_status st = fm_datafile_parse(data, size, "fuzz.data", FM_FORMAT_AUTO, NULL, &p);
   if (st == FM_OK) fm_points_free(&p);
   return st;
 }

@@ -107,7 +107,7 @@ END_TEST
 START_TEST(label_column_becomes_the_labels) {
   const char *text = "a,b,cls,c\n1,2,0,3\n4,5,2,6\n";
   fm_points p;
-  ck_fm(fm_datafile_parse((const unsigned char *)text, strlen(text), "l.csv", FM_FORMAT_CSV, &p));
+  ck_fm(fm_datafile_parse((const unsigned char *)text, strlen(text), "l.csv", FM_FORMAT_CSV, NULL, &p));
   ck_fm(fm_datafile_take_labels(&p, 2, "l.csv"));
   ck_assert_int_eq(p.dim, 3);
   ck_assert_int_eq(p.label[1], 2);
@@ -115,7 +115,7 @@ START_TEST(label_column_becomes_the_labels) {
   ck_assert_float_eq(p.x[5], 6.0f);
   fm_points_free(&p);
   const char *bad = "1,2,0.5\n";
-  ck_fm(fm_datafile_parse((const unsigned char *)bad, strlen(bad), "l.csv", FM_FORMAT_CSV, &p));
+  ck_fm(fm_datafile_parse((const unsigned char *)bad, strlen(bad), "l.csv", FM_FORMAT_CSV, NULL, &p));
   ck_assert_int_eq(fm_datafile_take_labels(&p, 2, "l.csv"), FM_ERR_FORMAT);
   ck_assert_msg(strstr(fm_error_message(), "row 0, column 2 (from 0; data.label_column): 0.5 is "
                 "not a class label"), "%s", fm_error_message());

@@ -8,7 +8,7 @@
 #include "support.h"
 
 static fm_status parse_text(const char *text, fm_points *p) {
-  return fm_datafile_parse((const unsigned char *)text, strlen(text), "t.csv", FM_FORMAT_AUTO, p);
+  return fm_datafile_parse((const unsigned char *)text, strlen(text), "t.csv", FM_FORMAT_AUTO, NULL, p);
 }
 
 static void expect_refused(const char *text, const char *needle) {
@@ -78,7 +78,7 @@ START_TEST(malformed_csv_is_refused_naming_row_and_column) {
   fm_points p;
   const char nul[] = "1,2\n\0003,4\n";
   ck_assert_int_eq(fm_datafile_parse((const unsigned char *)nul, sizeof nul - 1, "t.csv",
-                                     FM_FORMAT_CSV, &p), FM_ERR_FORMAT);
+                                     FM_FORMAT_CSV, NULL, &p), FM_ERR_FORMAT);
   ck_assert_msg(strstr(fm_error_message(), "NUL"), "%s", fm_error_message());
 }
 END_TEST
@@ -121,7 +121,7 @@ static npy_bytes npy_pack(int major, const char *descr, const char *fortran, con
 }
 
 static fm_status parse_npy(npy_bytes n, fm_points *p) {
-  fm_status st = fm_datafile_parse(n.b, n.size, "t.npy", FM_FORMAT_AUTO, p);
+  fm_status st = fm_datafile_parse(n.b, n.size, "t.npy", FM_FORMAT_AUTO, NULL, p);
   free(n.b);
   return st;
 }
@@ -208,6 +208,92 @@ START_TEST(npy_reads_every_numeric_dtype_in_either_order) {
 }
 END_TEST
 
+#if __has_include(<zip.h>)
+#include <zip.h>
+
+/* An NPZ archive in memory (as numpy.savez writes one: member KEY.npy per array), each
+ * member stored or deflated; the bytes are malloc'd. */
+static unsigned char *npz(const char *const *keys, npy_bytes *arrays, int n, int deflate,
+                          size_t *size) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t *out = zip_source_buffer_create(NULL, 0, 0, &error);
+  zip_source_keep(out);
+  zip_t *z = zip_open_from_source(out, ZIP_TRUNCATE, &error);
+  ck_assert_ptr_nonnull(z);
+  for (int i = 0; i < n; i++) {
+    char member[64];
+    snprintf(member, sizeof member, "%s.npy", keys[i]);
+    zip_source_t *s = zip_source_buffer(z, arrays[i].b, arrays[i].size, 0); /* caller frees */
+    zip_int64_t at = zip_file_add(z, member, s, ZIP_FL_OVERWRITE);
+    ck_assert(at >= 0);
+    zip_set_file_compression(z, (zip_uint64_t)at, deflate ? ZIP_CM_DEFLATE : ZIP_CM_STORE, 0);
+  }
+  ck_assert_int_eq(zip_close(z), 0);
+  zip_stat_t st;
+  ck_assert_int_eq(zip_source_stat(out, &st), 0);
+  unsigned char *bytes = malloc(st.size);
+  ck_assert_int_eq(zip_source_open(out), 0);
+  ck_assert(zip_source_read(out, bytes, st.size) == (zip_int64_t)st.size);
+  zip_source_close(out);
+  zip_source_free(out);
+  zip_error_fini(&error);
+  *size = st.size;
+  return bytes;
+}
+
+START_TEST(npz_archives_give_the_array_data_key_names) {
+  if (!fm_datafile_has_npz()) {
+    fprintf(stderr, "npz: skipped: this fmcl was built without libzip\n");
+    return;
+  }
+  float a[4] = {1, 2, 3, 4};
+  double b[6] = {9, 8, 7, 6, 5, 4};
+  size_t sa, sb, size;
+  for (int deflate = 0; deflate < 2; deflate++) {
+    npy_bytes arrays[2] = {NPY(1, "<f4", "False", "(2, 2)", a, sizeof a, &sa),
+                           NPY(1, "<f8", "False", "(3, 2)", b, sizeof b, &sb)};
+    const char *keys[2] = {"points", "arr_1"};
+    unsigned char *bytes = npz(keys, arrays, 2, deflate, &size);
+    fm_points p;
+    ck_fm(fm_datafile_parse(bytes, size, "t.npz", FM_FORMAT_AUTO, "arr_1", &p));
+    ck_assert_int_eq(p.n, 3);
+    ck_assert(p.x[0] == 9 && p.x[5] == 4);
+    fm_points_free(&p);
+    ck_fm(fm_datafile_parse(bytes, size, "t.npz", FM_FORMAT_NPZ, "points", &p));
+    ck_assert(p.n == 2 && p.x[3] == 4);
+    fm_points_free(&p);
+    /* No key among several, and a key the archive lacks: both list what it holds. */
+    ck_assert_int_eq(fm_datafile_parse(bytes, size, "t.npz", FM_FORMAT_AUTO, NULL, &p), FM_ERR_CONFIG);
+    ck_assert_msg(strstr(fm_error_message(), "points, arr_1") && strstr(fm_error_message(), "data.key"),
+                  "%s", fm_error_message());
+    ck_assert_int_eq(fm_datafile_parse(bytes, size, "t.npz", FM_FORMAT_AUTO, "x", &p), FM_ERR_CONFIG);
+    ck_assert_msg(strstr(fm_error_message(), "no array 'x'") && strstr(fm_error_message(), "t.npz"),
+                  "%s", fm_error_message());
+    free(bytes);
+    /* One array: no key needed. */
+    bytes = npz(keys, arrays, 1, deflate, &size);
+    ck_fm(fm_datafile_parse(bytes, size, "t.npz", FM_FORMAT_AUTO, "", &p));
+    ck_assert_int_eq(p.n, 2);
+    fm_points_free(&p);
+    /* A damaged member names the archive and the member. */
+    npy_bytes bad = NPY(1, "|O", "False", "(2, 2)", a, sizeof a, &sa);
+    unsigned char *broken = npz(keys, &bad, 1, deflate, &size);
+    ck_assert_int_eq(fm_datafile_parse(broken, size, "t.npz", FM_FORMAT_AUTO, NULL, &p), FM_ERR_FORMAT);
+    ck_assert_msg(strstr(fm_error_message(), "t.npz (points.npy)") &&
+                      strstr(fm_error_message(), "object array"), "%s", fm_error_message());
+    free(bytes), free(broken);
+    free(arrays[0].b), free(arrays[1].b), free(bad.b);
+  }
+  /* Not an archive after all. */
+  fm_points p;
+  ck_assert_int_eq(fm_datafile_parse((const unsigned char *)"PK\x03\x04junk", 8, "t.npz",
+                                     FM_FORMAT_AUTO, NULL, &p), FM_ERR_FORMAT);
+  ck_assert_msg(strstr(fm_error_message(), "not a readable NPZ archive"), "%s", fm_error_message());
+}
+END_TEST
+#endif
+
 static void expect_npy_refused(npy_bytes n, const char *needle) {
   fm_points p;
   ck_assert_int_eq(parse_npy(n, &p), FM_ERR_FORMAT);
@@ -231,14 +317,14 @@ START_TEST(malformed_npy_is_refused_saying_why) {
   expect_npy_refused(NPY(7, "<f4", "False", "(3, 2)", f, sizeof f, &size), "version 7");
   unsigned char *b = npy(1, "<f4", "False", "(3, 2)", f, sizeof f, &size);
   fm_points p;
-  ck_assert_int_eq(fm_datafile_parse(b, 9, "t.npy", FM_FORMAT_NPY, &p), FM_ERR_FORMAT);
+  ck_assert_int_eq(fm_datafile_parse(b, 9, "t.npy", FM_FORMAT_NPY, NULL, &p), FM_ERR_FORMAT);
   free(b);
 }
 END_TEST
 
 START_TEST(missing_file_names_its_path) {
   fm_points p;
-  ck_assert_int_eq(fm_datafile_load("/nonexistent/data.csv", FM_FORMAT_AUTO, &p), FM_ERR_IO);
+  ck_assert_int_eq(fm_datafile_load("/nonexistent/data.csv", FM_FORMAT_AUTO, NULL, &p), FM_ERR_IO);
   ck_assert_msg(strstr(fm_error_message(), "/nonexistent/data.csv"), "%s", fm_error_message());
 }
 END_TEST
@@ -290,6 +376,9 @@ int main(void) {
   tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
   tcase_add_test(tc, malformed_npy_is_refused_saying_why);
   tcase_add_test(tc, npy_reads_every_numeric_dtype_in_either_order);
+#if __has_include(<zip.h>)
+  tcase_add_test(tc, npz_archives_give_the_array_data_key_names);
+#endif
   tcase_add_test(tc, missing_file_names_its_path);
   tcase_add_test(tc, split_is_a_seeded_partition);
   tcase_add_test(tc, standardization_round_trips_and_guards_constant_columns);
