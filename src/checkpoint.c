@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "fmcl/flat.h"
 #include "internal.h"
 
 static const char magic[8] = {'F', 'M', 'C', 'L', 'C', 'K', 'P', 'T'};
@@ -200,12 +201,22 @@ fm_status fm_checkpoint_parse(const unsigned char *data, size_t size, const char
   }
   ck->n_layers = (int)layers;
   for (uint32_t l = 0; l < layers; l++) {
-    ck->layer_in[l] = (int)get_u32(&r);
-    ck->layer_out[l] = (int)get_u32(&r);
+    uint32_t in = get_u32(&r), out = get_u32(&r);
+    if (in < 1 || out < 1 || in > (1u << 20) || out > (1u << 20) ||
+        (l > 0 && (int)in != ck->layer_out[l - 1])) {
+      why = "layer shapes out of range or not chained";
+      goto bad;
+    }
+    ck->layer_in[l] = (int)in;
+    ck->layer_out[l] = (int)out;
   }
   uint64_t flat = get_u64(&r);
   if (r.short_read || flat == 0 || flat > (r.n - r.at) / sizeof(float)) {
     why = "parameter count does not fit the file";
+    goto bad;
+  }
+  if (flat != fm_flat_layout(ck->n_layers, ck->layer_in, ck->layer_out, NULL, NULL)) {
+    why = "parameter count does not match the layer shapes";
     goto bad;
   }
   ck->flat_size = (size_t)flat;

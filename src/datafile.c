@@ -352,17 +352,24 @@ done:
 
 int fm_datafile_has_npz(void) { return 1; }
 
-/* The archive's member names ending in .npy, without it, comma-separated into out. */
-static void member_names(zip_t *z, char *out, size_t size) {
+/* The archive's arrays (members KEY.npy): their keys, comma-separated into out (for
+ * messages), how many there are, and the index of the last. */
+static int member_names(zip_t *z, char *out, size_t size, zip_int64_t *last) {
   out[0] = '\0';
   zip_int64_t n = zip_get_num_entries(z, 0);
   size_t used = 0;
-  for (zip_int64_t i = 0; i < n && used + 1 < size; i++) {
+  int count = 0;
+  for (zip_int64_t i = 0; i < n; i++) {
     const char *m = zip_get_name(z, (zip_uint64_t)i, 0);
     size_t len = m ? strlen(m) : 0;
     if (len < 4 || strcmp(m + len - 4, ".npy") != 0) continue;
-    used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? ", " : "", (int)(len - 4), m);
+    *last = i;
+    if (used + 1 < size)
+      used += (size_t)snprintf(out + used, size - used, "%s%.*s", count ? ", " : "",
+                               (int)(len - 4), m);
+    count++;
   }
+  return count;
 }
 
 /* The array key (key.npy) of an NPZ archive (NULL or "": its only array), as NPY. */
@@ -382,15 +389,16 @@ static fm_status parse_npz(const unsigned char *data, size_t size, const char *n
   zip_error_fini(&error);
   fm_status st = FM_OK;
   unsigned char *bytes = NULL;
-  char names[512], member[300];
-  member_names(z, names, sizeof names);
-  zip_int64_t at = -1;
+  char names[512], member[300] = "";
+  zip_int64_t only = -1, at = -1;
+  int arrays = member_names(z, names, sizeof names, &only);
   if (key && key[0]) {
     snprintf(member, sizeof member, "%s.npy", key);
     at = zip_name_locate(z, member, 0);
-  } else if (!strchr(names, ',') && names[0]) {
-    snprintf(member, sizeof member, "%s.npy", names);
-    at = zip_name_locate(z, member, 0);
+  } else if (arrays == 1) {
+    at = only;
+    const char *m = zip_get_name(z, (zip_uint64_t)at, 0);
+    fm_strlcpy(member, m ? m : "?", sizeof member);
   } else {
     st = fm_fail(FM_ERR_CONFIG, "data file %s: the archive holds %s; name the one to use "
                  "with data.key", name, names[0] ? names : "no arrays");
@@ -398,17 +406,30 @@ static fm_status parse_npz(const unsigned char *data, size_t size, const char *n
   }
   if (at < 0) {
     st = fm_fail(FM_ERR_CONFIG, "data file %s: the archive has no array '%s' (data.key); it "
-                 "holds: %s", name, key, names[0] ? names : "no arrays");
+                 "holds: %s", name, key ? key : "", names[0] ? names : "no arrays");
     goto done;
   }
   zip_stat_t info;
   zip_file_t *f = NULL;
+  /* The most an NPY of fmcl's largest data set can hold (2^31 values of 8 bytes). */
   if (zip_stat_index(z, (zip_uint64_t)at, 0, &info) != 0 || !(info.valid & ZIP_STAT_SIZE) ||
-      info.size > ((zip_uint64_t)1 << 34) || !(bytes = malloc(info.size ? info.size : 1)) ||
-      !(f = zip_fopen_index(z, (zip_uint64_t)at, 0)) ||
-      zip_fread(f, bytes, info.size) != (zip_int64_t)info.size) {
-    st = fm_fail(FM_ERR_FORMAT, "data file %s: cannot read %s from the archive (%s)", name,
-                 member, zip_strerror(z));
+      info.size > ((zip_uint64_t)MAX_VALUES * 8 + 65536)) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: %s: no size, or more than a data set holds",
+                 name, member);
+    goto done;
+  }
+  bytes = malloc(info.size ? info.size : 1);
+  if (!bytes) {
+    st = fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for %s", name, member);
+    goto done;
+  }
+  f = zip_fopen_index(z, (zip_uint64_t)at, 0);
+  unsigned char past;
+  /* Reading on to the end is what makes libzip check the member's CRC. */
+  if (!f || zip_fread(f, bytes, info.size) != (zip_int64_t)info.size ||
+      zip_fread(f, &past, 1) != 0) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: cannot read %s from the archive (%s): it is "
+                 "damaged", name, member, f ? zip_file_strerror(f) : zip_strerror(z));
     if (f) zip_fclose(f);
     goto done;
   }

@@ -154,7 +154,7 @@ fm_status fm_engine_init_from(fm_engine *e, const char *path) {
     FM_TRY(fm_mlp_write_params(m, flat));
   } else {
     FM_TRY(fm_checkpoint_load(path, &ck));
-    int same = ck.n_layers == n;
+    int same = ck.n_layers == n && ck.flat_size == fm_mlp_flat_size(m);
     for (int l = 0; same && l < n; l++) same = ck.layer_in[l] == in[l] && ck.layer_out[l] == out[l];
     if (!same) {
       st = fm_fail(FM_ERR_CONFIG, "%s: its layers are not this model's "

@@ -227,7 +227,7 @@ fm_status fm_run_experiment(const fm_config *config, const fm_run_options *opt,
   int capacity = train_rows > sample_rows ? train_rows : sample_rows;
   FM_TRY(fm_engine_new_model(engine, cfg, data.train.dim, capacity));
   fm_mlp *mlp = fm_engine_model(engine);
-  if (cfg->model.init_from[0]) {
+  if (cfg->model.init_from[0] && !opt->resume) { /* a resume takes the checkpoint's */
     FM_TRY(fm_engine_init_from(engine, cfg->model.init_from));
     fm_report(r, FM_REPORT_INFO, "model: starting from the weights of %s", cfg->model.init_from);
   }

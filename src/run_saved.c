@@ -27,7 +27,7 @@ static const char *const sample_keys[] = {
     "sample.save_every", "seed",        "output.dir",   "device.",      NULL};
 static const char *const likelihood_keys[] = {
     "eval.solver", "eval.probes",  "eval.rtol", "eval.atol",         "eval.divergence",
-    "eval.steps",  "eval.n",       "seed",      "data.label_column", "sample.batch",
+    "eval.steps",  "eval.n",       "seed",      "data.label_column", "data.key", "sample.batch",
     "device.",     NULL};
 
 /* A model file: fmcl's checkpoint, or a safetensors file fmcl exported. */

@@ -149,6 +149,7 @@ nomem:
 
 typedef struct tensor {
   const char *name;
+  int used; /* taken by a layer */
   int dtype_bytes; /* 2, 4 or 8 */
   char dtype[8];
   size_t dims[4];
@@ -156,9 +157,11 @@ typedef struct tensor {
   size_t begin, end; /* in the data after the header */
 } tensor;
 
+/* By offset, an empty tensor before one that starts where it does. */
 static int by_begin(const void *a, const void *b) {
   const tensor *x = a, *y = b;
-  return (x->begin > y->begin) - (x->begin < y->begin);
+  if (x->begin != y->begin) return (x->begin > y->begin) - (x->begin < y->begin);
+  return (x->end > y->end) - (x->end < y->end);
 }
 
 static int dtype_bytes(const char *dtype) {
@@ -326,12 +329,11 @@ fm_status fm_safetensors_parse_weights(const unsigned char *data, size_t size, c
   size_t w_off[FM_MAX_HIDDEN + 1], b_off[FM_MAX_HIDDEN + 1];
   size_t flat_size = fm_flat_layout(n_layers, in, out, w_off, b_off);
   memset(flat, 0, flat_size * sizeof *flat);
-  int used = 0;
   for (int l = 0; l < n_layers && st == FM_OK; l++)
     for (int part = 0; part < 2 && st == FM_OK; part++) {
       char want[32];
       snprintf(want, sizeof want, "%d.%s", 2 * l, part ? "bias" : "weight");
-      const tensor *x = NULL;
+      tensor *x = NULL;
       for (int k = 0; k < n && !x; k++)
         if (strcmp(t[k].name, want) == 0) x = &t[k];
       int rank = part ? 1 : 2;
@@ -358,18 +360,15 @@ fm_status fm_safetensors_parse_weights(const unsigned char *data, size_t size, c
           if (!isfinite(dst[i]))
             st = fm_fail(FM_ERR_FORMAT, "%s: tensor %s holds a NaN or infinite value at %zu",
                          name, want, i);
-        used++;
+        x->used = 1;
       }
     }
-  if (st == FM_OK && used != n)
-    for (int k = 0; k < n && st == FM_OK; k++) {
-      int l = -1;
-      char part[16] = "";
-      if (sscanf(t[k].name, "%d.%15s", &l, part) != 2 || l % 2 || l / 2 >= n_layers ||
-          (strcmp(part, "weight") && strcmp(part, "bias")))
-        st = fm_fail(FM_ERR_FORMAT, "%s: tensor %s is not part of this model (%d linear layers: "
-                     "0.weight to %d.bias)", name, t[k].name, n_layers, 2 * (n_layers - 1));
-    }
+  /* Every tensor must be one of the model's, once (cJSON keeps a repeated name twice). */
+  for (int k = 0; k < n && st == FM_OK; k++)
+    if (!t[k].used)
+      st = fm_fail(FM_ERR_FORMAT, "%s: tensor %s is not part of this model (%d linear layers: "
+                   "0.weight to %d.bias, each once)", name, t[k].name, n_layers,
+                   2 * (n_layers - 1));
   free(t);
   cJSON_Delete(h);
   return st;
@@ -398,16 +397,18 @@ static fm_status meta_doubles(const cJSON *meta, const char *key, int dim, const
     st = fm_fail(FM_ERR_NOMEM, "out of host memory reading %s", name);
     goto done;
   }
-  for (int d = 0; d < dim; d++) {
-    cJSON *x = cJSON_GetArrayItem(v, d);
-    if (!cJSON_IsNumber(x) || (!strcmp(key, "std") && !(x->valuedouble > 0))) {
+  int d = 0;
+  cJSON *x;
+  cJSON_ArrayForEach(x, v) { /* in one pass: cJSON's lists are linked */
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) ||
+        (!strcmp(key, "std") && !(x->valuedouble > 0))) {
       st = fm_fail(FM_ERR_FORMAT, "%s: metadata %s[%d] is not a%s number", name, key, d,
                    strcmp(key, "std") ? "" : " positive");
       free(*dst);
       *dst = NULL;
       goto done;
     }
-    (*dst)[d] = x->valuedouble;
+    (*dst)[d++] = x->valuedouble;
   }
 done:
   cJSON_Delete(v);
@@ -438,8 +439,10 @@ fm_status fm_safetensors_parse(const unsigned char *data, size_t size, const cha
     fm_fail_context(st, "%s: metadata config: ", name);
     goto fail;
   }
-  ck->dim = atoi(dim_text);
-  if (ck->dim < 1 || ck->dim > 1 << 20) {
+  char *dim_end = NULL;
+  long dim = strtol(dim_text, &dim_end, 10);
+  ck->dim = dim >= 1 && dim <= 1 << 20 && *dim_end == '\0' ? (int)dim : 0;
+  if (ck->dim < 1) {
     st = fm_fail(FM_ERR_FORMAT, "%s: metadata dim '%s' is not a dimension", name, dim_text);
     goto fail;
   }
@@ -449,6 +452,16 @@ fm_status fm_safetensors_parse(const unsigned char *data, size_t size, const cha
     ck->layer_in[l] = l == 0 ? ck->dim + 1 + 2 * c->model.time_features + c->model.classes
                              : c->model.hidden[l - 1];
     ck->layer_out[l] = l < c->model.n_hidden ? c->model.hidden[l] : ck->dim;
+  }
+  /* The described model's weights must fit the file (2 bytes each at the least) before
+   * room is made for them. */
+  double weights = 0;
+  for (int l = 0; l < ck->n_layers; l++)
+    weights += ((double)ck->layer_in[l] + 1) * (double)ck->layer_out[l];
+  if (weights * 2 > (double)(size - data_at)) {
+    st = fm_fail(FM_ERR_FORMAT, "%s: its metadata describes %.0f weights, more than its %zu "
+                 "bytes of data hold", name, weights, size - data_at);
+    goto fail;
   }
   ck->flat_size = fm_flat_layout(ck->n_layers, ck->layer_in, ck->layer_out, NULL, NULL);
   ck->params = malloc(ck->flat_size * sizeof *ck->params);
@@ -469,15 +482,19 @@ fm_status fm_safetensors_parse(const unsigned char *data, size_t size, const cha
   cJSON *names = columns ? cJSON_Parse(columns) : NULL;
   if (cJSON_IsArray(names) && cJSON_GetArraySize(names) == ck->dim) {
     ck->columns = calloc((size_t)ck->dim, sizeof *ck->columns);
-    for (int d = 0; ck->columns && d < ck->dim; d++) {
-      cJSON *x = cJSON_GetArrayItem(names, d);
+    int d = 0;
+    cJSON *x;
+    cJSON_ArrayForEach(x, names) {
+      if (!ck->columns) break;
       ck->columns[d] = strdup(cJSON_IsString(x) ? x->valuestring : "");
-      if (!ck->columns[d]) st = fm_fail(FM_ERR_NOMEM, "out of host memory reading %s", name);
+      if (!ck->columns[d++]) st = fm_fail(FM_ERR_NOMEM, "out of host memory reading %s", name);
     }
     if (!ck->columns) st = fm_fail(FM_ERR_NOMEM, "out of host memory reading %s", name);
   }
   cJSON_Delete(names);
   if (st != FM_OK) goto fail;
+  /* Where files go is the user's choice, not a downloaded file's. */
+  ck->config.output.dir[0] = '\0';
   ck->model_hash = fm_config_model_hash(c);
   ck->ranks = 1;
   cJSON_Delete(h);

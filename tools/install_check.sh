@@ -13,19 +13,22 @@ cmake --install "$build" --prefix "$work/prefix" >"$work/install.log"
 for f in bin/fmcl include/fmcl/fmcl.h; do
   [ -e "$work/prefix/$f" ] || { echo "install_check: $f was not installed" >&2; exit 1; }
 done
-flags=()
+flags=(-std=c11)
 if grep -q '^FMCL_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
-  flags=(-fsanitize=address,undefined) # the library was built with them
+  flags+=(-fsanitize=address,undefined) # the library was built with them
 fi
+cc="$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")" # the build's compiler
+cc="${cc:-cc}"
 
-pc="$(find "$work/prefix" -name fmcl.pc | head -n 1)"
+pc="$(find "$work/prefix" -name fmcl.pc -print -quit)"
 [ -n "$pc" ] || { echo "install_check: no fmcl.pc was installed" >&2; exit 1; }
 export PKG_CONFIG_PATH="$(dirname "$pc")"
 libdir="$(cd "$(pkg-config --variable=libdir fmcl)" && pwd -P)"
 # shellcheck disable=SC2046 # pkg-config's flags are words
-cc "${flags[@]}" -std=c11 -Wall -Wextra -Werror "$root/tools/example.c" \
+"$cc" "${flags[@]}" -Wall -Wextra -Werror "$root/tools/example.c" \
   $(pkg-config --cflags --libs fmcl) -o "$work/example-shared"
-LD_LIBRARY_PATH="$libdir" ldd "$work/example-shared" | grep -q "$libdir/libfmcl.so" ||
+LD_LIBRARY_PATH="$libdir" ldd "$work/example-shared" >"$work/ldd.txt"
+grep -q "$libdir/libfmcl.so" "$work/ldd.txt" ||
   { echo "install_check: the pkg-config build does not use the installed libfmcl.so" >&2; exit 1; }
 LD_LIBRARY_PATH="$libdir" "$work/example-shared" "$steps" | tee "$work/shared.out"
 grep -q "sampled 2000 points" "$work/shared.out"
@@ -40,7 +43,7 @@ add_executable(example example.c)
 target_link_libraries(example PRIVATE fmcl::fmcl_static)
 CMAKE
 cmake -S "$work/app" -B "$work/app/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_C_FLAGS="${flags[*]}" >"$work/app.log" 2>&1 || { cat "$work/app.log"; exit 1; }
+  -DCMAKE_C_COMPILER="$cc" >"$work/app.log" 2>&1 || { cat "$work/app.log"; exit 1; }
 cmake --build "$work/app/build" >>"$work/app.log" 2>&1 || { cat "$work/app.log"; exit 1; }
 "$work/app/build/example" "$steps" | tee "$work/static.out"
 grep -q "sampled 2000 points" "$work/static.out"

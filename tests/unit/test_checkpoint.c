@@ -10,7 +10,8 @@
 #include "fileio.h"
 #include "support.h"
 
-static fm_checkpoint sample_checkpoint(size_t flat, int with_optim) {
+/* A checkpoint of a 3 -> hidden -> 2 model (its flat size follows from the shapes). */
+static fm_checkpoint sample_checkpoint(int hidden, int with_optim) {
   fm_checkpoint ck;
   memset(&ck, 0, sizeof ck);
   fm_config_defaults(&ck.config);
@@ -20,7 +21,8 @@ static fm_checkpoint sample_checkpoint(size_t flat, int with_optim) {
   ck.optim_steps = 1234;
   ck.dim = 2;
   ck.n_layers = 2;
-  ck.layer_in[0] = 3, ck.layer_out[0] = 8, ck.layer_in[1] = 8, ck.layer_out[1] = 2;
+  ck.layer_in[0] = 3, ck.layer_out[0] = hidden, ck.layer_in[1] = hidden, ck.layer_out[1] = 2;
+  size_t flat = fm_flat_layout(2, ck.layer_in, ck.layer_out, NULL, NULL);
   ck.flat_size = flat;
   ck.params = malloc(flat * sizeof(float));
   test_fill_uniform(ck.params, flat, 1, -1, 1);
@@ -54,7 +56,7 @@ static void expect_refused(const char *path, const char *needle) {
 START_TEST(column_names_round_trip_and_version_3_and_4_files_still_load) {
   char path[256];
   temp_path(path, sizeof path);
-  fm_checkpoint a = sample_checkpoint(64, 1), b;
+  fm_checkpoint a = sample_checkpoint(8, 1), b;
   char n0[] = "height", n1[] = "weight";
   char *names[2] = {n0, n1};
   a.columns = names;
@@ -86,7 +88,7 @@ START_TEST(column_names_round_trip_and_version_3_and_4_files_still_load) {
     ck_fm(fm_checkpoint_load(path, &b));
     ck_assert_ptr_null(b.columns);
     ck_assert_int_eq(b.ranks, 1);
-    ck_assert_int_eq(memcmp(a.params, b.params, 64 * sizeof(float)), 0);
+    ck_assert_int_eq(memcmp(a.params, b.params, a.flat_size * sizeof(float)), 0);
     fm_checkpoint_free(&b);
   }
   free(bytes);
@@ -100,7 +102,7 @@ START_TEST(checkpoint_round_trips_every_field) {
   char path[256];
   temp_path(path, sizeof path);
   for (int with_optim = 0; with_optim < 2; with_optim++) {
-    fm_checkpoint a = sample_checkpoint(64, with_optim), b;
+    fm_checkpoint a = sample_checkpoint(8, with_optim), b;
     ck_fm(fm_checkpoint_save(path, &a));
     ck_fm(fm_checkpoint_load(path, &b));
     ck_assert_uint_eq(b.step, 1234);
@@ -110,8 +112,8 @@ START_TEST(checkpoint_round_trips_every_field) {
     ck_assert_uint_eq(fm_config_model_hash(&b.config), a.model_hash);
     ck_assert_int_eq(b.n_layers, 2);
     ck_assert_int_eq(b.layer_out[0], 8);
-    ck_assert_uint_eq(b.flat_size, 64);
-    ck_assert_int_eq(memcmp(a.params, b.params, 64 * sizeof(float)), 0);
+    ck_assert_uint_eq(b.flat_size, 128); /* 4 blocks of 32 */
+    ck_assert_int_eq(memcmp(a.params, b.params, a.flat_size * sizeof(float)), 0);
     if (with_optim) ck_assert_int_eq(memcmp(a.optim_state, b.optim_state, 128 * sizeof(float)), 0);
     else ck_assert_ptr_null(b.optim_state);
     fm_checkpoint_free(&a);
@@ -127,7 +129,7 @@ END_TEST
 START_TEST(truncated_checkpoint_is_refused) {
   char path[256];
   temp_path(path, sizeof path);
-  fm_checkpoint a = sample_checkpoint(100, 1);
+  fm_checkpoint a = sample_checkpoint(20, 1);
   ck_fm(fm_checkpoint_save(path, &a));
   long n = file_size(path);
   for (long keep = 0; keep < n; keep += n / 7 + 1) {
@@ -147,7 +149,7 @@ END_TEST
 START_TEST(damaged_checkpoint_fails_its_checksum) {
   char path[256];
   temp_path(path, sizeof path);
-  fm_checkpoint a = sample_checkpoint(100, 0);
+  fm_checkpoint a = sample_checkpoint(20, 0);
   ck_fm(fm_checkpoint_save(path, &a));
   FILE *f = fopen(path, "r+b");
   fseek(f, file_size(path) / 2, SEEK_SET);
@@ -169,7 +171,7 @@ START_TEST(foreign_and_newer_files_are_refused) {
   fclose(f);
   expect_refused(path, "not an fmcl checkpoint");
 
-  fm_checkpoint a = sample_checkpoint(16, 0);
+  fm_checkpoint a = sample_checkpoint(4, 0);
   ck_fm(fm_checkpoint_save(path, &a));
   /* Rewrite the version field and the checksum, as a later fmcl would. */
   long n = file_size(path);
@@ -190,6 +192,29 @@ START_TEST(foreign_and_newer_files_are_refused) {
 }
 END_TEST
 
+/* Layer shapes that do not chain, or a flat size they do not lay out, are refused before
+ * anything reads by them. */
+START_TEST(checkpoint_shapes_must_match_their_parameters) {
+  char path[256];
+  temp_path(path, sizeof path);
+  fm_checkpoint a = sample_checkpoint(8, 0);
+  a.layer_in[1] = 9; /* 3 -> 8, then 9 -> 2 */
+  ck_fm(fm_checkpoint_save(path, &a));
+  expect_refused(path, "not chained");
+  a.layer_in[1] = 8;
+  a.layer_in[0] = -1;
+  ck_fm(fm_checkpoint_save(path, &a));
+  expect_refused(path, "out of range");
+  a.layer_in[0] = 3;
+  a.flat_size -= 32; /* the shapes need 128 */
+  ck_fm(fm_checkpoint_save(path, &a));
+  expect_refused(path, "does not match the layer shapes");
+  a.flat_size += 32;
+  fm_checkpoint_free(&a);
+  remove(path);
+}
+END_TEST
+
 START_TEST(missing_checkpoint_names_the_path) {
   fm_checkpoint ck;
   ck_assert_int_eq(fm_checkpoint_load("/nonexistent/model.fmck", &ck), FM_ERR_IO);
@@ -200,7 +225,7 @@ END_TEST
 START_TEST(failed_write_keeps_the_previous_checkpoint) {
   char path[256];
   temp_path(path, sizeof path);
-  fm_checkpoint good = sample_checkpoint(32, 0), big = sample_checkpoint(100000, 1);
+  fm_checkpoint good = sample_checkpoint(8, 0), big = sample_checkpoint(20000, 1);
   ck_fm(fm_checkpoint_save(path, &good));
   /* A file-size limit makes writes fail as on a full disk. */
   struct rlimit old, small = {4096, 4096};
@@ -214,8 +239,8 @@ START_TEST(failed_write_keeps_the_previous_checkpoint) {
   ck_assert_msg(strstr(fm_error_message(), "unchanged"), "%s", fm_error_message());
   fm_checkpoint back;
   ck_fm(fm_checkpoint_load(path, &back));
-  ck_assert_uint_eq(back.flat_size, 32);
-  ck_assert_int_eq(memcmp(back.params, good.params, 32 * sizeof(float)), 0);
+  ck_assert_uint_eq(back.flat_size, good.flat_size);
+  ck_assert_int_eq(memcmp(back.params, good.params, good.flat_size * sizeof(float)), 0);
   char tmp[300];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   ck_assert_int_ne(access(tmp, F_OK), 0);
@@ -240,6 +265,7 @@ int main(void) {
   tcase_add_test(tc, damaged_checkpoint_fails_its_checksum);
   tcase_add_test(tc, foreign_and_newer_files_are_refused);
   tcase_add_test(tc, missing_checkpoint_names_the_path);
+  tcase_add_test(tc, checkpoint_shapes_must_match_their_parameters);
   tcase_add_test(tc, failed_write_keeps_the_previous_checkpoint);
   tcase_add_test(tc, crc32_matches_the_standard_check_value);
   suite_add_tcase(s, tc);

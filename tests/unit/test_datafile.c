@@ -208,7 +208,7 @@ START_TEST(npy_reads_every_numeric_dtype_in_either_order) {
 }
 END_TEST
 
-#if __has_include(<zip.h>)
+#ifdef FMCL_HAVE_LIBZIP
 #include <zip.h>
 
 /* An NPZ archive in memory (as numpy.savez writes one: member KEY.npy per array), each
@@ -376,7 +376,7 @@ int main(void) {
   tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
   tcase_add_test(tc, malformed_npy_is_refused_saying_why);
   tcase_add_test(tc, npy_reads_every_numeric_dtype_in_either_order);
-#if __has_include(<zip.h>)
+#ifdef FMCL_HAVE_LIBZIP
   tcase_add_test(tc, npz_archives_give_the_array_data_key_names);
 #endif
   tcase_add_test(tc, missing_file_names_its_path);

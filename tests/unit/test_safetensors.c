@@ -135,6 +135,12 @@ START_TEST(a_hostile_file_is_refused_with_its_fault_named) {
        "\"extra\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[104,104]}}", sizeof body,
        "extra is not part of this model"},
       {"{\"0.bias\":{\"shape\":[4],\"data_offsets\":[0,16]}}", 16, "needs a dtype"},
+      {"{\"0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+       "\"0.weight\":{\"dtype\":\"F32\",\"shape\":[4,3],\"data_offsets\":[16,64]},"
+       "\"2.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[64,72]},"
+       "\"2.weight\":{\"dtype\":\"F32\",\"shape\":[2,4],\"data_offsets\":[72,104]},"
+       "\"0.bias\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[104,120]}}", 120,
+       "each once"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     unsigned char padded[256] = {0};
