@@ -227,7 +227,9 @@ static const field fields[] = {
     {"output.dir", F_STRING, OFF(output.dir), 0, 0, 0, SZ(output.dir), NULL, 0,
      "run folder; empty for runs/<name>"},
     {"output.plots", F_BOOL, OFF(output.plots), 0, 0, 0, 0, NULL, 0,
-     "write PNG plots into the run folder"},
+     "write plots into the run folder"},
+    {"output.plot_format", F_ENUM, OFF(output.plot_format), 0, 0, 0, 0, fm_plot_format_names, 0,
+     "the plots' file format: png, svg or pdf (vector figures)"},
     {"output.plot_dims", F_INT_LIST, OFF(output.plot_dims), 0, 65535, 0, 2, NULL, 0,
      "the two coordinates plots show"},
 };

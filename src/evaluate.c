@@ -148,11 +148,13 @@ fail:
 
 /* ---- plots ---- */
 
-static fm_status save(fm_image *img, const char *dir, const char *name) {
+/* Writes fig as dir/<name>.<output.plot_format> and frees it. */
+static fm_status save(const fm_eval_inputs *in, fm_figure *fig, const char *dir, const char *name) {
   char path[1200];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  fm_status st = fm_image_write_png(img, path);
-  fm_image_free(img);
+  fm_plot_format format = in->cfg->output.plot_format;
+  snprintf(path, sizeof path, "%s/%s.%s", dir, name, fm_plot_format_names[format]);
+  fm_status st = fm_figure_write(fig, path, format);
+  fm_figure_free(fig);
   return st;
 }
 
@@ -161,9 +163,9 @@ static fm_status plot_loss(const fm_eval_inputs *in, const char *dir) {
   if (!in->losses || in->n_losses < 2) return FM_OK;
   fm_plot_opts o = {.title = "Training loss", .xlabel = "step", .ylabel = "loss", .log_y = 1};
   fm_plot_series s = {.x = in->loss_steps, .y = in->losses, .n = in->n_losses};
-  fm_image img;
-  fm_status st = fm_plot_lines(&o, &s, 1, &img, NULL);
-  return st == FM_OK ? save(&img, dir, "loss.png") : st;
+  fm_figure fig;
+  fm_status st = fm_plot_lines(&o, &s, 1, &fig, NULL);
+  return st == FM_OK ? save(in, &fig, dir, "loss") : st;
 }
 
 /* The name of column c: the data file's header, or x<c>. */
@@ -189,7 +191,8 @@ static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
     skip = "a class-conditional model trained without train.label_dropout has no "
            "unconditional density to draw";
   if (skip) {
-    fm_report(in->report, FM_REPORT_INFO, "no density.png: %s", skip);
+    fm_report(in->report, FM_REPORT_INFO, "no density.%s: %s",
+              fm_plot_format_names[cfg->output.plot_format], skip);
     return FM_OK;
   }
   double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
@@ -225,9 +228,9 @@ static fm_status plot_density(const fm_eval_inputs *in, const char *dir) {
   char xb[16], yb[16];
   fm_plot_opts o = {.title = "Learned density", .xlabel = column_name(in, 0, xb, sizeof xb),
                     .ylabel = column_name(in, 1, yb, sizeof yb)};
-  fm_image img;
-  st = fm_plot_heatmap(&o, &grid, &img, NULL);
-  if (st == FM_OK) st = save(&img, dir, "density.png");
+  fm_figure fig;
+  st = fm_plot_heatmap(&o, &grid, &fig, NULL);
+  if (st == FM_OK) st = save(in, &fig, dir, "density");
 done:
   free(x);
   free(v);
@@ -247,7 +250,9 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
                    "choose coordinates below %d", cx, cy, dim, dim);
   fm_plot_opts o = {.xlabel = column_name(in, cx, xb, sizeof xb),
                     .ylabel = column_name(in, cy, yb, sizeof yb)};
-  fm_image img;
+  fm_figure fig;
+  const char *font = fm_plot_font_problem();
+  if (font) fm_report(in->report, FM_REPORT_WARNING, "%s", font);
   if (in->samples && in->n_samples > 0) {
     fm_plot_points sets[2] = {
         {.x = in->test->x, .n = in->test->n, .dim = dim, .cx = cx, .cy = cy,
@@ -256,8 +261,8 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
          .color = FM_COLOR_BLUE, .label = "samples"}};
     o.title = "Samples over held-out data";
     int first = in->test->n > 0 ? 0 : 1;
-    FM_TRY(fm_plot_scatter(&o, sets + first, 2 - first, &img, NULL));
-    FM_TRY(save(&img, dir, "samples.png"));
+    FM_TRY(fm_plot_scatter(&o, sets + first, 2 - first, &fig, NULL));
+    FM_TRY(save(in, &fig, dir, "samples"));
   }
   if (in->trajectory && in->n_times >= 2 && in->n_samples > 0) {
     /* A few hundred paths show the flow; thousands hide it. */
@@ -273,10 +278,10 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
              in->source ? in->source : "noise");
     o.title = title;
     o.start_label = start;
-    st = fm_plot_trajectories(&o, sub, in->n_times, n, dim, cx, cy, &img, NULL);
+    st = fm_plot_trajectories(&o, sub, in->n_times, n, dim, cx, cy, &fig, NULL);
     free(sub);
     FM_TRY(st);
-    FM_TRY(save(&img, dir, "trajectories.png"));
+    FM_TRY(save(in, &fig, dir, "trajectories"));
   }
   FM_TRY(plot_loss(in, dir));
   FM_TRY(plot_density(in, dir));

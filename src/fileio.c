@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -139,20 +140,7 @@ fm_status fm_make_dirs(const char *path) {
 }
 
 uint32_t fm_crc32(uint32_t crc, const void *data, size_t n) {
-  static uint32_t table[256];
-  static int ready = 0;
-  if (!ready) {
-    for (uint32_t i = 0; i < 256; i++) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    ready = 1;
-  }
-  const unsigned char *p = data;
-  crc = ~crc;
-  for (size_t i = 0; i < n; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  return (uint32_t)crc32_z(crc, data, n);
 }
 
 float fm_half_to_float(uint16_t h) {

@@ -53,8 +53,8 @@ fm_status fm_output_file(const char *path, int named, int overwrite, const char 
 /* Creates a folder and its parents (like mkdir -p). */
 fm_status fm_make_dirs(const char *path);
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), continuing from crc (0 to start): the checksum of
- * checkpoints and of PNG chunks. */
+/* CRC-32 (IEEE 802.3) by zlib, continuing from crc (0 to start): the checksum of
+ * checkpoints and of cached kernel binaries. */
 uint32_t fm_crc32(uint32_t crc, const void *data, size_t n);
 
 #endif

@@ -11,7 +11,7 @@
 #include "plot_frame.h"
 
 fm_status fm_plot_scatter(const fm_plot_opts *opts, const fm_plot_points *sets, int n_sets,
-                          fm_image *out, fm_plot_info *info) {
+                          fm_figure *out, fm_plot_info *info) {
   const char *what = "scatter plot";
   memset(out, 0, sizeof *out);
   if (!sets || n_sets <= 0)
@@ -52,18 +52,18 @@ fm_status fm_plot_scatter(const fm_plot_opts *opts, const fm_plot_points *sets, 
     fm_color color = q->color ? q->color : fm_palette[k % 6];
     double alpha = q->alpha > 0 ? q->alpha : fm_frame_crowd_alpha(q->n);
     double r = (q->radius > 0 ? q->radius : 1.6) * p.s;
+    fm_frame_clip(&p, 1);
     for (int i = 0; i < q->n; i++)
-      fm_image_disk_in(out, fm_frame_box(&p), fm_frame_x(&p, q->x[(size_t)i * q->dim + cx]),
-                   fm_frame_y(&p, q->x[(size_t)i * q->dim + cy]), r, color, alpha);
+      fm_frame_disk(&p, fm_frame_x(&p, q->x[(size_t)i * q->dim + cx]),
+                    fm_frame_y(&p, q->x[(size_t)i * q->dim + cy]), r, color, alpha);
+    fm_frame_clip(&p, 0);
     if (q->label && n_items < FM_MAX_LEGEND) items[n_items++] = (fm_legend_item){color, 0, q->label};
   }
   fm_frame_legend(&p, items, n_items);
   fm_frame_axes(&p);
   fm_frame_info(&p, info, skipped);
-  return FM_OK;
 fail:
-  fm_image_free(out);
-  return st;
+  return fm_frame_end(&p, st);
 }
 
 /* The grid's value at (u, v): bilinear between cell centres, the nearest cell where a
@@ -83,7 +83,7 @@ static double grid_at(const fm_plot_grid *g, double u, double v) {
   return isfinite(nearest) ? nearest : NAN;
 }
 
-fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm_image *out,
+fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm_figure *out,
                           fm_plot_info *info) {
   const char *what = "heat map";
   const fm_plot_grid *g = grid;
@@ -122,21 +122,34 @@ fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm
   p.bar = 1, p.cb.lo = vlo, p.cb.hi = vhi, p.bar_label = g->label;
   fm_fit f = fm_frame_fit(&p, g->xmin, g->xmax, g->ymin, g->ymax, FM_FIT_SHRINK);
   fm_frame_layout(&p, g->xmin, g->xmax, g->ymin, g->ymax, f);
+  /* One colour per pixel of the frame, an image in the figure (embedded in SVG and PDF). */
+  cairo_surface_t *raster = cairo_image_surface_create(CAIRO_FORMAT_RGB24, p.right - p.left + 1,
+                                                      p.bottom - p.top + 1);
+  if (cairo_surface_status(raster) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(raster);
+    st = fm_fail(FM_ERR_NOMEM, "%s: out of host memory for the cells", what);
+    goto fail;
+  }
+  uint8_t *data = cairo_image_surface_get_data(raster);
+  int stride = cairo_image_surface_get_stride(raster);
   for (int j = p.top; j <= p.bottom; j++) {
     double v = p.y.lo + (double)(p.bottom - j) / (p.bottom - p.top) * (p.y.hi - p.y.lo);
     for (int i = p.left; i <= p.right; i++) {
       double u = p.x.lo + (double)(i - p.left) / (p.right - p.left) * (p.x.hi - p.x.lo);
       double val = grid_at(g, u, v);
-      fm_image_blend(out, i, j, isfinite(val) ? fm_colormap_viridis((val - vlo) / (vhi - vlo)) : MISSING, 1.0);
+      ((uint32_t *)(data + (size_t)(j - p.top) * stride))[i - p.left] =
+          isfinite(val) ? fm_colormap_viridis((val - vlo) / (vhi - vlo)) : MISSING;
     }
   }
+  cairo_surface_mark_dirty(raster);
+  cairo_set_source_surface(p.cr, raster, p.left, p.top);
+  cairo_paint(p.cr);
+  cairo_surface_destroy(raster);
   fm_frame_bar(&p);
   fm_frame_axes(&p);
   fm_frame_info(&p, info, skipped);
-  return FM_OK;
 fail:
-  fm_image_free(out);
-  return st;
+  return fm_frame_end(&p, st);
 }
 
 static int path_finite(const float *x, int steps, int n, int dim, int cx, int cy, int i) {
@@ -148,7 +161,7 @@ static int path_finite(const float *x, int steps, int n, int dim, int cx, int cy
 }
 
 fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int steps, int n,
-                               int dim, int cx, int cy, fm_image *out, fm_plot_info *info) {
+                               int dim, int cx, int cy, fm_figure *out, fm_plot_info *info) {
   const char *what = "trajectory plot";
   memset(out, 0, sizeof *out);
   if (!x) return fm_fail(FM_ERR_INVALID, "%s: no points (x is NULL)", what);
@@ -186,6 +199,7 @@ fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int ste
     st = fm_fail(FM_ERR_NOMEM, "%s: out of host memory for a path of %d steps", what, steps);
     goto fail;
   }
+  fm_frame_clip(&p, 1);
   double line_alpha = sqrt(50.0 / n);
   line_alpha = line_alpha < 0.12 ? 0.12 : line_alpha > 0.8 ? 0.8 : line_alpha;
   for (int i = 0; i < n; i++) {
@@ -194,7 +208,7 @@ fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int ste
       const float *q = x + ((size_t)t * n + i) * dim;
       xy[2 * t] = fm_frame_x(&p, q[cx]), xy[2 * t + 1] = fm_frame_y(&p, q[cy]);
     }
-    FM_TRY(fm_image_polyline_in(out, fm_frame_box(&p), xy, steps, p.s, PATH, line_alpha));
+    fm_frame_polyline(&p, xy, steps, 1.3 * p.s, PATH, line_alpha);
   }
   static const fm_color ends[2] = {FM_COLOR_ORANGE, FM_COLOR_BLUE};
   for (int e = 0; e < 2; e++) {
@@ -202,25 +216,23 @@ fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int ste
     for (int i = 0; i < n; i++) {
       const float *q = snap + (size_t)i * dim;
       if (path_finite(x, steps, n, dim, cx, cy, i))
-        fm_image_disk_in(out, fm_frame_box(&p), fm_frame_x(&p, q[cx]), fm_frame_y(&p, q[cy]),
-                     1.8 * p.s, ends[e], fm_frame_crowd_alpha(n));
+        fm_frame_disk(&p, fm_frame_x(&p, q[cx]), fm_frame_y(&p, q[cy]), 1.8 * p.s, ends[e],
+                      fm_frame_crowd_alpha(n));
     }
   }
+  fm_frame_clip(&p, 0);
   fm_legend_item items[2] = {{ends[0], 0, p.o->start_label ? p.o->start_label : "noise, t=0"},
                              {ends[1], 0, "samples, t=1"}};
   fm_frame_legend(&p, items, 2);
   fm_frame_axes(&p);
   fm_frame_info(&p, info, skipped);
-  free(xy);
-  return FM_OK;
 fail:
   free(xy);
-  fm_image_free(out);
-  return st;
+  return fm_frame_end(&p, st);
 }
 
 fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, int n_series,
-                        fm_image *out, fm_plot_info *info) {
+                        fm_figure *out, fm_plot_info *info) {
   const char *what = "line plot";
   memset(out, 0, sizeof *out);
   if (!series || n_series <= 0)
@@ -258,6 +270,7 @@ fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, 
   fm_frame_grid(&p);
   fm_legend_item items[FM_MAX_LEGEND];
   int n_items = 0;
+  fm_frame_clip(&p, 1);
   for (int k = 0; k < n_series; k++) {
     const fm_plot_series *q = &series[k];
     fm_color c = q->color ? q->color : fm_palette[(k + 1) % 6];
@@ -274,7 +287,7 @@ fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, 
         xy[2 * run] = fm_frame_x(&p, x), xy[2 * run + 1] = fm_frame_y(&p, y);
         run++;
       } else if (run > 0) {
-        FM_TRY(fm_image_polyline_in(out, fm_frame_box(&p), xy, run, width, c, alpha));
+        fm_frame_polyline(&p, xy, run, width, c, alpha);
         run = 0;
       }
     }
@@ -282,12 +295,11 @@ fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, 
     xy = NULL;
     if (q->label && n_items < FM_MAX_LEGEND) items[n_items++] = (fm_legend_item){c, 1, q->label};
   }
+  fm_frame_clip(&p, 0);
   fm_frame_legend(&p, items, n_items);
   fm_frame_axes(&p);
   fm_frame_info(&p, info, skipped);
-  return FM_OK;
 fail:
   free(xy);
-  fm_image_free(out);
-  return st;
+  return fm_frame_end(&p, st);
 }

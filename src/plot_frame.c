@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+#define PI 3.14159265358979323846
+
 const fm_color fm_palette[6] = {FM_COLOR_GREY,  FM_COLOR_BLUE, FM_COLOR_ORANGE,
                                 FM_COLOR_GREEN, FM_COLOR_RED,  FM_COLOR_PURPLE};
 
@@ -110,7 +112,6 @@ fm_color fm_colormap_viridis(double t) {
   return c;
 }
 
-
 /* Pixel coordinate of axis value t when lo falls on the centre of pixel line `from` and
  * hi on that of `to`. */
 static double along(const fm_axis *a, double t, int from, int to) {
@@ -123,12 +124,81 @@ double fm_frame_y(const fm_frame *p, double v) {
   return along(&p->y, p->y.log ? log10(v) : v, p->bottom, p->top);
 }
 
-fm_box fm_frame_box(const fm_frame *p) {
-  fm_box b = {p->left, p->top, p->right + 1, p->bottom + 1};
-  return b;
+/* ---- Drawing ---- */
+
+static void set_colour(cairo_t *cr, fm_color c, double alpha) {
+  cairo_set_source_rgba(cr, (c >> 16 & 255) / 255.0, (c >> 8 & 255) / 255.0, (c & 255) / 255.0,
+                        alpha);
 }
 
-static void axis_ticks(fm_axis *a, int length, int spacing, int s) {
+void fm_frame_rect(fm_frame *p, double x, double y, double w, double h, fm_color c, double alpha) {
+  set_colour(p->cr, c, alpha);
+  cairo_rectangle(p->cr, x, y, w, h);
+  cairo_fill(p->cr);
+}
+
+/* Far outside the figure a coordinate only needs its side: cairo's fixed point holds
+ * about +-8e6. */
+static double near(double v) { return v < -1e6 ? -1e6 : v > 1e6 ? 1e6 : v; }
+
+void fm_frame_disk(fm_frame *p, double x, double y, double r, fm_color c, double alpha) {
+  if (!(fabs(x) < 1e6 && fabs(y) < 1e6)) return;
+  set_colour(p->cr, c, alpha);
+  cairo_new_path(p->cr);
+  cairo_arc(p->cr, x, y, r, 0, 2 * PI);
+  cairo_fill(p->cr);
+}
+
+void fm_frame_polyline(fm_frame *p, const double *xy, int n, double width, fm_color c,
+                       double alpha) {
+  cairo_t *cr = p->cr;
+  cairo_new_path(cr);
+  for (int i = 0; i < n; i++) cairo_line_to(cr, near(xy[2 * i]), near(xy[2 * i + 1]));
+  if (n == 1) cairo_line_to(cr, near(xy[0]), near(xy[1])); /* a round dot */
+  cairo_set_line_width(cr, width);
+  cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+  set_colour(cr, c, alpha);
+  cairo_stroke(cr);
+}
+
+void fm_frame_clip(fm_frame *p, int clip) {
+  if (!clip) {
+    cairo_restore(p->cr);
+    return;
+  }
+  cairo_save(p->cr);
+  cairo_rectangle(p->cr, p->left, p->top, p->right - p->left + 1, p->bottom - p->top + 1);
+  cairo_clip(p->cr);
+}
+
+/* ---- Text: a line's box is LINE_H high, its baseline ASCENT below the top ---- */
+
+#define ASCENT (0.93 * FONT)
+
+static double text_width(fm_frame *p, const char *t, double size) {
+  cairo_text_extents_t e;
+  cairo_set_font_size(p->cr, size);
+  cairo_text_extents(p->cr, t, &e);
+  return e.x_advance;
+}
+
+/* t with its baseline from (x, y); up: turned a quarter anticlockwise, reading upwards. */
+static void text(fm_frame *p, double x, double y, const char *t, double size, fm_color c, int up) {
+  cairo_t *cr = p->cr;
+  cairo_save(cr);
+  cairo_set_font_size(cr, size);
+  set_colour(cr, c, 1.0);
+  cairo_translate(cr, x, y);
+  if (up) cairo_rotate(cr, -PI / 2);
+  cairo_move_to(cr, 0, 0);
+  cairo_show_text(cr, t);
+  cairo_restore(cr);
+}
+
+/* ---- Layout ---- */
+
+static void axis_ticks(fm_frame *p, fm_axis *a, int length, int spacing) {
   int max = length / spacing;
   max = max < 2 ? 2 : max > FM_MAX_TICKS ? FM_MAX_TICKS : max;
   double v[FM_MAX_TICKS], step = 0;
@@ -140,8 +210,7 @@ static void axis_ticks(fm_axis *a, int length, int spacing, int s) {
   for (int i = 0; i < a->n; i++) {
     a->tick[i] = a->log ? log10(v[i]) : v[i];
     fm_tick_label(v[i], step, a->label[i], sizeof a->label[i]);
-    int w = fm_text_width(a->label[i], s);
-    if (w > a->label_w) a->label_w = w;
+    a->label_w = fmax(a->label_w, text_width(p, a->label[i], FONT * p->s));
     if (a->log && fabs(a->tick[i] - round(a->tick[i])) > 1e-9) decades = 0;
   }
   if (!decades) return;
@@ -157,19 +226,19 @@ static void axis_ticks(fm_axis *a, int length, int spacing, int s) {
 
 static int bar_room(const fm_frame *p) {
   int s = p->s;
-  return (BAR_GAP + BAR_W + TICK + TICK_GAP) * s + p->cb.label_w +
-         (p->bar_label ? (LABEL_GAP + LINE_H) * s : 0);
+  return (int)ceil((BAR_GAP + BAR_W + TICK + TICK_GAP) * s + p->cb.label_w +
+                   (p->bar_label ? (LABEL_GAP + LINE_H) * s : 0));
 }
 
 /* Places the frame and ticks: margins for the title, the tick labels and the axis labels,
  * recomputed until the labels of the final ticks fit them. */
 void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi, fm_fit f) {
   const fm_plot_opts *o = p->o;
-  int s = p->s, W = p->img->width, H = p->img->height;
-  int top = PAD * s + (o->title ? (2 * FM_FONT_ASCENT + TITLE_GAP) * s : 0) +
-            (p->note ? (LINE_H + TITLE_GAP / 2) * s : 0);
-  int bottom = H - 1 - (PAD + TICK + TICK_GAP + FM_FONT_ASCENT) * s -
-               (o->xlabel ? (LABEL_GAP + LINE_H) * s : 0);
+  int s = p->s, W = p->fig->width, H = p->fig->height;
+  int top = (int)ceil(PAD * s + (o->title ? (1.17 * TITLE_FONT + TITLE_GAP) * s : 0) +
+                      (p->note ? (LINE_H + TITLE_GAP / 2) * s : 0));
+  int bottom = (int)(H - 1 - (PAD + TICK + TICK_GAP + LINE_H) * s -
+                     (o->xlabel ? (LABEL_GAP + LINE_H) * s : 0));
   int lm = PAD * s, rm = PAD * s;
   for (int iter = 0; iter < 6; iter++) {
     int L = lm, R = W - 1 - rm, T = top, B = bottom;
@@ -190,14 +259,15 @@ void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi
     }
     p->left = L, p->right = R, p->top = T, p->bottom = B;
     p->x.lo = xl, p->x.hi = xh, p->y.lo = yl, p->y.hi = yh;
-    axis_ticks(&p->x, R - L, 64 * s, s);
-    axis_ticks(&p->y, B - T, 36 * s, s);
-    if (p->bar) axis_ticks(&p->cb, B - T, 36 * s, s);
-    int lm2 = (PAD + TICK + TICK_GAP) * s + p->y.label_w + (o->ylabel ? (LINE_H + LABEL_GAP) * s : 0);
+    axis_ticks(p, &p->x, R - L, 64 * s);
+    axis_ticks(p, &p->y, B - T, 36 * s);
+    if (p->bar) axis_ticks(p, &p->cb, B - T, 36 * s);
+    int lm2 = (int)ceil((PAD + TICK + TICK_GAP) * s + p->y.label_w +
+                        (o->ylabel ? (LINE_H + LABEL_GAP) * s : 0));
     int over = 0; /* how far the last x label reaches right of the frame */
     if (p->x.n > 0) {
-      int c = (int)floor(along(&p->x, p->x.tick[p->x.n - 1], L, R));
-      over = c + fm_text_width(p->x.label[p->x.n - 1], s) / 2 + 1 - R;
+      double c = along(&p->x, p->x.tick[p->x.n - 1], L, R);
+      over = (int)ceil(c + 0.5 * text_width(p, p->x.label[p->x.n - 1], FONT * s) + 1 - R);
     }
     if (p->bar) over -= (BAR_GAP - 2) * s; /* the gap before the colour bar takes some */
     int rm2 = PAD * s + (p->bar ? bar_room(p) : 0) + (over > 0 ? over : 0);
@@ -207,111 +277,125 @@ void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi
   }
 }
 
+/* ---- Axes ---- */
+
 void fm_frame_grid(fm_frame *p) {
-  fm_box all = fm_image_box(p->img);
   int s = p->s;
   for (int i = 0; i < p->x.n; i++) {
     int c = (int)floor(along(&p->x, p->x.tick[i], p->left, p->right));
-    fm_image_rect_in(p->img, all, c - (s - 1) / 2, p->top, s, p->bottom - p->top + 1, GRID, 1.0);
+    fm_frame_rect(p, c - (s - 1) / 2, p->top, s, p->bottom - p->top + 1, GRID, 1.0);
   }
   for (int i = 0; i < p->y.n; i++) {
     int r = (int)floor(along(&p->y, p->y.tick[i], p->bottom, p->top));
-    fm_image_rect_in(p->img, all, p->left, r - (s - 1) / 2, p->right - p->left + 1, s, GRID, 1.0);
+    fm_frame_rect(p, p->left, r - (s - 1) / 2, p->right - p->left + 1, s, GRID, 1.0);
   }
 }
 
-/* Labels of a vertical axis (the y axis, left of x, or the colour bar's, right of x). */
+/* An s pixels thick outline growing outwards from the box [x0, x1] x [y0, y1]. */
+static void outline(fm_frame *p, int x0, int y0, int x1, int y1, fm_color c) {
+  int s = p->s, w = x1 - x0 + 2 * s - 1, h = y1 - y0 + 2 * s - 1;
+  fm_frame_rect(p, x0 - s + 1, y0 - s + 1, w, s, c, 1.0);
+  fm_frame_rect(p, x0 - s + 1, y1, w, s, c, 1.0);
+  fm_frame_rect(p, x0 - s + 1, y0 - s + 1, s, h, c, 1.0);
+  fm_frame_rect(p, x1, y0 - s + 1, s, h, c, 1.0);
+}
+
+/* Ticks and labels of a vertical axis (the y axis, left of x, or the colour bar's, right). */
 static void vertical_ticks(fm_frame *p, const fm_axis *a, int x, int right_side) {
-  fm_box all = fm_image_box(p->img);
   int s = p->s, tick = TICK * s;
   for (int i = 0; i < a->n_minor; i++) {
     int r = (int)floor(along(a, a->minor[i], p->bottom, p->top));
-    fm_image_rect_in(p->img, all, right_side ? x : x - tick / 2, r - (s - 1) / 2, tick / 2, s, INK, 1.0);
+    fm_frame_rect(p, right_side ? x : x - tick / 2, r - (s - 1) / 2, tick / 2, s, INK, 1.0);
   }
   for (int i = 0; i < a->n; i++) {
     int r = (int)floor(along(a, a->tick[i], p->bottom, p->top));
-    int w = fm_text_width(a->label[i], s);
-    fm_image_rect_in(p->img, all, right_side ? x : x - tick, r - (s - 1) / 2, tick, s, INK, 1.0);
-    int tx = right_side ? x + tick + TICK_GAP * s : x - tick - TICK_GAP * s - w;
-    fm_image_text_in(p->img, all, tx, r - (FM_FONT_ASCENT * s - s) / 2, a->label[i], s, INK, 0);
+    double w = text_width(p, a->label[i], FONT * s);
+    fm_frame_rect(p, right_side ? x : x - tick, r - (s - 1) / 2, tick, s, INK, 1.0);
+    double tx = right_side ? x + tick + TICK_GAP * s : x - tick - TICK_GAP * s - w;
+    text(p, tx, r + 0.5 + 0.5 * CAP_H * s, a->label[i], FONT * s, INK, 0);
   }
+}
+
+/* Centred over the frame, but not left of the margin. */
+static double centred(const fm_frame *p, double w) {
+  return fmax(PAD * p->s, 0.5 * (p->left + p->right + 1 - w));
 }
 
 /* The frame (s pixels thick, growing outwards), ticks, tick labels, title, axis labels. */
 void fm_frame_axes(fm_frame *p) {
-  fm_image *img = p->img;
-  fm_box all = fm_image_box(img);
   const fm_plot_opts *o = p->o;
-  int s = p->s, tick = TICK * s, w;
-  int fw = p->right - p->left + 2 * s - 1, fh = p->bottom - p->top + 2 * s - 1;
-  fm_image_rect_in(img, all, p->left - s + 1, p->top - s + 1, fw, s, INK, 1.0);
-  fm_image_rect_in(img, all, p->left - s + 1, p->bottom, fw, s, INK, 1.0);
-  fm_image_rect_in(img, all, p->left - s + 1, p->top - s + 1, s, fh, INK, 1.0);
-  fm_image_rect_in(img, all, p->right, p->top - s + 1, s, fh, INK, 1.0);
-  int label_top = p->bottom + s + tick + TICK_GAP * s;
+  int s = p->s, tick = TICK * s;
+  outline(p, p->left, p->top, p->right, p->bottom, INK);
+  double label_top = p->bottom + s + tick + TICK_GAP * s;
   for (int i = 0; i < p->x.n; i++) {
     int c = (int)floor(along(&p->x, p->x.tick[i], p->left, p->right));
-    fm_image_rect_in(img, all, c - (s - 1) / 2, p->bottom + s, s, tick, INK, 1.0);
-    w = fm_text_width(p->x.label[i], s);
-    fm_image_text_in(img, all, c + s / 2 - w / 2, label_top, p->x.label[i], s, INK, 0);
+    fm_frame_rect(p, c - (s - 1) / 2, p->bottom + s, s, tick, INK, 1.0);
+    double w = text_width(p, p->x.label[i], FONT * s);
+    text(p, c + 0.5 - 0.5 * w, label_top + CAP_H * s, p->x.label[i], FONT * s, INK, 0);
   }
   vertical_ticks(p, &p->y, p->left - s + 1, 0);
-  if (o->title) {
-    w = fm_text_width(o->title, 2 * s);
-    int x = (p->left + p->right + 1 - w) / 2;
-    fm_image_text_in(img, all, x > PAD * s ? x : PAD * s, PAD * s, o->title, 2 * s, INK, 0);
-  }
-  if (p->note) {
-    w = fm_text_width(p->note, s);
-    int x = (p->left + p->right + 1 - w) / 2;
-    int y = PAD * s + (o->title ? (2 * FM_FONT_ASCENT + TITLE_GAP / 2) * s : 0);
-    fm_image_text_in(img, all, x > PAD * s ? x : PAD * s, y, p->note, s, NOTE, 0);
-  }
-  if (o->xlabel) {
-    w = fm_text_width(o->xlabel, s);
-    fm_image_text_in(img, all, (p->left + p->right + 1 - w) / 2,
-              label_top + (FM_FONT_ASCENT + LABEL_GAP) * s, o->xlabel, s, INK, 0);
-  }
+  double title_h = o->title ? (1.17 * TITLE_FONT + TITLE_GAP / 2) * s : 0;
+  if (o->title)
+    text(p, centred(p, text_width(p, o->title, TITLE_FONT * s)),
+         PAD * s + 0.93 * TITLE_FONT * s, o->title, TITLE_FONT * s, INK, 0);
+  if (p->note)
+    text(p, centred(p, text_width(p, p->note, FONT * s)), PAD * s + title_h + ASCENT * s,
+         p->note, FONT * s, NOTE, 0);
+  if (o->xlabel)
+    text(p, centred(p, text_width(p, o->xlabel, FONT * s)),
+         label_top + (LINE_H + LABEL_GAP) * s + ASCENT * s - (LINE_H - CAP_H) * s, o->xlabel,
+         FONT * s, INK, 0);
   if (o->ylabel) {
-    w = fm_text_width(o->ylabel, s);
     /* Beside the tick labels, wherever the frame is (a heat map's may be narrowed). */
-    int x = p->left - s + 1 - tick - (TICK_GAP + LABEL_GAP + LINE_H) * s - p->y.label_w;
-    fm_image_text_in(img, all, x, (p->top + p->bottom + 1 - w) / 2, o->ylabel, s, INK, 1);
+    double x = p->left - s + 1 - tick - (TICK_GAP + LABEL_GAP + LINE_H - 0.93 * FONT) * s -
+               p->y.label_w;
+    double w = text_width(p, o->ylabel, FONT * s);
+    text(p, x, 0.5 * (p->top + p->bottom + 1 + w), o->ylabel, FONT * s, INK, 1);
   }
 }
 
 /* The colour bar: the colour map from cb.lo (bottom) to cb.hi (top) beside the frame. */
 void fm_frame_bar(fm_frame *p) {
-  fm_box all = fm_image_box(p->img);
   int s = p->s, x0 = p->right + BAR_GAP * s, bw = BAR_W * s;
-  for (int r = p->top; r <= p->bottom; r++) {
-    double t = (double)(p->bottom - r) / (p->bottom - p->top);
-    fm_image_rect_in(p->img, all, x0, r, bw, 1, fm_colormap_viridis(t), 1.0);
+  cairo_pattern_t *ramp = cairo_pattern_create_linear(0, p->bottom + 0.5, 0, p->top + 0.5);
+  for (int k = 0; k <= 9; k++) { /* viridis is linear between these */
+    fm_color c = fm_colormap_viridis(k / 9.0);
+    cairo_pattern_add_color_stop_rgb(ramp, k / 9.0, (c >> 16) / 255.0, (c >> 8 & 255) / 255.0,
+                                     (c & 255) / 255.0);
   }
-  int fh = p->bottom - p->top + 2 * s - 1;
-  fm_image_rect_in(p->img, all, x0 - s, p->top - s + 1, bw + 2 * s, s, INK, 1.0);
-  fm_image_rect_in(p->img, all, x0 - s, p->bottom, bw + 2 * s, s, INK, 1.0);
-  fm_image_rect_in(p->img, all, x0 - s, p->top - s + 1, s, fh, INK, 1.0);
-  fm_image_rect_in(p->img, all, x0 + bw, p->top - s + 1, s, fh, INK, 1.0);
+  cairo_set_source(p->cr, ramp);
+  cairo_rectangle(p->cr, x0, p->top, bw, p->bottom - p->top + 1);
+  cairo_fill(p->cr);
+  cairo_pattern_destroy(ramp);
+  outline(p, x0 - 1, p->top, x0 + bw, p->bottom, INK);
   vertical_ticks(p, &p->cb, x0 + bw + s, 1);
   if (p->bar_label) {
-    int w = fm_text_width(p->bar_label, s);
-    int x = x0 + bw + s + (TICK + TICK_GAP) * s + p->cb.label_w + LABEL_GAP * s;
-    fm_image_text_in(p->img, all, x, (p->top + p->bottom + 1 - w) / 2, p->bar_label, s, INK, 1);
+    double w = text_width(p, p->bar_label, FONT * s);
+    double x = x0 + bw + s + (TICK + TICK_GAP + LABEL_GAP + 0.93 * FONT) * s + p->cb.label_w;
+    text(p, x, 0.5 * (p->top + p->bottom + 1 + w), p->bar_label, FONT * s, INK, 1);
   }
 }
 
+/* Pixels of the figure so far in the box that are neither background nor grid. */
+static long ink(fm_frame *p, cairo_surface_t *img, int x0, int y0, int w, int h) {
+  const uint8_t *data = cairo_image_surface_get_data(img);
+  int stride = cairo_image_surface_get_stride(img), W = p->fig->width, H = p->fig->height;
+  long n = 0;
+  for (int y = y0 > 0 ? y0 : 0; y < y0 + h && y < H; y++)
+    for (int x = x0 > 0 ? x0 : 0; x < x0 + w && x < W; x++) {
+      uint32_t v = ((const uint32_t *)(data + (size_t)y * stride))[x] & 0xFFFFFFu;
+      n += v != BACKGROUND && v != GRID;
+    }
+  return n;
+}
 
 void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n) {
   fm_legend where = p->o->legend;
   if (where == FM_LEGEND_NONE || n <= 0) return;
-  fm_image *img = p->img;
-  int s = p->s, in = 5 * s, row = 11 * s, sw = 14 * s, tw = 0, m = 6 * s;
-  for (int i = 0; i < n; i++) {
-    int w = fm_text_width(items[i].label, s);
-    if (w > tw) tw = w;
-  }
-  int w = 2 * in + sw + 5 * s + tw, h = 2 * in + (n - 1) * row + 8 * s;
+  int s = p->s, in = 5 * s, row = (int)(1.4 * FONT * s), sw = 14 * s, m = 6 * s;
+  double tw = 0;
+  for (int i = 0; i < n; i++) tw = fmax(tw, text_width(p, items[i].label, FONT * s));
+  int w = (int)ceil(2 * in + sw + 5 * s + tw), h = (int)ceil(2 * in + (n - 1) * row + LINE_H * s);
   /* Corners in the order top right, top left, bottom right, bottom left. */
   int xs[4] = {p->right - m - w, p->left + m, p->right - m - w, p->left + m};
   int ys[4] = {p->top + m, p->top + m, p->bottom - m - h, p->bottom - m - h};
@@ -319,32 +403,24 @@ void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n) {
              : where == FM_LEGEND_BOTTOM_RIGHT ? 2
              : where == FM_LEGEND_BOTTOM_LEFT  ? 3
                                                : 0;
-  if (where == FM_LEGEND_AUTO) {
+  if (where == FM_LEGEND_AUTO) { /* the corner that hides the least of what is drawn */
+    cairo_surface_t *img = fm_figure_raster(p->fig);
     long best = -1;
-    for (int c = 0; c < 4; c++) {
-      long ink = 0;
-      for (int y = ys[c] > 0 ? ys[c] : 0; y < ys[c] + h && y < img->height; y++)
-        for (int x = xs[c] > 0 ? xs[c] : 0; x < xs[c] + w && x < img->width; x++) {
-          const uint8_t *q = img->rgb + ((size_t)y * (size_t)img->width + (size_t)x) * 3;
-          fm_color v = (fm_color)q[0] << 16 | (fm_color)q[1] << 8 | q[2];
-          ink += v != BACKGROUND && v != GRID;
-        }
-      if (best < 0 || ink < best) best = ink, pick = c;
+    for (int c = 0; img && c < 4; c++) {
+      long k = ink(p, img, xs[c], ys[c], w, h);
+      if (best < 0 || k < best) best = k, pick = c;
     }
+    cairo_surface_destroy(img);
   }
   int x = xs[pick], y = ys[pick];
-  fm_box all = fm_image_box(img);
-  fm_image_rect_in(img, all, x, y, w, h, BACKGROUND, 0.85);
-  fm_image_rect_in(img, all, x, y, w, s, LEGEND_EDGE, 1.0);
-  fm_image_rect_in(img, all, x, y + h - s, w, s, LEGEND_EDGE, 1.0);
-  fm_image_rect_in(img, all, x, y, s, h, LEGEND_EDGE, 1.0);
-  fm_image_rect_in(img, all, x + w - s, y, s, h, LEGEND_EDGE, 1.0);
+  fm_frame_rect(p, x, y, w, h, BACKGROUND, 0.85);
+  outline(p, x + s - 1, y + s - 1, x + w - s, y + h - s, LEGEND_EDGE);
   for (int i = 0; i < n; i++) {
-    int ty = y + in + i * row;
-    double cy = ty + 0.5 * FM_FONT_ASCENT * s;
-    if (items[i].line) fm_image_line_in(img, all, x + in, cy, x + in + sw, cy, 2 * s, items[i].c, 1.0);
-    else fm_image_disk_in(img, all, x + in + 0.5 * sw, cy, 3 * s, items[i].c, 1.0);
-    fm_image_text_in(img, all, x + in + sw + 5 * s, ty, items[i].label, s, INK, 0);
+    double base = y + in + i * row + ASCENT * s, cy = base - 0.5 * CAP_H * s;
+    double seg[4] = {x + in, cy, x + in + sw, cy};
+    if (items[i].line) fm_frame_polyline(p, seg, 2, 2 * s, items[i].c, 1.0);
+    else fm_frame_disk(p, x + in + 0.5 * sw, cy, 3 * s, items[i].c, 1.0);
+    text(p, x + in + sw + 5 * s, base, items[i].label, FONT * s, INK, 0);
   }
 }
 
@@ -367,9 +443,9 @@ void fm_plot_to_pixel(const fm_plot_info *info, double x, double y, double *px, 
 
 static const fm_plot_opts default_opts;
 
-/* Checks the options and makes the image. */
-fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts, fm_image *out) {
+fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts, fm_figure *out) {
   memset(p, 0, sizeof *p);
+  p->fig = out;
   const fm_plot_opts *o = p->o = opts ? opts : &default_opts;
   int W = o->width ? o->width : 640, H = o->height ? o->height : 480;
   if (W < 160 || H < 160 || W > 8192 || H > 8192)
@@ -384,14 +460,26 @@ fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts
   if (o->log_y && o->ymin != o->ymax && !(o->ymin > 0))
     return fm_fail(FM_ERR_INVALID, "%s: a log y axis from ymin = %g; ymin must be positive", what,
                    o->ymin);
-  fm_status st = fm_image_create(W, H, BACKGROUND, out);
+  fm_status st = fm_figure_start(out, W, H, &p->cr);
   if (st != FM_OK) return fm_fail_context(st, "%s: ", what);
-  p->img = out;
   p->s = W / 640 < H / 480 ? W / 640 : H / 480;
   if (p->s < 1) p->s = 1;
+  fm_frame_rect(p, 0, 0, W, H, BACKGROUND, 1.0);
   return FM_OK;
 }
 
+fm_status fm_frame_end(fm_frame *p, fm_status st) {
+  if (p->cr) {
+    cairo_status_t drawn = cairo_status(p->cr);
+    cairo_destroy(p->cr);
+    p->cr = NULL;
+    if (st == FM_OK && drawn != CAIRO_STATUS_SUCCESS)
+      st = fm_fail(FM_ERR_NOMEM, "plot: cairo could not draw it: %s",
+                   cairo_status_to_string(drawn));
+  }
+  if (st != FM_OK) fm_figure_free(p->fig);
+  return st;
+}
 
 fm_range fm_range_empty(void) {
   fm_range r = {INFINITY, -INFINITY};

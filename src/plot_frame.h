@@ -1,10 +1,11 @@
 /* The frame of a plot, shared by the plots of plot.c: the axes with their ticks, the
  * layout of frame, title and labels, the legend and the colour bar, and the mapping of data
- * to pixels. Internal. */
+ * to pixels, drawn with cairo into the figure's recording. Internal. */
 #ifndef FMCL_PLOT_FRAME_H
 #define FMCL_PLOT_FRAME_H
 
-#include "fmcl/image.h"
+#include <cairo.h>
+
 #include "fmcl/plot.h"
 
 #define BACKGROUND 0xFFFFFFu
@@ -27,11 +28,12 @@ typedef struct fm_axis {
   double tick[FM_MAX_TICKS]; /* log10 on a log axis */
   double minor[FM_MAX_MINOR];
   char label[FM_MAX_TICKS][24];
-  int label_w; /* the widest label, pixels */
+  double label_w; /* the widest label, pixels */
 } fm_axis;
 
 typedef struct fm_frame {
-  fm_image *img;
+  fm_figure *fig;
+  cairo_t *cr; /* drawing into fig's recording */
   const fm_plot_opts *o;
   int s;                        /* text and mark size: 1, 2 from 1280 x 960 up, ... */
   int left, top, right, bottom; /* the frame's pixel columns and rows */
@@ -42,9 +44,11 @@ typedef struct fm_frame {
   const char *note; /* a line under the title, or NULL */
 } fm_frame;
 
-/* Lengths in units of p->s pixels. */
+/* Lengths in units of p->s pixels; FONT and TITLE_FONT are the text's em sizes. */
 enum { PAD = 8, TICK = 4, TICK_GAP = 3, TITLE_GAP = 8, LABEL_GAP = 6, BAR_GAP = 12, BAR_W = 14 };
-#define LINE_H (FM_FONT_ASCENT + FM_FONT_DESCENT)
+enum { FONT = 11, TITLE_FONT = 15 };
+#define CAP_H (0.73 * FONT) /* DejaVu Sans' capitals */
+#define LINE_H (1.17 * FONT) /* a line's ascent and descent */
 
 /* How a plot makes one unit as long on x as on y: by widening the limits (points) or
  * narrowing the frame (a grid, which has nothing to show outside it). */
@@ -62,8 +66,23 @@ typedef struct fm_range {
   double lo, hi;
 } fm_range;
 
-/* Checks the options and makes the image. */
-fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts, fm_image *out);
+/* The figure's side of a plot (figure.c): a W x H recording to draw into with *cr, and
+ * the drawing so far as pixels (an RGB24 image surface; NULL when out of memory). */
+fm_status fm_figure_start(fm_figure *fig, int width, int height, cairo_t **cr);
+cairo_surface_t *fm_figure_raster(const fm_figure *fig);
+
+/* Checks the options and starts the figure; fm_frame_end finishes it (st != FM_OK: frees
+ * it) and returns st. */
+fm_status fm_frame_begin(fm_frame *p, const char *what, const fm_plot_opts *opts, fm_figure *out);
+fm_status fm_frame_end(fm_frame *p, fm_status st);
+
+/* Drawing in pixel coordinates: a filled box, a disk, a polyline through xy (n, 2), blended
+ * once where it overlaps itself. Between fm_frame_clip(p, 1) and fm_frame_clip(p, 0) they
+ * are clipped to the frame. */
+void fm_frame_rect(fm_frame *p, double x, double y, double w, double h, fm_color c, double alpha);
+void fm_frame_disk(fm_frame *p, double x, double y, double r, fm_color c, double alpha);
+void fm_frame_polyline(fm_frame *p, const double *xy, int n, double width, fm_color c, double alpha);
+void fm_frame_clip(fm_frame *p, int clip);
 
 /* Places the frame and ticks for the limits (made equal per unit as f asks): margins for
  * the title, the tick labels and the axis labels. */
@@ -75,10 +94,9 @@ void fm_frame_axes(fm_frame *p);
 void fm_frame_bar(fm_frame *p);
 void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n);
 
-/* Data to pixel coordinates, and the frame's pixels as a clip box. */
+/* Data to pixel coordinates. */
 double fm_frame_x(const fm_frame *p, double v);
 double fm_frame_y(const fm_frame *p, double v);
-fm_box fm_frame_box(const fm_frame *p);
 
 void fm_frame_info(const fm_frame *p, fm_plot_info *info, long skipped);
 

@@ -12,11 +12,11 @@
 #include "fmcl/recipe.h"
 #include "internal.h"
 
-/* The files a training run writes into its folder. */
-static const char *const run_files[] = {
-    "config.json", "train.csv",   "test.csv",         "samples.csv", "trajectories.csv",
-    "model.fmck",  "summary.json", "profile.csv",     "samples.png", "density.png",
-    "loss.png",    "trajectories.png"};
+/* The files a training run writes into its folder, and its plots in every format. */
+static const char *const run_files[] = {"config.json", "train.csv",    "test.csv",
+                                        "samples.csv", "trajectories.csv", "model.fmck",
+                                        "summary.json", "profile.csv"};
+static const char *const plots[] = {"samples", "density", "loss", "trajectories"};
 
 static int holds_run(const char *dir) {
   static const char *const marks[] = {"config.json", "model.fmck", "summary.json"};
@@ -35,9 +35,12 @@ fm_status fm_rundir_claim(const fm_config *cfg, int resume, int overwrite,
   fm_strlcpy(dir, base, size);
   if (resume || !holds_run(base)) return FM_OK;
   if (overwrite) {
-    for (size_t i = 0; i < FM_ARRAY_LEN(run_files); i++) {
+    size_t n_files = FM_ARRAY_LEN(run_files), n_plots = FM_ARRAY_LEN(plots);
+    for (size_t i = 0; i < n_files + 3 * n_plots; i++) {
       char path[1200];
-      snprintf(path, sizeof path, "%s/%s", base, run_files[i]);
+      size_t k = i - n_files;
+      if (i < n_files) snprintf(path, sizeof path, "%s/%s", base, run_files[i]);
+      else snprintf(path, sizeof path, "%s/%s.%s", base, plots[k / 3], fm_plot_format_names[k % 3]);
       if (remove(path) != 0 && errno != ENOENT)
         return fm_fail(FM_ERR_IO, "--overwrite: cannot remove %s: %s", path, strerror(errno));
     }

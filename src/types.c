@@ -10,6 +10,7 @@ const char *const fm_coupling_names[] = {"independent", "ot", "ot_class", "sinkh
                                          NULL};
 const char *const fm_reflow_init_names[] = {"teacher", "fresh", NULL};
 const char *const fm_ot_solver_names[] = {"device", "host", NULL};
+const char *const fm_plot_format_names[] = {"png", "svg", "pdf", NULL};
 const char *const fm_time_sampling_names[] = {"uniform", "logit_normal", "start", NULL};
 const char *const fm_solver_names[] = {"euler", "midpoint", "heun", "rk4", "dopri5", NULL};
 const char *const fm_lr_shape_names[] = {"constant", "cosine", NULL};

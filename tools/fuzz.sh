@@ -30,7 +30,7 @@ flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DFMCL_
        -Iinclude -Isrc -Itests)
 status=0
 for target in config checkpoint datafile safetensors; do
-  clang-14 "${flags[@]}" -DFUZZ_TARGET="fuzz_$target" "${sources[@]}" -lcjson -lm \
+  clang-14 "${flags[@]}" -DFUZZ_TARGET="fuzz_$target" "${sources[@]}" -lcjson -lz -lm \
     -o "$out/fuzz_$target"
   rm -rf "$out/crashes-$target"
   mkdir -p "$out/corpus-$target" "$out/crashes-$target"

@@ -111,6 +111,7 @@ typedef struct fm_config {
   struct {
     char dir[512];
     int plots;
+    fm_plot_format plot_format;
     int plot_dims[2];
     int n_plot_dims;
   } output;

@@ -15,7 +15,6 @@
 #include "fmcl/evaluate.h"
 #include "fmcl/flat.h"
 #include "fmcl/gemm.h"
-#include "fmcl/image.h"
 #include "fmcl/likelihood.h"
 #include "fmcl/loss.h"
 #include "fmcl/metrics.h"

@@ -1,14 +1,47 @@
-/* Plots as PNG files, drawn and encoded by fmcl itself (plain C and libm): samples over the
- * data, a density as a heat map, trajectories from noise to data, the loss curve, and the
- * axes' ticks and colour map they are made of. They draw into the images of
- * fmcl/image.h. */
+/* Plots drawn with cairo and written as PNG, SVG or PDF: samples over the data, a density
+ * as a heat map, trajectories from noise to data, the loss curve, and the axes' ticks and
+ * colour map they are made of. */
 #ifndef FMCL_PLOT_H
 #define FMCL_PLOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "fmcl/image.h"
 #include "fmcl/status.h"
+#include "fmcl/types.h"
+
+/* A colour, 0xRRGGBB. */
+typedef uint32_t fm_color;
+
+/* ---- Figures ---- */
+
+/* A drawn plot, kept as cairo drawing operations so that it can be written as pixels or as
+ * vectors. Made by the plot functions below; free with fm_figure_free. */
+typedef struct fm_figure {
+  void *recording; /* a cairo recording surface; NULL when empty */
+  int width, height; /* pixels (PNG) or points (SVG, PDF) */
+} fm_figure;
+
+void fm_figure_free(fm_figure *fig);
+
+/* Writes fig as a file of the format (fmcl/types.h; fm_plot_format_names spells them): to "<path>.tmp", then renamed over path, so a failed
+ * write leaves no file and an older one unchanged. */
+fm_status fm_figure_write(const fm_figure *fig, const char *path, fm_plot_format format);
+
+/* 8-bit RGB pixels, rows top to bottom. Plain data: free with fm_image_free. */
+typedef struct fm_image {
+  uint8_t *rgb; /* (height, width, 3) */
+  int width, height;
+} fm_image;
+
+/* The figure's pixels, as its PNG holds them. */
+fm_status fm_figure_pixels(const fm_figure *fig, fm_image *out);
+void fm_image_free(fm_image *img);
+
+/* Text is set in FM_PLOT_FONT. NULL when fontconfig finds it; else what the plots' text is
+ * drawn in instead and how to install the font (the plots are written all the same). */
+#define FM_PLOT_FONT "DejaVu Sans"
+const char *fm_plot_font_problem(void);
 
 /* ---- Axes ---- */
 
@@ -68,8 +101,8 @@ typedef struct fm_plot_opts {
                                          "noise, t=0" */
 } fm_plot_opts;
 
-/* Where a plot put its axes, to draw on top of it in data coordinates, and what it left
- * out. The data limits fall on the centres of the frame's pixel rows and columns. */
+/* Where a plot put its axes, and what it left out. The data limits fall on the centres of
+ * the frame's pixel rows and columns. */
 typedef struct fm_plot_info {
   int left, top, right, bottom;  /* the frame's pixel columns and rows */
   double xmin, xmax, ymin, ymax; /* data limits (on a log axis, of log10 y) */
@@ -81,7 +114,7 @@ typedef struct fm_plot_info {
 /* The pixel position of data point (x, y) in a plot (x, y as given, not log10). */
 void fm_plot_to_pixel(const fm_plot_info *info, double x, double y, double *px, double *py);
 
-/* Each plot function makes *out (free it with fm_image_free; after a failure it is empty)
+/* Each plot function makes *out (free it with fm_figure_free; after a failure it is empty)
  * and, when info is not NULL, fills it. Non-finite values are skipped, not refused: a
  * diverged sample should not cost the picture of the others. The count goes to
  * fm_plot_info.skipped; a plot left with nothing to show is an error (FM_ERR_NUMERIC). */
@@ -100,7 +133,7 @@ typedef struct fm_plot_points {
 } fm_plot_points;
 
 fm_status fm_plot_scatter(const fm_plot_opts *opts, const fm_plot_points *sets, int n_sets,
-                          fm_image *out, fm_plot_info *info);
+                          fm_figure *out, fm_plot_info *info);
 
 /* Values on a grid for a heat map: v is (ny, nx), v[j * nx + i] the value at the centre
  * of cell (i, j), which spans x in xmin + [i, i + 1] (xmax - xmin) / nx, row 0 at ymin.
@@ -116,7 +149,7 @@ typedef struct fm_plot_grid {
 /* The grid with the viridis colour map and a colour bar; the axes span the grid (the
  * limits in opts are not used) and are equal unless opts->aspect is FM_ASPECT_FREE or the
  * grid's sides differ more than 10 times (as for points). */
-fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm_image *out,
+fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm_figure *out,
                           fm_plot_info *info);
 
 /* Trajectories: x is (steps, n, dim), point i at snapshot s at x[(s * n + i) * dim];
@@ -124,7 +157,7 @@ fm_status fm_plot_heatmap(const fm_plot_opts *opts, const fm_plot_grid *grid, fm
  * (s = 0, noise) an orange dot and its end (s = steps - 1, data) a blue one. A path with
  * a non-finite value is skipped whole. steps >= 2. */
 fm_status fm_plot_trajectories(const fm_plot_opts *opts, const float *x, int steps, int n,
-                               int dim, int cx, int cy, fm_image *out, fm_plot_info *info);
+                               int dim, int cx, int cy, fm_figure *out, fm_plot_info *info);
 
 /* A series for a line plot: y is (n), x is (n) or NULL for 0, 1, ..., n - 1. Lines break
  * at skipped points. */
@@ -138,6 +171,6 @@ typedef struct fm_plot_series {
 } fm_plot_series;
 
 fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, int n_series,
-                        fm_image *out, fm_plot_info *info);
+                        fm_figure *out, fm_plot_info *info);
 
 #endif

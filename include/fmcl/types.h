@@ -78,6 +78,9 @@ typedef enum fm_gemm_provider {
   FM_GEMM_FMCL_GPU  /* fmcl's kernels for GPUs on any device (cl/gemm_gpu.cl) */
 } fm_gemm_provider;
 
+/* The file format of plots. */
+typedef enum fm_plot_format { FM_PLOT_PNG = 0, FM_PLOT_SVG, FM_PLOT_PDF } fm_plot_format;
+
 /* The names of each enum's values, in enum order and NULL-terminated: what configs and
  * messages spell ("silu", "dopri5"). */
 extern const char *const fm_activation_names[];
@@ -93,6 +96,7 @@ extern const char *const fm_divergence_names[];
 extern const char *const fm_data_format_names[];
 extern const char *const fm_device_kind_names[];
 extern const char *const fm_gemm_provider_names[];
+extern const char *const fm_plot_format_names[];
 
 const char *fm_activation_name(fm_activation a);
 const char *fm_solver_name(fm_solver_kind s);

@@ -277,6 +277,41 @@ START_TEST(a_data_files_column_names_carry_through) {
 }
 END_TEST
 
+START_TEST(plots_come_in_three_formats_and_without_their_font) {
+  char args[2048], *out = NULL;
+  static const char *const plots[] = {"samples", "density", "loss", "trajectories"};
+  static const char *const formats[] = {"svg", "pdf", "png"};
+  static const char *const starts[] = {"<?xml", "%PDF-", "\x89PNG"};
+  for (int f = 0; f < 3; f++) {
+    snprintf(args, sizeof args, "train --set output.dir=formats --overwrite "
+             "--set output.plot_format=%s --set train.log_every=10 %s", formats[f], quick);
+    fmcl_ok(args, NULL);
+    for (int k = 0; k < 4; k++)
+      for (int g = 0; g < 3; g++) {
+        char name[64];
+        snprintf(name, sizeof name, "formats/%s.%s", plots[k], formats[g]);
+        ck_assert_msg(exists(name) == (f == g), "%s %s after a %s run", name,
+                      exists(name) ? "exists" : "is missing", formats[f]);
+        if (f != g) continue;
+        char *text = read_rel(name);
+        ck_assert_msg(strncmp(text, starts[g], strlen(starts[g])) == 0, "%s: %.10s", name, text);
+        free(text);
+      }
+  }
+  /* No fonts at all: the plots are written, and the run says what their text is set in. */
+  snprintf(args, sizeof args, "%s/nofonts.conf", work);
+  test_write_file(args, "<?xml version=\"1.0\"?>\n<fontconfig></fontconfig>");
+  snprintf(args, sizeof args, "cd %s && FONTCONFIG_FILE=%s/nofonts.conf %s train "
+           "--set output.dir=nofont --overwrite --set train.log_every=10 %s", work, work, FMCL_BINARY,
+           quick);
+  ck_exit(test_shell(args, &out), 0, out);
+  ck_assert_msg(strstr(out, "DejaVu Sans, is not installed") && strstr(out, "fonts-dejavu-core"),
+                "%s", out);
+  ck_assert(exists("nofont/samples.png") && exists("nofont/loss.png"));
+  free(out);
+}
+END_TEST
+
 START_TEST(fmcl_data_keeps_an_earlier_export) {
   char *out = NULL;
   ck_assert_int_eq(fmcl("data --set data.n_train=20 --set data.n_test=5 --out exported --quiet",
@@ -301,6 +336,7 @@ int main(void) {
   tcase_add_test(tc, a_typo_in_a_key_gets_a_suggestion_not_a_list);
   tcase_add_test(tc, a_data_files_column_names_carry_through);
   tcase_add_test(tc, fmcl_data_keeps_an_earlier_export);
+  tcase_add_test(tc, plots_come_in_three_formats_and_without_their_font);
   suite_add_tcase(s, tc);
   return test_run_suite_in(s, work);
 }
