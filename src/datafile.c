@@ -1,7 +1,8 @@
-/* CSV, NPY and NPZ readers. Both parse from memory so that the fuzzers can drive them; the
- * whole file is read first, then validated value by value. */
+/* CSV (through libcsv), NPY and NPZ readers. They parse from memory so that the fuzzers can
+ * drive them; the whole file is read first, then validated value by value. */
 #include "fmcl/datafile.h"
 
+#include <csv.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -32,39 +33,7 @@ static fm_status alloc_points(const char *name, size_t n, size_t dim, fm_points 
   return FM_OK;
 }
 
-/* ---- CSV ---------------------------------------------------------------------------- */
-
-/* A line of the file: [begin, end) without the newline, and its 1-based number. */
-typedef struct line {
-  const char *begin, *end;
-  size_t number;
-} line;
-
-/* The next line at *at (NULL past the end); skips nothing. */
-static int next_line(const char **at, const char *stop, size_t *number, line *out) {
-  if (*at >= stop) return 0;
-  const char *begin = *at, *end = begin;
-  while (end < stop && *end != '\n') end++;
-  *at = end < stop ? end + 1 : end;
-  if (end > begin && end[-1] == '\r') end--;
-  out->begin = begin;
-  out->end = end;
-  out->number = ++*number;
-  return 1;
-}
-
-/* Blank lines and lines starting with '#' carry no data. */
-static int skipped(const line *l) {
-  const char *p = l->begin;
-  while (p < l->end && (*p == ' ' || *p == '\t')) p++;
-  return p == l->end || *p == '#';
-}
-
-static size_t count_fields(const line *l) {
-  size_t n = 1;
-  for (const char *p = l->begin; p < l->end; p++) n += *p == ',';
-  return n;
-}
+/* ---- CSV: RFC 4180 through libcsv ---------------------------------------------------- */
 
 /* Parses field [b, e) as a finite float. Returns 0 and fills why when it is not one. */
 static int parse_value(const char *b, const char *e, float *value, char *why, size_t why_size) {
@@ -99,108 +68,153 @@ static int parse_value(const char *b, const char *e, float *value, char *why, si
   return 1;
 }
 
-/* A header row has no field that parses as a number; a row with some numbers is data (and
- * its bad fields are errors). */
-static int is_header(const line *l) {
-  const char *b = l->begin;
+/* What the parser's callbacks build: the first row's fields kept as text until it is known
+ * to be a header (no field is a number) or data, then the values row by row. The file is
+ * fed a line at a time, so `line` is the line a field or row ends on. */
+typedef struct csv_reader {
+  const char *name;
+  size_t line, rows, dim, col;
+  char **first; /* the first row's fields, then the header's names (or freed) */
+  size_t n_first, cap_first;
+  int header;
+  float *x;
+  size_t n_x, cap_x;
+  fm_status st; /* the first fault */
+} csv_reader;
+
+static int grow(void **p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return 1;
+  size_t cap2 = *cap ? 2 * *cap : 64;
+  while (cap2 < need) cap2 *= 2;
+  void *q = realloc(*p, cap2 * size);
+  if (!q) return 0;
+  *p = q, *cap = cap2;
+  return 1;
+}
+
+static void csv_value(csv_reader *r, const char *b, size_t len, size_t col) {
   char why[128];
-  float v;
-  for (const char *p = l->begin;; p++) {
-    if (p == l->end || *p == ',') {
-      if (parse_value(b, p, &v, why, sizeof why)) return 0;
-      if (p == l->end) return 1;
-      b = p + 1;
-    }
+  if (r->n_x >= MAX_VALUES) {
+    r->st = fm_fail(FM_ERR_FORMAT, "data file %s: more values than fmcl holds (2^31)", r->name);
+  } else if (!grow((void **)&r->x, &r->cap_x, r->n_x + 1, sizeof *r->x)) {
+    r->st = fm_fail(FM_ERR_NOMEM, "data file %s: out of memory at line %zu", r->name, r->line);
+  } else if (!parse_value(b, b + len, &r->x[r->n_x++], why, sizeof why)) {
+    r->st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu, column %zu (from 0): %s", r->name,
+                    r->line, col, why);
   }
 }
 
-/* The column names of the header on line `number` into out->names (spaces and quotes
- * around each name removed). */
-static fm_status header_names(const char *text, const char *stop, size_t number, const char *name,
-                              fm_points *out) {
-  const char *at = text;
-  size_t count = 0;
-  line l;
-  while (next_line(&at, stop, &count, &l) && l.number != number) continue;
-  char **names = calloc((size_t)out->dim, sizeof *names);
-  const char *b = l.begin;
-  for (int col = 0; names && col < out->dim; col++) {
-    const char *e = b;
-    while (e < l.end && *e != ',') e++;
-    const char *nb = b, *ne = e;
-    while (nb < ne && (isspace((unsigned char)*nb) || *nb == '"')) nb++;
-    while (ne > nb && (isspace((unsigned char)ne[-1]) || ne[-1] == '"')) ne--;
-    names[col] = strndup(nb, (size_t)(ne - nb));
-    if (!names[col]) {
-      for (int k = 0; k < col; k++) free(names[k]);
-      free(names);
-      names = NULL;
+static void csv_field(void *field, size_t len, void *ctx) {
+  csv_reader *r = ctx;
+  if (r->st != FM_OK) return;
+  if (r->rows == 0 && !r->header) {
+    char *copy = strndup(field, len);
+    if (!copy || !grow((void **)&r->first, &r->cap_first, r->n_first + 1, sizeof *r->first)) {
+      free(copy);
+      r->st = fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for the first row", r->name);
+      return;
     }
-    b = e + 1;
+    r->first[r->n_first++] = copy;
+  } else {
+    csv_value(r, field, len, r->col);
   }
-  if (!names) {
-    fm_points_free(out);
-    return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for the header", name);
+  r->col++;
+}
+
+static void csv_row(int terminator, void *ctx) {
+  (void)terminator;
+  csv_reader *r = ctx;
+  if (r->st != FM_OK) return;
+  if (r->rows == 0 && !r->header) { /* the first row: a header, or data */
+    float v;
+    char why[128];
+    int numbers = 0;
+    for (size_t i = 0; i < r->n_first; i++)
+      numbers += parse_value(r->first[i], r->first[i] + strlen(r->first[i]), &v, why, sizeof why);
+    r->dim = r->n_first;
+    r->col = 0;
+    if (numbers == 0) {
+      r->header = 1;
+      return;
+    }
+    for (size_t i = 0; i < r->n_first && r->st == FM_OK; i++)
+      csv_value(r, r->first[i], strlen(r->first[i]), i);
+  } else if (r->col != r->dim) {
+    r->st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu has %zu columns, expected %zu (as "
+                    "%s); every row needs the same number of values", r->name, r->line, r->col,
+                    r->dim, r->header ? "the header" : "the first row");
+    return;
   }
-  out->names = names;
-  return FM_OK;
+  r->rows++;
+  r->col = 0;
+}
+
+/* A line that carries no data outside a quoted field: blank, or a comment from '#'. */
+static int skipped(const char *b, const char *e) {
+  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
+  return b == e || *b == '#';
+}
+
+/* R's write.csv writes the row names first, in a column with an empty name: 1, 2, 3, ...
+ * They are not data. */
+static void drop_row_names(fm_points *p) {
+  if (p->dim < 2 || p->names[0][0]) return;
+  for (int i = 0; i < p->n; i++)
+    if (p->x[(size_t)i * p->dim] != (float)(i + 1)) return;
+  size_t dim = (size_t)p->dim;
+  for (size_t i = 0; i < (size_t)p->n; i++)
+    memmove(p->x + i * (dim - 1), p->x + i * dim + 1, (dim - 1) * sizeof *p->x);
+  free(p->names[0]);
+  memmove(p->names, p->names + 1, (dim - 1) * sizeof *p->names);
+  p->dim--;
 }
 
 static fm_status parse_csv(const unsigned char *data, size_t size, const char *name,
                            fm_points *out) {
-  const char *text = (const char *)data, *stop = text + size;
   if (memchr(data, '\0', size))
     return fm_fail(FM_ERR_FORMAT, "data file %s: contains NUL bytes; it is not a CSV text file "
                    "(NPY files start with \\x93NUMPY)", name);
-  /* First pass: header, columns and rows. */
-  const char *at = text;
-  size_t number = 0, rows = 0, dim = 0, header_line = 0;
-  line l;
-  while (next_line(&at, stop, &number, &l)) {
-    if (skipped(&l)) continue;
-    size_t fields = count_fields(&l);
-    if (dim == 0 && !header_line && rows == 0 && is_header(&l)) {
-      header_line = l.number;
-      dim = fields;
-      continue;
+  const char *at = (const char *)data, *stop = at + size;
+  if (size >= 3 && memcmp(at, "\xEF\xBB\xBF", 3) == 0) at += 3; /* a UTF-8 byte-order mark */
+  struct csv_parser parser;
+  if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0)
+    return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for the CSV parser", name);
+  csv_reader r = {.name = name, .st = FM_OK};
+  int quoted = 0; /* inside a quoted field that goes on past a line's end */
+  while (at < stop && r.st == FM_OK) {
+    const char *end = memchr(at, '\n', (size_t)(stop - at));
+    end = end ? end + 1 : stop;
+    r.line++;
+    if (quoted || !skipped(at, end)) {
+      if (csv_parse(&parser, at, (size_t)(end - at), csv_field, csv_row, &r) != (size_t)(end - at) &&
+          r.st == FM_OK)
+        r.st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu, column %zu (from 0): %s", name,
+                       r.line, r.col, csv_error(&parser) == CSV_EPARSE
+                           ? "a quote inside an unquoted field, or text after a closing quote "
+                             "(quote the whole field and double the quotes in it: \"a\"\"b\")"
+                           : csv_strerror(csv_error(&parser)));
+      for (const char *q = at; q < end; q++) quoted ^= *q == '"';
     }
-    if (dim == 0) dim = fields;
-    if (fields != dim)
-      return fm_fail(FM_ERR_FORMAT, "data file %s: line %zu has %zu columns, expected %zu (as "
-                     "%s); every row needs the same number of values", name, l.number, fields,
-                     dim, header_line ? "the header" : "the first row");
-    rows++;
+    at = end;
   }
-  if (rows == 0)
-    return fm_fail(FM_ERR_FORMAT, "data file %s: no data rows%s", name,
+  if (r.st == FM_OK && csv_fini(&parser, csv_field, csv_row, &r) != 0 && r.st == FM_OK)
+    r.st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu: a quoted field is not closed before "
+                   "the end of the file", name, r.line);
+  csv_free(&parser);
+  if (r.st == FM_OK && r.rows == 0)
+    r.st = fm_fail(FM_ERR_FORMAT, "data file %s: no data rows%s", name,
                    size == 0 ? " (the file is empty)" : "");
-  fm_status st = alloc_points(name, rows, dim, out);
-  if (st != FM_OK) return st;
-  /* Second pass: the values. */
-  at = text;
-  number = 0;
-  size_t row = 0;
-  while (next_line(&at, stop, &number, &l)) {
-    if (skipped(&l) || l.number == header_line) continue;
-    const char *b = l.begin;
-    size_t col = 0;
-    for (const char *p = l.begin;; p++) {
-      if (p == l.end || *p == ',') {
-        char why[128];
-        if (!parse_value(b, p, &out->x[row * dim + col], why, sizeof why)) {
-          fm_points_free(out);
-          return fm_fail(FM_ERR_FORMAT, "data file %s: line %zu, column %zu (from 0): %s", name,
-                         l.number, col, why);
-        }
-        col++;
-        if (p == l.end) break;
-        b = p + 1;
-      }
-    }
-    row++;
+  if (r.st == FM_OK) r.st = alloc_points(name, r.rows, r.dim, out);
+  if (r.st == FM_OK) memcpy(out->x, r.x, r.rows * r.dim * sizeof *r.x);
+  free(r.x);
+  if (r.st == FM_OK && r.header) {
+    out->names = r.first; /* dim names, as the header gave them */
+    drop_row_names(out);
+    return FM_OK;
   }
-  if (header_line) return header_names(text, stop, header_line, name, out);
-  return FM_OK;
+  for (size_t i = 0; i < r.n_first; i++) free(r.first[i]);
+  free(r.first);
+  return r.st;
 }
 
 /* ---- NPY ---------------------------------------------------------------------------- */
@@ -411,11 +425,15 @@ static fm_status parse_npz(const unsigned char *data, size_t size, const char *n
   }
   zip_stat_t info;
   zip_file_t *f = NULL;
-  /* The most an NPY of fmcl's largest data set can hold (2^31 values of 8 bytes). */
-  if (zip_stat_index(z, (zip_uint64_t)at, 0, &info) != 0 || !(info.valid & ZIP_STAT_SIZE) ||
-      info.size > ((zip_uint64_t)MAX_VALUES * 8 + 65536)) {
-    st = fm_fail(FM_ERR_FORMAT, "data file %s: %s: no size, or more than a data set holds",
-                 name, member);
+  /* At most what an NPY of fmcl's largest data set holds (2^31 values of 8 bytes), and what
+   * its compressed bytes can give: deflate expands at most 1032 times. */
+  if (zip_stat_index(z, (zip_uint64_t)at, 0, &info) != 0 ||
+      (info.valid & (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE)) != (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE) ||
+      info.size > ((zip_uint64_t)MAX_VALUES * 8 + 65536) ||
+      info.size > 1032 * info.comp_size + 1024 || info.comp_size > size) {
+    st = fm_fail(FM_ERR_FORMAT, "data file %s: %s: its size is missing, more than a data set "
+                 "holds or more than its %llu compressed bytes can give: the archive is damaged",
+                 name, member, (unsigned long long)info.comp_size);
     goto done;
   }
   bytes = malloc(info.size ? info.size : 1);

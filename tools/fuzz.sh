@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of user input (configs and --set overrides, checkpoints, safetensors
-# model files, CSV and NPY data files) with libFuzzer
+# model files, CSV, NPY and NPZ data files) with libFuzzer
 # under AddressSanitizer and UndefinedBehaviorSanitizer, for a bounded time per target.
 # Inputs that crash are copied into tests/fuzz/<target>/ so tests/unit/test_fuzz_corpus.c
 # replays them from then on.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
 missing=()
-for p in clang-14 libclang-rt-14-dev libcjson-dev; do
+for p in clang-14 libclang-rt-14-dev libcjson-dev libcsv-dev libzip-dev zlib1g-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -25,12 +25,12 @@ mkdir -p "$out"
 sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/rng.c src/fileio.c src/status.c src/types.c
          src/flat.c src/safetensors.c
          tests/fuzz/targets.c tests/fuzz/libfuzzer.c)
-flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DFMCL_VERSION=\"fuzz\" -g -O1
+flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DFMCL_VERSION=\"fuzz\" -DFMCL_HAVE_LIBZIP=1 -g -O1
        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Iinclude -Isrc -Itests)
 status=0
 for target in config checkpoint datafile safetensors; do
-  clang-14 "${flags[@]}" -DFUZZ_TARGET="fuzz_$target" "${sources[@]}" -lcjson -lz -lm \
+  clang-14 "${flags[@]}" -DFUZZ_TARGET="fuzz_$target" "${sources[@]}" -lcjson -lcsv -lzip -lz -lm \
     -o "$out/fuzz_$target"
   rm -rf "$out/crashes-$target"
   mkdir -p "$out/corpus-$target" "$out/crashes-$target"

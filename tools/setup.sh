@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 
 # clang-15: the tests compile every kernel program with clang's OpenCL front end (as ROCm,
 # Intel's runtimes and Mesa do) to check it links without inlining. cairo draws the plots
-# (their text in DejaVu Sans), zlib checksums files, libpng reads plots back in the tests.
+# (their text in DejaVu Sans), zlib checksums files, libcsv reads CSV files, libpng reads
+# plots back in the tests.
 # Open MPI: training on several devices or machines (mpirun); libzip: NPZ data files. fmcl
 # builds without either, and cmake says which.
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
           libclblast-dev libcjson-dev check clinfo clang-15 libcairo2-dev fonts-dejavu-core
-          zlib1g-dev libpng-dev libopenmpi-dev openmpi-bin libzip-dev)
+          zlib1g-dev libcsv-dev libpng-dev libopenmpi-dev openmpi-bin libzip-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

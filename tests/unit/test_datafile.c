@@ -83,6 +83,48 @@ START_TEST(malformed_csv_is_refused_naming_row_and_column) {
 }
 END_TEST
 
+START_TEST(csv_follows_rfc_4180_as_pandas_and_r_write_it) {
+  fm_points p;
+  /* pandas' to_csv(quoting=QUOTE_ALL) on Windows: every field quoted, CRLF. */
+  ck_fm(parse_text("\"x\",\"y\"\r\n\"1.5\",\"2\"\r\n\"3\",\"-4\"\r\n", &p));
+  ck_assert(p.n == 2 && p.dim == 2 && p.x[1] == 2.0f && p.x[3] == -4.0f);
+  ck_assert_str_eq(p.names[0], "x");
+  ck_assert_str_eq(p.names[1], "y");
+  fm_points_free(&p);
+  /* A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first name. */
+  ck_fm(parse_text("\xEF\xBB\xBF" "a,b\n1,2\n", &p));
+  ck_assert_str_eq(p.names[0], "a");
+  fm_points_free(&p);
+  ck_fm(parse_text("\xEF\xBB\xBF" "1,2\n", &p));
+  ck_assert(p.n == 1 && p.x[0] == 1.0f && !p.names);
+  fm_points_free(&p);
+  /* Quoted names keep their commas, doubled quotes, line breaks and a '#'. */
+  ck_fm(parse_text("\"width, cm\",\"say \"\"hi\"\"\",\"two\n# lines\"\n1,2,3\n", &p));
+  ck_assert_str_eq(p.names[0], "width, cm");
+  ck_assert_str_eq(p.names[1], "say \"hi\"");
+  ck_assert_str_eq(p.names[2], "two\n# lines");
+  ck_assert(p.n == 1 && p.x[2] == 3.0f);
+  fm_points_free(&p);
+  /* ...and lines still count as an editor shows them. */
+  expect_refused("\"a\nb\",c\n1,2\n3,x\n", "line 4, column 1 (from 0): \"x\", not a number");
+  /* R's write.csv: the row names come first, in a column with an empty name. */
+  ck_fm(parse_text("\"\",\"x\",\"y\"\n\"1\",0.5,1\n\"2\",0.25,2\n", &p));
+  ck_assert(p.n == 2 && p.dim == 2 && p.x[0] == 0.5f && p.x[3] == 2.0f);
+  ck_assert_str_eq(p.names[0], "x");
+  fm_points_free(&p);
+  /* An unnamed first column that is not 1, 2, ... is data. */
+  ck_fm(parse_text("\"\",x\n5,1\n6,2\n", &p));
+  ck_assert(p.dim == 2 && p.x[0] == 5.0f);
+  fm_points_free(&p);
+  /* Quoting that breaks the RFC, with its line and column. */
+  expect_refused("1,2\n3,4\"5\n", "line 2, column 1 (from 0): a quote inside an unquoted field");
+  expect_refused("\"1\"x,2\n", "line 1, column 0 (from 0): a quote inside an unquoted field, or "
+                 "text after a closing quote");
+  expect_refused("x,y\n1,\"2\n3,4\n", "line 3: a quoted field is not closed before the end");
+  expect_refused("\"x\",\"y\"\n\"1\",\"\"\n", "line 2, column 1 (from 0): an empty value");
+}
+END_TEST
+
 /* An NPY file's bytes: version major, dtype descr, fortran flag, shape text and values. */
 static unsigned char *npy(int major, const char *descr, const char *fortran, const char *shape,
                           const void *values, size_t value_bytes, size_t *size) {
@@ -290,6 +332,10 @@ START_TEST(npz_archives_give_the_array_data_key_names) {
   ck_assert_int_eq(fm_datafile_parse((const unsigned char *)"PK\x03\x04junk", 8, "t.npz",
                                      FM_FORMAT_AUTO, NULL, &p), FM_ERR_FORMAT);
   ck_assert_msg(strstr(fm_error_message(), "not a readable NPZ archive"), "%s", fm_error_message());
+  /* A member that claims 3.7 GB from 80 compressed bytes is refused before room is made. */
+  ck_assert_int_eq(fm_datafile_load(FMCL_SOURCE_DIR "/tests/fuzz/datafile/npz-claims-gigabytes.npz",
+                                    FM_FORMAT_AUTO, NULL, &p), FM_ERR_FORMAT);
+  ck_assert_msg(strstr(fm_error_message(), "compressed bytes can give"), "%s", fm_error_message());
 }
 END_TEST
 #endif
@@ -373,6 +419,7 @@ int main(void) {
   tcase_add_test(tc, csv_reads_with_and_without_a_header);
   tcase_add_test(tc, a_csv_header_names_the_columns);
   tcase_add_test(tc, malformed_csv_is_refused_naming_row_and_column);
+  tcase_add_test(tc, csv_follows_rfc_4180_as_pandas_and_r_write_it);
   tcase_add_test(tc, npy_reads_float32_float64_both_byte_orders_and_vectors);
   tcase_add_test(tc, malformed_npy_is_refused_saying_why);
   tcase_add_test(tc, npy_reads_every_numeric_dtype_in_either_order);

@@ -25,8 +25,9 @@ static unsigned char *read_all(const char *path, size_t *size) {
   return data;
 }
 
-/* Runs every file of tests/fuzz/<folder>; returns how many there were. */
-static int replay(const char *folder, target_fn target, fm_status refusal) {
+/* Runs every file of tests/fuzz/<folder>, each parsed or refused as `refusal` (or as
+ * `other`); returns how many there were. */
+static int replay_as(const char *folder, target_fn target, fm_status refusal, fm_status other) {
   char dir[512];
   snprintf(dir, sizeof dir, "%s/tests/fuzz/%s", FMCL_SOURCE_DIR, folder);
   DIR *d = opendir(dir);
@@ -41,13 +42,18 @@ static int replay(const char *folder, target_fn target, fm_status refusal) {
     unsigned char *data = read_all(path, &size);
     fm_error_clear();
     fm_status st = target(data, size);
-    ck_assert_msg(st == FM_OK || st == refusal, "%s: status %s", path, fm_status_str(st));
+    ck_assert_msg(st == FM_OK || st == refusal || st == other, "%s: status %s", path,
+                  fm_status_str(st));
     if (st != FM_OK) ck_assert_msg(fm_error_message()[0], "%s: refused without a message", path);
     free(data);
     count++;
   }
   closedir(d);
   return count;
+}
+
+static int replay(const char *folder, target_fn target, fm_status refusal) {
+  return replay_as(folder, target, refusal, refusal);
 }
 
 START_TEST(config_corpus_is_parsed_or_refused) {
@@ -79,7 +85,8 @@ START_TEST(safetensors_corpus_is_parsed_or_refused) {
 END_TEST
 
 START_TEST(datafile_corpus_is_parsed_or_refused) {
-  ck_assert_int_ge(replay("datafile", fuzz_datafile, FM_ERR_FORMAT), 3);
+  /* An NPZ archive of several arrays and no data.key is a config error. */
+  ck_assert_int_ge(replay_as("datafile", fuzz_datafile, FM_ERR_FORMAT, FM_ERR_CONFIG), 3);
 }
 END_TEST
 
