@@ -62,11 +62,13 @@ static const field fields[] = {
      "folder of compiled kernel programs; empty: ~/.cache/fmcl/programs; \"off\": none"},
     {"data.name", F_STRING, OFF(data.name), 0, 0, 0, SZ(data.name), NULL, F_MODEL,
      "toy data set: 8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
-     "rings"},
+     "rings; or fashion-mnist (28 x 28 images in 10 classes, Debian's dataset-fashion-mnist)"},
     {"data.path", F_STRING, OFF(data.path), 0, 0, 0, SZ(data.path), NULL, F_MODEL,
-     "a data file (CSV or NPY, one point per row) instead of a toy set; empty for data.name"},
+     "a data file (CSV, NPY, NPZ or IDX, one point per row) instead of a toy set; empty for "
+     "data.name"},
     {"data.format", F_ENUM, OFF(data.format), 0, 0, 0, 0, fm_data_format_names, 0,
-     "auto (NPY or NPZ by their magic bytes, else CSV), csv, npy or npz"},
+     "auto (NPY, NPZ or IDX by their magic bytes, else CSV; gzip-compressed or not), csv, "
+     "npy, npz or idx"},
     {"data.key", F_STRING, OFF(data.key), 0, 0, 0, SZ(data.key), NULL, F_MODEL,
      "the array of an NPZ archive (data.path x.npz, as numpy.savez names them: its keyword, "
      "or arr_0, ...); empty: the archive's only array"},
@@ -443,12 +445,13 @@ static fm_status apply_value(fm_config *cfg, const field *f, const cJSON *v, con
       snprintf(want, sizeof want, "a string of at most %zu characters", f->size - 1);
       return type_error(source, f, want, v);
     }
-    if ((strcmp(f->path, "data.name") == 0 ||
-         (strcmp(f->path, "source.name") == 0 && v->valuestring[0])) &&
-        !fm_toy_exists(v->valuestring))
+    if ((strcmp(f->path, "data.name") == 0 && !fm_data_set_exists(v->valuestring)) ||
+        (strcmp(f->path, "source.name") == 0 && v->valuestring[0] &&
+         !fm_toy_exists(v->valuestring)))
       return fm_fail(FM_ERR_CONFIG, "%s: %s: unknown data set \"%s\"; choose one of "
                      "8gaussians, moons, circles, checkerboard, 2spirals, pinwheel, swissroll, "
-                     "rings", source, f->path, v->valuestring);
+                     "rings%s", source, f->path, v->valuestring,
+                     f->path[0] == 'd' ? ", " FM_FASHION_MNIST : "");
     fm_strlcpy(base, v->valuestring, f->size);
     return FM_OK;
   case F_ENUM: {
@@ -758,7 +761,7 @@ fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->train.lr_min > cfg->train.lr)
     return fm_fail(FM_ERR_CONFIG, "config: train.lr_min (%g) is above train.lr (%g)",
                    cfg->train.lr_min, cfg->train.lr);
-  if (!cfg->data.path[0] && !fm_toy_exists(cfg->data.name))
+  if (!cfg->data.path[0] && !fm_data_set_exists(cfg->data.name))
     return fm_fail(FM_ERR_CONFIG, "config: data.name: unknown data set \"%s\"", cfg->data.name);
   return FM_OK;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "fmcl/idx.h"
 #include "internal.h"
 
 #define MAX_VALUES ((size_t)1 << 31) /* floats in one data set */
@@ -475,10 +476,26 @@ static fm_status parse_npz(const unsigned char *data, size_t size, const char *n
 fm_status fm_datafile_parse(const unsigned char *data, size_t size, const char *name,
                             fm_data_format format, const char *key, fm_points *out) {
   memset(out, 0, sizeof *out);
+  if (fm_is_gzip(data, size)) { /* x.idx.gz, x.csv.gz, ...: the file inside */
+    unsigned char *inner;
+    size_t inner_size;
+    fm_status st = fm_gunzip(data, size, name, MAX_VALUES * 8 + 65536, &inner, &inner_size);
+    if (st != FM_OK) return fm_fail_context(st, "data file ");
+    st = fm_is_gzip(inner, inner_size)
+             ? fm_fail(FM_ERR_FORMAT, "data file %s: a gzip file inside a gzip file", name)
+             : fm_datafile_parse(inner, inner_size, name, format, key, out);
+    free(inner);
+    return st;
+  }
   if (format == FM_FORMAT_AUTO)
     format = size >= 6 && memcmp(data, "\x93NUMPY", 6) == 0 ? FM_FORMAT_NPY
              : size >= 4 && memcmp(data, "PK\x03\x04", 4) == 0 ? FM_FORMAT_NPZ
+             : fm_is_idx(data, size)                          ? FM_FORMAT_IDX
                                                                : FM_FORMAT_CSV;
+  if (format == FM_FORMAT_IDX) {
+    fm_status st = fm_idx_parse(data, size, name, out);
+    return st == FM_OK ? st : fm_fail_context(st, "data file ");
+  }
   if (format == FM_FORMAT_NPZ) return parse_npz(data, size, name, key, out);
   return format == FM_FORMAT_NPY ? parse_npy(data, size, name, out)
                                  : parse_csv(data, size, name, out);

@@ -1,18 +1,66 @@
-/* Toy sets and data files turned into an experiment's splits. */
+/* Toy sets, Fashion-MNIST and data files turned into an experiment's splits. */
 #include "fmcl/dataset.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "fmcl/datafile.h"
 #include "fmcl/rng.h"
 #include "internal.h"
+
+#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist" /* dataset-fashion-mnist's */
+
+/* The first `limit` images of a Fashion-MNIST part ("train" or "t10k") with their classes
+ * as labels, pixels scaled from 0..255 to [-1, 1]. */
+static fm_status fashion_mnist_part(const char *dir, const char *part, int limit,
+                                    fm_points *out) {
+  char images[1024], classes[1024];
+  snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", dir, part);
+  snprintf(classes, sizeof classes, "%s/%s-labels-idx1-ubyte.gz", dir, part);
+  for (int k = 0; k < 2; k++)
+    if (!fm_path_exists(k ? classes : images))
+      return fm_fail(FM_ERR_CONFIG, "data.name %s: %s is missing; install Debian's "
+                     "dataset-fashion-mnist (sudo apt-get install dataset-fashion-mnist, or "
+                     "tools/setup.sh EXP.json for a config that uses it), or set "
+                     "FMCL_FASHION_MNIST_DIR to a folder holding its four IDX files",
+                     FM_FASHION_MNIST, k ? classes : images);
+  fm_points labels = {0};
+  fm_status st = fm_datafile_load(images, FM_FORMAT_IDX, NULL, out);
+  if (st == FM_OK) st = fm_datafile_load(classes, FM_FORMAT_IDX, NULL, &labels);
+  if (st == FM_OK && (labels.n != out->n || labels.dim != 1))
+    st = fm_fail(FM_ERR_FORMAT, "data.name %s: %s holds %d x %d values for the %d images of "
+                 "%s; it should hold one class per image", FM_FASHION_MNIST, classes, labels.n,
+                 labels.dim, out->n, images);
+  for (int i = 0; st == FM_OK && i < out->n; i++) {
+    float c = labels.x[i];
+    if (!(c >= 0 && c <= 9 && c == (int)c))
+      st = fm_fail(FM_ERR_FORMAT, "data.name %s: %s: image %d has class %g; classes are 0 "
+                   "to 9", FM_FASHION_MNIST, classes, i, c);
+    else out->label[i] = (int)c;
+  }
+  fm_points_free(&labels);
+  if (st != FM_OK) {
+    fm_points_free(out);
+    return st;
+  }
+  if (limit < out->n) out->n = limit; /* the rest stays allocated until the points are freed */
+  for (size_t i = 0; i < (size_t)out->n * out->dim; i++) out->x[i] = out->x[i] / 127.5f - 1.0f;
+  return FM_OK;
+}
 
 fm_status fm_dataset_load_split(const fm_config *cfg, fm_points *train, fm_points *test) {
   fm_status st = FM_OK;
   fm_points all = {0};
   memset(train, 0, sizeof *train);
   memset(test, 0, sizeof *test);
+  if (!cfg->data.path[0] && strcmp(cfg->data.name, FM_FASHION_MNIST) == 0) {
+    const char *dir = getenv("FMCL_FASHION_MNIST_DIR");
+    dir = dir && dir[0] ? dir : FASHION_MNIST_DIR;
+    FM_TRY(fashion_mnist_part(dir, "train", cfg->data.n_train, train));
+    FM_TRY(fashion_mnist_part(dir, "t10k", cfg->data.n_test, test));
+    return FM_OK;
+  }
   if (!cfg->data.path[0]) {
     FM_TRY(fm_toy_generate(cfg->data.name, cfg->seed, FM_STREAM_DATA_TRAIN, cfg->data.n_train,
                            train));

@@ -16,7 +16,7 @@ const char *const fm_solver_names[] = {"euler", "midpoint", "heun", "rk4", "dopr
 const char *const fm_lr_shape_names[] = {"constant", "cosine", NULL};
 const char *const fm_allreduce_names[] = {"whole", "layers", NULL};
 const char *const fm_divergence_names[] = {"auto", "exact", "hutchinson", NULL};
-const char *const fm_data_format_names[] = {"auto", "csv", "npy", "npz", NULL};
+const char *const fm_data_format_names[] = {"auto", "csv", "npy", "npz", "idx", NULL};
 const char *const fm_device_kind_names[] = {"auto", "gpu", "cpu", NULL};
 const char *const fm_gemm_provider_names[] = {"auto", "clblast", "fmcl", "fmcl-gpu", NULL};
 
@@ -33,4 +33,8 @@ int fm_toy_exists(const char *name) {
   for (int i = 0; fm_toy_names[i]; i++)
     if (strcmp(fm_toy_names[i], name) == 0) return 1;
   return 0;
+}
+
+int fm_data_set_exists(const char *name) {
+  return fm_toy_exists(name) || strcmp(name, FM_FASHION_MNIST) == 0;
 }

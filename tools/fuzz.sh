@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers of user input (configs and --set overrides, checkpoints, safetensors
-# model files, CSV, NPY and NPZ data files) with libFuzzer
+# model files, CSV, NPY, NPZ and IDX data files, gzipped or not) with libFuzzer
 # under AddressSanitizer and UndefinedBehaviorSanitizer, for a bounded time per target.
 # Inputs that crash are copied into tests/fuzz/<target>/ so tests/unit/test_fuzz_corpus.c
 # replays them from then on.
@@ -22,7 +22,7 @@ fi
 
 out=build-fuzz
 mkdir -p "$out"
-sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/rng.c src/fileio.c src/status.c src/types.c
+sources=(src/config.c src/checkpoint.c src/data.c src/datafile.c src/idx.c src/rng.c src/fileio.c src/status.c src/types.c
          src/flat.c src/safetensors.c
          tests/fuzz/targets.c tests/fuzz/libfuzzer.c)
 flags=(-std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -DFMCL_VERSION=\"fuzz\" -DFMCL_HAVE_LIBZIP=1 -g -O1

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages fmcl needs (only the missing ones; nothing when all are
 # present) and builds fmcl in Release into build/. Safe to run again.
+#   tools/setup.sh [EXP.json...]  also what those experiments need (a data set's package)
+#   tools/setup.sh --tests        also what the test suite reads (Fashion-MNIST)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +15,15 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
           libclblast-dev libcjson-dev check clinfo clang-15 libcairo2-dev fonts-dejavu-core
           zlib1g-dev libcsv-dev libpng-dev libopenmpi-dev openmpi-bin libzip-dev)
+# Data sets come as packages too, installed only when an experiment (or the tests) reads one.
+for arg in "$@"; do
+  if [ "$arg" = "--tests" ] || { [ -f "$arg" ] && grep -q '"fashion-mnist"' "$arg"; }; then
+    packages+=(dataset-fashion-mnist)
+  elif [ ! -f "$arg" ]; then
+    echo "setup: $arg: no such experiment config (usage: tools/setup.sh [EXP.json...] [--tests])" >&2
+    exit 2
+  fi
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@
 #   tools/test.sh --sanitize  also AddressSanitizer + UndefinedBehaviorSanitizer in build-sanitize/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
+tools/setup.sh --tests
 suite() {
   echo "== $1: default providers"
   ctest --test-dir "$1" --output-on-failure -j"$(nproc)"

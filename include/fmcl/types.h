@@ -64,7 +64,9 @@ typedef enum fm_allreduce_kind { FM_ALLREDUCE_WHOLE, FM_ALLREDUCE_LAYERS } fm_al
 
 typedef enum fm_divergence { FM_DIV_AUTO, FM_DIV_EXACT, FM_DIV_HUTCHINSON } fm_divergence;
 
-typedef enum fm_data_format { FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY, FM_FORMAT_NPZ } fm_data_format;
+typedef enum fm_data_format {
+  FM_FORMAT_AUTO, FM_FORMAT_CSV, FM_FORMAT_NPY, FM_FORMAT_NPZ, FM_FORMAT_IDX
+} fm_data_format;
 
 typedef enum fm_device_kind { FM_DEVICE_AUTO, FM_DEVICE_GPU, FM_DEVICE_CPU } fm_device_kind;
 
@@ -106,5 +108,10 @@ const char *fm_gemm_provider_name(fm_gemm_provider provider);
 /* The toy data sets (src/data.c generates them), NULL-terminated, and whether name is one. */
 extern const char *const fm_toy_names[];
 int fm_toy_exists(const char *name);
+
+/* The image data set read from Debian's dataset-fashion-mnist (src/dataset.c), and whether
+ * a name is a data set: a toy set or that one. */
+#define FM_FASHION_MNIST "fashion-mnist"
+int fm_data_set_exists(const char *name);
 
 #endif

@@ -23,7 +23,7 @@ static const struct {
     {"fileio", 2}, {"rng", 2}, {"flat", 2}, {"progress", 3}, {"assignment", 3}, {"ranks", 3},
     /* the config, data and files on the host; the kernel sources */
     {"config", 3}, {"data", 3}, {"metrics", 4}, {"kernels", 3}, {"program", 3},
-    {"datafile", 4}, {"checkpoint", 4}, {"plot", 5},
+    {"idx", 4}, {"datafile", 5}, {"checkpoint", 4}, {"plot", 5},
     /* the device and what runs on it */
     {"device", 4}, {"gemm", 5}, {"auction", 5}, {"layer", 5}, {"loss", 5}, {"optim", 5},
     {"mlp", 6}, {"path", 6}, {"solver", 6}, {"likelihood", 7}, {"sample", 7}, {"safetensors", 7},
