@@ -205,6 +205,9 @@ static const field fields[] = {
      "Hutchinson probes per point, fixed for the whole solve"},
     {"eval.n", F_INT, OFF(eval.n), 0, 100000000, 0, 0, NULL, 0,
      "held-out points whose likelihood is computed (at most all of them)"},
+    {"eval.dequantize", F_REAL, OFF(eval.dequantize), -1, BIG, 0, 0, NULL, 0,
+     "bin width of quantized data: the held-out points get uniform noise of it and bits/dim "
+     "are of the bins (8-bit pixels); 0: continuous data; -1: 2/255 for fashion-mnist, else 0"},
     {"eval.metrics", F_BOOL, OFF(eval.metrics), 0, 0, 0, 0, NULL, 0,
      "W2 (exact assignment), energy distance and MMD of samples against held-out points"},
     {"eval.metric_points", F_INT, OFF(eval.metric_points), 2, 10000, 0, 0, NULL, 0,
@@ -234,6 +237,9 @@ static const field fields[] = {
      "the plots' file format: png, svg or pdf (vector figures)"},
     {"output.plot_dims", F_INT_LIST, OFF(output.plot_dims), 0, 65535, 0, 2, NULL, 0,
      "the two coordinates plots show"},
+    {"output.image_shape", F_INT_LIST, OFF(output.image_shape), 1, 1024, 0, 2, NULL, F_EMPTY_OK,
+     "[height, width] of image data: samples and trajectories are drawn as images; [] for "
+     "points (fashion-mnist: [28, 28])"},
 };
 
 void fm_config_defaults(fm_config *cfg) {
@@ -286,6 +292,7 @@ void fm_config_defaults(fm_config *cfg) {
   cfg->eval.rtol = 1e-5;
   cfg->eval.atol = 1e-5;
   cfg->eval.probes = 4;
+  cfg->eval.dequantize = -1;
   cfg->eval.n = 2000;
   cfg->eval.metrics = 1;
   cfg->eval.metric_points = 2000;
@@ -694,6 +701,10 @@ fm_status fm_config_set_only(fm_config *cfg, const char *const *overrides, int n
 
 void fm_config_resolve(fm_config *cfg) {
   if (cfg->sample.n_times > 0) cfg->sample.steps = cfg->sample.n_times - 1; /* the grid's */
+  int fashion = !cfg->data.path[0] && strcmp(cfg->data.name, FM_FASHION_MNIST) == 0;
+  if (fashion && cfg->output.n_image_shape == 0)
+    cfg->output.image_shape[0] = cfg->output.image_shape[1] = 28, cfg->output.n_image_shape = 2;
+  if (cfg->eval.dequantize < 0) cfg->eval.dequantize = fashion ? 2.0 / 255 : 0; /* its pixels' */
   if (cfg->name[0]) return;
   if (!cfg->data.path[0]) {
     fm_strlcpy(cfg->name, cfg->data.name, sizeof cfg->name);
@@ -747,6 +758,12 @@ fm_status fm_config_validate(const fm_config *cfg) {
                    "of a fixed-step solver, and sample.solver dopri5 chooses its own; choose "
                    "euler, midpoint, heun or rk4, or leave the grid out (sample.times=[] and "
                    "sample.time_shift=1)");
+  if (cfg->eval.dequantize < 0 && cfg->eval.dequantize != -1)
+    return fm_fail(FM_ERR_CONFIG, "config: eval.dequantize: %g; a bin width is positive, 0 for "
+                   "continuous data or -1 for the data set's own", cfg->eval.dequantize);
+  if (cfg->output.n_image_shape == 1)
+    return fm_fail(FM_ERR_CONFIG, "config: output.image_shape: expected [height, width] (or [] "
+                   "for points), got one number");
   if (cfg->output.n_plot_dims != 2 || cfg->output.plot_dims[0] == cfg->output.plot_dims[1])
     return fm_fail(FM_ERR_CONFIG, "config: output.plot_dims: expected two different "
                    "coordinates, e.g. [0, 1]");

@@ -181,26 +181,28 @@ static fm_status parse_csv(const unsigned char *data, size_t size, const char *n
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0)
     return fm_fail(FM_ERR_NOMEM, "data file %s: out of memory for the CSV parser", name);
   csv_reader r = {.name = name, .st = FM_OK};
-  int quoted = 0; /* inside a quoted field that goes on past a line's end */
+  int quoted = 0;       /* inside a quoted field that goes on past a line's end */
+  size_t opened = 0;    /* the line that quote opened on */
   while (at < stop && r.st == FM_OK) {
     const char *end = memchr(at, '\n', (size_t)(stop - at));
     end = end ? end + 1 : stop;
     r.line++;
     if (quoted || !skipped(at, end)) {
-      if (csv_parse(&parser, at, (size_t)(end - at), csv_field, csv_row, &r) != (size_t)(end - at) &&
-          r.st == FM_OK)
+      size_t len = (size_t)(end - at);
+      if (csv_parse(&parser, at, len, csv_field, csv_row, &r) != len && r.st == FM_OK)
         r.st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu, column %zu (from 0): %s", name,
                        r.line, r.col, csv_error(&parser) == CSV_EPARSE
                            ? "a quote inside an unquoted field, or text after a closing quote "
                              "(quote the whole field and double the quotes in it: \"a\"\"b\")"
                            : csv_strerror(csv_error(&parser)));
-      for (const char *q = at; q < end; q++) quoted ^= *q == '"';
+      for (const char *q = at; q < end; q++)
+        if (*q == '"' && (quoted ^= 1)) opened = r.line; /* a quote that opens a field */
     }
     at = end;
   }
   if (r.st == FM_OK && csv_fini(&parser, csv_field, csv_row, &r) != 0 && r.st == FM_OK)
     r.st = fm_fail(FM_ERR_FORMAT, "data file %s: line %zu: a quoted field is not closed before "
-                   "the end of the file", name, r.line);
+                   "the end of the file", name, quoted ? opened : r.line);
   csv_free(&parser);
   if (r.st == FM_OK && r.rows == 0)
     r.st = fm_fail(FM_ERR_FORMAT, "data file %s: no data rows%s", name,

@@ -59,6 +59,12 @@ fm_status fm_dataset_load_split(const fm_config *cfg, fm_points *train, fm_point
     dir = dir && dir[0] ? dir : FASHION_MNIST_DIR;
     FM_TRY(fashion_mnist_part(dir, "train", cfg->data.n_train, train));
     FM_TRY(fashion_mnist_part(dir, "t10k", cfg->data.n_test, test));
+    if (test->dim != train->dim) {
+      st = fm_fail(FM_ERR_FORMAT, "data.name %s: the training images in %s have %d pixels, "
+                   "the test images %d; the folder mixes two data sets", FM_FASHION_MNIST, dir,
+                   train->dim, test->dim);
+      goto fail;
+    }
     return FM_OK;
   }
   if (!cfg->data.path[0]) {
@@ -108,6 +114,13 @@ fm_status fm_dataset_load(const fm_config *cfg, fm_dataset *out) {
   fm_status st = FM_OK;
   memset(out, 0, sizeof *out);
   FM_TRY(fm_dataset_load_split(cfg, &out->train, &out->test));
+  int h = cfg->output.image_shape[0], w = cfg->output.image_shape[1];
+  if (cfg->output.n_image_shape == 2 && h * w != out->train.dim) {
+    st = fm_fail(FM_ERR_CONFIG, "config: output.image_shape: %d x %d is %d pixels, the data "
+                 "has %d values a point; set the images' shape, or [] for points", h, w, h * w,
+                 out->train.dim);
+    goto fail;
+  }
   if (cfg->data.standardize) {
     int dim = out->train.dim;
     out->mean = malloc((size_t)dim * sizeof *out->mean);

@@ -12,6 +12,7 @@
 #include "fmcl/plot.h"
 #include "fmcl/progress.h"
 #include "fmcl/recipe.h"
+#include "fmcl/rng.h"
 #include "internal.h"
 
 /* Non-finite values make every later number meaningless: say where the first one is. */
@@ -108,6 +109,7 @@ fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out) 
   const fm_config *cfg = in->cfg;
   int dim = fm_mlp_get_shape(in->mlp)->dim;
   double *logp = NULL;
+  float *noisy = NULL;
   out->has_likelihood = 0;
   FM_TRY(check_dim(in));
   int n = cfg->eval.n < in->test->n ? cfg->eval.n : in->test->n;
@@ -124,9 +126,28 @@ fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out) 
   const fm_ranks *ranks = in->ranks ? in->ranks : &one;
   int row0 = 0, share = fm_ranks_share(n, ranks->size, ranks->rank, &row0);
   long nfe = 0;
+  /* Quantized data (pixels) get uniform noise within their bins, each point its own from
+   * (seed, DEQUANTIZE, point), so the NLL bounds that of the bins (dequantization). */
+  double bin = cfg->eval.dequantize > 0 ? cfg->eval.dequantize : 0;
+  const float *x = in->test->x + (size_t)row0 * (size_t)dim;
+  if (bin > 0 && share > 0) {
+    noisy = malloc((size_t)share * (size_t)dim * sizeof *noisy);
+    if (!noisy) {
+      st = fm_fail(FM_ERR_NOMEM, "out of host memory for the dequantized points");
+      goto fail;
+    }
+    for (int i = 0; i < share; i++) {
+      fm_rng rng;
+      fm_rng_init(&rng, cfg->seed, FM_STREAM_DEQUANTIZE, (uint32_t)(row0 + i));
+      for (int d = 0; d < dim; d++) {
+        size_t k = (size_t)i * (size_t)dim + (size_t)d;
+        noisy[k] = (float)(x[k] + bin * fm_rng_uniform(&rng));
+      }
+    }
+    x = noisy;
+  }
   if (share > 0)
-    FM_TRY(log_likelihood(in, in->test->x + (size_t)row0 * (size_t)dim,
-                          labels ? labels + row0 : NULL, share, row0, logp + row0, &nfe,
+    FM_TRY(log_likelihood(in, x, labels ? labels + row0 : NULL, share, row0, logp + row0, &nfe,
                           &out->exact));
   /* The other ranks' shares are zeros here: the sum is every point's value. */
   FM_TRY(fm_ranks_sum_doubles(ranks, logp, (size_t)n));
@@ -136,13 +157,16 @@ fm_status fm_evaluate_likelihood(const fm_eval_inputs *in, fm_eval_report *out) 
   double sum = 0;
   for (int i = 0; i < n; i++) sum -= logp[i];
   out->nll = sum / n;
-  out->bits_per_dim = out->nll / (dim * log(2.0));
+  /* Of the bins: their probability is the density times bin^dim. */
+  out->bits_per_dim = (out->nll - (bin > 0 ? dim * log(bin) : 0)) / (dim * log(2.0));
+  out->dequantize = bin;
   out->nll_points = n;
   out->probes = out->exact ? 0 : cfg->eval.probes;
   out->has_likelihood = 1;
   out->likelihood_seconds = fm_seconds() - started;
 fail:
   free(logp);
+  free(noisy);
   return st;
 }
 
@@ -238,6 +262,93 @@ done:
   return st;
 }
 
+/* ---- image data ---- */
+
+static const char *const fashion_mnist_classes[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+static const char *class_name(const fm_config *cfg, int c, char *buf, size_t size) {
+  if (strcmp(cfg->data.name, FM_FASHION_MNIST) == 0 && !cfg->data.path[0] && c < 10)
+    return fashion_mnist_classes[c];
+  snprintf(buf, size, "class %d", c);
+  return buf;
+}
+
+enum { IMAGE_COLS = 8, MAX_IMAGE_ROWS = 16, PATH_ROWS = 4 };
+
+/* samples.png and trajectories.png as images: a row per class (or rows of 8 samples), and
+ * the first samples from noise to the end, the held-out data's range from black to white. */
+static fm_status plot_images(const fm_eval_inputs *in, const char *dir) {
+  const fm_config *cfg = in->cfg;
+  int h = cfg->output.image_shape[0], w = cfg->output.image_shape[1], dim = in->test->dim;
+  if (h * w != dim)
+    return fm_fail(FM_ERR_CONFIG, "config: output.image_shape: %d x %d is %d pixels, the data "
+                   "has %d values a point; set the images' shape, or [] for points", h, w,
+                   h * w, dim);
+  fm_status st = FM_OK;
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t i = 0; i < (size_t)in->test->n * dim; i++)
+    lo = fmin(lo, in->test->x[i]), hi = fmax(hi, in->test->x[i]);
+  if (!(lo < hi)) lo = -1, hi = 1;
+  int by_class = in->sample_labels && cfg->model.classes > 0;
+  int rows = by_class ? cfg->model.classes : (in->n_samples + IMAGE_COLS - 1) / IMAGE_COLS;
+  rows = rows > MAX_IMAGE_ROWS ? MAX_IMAGE_ROWS : rows;
+  /* Room for the samples' rows and for the trajectories' (PATH_ROWS x IMAGE_COLS). */
+  size_t area = (size_t)dim, cells = (size_t)(rows > PATH_ROWS ? rows : PATH_ROWS) * IMAGE_COLS;
+  float *x = calloc(cells * area, sizeof *x);
+  unsigned char *present = calloc(cells, 1);
+  char names[MAX_IMAGE_ROWS][32], times[IMAGE_COLS][16];
+  const char *row_labels[MAX_IMAGE_ROWS], *col_labels[IMAGE_COLS];
+  if (!x || !present) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory for the image plots");
+    goto done;
+  }
+  /* Each row's first samples: of its class, or the next eight. */
+  int filled[MAX_IMAGE_ROWS] = {0};
+  for (int i = 0; i < in->n_samples; i++) {
+    int r = by_class ? in->sample_labels[i] : i / IMAGE_COLS;
+    if (r < 0 || r >= rows || filled[r] == IMAGE_COLS) continue;
+    size_t k = (size_t)r * IMAGE_COLS + filled[r]++;
+    memcpy(x + k * area, in->samples + (size_t)i * area, area * sizeof *x);
+    present[k] = 1;
+  }
+  for (int r = 0; r < rows; r++) row_labels[r] = class_name(cfg, r, names[r], sizeof names[r]);
+  fm_plot_opts o = {.title = by_class ? "Samples, a row per class" : "Samples"};
+  fm_plot_image_grid g = {.x = x, .present = present, .rows = rows, .cols = IMAGE_COLS,
+                          .height = h, .width = w, .vmin = lo, .vmax = hi,
+                          .row_labels = by_class ? row_labels : NULL};
+  fm_figure fig;
+  if ((st = fm_plot_images(&o, &g, &fig)) != FM_OK ||
+      (st = save(in, &fig, dir, "samples")) != FM_OK)
+    goto done;
+  if (!in->trajectory || in->n_times < 2) goto done;
+  /* The first few samples at eight times from t = 0 to 1. */
+  int paths = in->n_samples < PATH_ROWS ? in->n_samples : PATH_ROWS;
+  int cols = in->n_times < IMAGE_COLS ? in->n_times : IMAGE_COLS;
+  for (int c = 0; c < cols; c++) {
+    int s = (int)lround((double)c * (in->n_times - 1) / (cols - 1));
+    snprintf(times[c], sizeof times[c], "t = %.2f",
+             in->times ? in->times[s] : (double)s / (in->n_times - 1));
+    col_labels[c] = times[c];
+    for (int r = 0; r < paths; r++)
+      memcpy(x + ((size_t)r * cols + c) * area,
+             in->trajectory + ((size_t)s * in->n_samples + r) * area, area * sizeof *x);
+  }
+  for (int r = 0; r < paths; r++)
+    row_labels[r] = by_class ? class_name(cfg, in->sample_labels[r], names[r], sizeof names[r])
+                             : "";
+  fm_plot_opts t = {.title = "From noise (t = 0) to samples (t = 1)"};
+  fm_plot_image_grid tg = {.x = x, .rows = paths, .cols = cols, .height = h, .width = w,
+                           .vmin = lo, .vmax = hi, .row_labels = by_class ? row_labels : NULL,
+                           .col_labels = col_labels};
+  if ((st = fm_plot_images(&t, &tg, &fig)) == FM_OK) st = save(in, &fig, dir, "trajectories");
+done:
+  free(x);
+  free(present);
+  return st;
+}
+
 fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
   fm_status st = FM_OK;
   const fm_config *cfg = in->cfg;
@@ -253,7 +364,9 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
   fm_figure fig;
   const char *font = fm_plot_font_problem();
   if (font) fm_report(in->report, FM_REPORT_WARNING, "%s", font);
-  if (in->samples && in->n_samples > 0) {
+  if (cfg->output.n_image_shape == 2 && in->samples && in->n_samples > 0) {
+    FM_TRY(plot_images(in, dir));
+  } else if (in->samples && in->n_samples > 0) {
     fm_plot_points sets[2] = {
         {.x = in->test->x, .n = in->test->n, .dim = dim, .cx = cx, .cy = cy,
          .color = FM_COLOR_GREY, .label = "held-out data"},
@@ -264,7 +377,8 @@ fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir) {
     FM_TRY(fm_plot_scatter(&o, sets + first, 2 - first, &fig, NULL));
     FM_TRY(save(in, &fig, dir, "samples"));
   }
-  if (in->trajectory && in->n_times >= 2 && in->n_samples > 0) {
+  if (cfg->output.n_image_shape != 2 && in->trajectory && in->n_times >= 2 &&
+      in->n_samples > 0) {
     /* A few hundred paths show the flow; thousands hide it. */
     int n = in->n_samples < 300 ? in->n_samples : 300;
     float *sub = malloc((size_t)in->n_times * (size_t)n * (size_t)dim * sizeof *sub);

@@ -26,7 +26,8 @@ fm_status fm_figure_start(fm_figure *fig, int width, int height, cairo_t **cr) {
   fig->width = width, fig->height = height;
   cairo_select_font_face(*cr, FM_PLOT_FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
   cairo_font_options_t *fo = cairo_font_options_create();
-  cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF); /* the same widths in every format */
+  /* Text as wide in every format. */
+  cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
   cairo_set_font_options(*cr, fo);
   cairo_font_options_destroy(fo);
   return FM_OK;
@@ -64,7 +65,8 @@ fm_status fm_figure_pixels(const fm_figure *fig, fm_image *out) {
   out->rgb = img ? malloc((size_t)fig->width * fig->height * 3) : NULL;
   if (!out->rgb) {
     if (img) cairo_surface_destroy(img);
-    return fm_fail(FM_ERR_NOMEM, "figure: out of memory for %d x %d pixels", fig->width, fig->height);
+    return fm_fail(FM_ERR_NOMEM, "figure: out of memory for %d x %d pixels", fig->width,
+                   fig->height);
   }
   out->width = fig->width, out->height = fig->height;
   const uint8_t *data = cairo_image_surface_get_data(img);
@@ -111,8 +113,9 @@ fm_status fm_figure_write(const fm_figure *fig, const char *path, fm_plot_format
     if (st == CAIRO_STATUS_SUCCESS) st = cairo_surface_status(page);
     cairo_surface_destroy(page);
     /* cairo 1.16's SVG surface takes a reference to a recording it paints and never drops
-     * it: the figure would never be freed. */
-    while (cairo_surface_get_reference_count(fig->recording) > refs)
+     * it (the figure would never be freed); later versions drop it themselves. */
+    while (cairo_version() < CAIRO_VERSION_ENCODE(1, 17, 0) && format == FM_PLOT_SVG &&
+           cairo_surface_get_reference_count(fig->recording) > refs)
       cairo_surface_destroy(fig->recording);
   }
   if (st != CAIRO_STATUS_SUCCESS) {

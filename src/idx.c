@@ -2,6 +2,8 @@
  * drive them. */
 #include "fmcl/idx.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,21 +43,27 @@ fm_status fm_gunzip(const unsigned char *data, size_t size, const char *name, si
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) /* 16: a gzip header and trailer */
     return fm_fail(FM_ERR_NOMEM, "%s: out of memory for zlib", name);
   size_t cap = size < 4096 ? 16384 : 4 * size, n = 0;
-  if (cap > max_bytes) cap = max_bytes > 0 ? max_bytes : 1;
+  if (cap > max_bytes + 1) cap = max_bytes + 1;
   unsigned char *buf = NULL;
   int rc = Z_OK;
   fm_status st = FM_OK;
-  z.next_in = (unsigned char *)data;
-  z.avail_in = (uInt)(size < UINT32_MAX ? size : UINT32_MAX);
+  const unsigned char *in = data, *in_end = data + size;
+  z.next_in = (unsigned char *)in;
   while (st == FM_OK) {
+    if (z.avail_in == 0 && z.next_in < in_end) { /* zlib takes at most 4 GiB at a time */
+      size_t left = (size_t)(in_end - z.next_in);
+      z.avail_in = (uInt)(left < UINT32_MAX ? left : UINT32_MAX);
+    }
+    if (n == cap && cap > max_bytes) {
+      st = fm_fail(FM_ERR_FORMAT, "%s: inflates to more than %zu MiB, more than a data set "
+                   "holds", name, max_bytes >> 20);
+      break;
+    }
     if (n == cap || !buf) {
-      cap = buf ? 2 * cap : cap;
-      unsigned char *grown = cap <= max_bytes + 1 ? realloc(buf, cap + 1) : NULL;
+      if (buf) cap = 2 * cap < max_bytes + 1 ? 2 * cap : max_bytes + 1;
+      unsigned char *grown = realloc(buf, cap + 1);
       if (!grown) {
-        st = cap > max_bytes + 1
-                 ? fm_fail(FM_ERR_FORMAT, "%s: inflates to more than %zu MiB, more than a data "
-                           "set holds", name, max_bytes >> 20)
-                 : fm_fail(FM_ERR_NOMEM, "%s: out of memory inflating it", name);
+        st = fm_fail(FM_ERR_NOMEM, "%s: out of memory inflating it", name);
         break;
       }
       buf = grown;
@@ -64,15 +72,17 @@ fm_status fm_gunzip(const unsigned char *data, size_t size, const char *name, si
     z.avail_out = (uInt)(cap - n < UINT32_MAX ? cap - n : UINT32_MAX);
     rc = inflate(&z, Z_NO_FLUSH);
     n = (size_t)(z.next_out - buf);
-    if (rc == Z_STREAM_END && z.avail_in > 0 && fm_is_gzip(z.next_in, z.avail_in)) {
+    if (rc == Z_STREAM_END && z.next_in < in_end &&
+        fm_is_gzip(z.next_in, (size_t)(in_end - z.next_in))) {
       inflateReset(&z); /* another member follows */
       continue;
     }
     if (rc == Z_STREAM_END) break;
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) rc = Z_DATA_ERROR; /* the input ended early */
+    int ended = z.avail_in == 0 && z.next_in == in_end;
+    if (rc == Z_BUF_ERROR && ended) rc = Z_DATA_ERROR; /* the input ended early */
     if (rc != Z_OK && rc != Z_BUF_ERROR)
       st = fm_fail(FM_ERR_FORMAT, "%s: the gzip stream is %s (%s); the file is damaged or "
-                   "was not fully downloaded", name, z.avail_in == 0 ? "truncated" : "corrupt",
+                   "was not fully downloaded", name, ended ? "truncated" : "corrupt",
                    z.msg ? z.msg : "no more data");
   }
   inflateEnd(&z);
@@ -132,7 +142,7 @@ fm_status fm_idx_parse(const unsigned char *data, size_t size, const char *name,
   }
   if (n == 0 || per == 0)
     return fm_fail(FM_ERR_FORMAT, "%s: an empty array (a dimension of 0)", name);
-  if (per > MAX_VALUES || n > MAX_VALUES / per)
+  if (per >= MAX_VALUES || n > (MAX_VALUES - 1) / per) /* counts fit an int */
     return fm_fail(FM_ERR_FORMAT, "%s: %zu items of %zu values is more than fmcl holds (2^31 "
                    "values)", name, n, per);
   size_t want = header + n * per * (size_t)types[type].bytes;
@@ -150,7 +160,7 @@ fm_status fm_idx_parse(const unsigned char *data, size_t size, const char *name,
   const unsigned char *p = data + header;
   for (size_t i = 0; i < n * per; i++, p += types[type].bytes) {
     double v = value_at(p, type);
-    if (!(v >= -3.4e38 && v <= 3.4e38)) {
+    if (!(fabs(v) <= FLT_MAX)) {
       fm_points_free(out);
       return fm_fail(FM_ERR_FORMAT, "%s: item %zu, value %zu (from 0) is not a finite float",
                      name, i / per, i % per);

@@ -1,5 +1,5 @@
 /* The plots a flow-matching run wants, each in a frame of plot_frame.c: samples over data,
- * a density as a heat map, trajectories, the loss curve. */
+ * a density as a heat map, trajectories, the loss curve, and images in a grid. */
 #include "fmcl/plot.h"
 
 #include <math.h>
@@ -301,5 +301,91 @@ fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, 
   fm_frame_info(&p, info, skipped);
 fail:
   free(xy);
+  return fm_frame_end(&p, st);
+}
+
+fm_status fm_plot_images(const fm_plot_opts *opts, const fm_plot_image_grid *grid,
+                         fm_figure *out) {
+  const char *what = "image grid";
+  const fm_plot_image_grid *g = grid;
+  memset(out, 0, sizeof *out);
+  if (!g || !g->x) return fm_fail(FM_ERR_INVALID, "%s: no images (x is NULL)", what);
+  if (g->rows < 1 || g->cols < 1 || g->rows > 64 || g->cols > 64 || g->height < 1 ||
+      g->width < 1 || g->height > 1024 || g->width > 1024)
+    return fm_fail(FM_ERR_INVALID, "%s: %d x %d images of %d x %d pixels; rows and columns "
+                   "must be from 1 to 64, an image's sides from 1 to 1024", what, g->rows,
+                   g->cols, g->height, g->width);
+  if (!(isfinite(g->vmin) && isfinite(g->vmax) && g->vmin < g->vmax))
+    return fm_fail(FM_ERR_INVALID, "%s: values [%g, %g]; vmin must be below vmax, both finite",
+                   what, g->vmin, g->vmax);
+  /* The labels' room, measured in a frame of the default size, then the figure to fit. */
+  fm_plot_opts o = opts ? *opts : (fm_plot_opts){0};
+  o.width = o.height = 0;
+  fm_frame p;
+  fm_status st;
+  FM_TRY(fm_frame_begin(&p, what, &o, out));
+  double label_w = 0;
+  for (int r = 0; g->row_labels && r < g->rows; r++)
+    label_w = fmax(label_w, fm_frame_text_width(&p, g->row_labels[r], FONT));
+  fm_frame_end(&p, FM_ERR_INVALID); /* measured only */
+  int big = g->height > g->width ? g->height : g->width, zoom = big < 56 ? 56 / big : 1;
+  int cw = g->width * zoom, ch = g->height * zoom, gap = 4;
+  int top = (int)ceil(PAD + (o.title ? 1.17 * TITLE_FONT + TITLE_GAP : 0) +
+                      (g->col_labels ? LINE_H + gap : 0));
+  int left = (int)ceil(PAD + (g->row_labels ? label_w + LABEL_GAP : 0));
+  o.width = left + g->cols * (cw + gap) - gap + PAD;
+  o.height = top + g->rows * (ch + gap) - gap + PAD;
+  if (o.width > 8192 || o.height > 8192)
+    return fm_fail(FM_ERR_INVALID, "%s: %d x %d images of %d x %d pixels need a %d x %d figure, "
+                   "more than 8192 pixels a side; draw fewer or smaller ones", what, g->rows,
+                   g->cols, g->height, g->width, o.width, o.height);
+  o.width = o.width < 160 ? 160 : o.width;
+  o.height = o.height < 160 ? 160 : o.height;
+  FM_TRY(fm_frame_begin(&p, what, &o, out));
+  p.s = 1;
+  size_t area = (size_t)g->height * g->width;
+  for (int k = 0; k < g->rows * g->cols; k++) {
+    if (g->present && !g->present[k]) continue;
+    /* A surface per image: the recording keeps each one as it was painted. */
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, g->width, g->height);
+    if (cairo_surface_status(img) != CAIRO_STATUS_SUCCESS) {
+      cairo_surface_destroy(img);
+      st = fm_fail(FM_ERR_NOMEM, "%s: out of host memory for an image", what);
+      goto fail;
+    }
+    uint32_t *px = (uint32_t *)cairo_image_surface_get_data(img);
+    int stride = cairo_image_surface_get_stride(img) / 4;
+    const float *v = g->x + (size_t)k * area;
+    for (size_t i = 0; i < area; i++) {
+      double u = isfinite(v[i]) ? (v[i] - g->vmin) / (g->vmax - g->vmin) : 0;
+      uint32_t grey = (uint32_t)(255 * (u < 0 ? 0 : u > 1 ? 1 : u) + 0.5);
+      px[(i / g->width) * stride + i % g->width] = isfinite(v[i]) ? grey * 0x010101u : 0xFF0000u;
+    }
+    cairo_surface_mark_dirty(img);
+    cairo_save(p.cr);
+    cairo_translate(p.cr, left + (k % g->cols) * (cw + gap), top + (k / g->cols) * (ch + gap));
+    cairo_scale(p.cr, zoom, zoom);
+    cairo_set_source_surface(p.cr, img, 0, 0);
+    cairo_pattern_set_filter(cairo_get_source(p.cr), CAIRO_FILTER_NEAREST); /* pixels, crisp */
+    cairo_paint(p.cr);
+    cairo_restore(p.cr);
+    cairo_surface_destroy(img);
+  }
+  for (int r = 0; g->row_labels && r < g->rows; r++) {
+    const char *t = g->row_labels[r];
+    fm_frame_text(&p, left - LABEL_GAP - fm_frame_text_width(&p, t, FONT),
+                  top + r * (ch + gap) + 0.5 * (ch + CAP_H), t, FONT, INK, 0);
+  }
+  for (int c = 0; g->col_labels && c < g->cols; c++) {
+    const char *t = g->col_labels[c];
+    fm_frame_text(&p, left + c * (cw + gap) + 0.5 * (cw - fm_frame_text_width(&p, t, FONT)),
+                  top - gap - (LINE_H - 0.93 * FONT), t, FONT, INK, 0);
+  }
+  if (o.title) {
+    double w = fm_frame_text_width(&p, o.title, TITLE_FONT);
+    fm_frame_text(&p, fmax(PAD, 0.5 * (o.width - w)), PAD + 0.93 * TITLE_FONT, o.title,
+                  TITLE_FONT, INK, 0);
+  }
+fail:
   return fm_frame_end(&p, st);
 }

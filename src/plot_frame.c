@@ -176,15 +176,15 @@ void fm_frame_clip(fm_frame *p, int clip) {
 
 #define ASCENT (0.93 * FONT)
 
-static double text_width(fm_frame *p, const char *t, double size) {
+double fm_frame_text_width(fm_frame *p, const char *t, double size) {
   cairo_text_extents_t e;
   cairo_set_font_size(p->cr, size);
   cairo_text_extents(p->cr, t, &e);
   return e.x_advance;
 }
 
-/* t with its baseline from (x, y); up: turned a quarter anticlockwise, reading upwards. */
-static void text(fm_frame *p, double x, double y, const char *t, double size, fm_color c, int up) {
+void fm_frame_text(fm_frame *p, double x, double y, const char *t, double size, fm_color c,
+                   int up) {
   cairo_t *cr = p->cr;
   cairo_save(cr);
   cairo_set_font_size(cr, size);
@@ -210,7 +210,7 @@ static void axis_ticks(fm_frame *p, fm_axis *a, int length, int spacing) {
   for (int i = 0; i < a->n; i++) {
     a->tick[i] = a->log ? log10(v[i]) : v[i];
     fm_tick_label(v[i], step, a->label[i], sizeof a->label[i]);
-    a->label_w = fmax(a->label_w, text_width(p, a->label[i], FONT * p->s));
+    a->label_w = fmax(a->label_w, fm_frame_text_width(p, a->label[i], FONT * p->s));
     if (a->log && fabs(a->tick[i] - round(a->tick[i])) > 1e-9) decades = 0;
   }
   if (!decades) return;
@@ -267,7 +267,8 @@ void fm_frame_layout(fm_frame *p, double xlo, double xhi, double ylo, double yhi
     int over = 0; /* how far the last x label reaches right of the frame */
     if (p->x.n > 0) {
       double c = along(&p->x, p->x.tick[p->x.n - 1], L, R);
-      over = (int)ceil(c + 0.5 * text_width(p, p->x.label[p->x.n - 1], FONT * s) + 1 - R);
+      double w = fm_frame_text_width(p, p->x.label[p->x.n - 1], FONT * s);
+      over = (int)ceil(c + 0.5 * w + 1 - R);
     }
     if (p->bar) over -= (BAR_GAP - 2) * s; /* the gap before the colour bar takes some */
     int rm2 = PAD * s + (p->bar ? bar_room(p) : 0) + (over > 0 ? over : 0);
@@ -309,10 +310,10 @@ static void vertical_ticks(fm_frame *p, const fm_axis *a, int x, int right_side)
   }
   for (int i = 0; i < a->n; i++) {
     int r = (int)floor(along(a, a->tick[i], p->bottom, p->top));
-    double w = text_width(p, a->label[i], FONT * s);
+    double w = fm_frame_text_width(p, a->label[i], FONT * s);
     fm_frame_rect(p, right_side ? x : x - tick, r - (s - 1) / 2, tick, s, INK, 1.0);
     double tx = right_side ? x + tick + TICK_GAP * s : x - tick - TICK_GAP * s - w;
-    text(p, tx, r + 0.5 + 0.5 * CAP_H * s, a->label[i], FONT * s, INK, 0);
+    fm_frame_text(p, tx, r + 0.5 + 0.5 * CAP_H * s, a->label[i], FONT * s, INK, 0);
   }
 }
 
@@ -330,27 +331,28 @@ void fm_frame_axes(fm_frame *p) {
   for (int i = 0; i < p->x.n; i++) {
     int c = (int)floor(along(&p->x, p->x.tick[i], p->left, p->right));
     fm_frame_rect(p, c - (s - 1) / 2, p->bottom + s, s, tick, INK, 1.0);
-    double w = text_width(p, p->x.label[i], FONT * s);
-    text(p, c + 0.5 - 0.5 * w, label_top + CAP_H * s, p->x.label[i], FONT * s, INK, 0);
+    double w = fm_frame_text_width(p, p->x.label[i], FONT * s);
+    fm_frame_text(p, c + 0.5 - 0.5 * w, label_top + CAP_H * s, p->x.label[i], FONT * s, INK,
+                  0);
   }
   vertical_ticks(p, &p->y, p->left - s + 1, 0);
   double title_h = o->title ? (1.17 * TITLE_FONT + TITLE_GAP / 2) * s : 0;
   if (o->title)
-    text(p, centred(p, text_width(p, o->title, TITLE_FONT * s)),
+    fm_frame_text(p, centred(p, fm_frame_text_width(p, o->title, TITLE_FONT * s)),
          PAD * s + 0.93 * TITLE_FONT * s, o->title, TITLE_FONT * s, INK, 0);
   if (p->note)
-    text(p, centred(p, text_width(p, p->note, FONT * s)), PAD * s + title_h + ASCENT * s,
-         p->note, FONT * s, NOTE, 0);
+    fm_frame_text(p, centred(p, fm_frame_text_width(p, p->note, FONT * s)),
+                  PAD * s + title_h + ASCENT * s, p->note, FONT * s, NOTE, 0);
   if (o->xlabel)
-    text(p, centred(p, text_width(p, o->xlabel, FONT * s)),
+    fm_frame_text(p, centred(p, fm_frame_text_width(p, o->xlabel, FONT * s)),
          label_top + (LINE_H + LABEL_GAP) * s + ASCENT * s - (LINE_H - CAP_H) * s, o->xlabel,
          FONT * s, INK, 0);
   if (o->ylabel) {
     /* Beside the tick labels, wherever the frame is (a heat map's may be narrowed). */
     double x = p->left - s + 1 - tick - (TICK_GAP + LABEL_GAP + LINE_H - 0.93 * FONT) * s -
                p->y.label_w;
-    double w = text_width(p, o->ylabel, FONT * s);
-    text(p, x, 0.5 * (p->top + p->bottom + 1 + w), o->ylabel, FONT * s, INK, 1);
+    double w = fm_frame_text_width(p, o->ylabel, FONT * s);
+    fm_frame_text(p, x, 0.5 * (p->top + p->bottom + 1 + w), o->ylabel, FONT * s, INK, 1);
   }
 }
 
@@ -370,9 +372,9 @@ void fm_frame_bar(fm_frame *p) {
   outline(p, x0 - 1, p->top, x0 + bw, p->bottom, INK);
   vertical_ticks(p, &p->cb, x0 + bw + s, 1);
   if (p->bar_label) {
-    double w = text_width(p, p->bar_label, FONT * s);
+    double w = fm_frame_text_width(p, p->bar_label, FONT * s);
     double x = x0 + bw + s + (TICK + TICK_GAP + LABEL_GAP + 0.93 * FONT) * s + p->cb.label_w;
-    text(p, x, 0.5 * (p->top + p->bottom + 1 + w), p->bar_label, FONT * s, INK, 1);
+    fm_frame_text(p, x, 0.5 * (p->top + p->bottom + 1 + w), p->bar_label, FONT * s, INK, 1);
   }
 }
 
@@ -394,7 +396,7 @@ void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n) {
   if (where == FM_LEGEND_NONE || n <= 0) return;
   int s = p->s, in = 5 * s, row = (int)(1.4 * FONT * s), sw = 14 * s, m = 6 * s;
   double tw = 0;
-  for (int i = 0; i < n; i++) tw = fmax(tw, text_width(p, items[i].label, FONT * s));
+  for (int i = 0; i < n; i++) tw = fmax(tw, fm_frame_text_width(p, items[i].label, FONT * s));
   int w = (int)ceil(2 * in + sw + 5 * s + tw), h = (int)ceil(2 * in + (n - 1) * row + LINE_H * s);
   /* Corners in the order top right, top left, bottom right, bottom left. */
   int xs[4] = {p->right - m - w, p->left + m, p->right - m - w, p->left + m};
@@ -420,7 +422,7 @@ void fm_frame_legend(fm_frame *p, const fm_legend_item *items, int n) {
     double seg[4] = {x + in, cy, x + in + sw, cy};
     if (items[i].line) fm_frame_polyline(p, seg, 2, 2 * s, items[i].c, 1.0);
     else fm_frame_disk(p, x + in + 0.5 * sw, cy, 3 * s, items[i].c, 1.0);
-    text(p, x + in + sw + 5 * s, base, items[i].label, FONT * s, INK, 0);
+    fm_frame_text(p, x + in + sw + 5 * s, base, items[i].label, FONT * s, INK, 0);
   }
 }
 

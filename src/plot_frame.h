@@ -81,8 +81,15 @@ fm_status fm_frame_end(fm_frame *p, fm_status st);
  * are clipped to the frame. */
 void fm_frame_rect(fm_frame *p, double x, double y, double w, double h, fm_color c, double alpha);
 void fm_frame_disk(fm_frame *p, double x, double y, double r, fm_color c, double alpha);
-void fm_frame_polyline(fm_frame *p, const double *xy, int n, double width, fm_color c, double alpha);
+void fm_frame_polyline(fm_frame *p, const double *xy, int n, double width, fm_color c,
+                       double alpha);
 void fm_frame_clip(fm_frame *p, int clip);
+
+/* Text in the plots' font at em size `size` pixels: its width, and drawn with its baseline
+ * from (x, y); up: turned a quarter anticlockwise, reading upwards. */
+double fm_frame_text_width(fm_frame *p, const char *t, double size);
+void fm_frame_text(fm_frame *p, double x, double y, const char *t, double size, fm_color c,
+                   int up);
 
 /* Places the frame and ticks for the limits (made equal per unit as f asks): margins for
  * the title, the tick labels and the axis labels. */

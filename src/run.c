@@ -45,8 +45,9 @@ static void report_evaluation(const fm_reporter *r, const fm_eval_report *ev) {
     fm_report(r, FM_REPORT_INFO, "samples vs %d held-out points: W2 %.4f, energy distance %.4f, "
               "MMD^2 %.5f", ev->metric_points, ev->w2, ev->energy, ev->mmd2);
   if (ev->has_likelihood)
-    fm_report(r, FM_REPORT_INFO, "held-out NLL %.4f nats (%.4f bits/dim) over %d points, %s "
-              "divergence, NFE %ld, %.1f s", ev->nll, ev->bits_per_dim, ev->nll_points,
+    fm_report(r, FM_REPORT_INFO, "held-out NLL %.4f nats (%.4f bits/dim%s) over %d points, %s "
+              "divergence, NFE %ld, %.1f s", ev->nll, ev->bits_per_dim,
+              ev->dequantize > 0 ? " of the bins, dequantized" : "", ev->nll_points,
               ev->exact ? "exact" : "Hutchinson", ev->likelihood_nfe, ev->likelihood_seconds);
 }
 
@@ -144,8 +145,9 @@ static fm_status judge(const fm_config *cfg, const fm_run_options *opt, const fm
   }
   if (writer) FM_TRY(fm_train_log_read(dir, &loss_steps, &losses, &n_losses));
   fm_eval_inputs ein = {.mlp = mlp, .cfg = cfg, .test = &data->test, .samples = smp->x,
-                        .n_samples = smp->n, .mean = data->mean, .std = data->std,
-                        .trajectory = smp->trajectory, .n_times = smp->n_times,
+                        .sample_labels = smp->labels, .n_samples = smp->n,
+                        .mean = data->mean, .std = data->std, .trajectory = smp->trajectory,
+                        .times = smp->times, .n_times = smp->n_times,
                         .loss_steps = loss_steps, .losses = losses, .n_losses = n_losses,
                         .source = fm_recipe_source_name(cfg),
                         .columns = (const char *const *)data->test.names, .report = r,

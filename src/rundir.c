@@ -313,6 +313,7 @@ fm_status fm_rundir_write_summary(const char *path, const fm_run_summary *s) {
     cJSON *jl = cJSON_AddObjectToObject(root, "likelihood");
     cJSON_AddNumberToObject(jl, "nll_nats", ev->nll);
     cJSON_AddNumberToObject(jl, "bits_per_dim", ev->bits_per_dim);
+    if (ev->dequantize > 0) cJSON_AddNumberToObject(jl, "dequantized_bin", ev->dequantize);
     cJSON_AddNumberToObject(jl, "points", ev->nll_points);
     cJSON_AddStringToObject(jl, "divergence", ev->exact ? "exact" : "hutchinson");
     if (!ev->exact) cJSON_AddNumberToObject(jl, "probes", ev->probes);

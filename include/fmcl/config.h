@@ -96,6 +96,7 @@ typedef struct fm_config {
     fm_divergence divergence;
     int probes;
     int n;
+    double dequantize; /* bin width of quantized data (0: continuous; -1: by the data set) */
     int metrics;
     int metric_points;
     int density_grid;
@@ -114,6 +115,8 @@ typedef struct fm_config {
     fm_plot_format plot_format;
     int plot_dims[2];
     int n_plot_dims;
+    int image_shape[2]; /* height, width of image data; none when n_image_shape is 0 */
+    int n_image_shape;
   } output;
 } fm_config;
 

@@ -18,6 +18,7 @@
 #define FM_STREAM_LABEL 11      /* label dropout and sampled classes */
 #define FM_STREAM_PLAN 12       /* pairs drawn from the sinkhorn coupling's plan */
 #define FM_STREAM_REFLOW 13     /* the source points a teacher carries to reflow pairs */
+#define FM_STREAM_DEQUANTIZE 14 /* the uniform noise added to quantized held-out points */
 
 /* The path's codes, the values of fm_scheduler and fm_time_sampling (fmcl/types.h). */
 #define FM_CODE_SCHED_CONDOT 0

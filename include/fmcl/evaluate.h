@@ -16,9 +16,11 @@ typedef struct fm_eval_inputs {
   const fm_config *cfg;          /* eval.*, sample.batch, seed, output.plot_dims */
   const fm_points *test;         /* held-out points */
   const float *samples;          /* (n_samples, dim) generated points, or NULL */
+  const int *sample_labels;      /* (n_samples) their classes (a conditional model), or NULL */
   int n_samples;
   const double *mean, *std;      /* the data's standardization, or NULL */
   const float *trajectory;       /* (n_times, n_samples, dim) or NULL */
+  const double *times;           /* (n_times) the trajectory's times, or NULL */
   int n_times;
   const double *loss_steps, *losses; /* the training loss curve (n_losses points), or NULL */
   int n_losses;
@@ -32,7 +34,8 @@ typedef struct fm_eval_inputs {
 typedef struct fm_eval_report {
   int has_likelihood;
   double nll;          /* mean negative log-likelihood of held-out points, nats */
-  double bits_per_dim; /* nll / (dim ln 2) */
+  double bits_per_dim; /* nll / (dim ln 2); of the bins for dequantized data */
+  double dequantize;   /* the bin width the held-out points were dequantized with; 0: none */
   int nll_points;
   int exact;           /* exact divergence (else Hutchinson) */
   int probes;
@@ -61,7 +64,9 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, c
 
 /* The run folder's plots: samples.png (samples over held-out points), loss.png (with a
  * loss curve), trajectories.png (with a trajectory) and, for 2-D data, density.png (the
- * model's density on an eval.density_grid grid). A plot left out is reported with why. */
+ * model's density on an eval.density_grid grid). For image data (output.image_shape) the
+ * samples are a grid of images, a row per class, and the trajectories a few images from
+ * noise to sample. A plot left out is reported with why. */
 fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir);
 
 #endif

@@ -1,6 +1,6 @@
 /* Plots drawn with cairo and written as PNG, SVG or PDF: samples over the data, a density
- * as a heat map, trajectories from noise to data, the loss curve, and the axes' ticks and
- * colour map they are made of. */
+ * as a heat map, trajectories from noise to data, the loss curve, grids of images, and the
+ * axes' ticks and colour map they are made of. */
 #ifndef FMCL_PLOT_H
 #define FMCL_PLOT_H
 
@@ -24,8 +24,9 @@ typedef struct fm_figure {
 
 void fm_figure_free(fm_figure *fig);
 
-/* Writes fig as a file of the format (fmcl/types.h; fm_plot_format_names spells them): to "<path>.tmp", then renamed over path, so a failed
- * write leaves no file and an older one unchanged. */
+/* Writes fig as a file of the format (fmcl/types.h; fm_plot_format_names spells them): to
+ * "<path>.tmp", then renamed over path, so a failed write leaves no file and an older one
+ * unchanged. */
 fm_status fm_figure_write(const fm_figure *fig, const char *path, fm_plot_format format);
 
 /* 8-bit RGB pixels, rows top to bottom. Plain data: free with fm_image_free. */
@@ -172,5 +173,22 @@ typedef struct fm_plot_series {
 
 fm_status fm_plot_lines(const fm_plot_opts *opts, const fm_plot_series *series, int n_series,
                         fm_figure *out, fm_plot_info *info);
+
+/* Grey images in a grid: x is (rows * cols, height * width), image r * cols + c at row r,
+ * column c, each row-major; NULL entries of `present` (rows * cols flags, or NULL: all)
+ * leave their cell empty. Values from vmin (black) to vmax (white), clamped; a non-finite
+ * pixel shows red. The figure's size follows from the grid (opts' width and height are not
+ * used): each image magnified to about 56 pixels a side. */
+typedef struct fm_plot_image_grid {
+  const float *x;
+  const unsigned char *present;
+  int rows, cols, height, width;
+  double vmin, vmax;
+  const char *const *row_labels; /* (rows) left of each row, or NULL */
+  const char *const *col_labels; /* (cols) over each column, or NULL */
+} fm_plot_image_grid;
+
+fm_status fm_plot_images(const fm_plot_opts *opts, const fm_plot_image_grid *grid,
+                         fm_figure *out);
 
 #endif

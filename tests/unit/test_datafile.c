@@ -120,7 +120,7 @@ START_TEST(csv_follows_rfc_4180_as_pandas_and_r_write_it) {
   expect_refused("1,2\n3,4\"5\n", "line 2, column 1 (from 0): a quote inside an unquoted field");
   expect_refused("\"1\"x,2\n", "line 1, column 0 (from 0): a quote inside an unquoted field, or "
                  "text after a closing quote");
-  expect_refused("x,y\n1,\"2\n3,4\n", "line 3: a quoted field is not closed before the end");
+  expect_refused("x,y\n1,\"2\n3,4\n5,6\n", "line 2: a quoted field is not closed before the end");
   expect_refused("\"x\",\"y\"\n\"1\",\"\"\n", "line 2, column 1 (from 0): an empty value");
 }
 END_TEST

@@ -512,6 +512,47 @@ START_TEST(line_plot_on_log_axis_skips_what_it_cannot_show) {
 }
 END_TEST
 
+START_TEST(image_grid_shows_each_image_in_its_cell) {
+  /* 2 x 3 cells of 4 x 2 images: image k is all k / 5 of the way from black to white, but
+   * cell 4 is left out and image 5 has a NaN pixel (red) in its top-left corner. */
+  enum { H = 4, W = 2 };
+  float x[6][H * W];
+  for (int k = 0; k < 6; k++)
+    for (int i = 0; i < H * W; i++) x[k][i] = -1 + 2 * k / 5.0f;
+  x[5][0] = NAN;
+  unsigned char present[6] = {1, 1, 1, 1, 0, 1};
+  const char *rows[2] = {"first", "second"}, *cols[3] = {"a", "b", "c"};
+  fm_plot_image_grid g = {.x = &x[0][0], .present = present, .rows = 2, .cols = 3, .height = H,
+                          .width = W, .vmin = -1, .vmax = 1, .row_labels = rows, .col_labels = cols};
+  fm_plot_opts o = {.title = "Grid"};
+  fm_figure fig;
+  fm_image img = draw(fm_plot_images(&o, &g, &fig));
+  /* Images magnified 14 times (56 / 4) into cells 4 pixels apart, from the lower right. */
+  int zoom = 14, cw = W * zoom, ch = H * zoom, gap = 4, right = img.width - 8, bottom = img.height - 8;
+  for (int k = 0; k < 6; k++) {
+    int r = k / 3, c = k % 3;
+    int x0 = right - (3 - c) * (cw + gap) + gap, y0 = bottom - (2 - r) * (ch + gap) + gap;
+    fm_color centre = pixel(&img, x0 + cw / 2, y0 + ch / 2);
+    unsigned grey = (unsigned)(255 * k / 5.0 + 0.5);
+    if (k == 4) ck_assert_msg(centre == 0xFFFFFF, "cell 4 drawn: %06x", centre);
+    else ck_assert_msg(centre == grey * 0x010101u, "image %d is %06x, want grey %02x", k, centre, grey);
+    if (k == 5) ck_assert_uint_eq(pixel(&img, x0 + 1, y0 + 1), 0xFF0000);
+  }
+  /* Labels left of the rows and over the columns: ink there. */
+  long ink = 0;
+  for (int y = 0; y < img.height; y++)
+    for (int c = 0; c < right - 3 * (cw + gap) - 2; c++) ink += pixel(&img, c, y) != 0xFFFFFF;
+  ck_assert_msg(ink > 40, "row labels: %ld pixels", ink);
+  fm_image_free(&img);
+  g.vmin = g.vmax = 0;
+  ck_assert_int_eq(fm_plot_images(NULL, &g, &fig), FM_ERR_INVALID);
+  ck_assert(fig.recording == NULL);
+  g.vmin = -1, g.vmax = 1, g.rows = 65;
+  ck_assert_int_eq(fm_plot_images(NULL, &g, &fig), FM_ERR_INVALID);
+  ck_assert_msg(strstr(fm_error_message(), "from 1 to 64"), "%s", fm_error_message());
+}
+END_TEST
+
 START_TEST(bad_input_is_refused_with_a_message) {
   float pts[4] = {0, 0, 1, 1}, nan2[4] = {NAN, 0, 1, INFINITY};
   fm_figure img;
@@ -593,6 +634,7 @@ int main(void) {
   tcase_add_test(tc, trajectories_mark_starts_and_ends);
   tcase_add_test(tc, trajectories_legend_names_the_source);
   tcase_add_test(tc, line_plot_on_log_axis_skips_what_it_cannot_show);
+  tcase_add_test(tc, image_grid_shows_each_image_in_its_cell);
   tcase_add_test(tc, bad_input_is_refused_with_a_message);
   suite_add_tcase(s, tc);
   int failed = test_run_suite(s);
