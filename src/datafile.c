@@ -152,7 +152,7 @@ static void csv_row(int terminator, void *ctx) {
 
 /* A line that carries no data outside a quoted field: blank, or a comment from '#'. */
 static int skipped(const char *b, const char *e) {
-  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r')) b++;
+  while (b < e && (*b == ' ' || *b == '\t' || *b == '\r' || *b == '\n')) b++;
   return b == e || *b == '#';
 }
 

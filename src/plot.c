@@ -342,7 +342,6 @@ fm_status fm_plot_images(const fm_plot_opts *opts, const fm_plot_image_grid *gri
   o.width = o.width < 160 ? 160 : o.width;
   o.height = o.height < 160 ? 160 : o.height;
   FM_TRY(fm_frame_begin(&p, what, &o, out));
-  p.s = 1;
   size_t area = (size_t)g->height * g->width;
   for (int k = 0; k < g->rows * g->cols; k++) {
     if (g->present && !g->present[k]) continue;
