@@ -95,6 +95,10 @@ static const field fields[] = {
      "silu, relu, tanh or gelu (exact erf form, as PyTorch's default)"},
     {"model.time_features", F_INT, OFF(model.time_features), 0, 64, 0, 0, NULL, F_MODEL,
      "pairs sin(2 pi k t), cos(2 pi k t), k = 1..n, added to the input [x, t]"},
+    {"model.residual", F_BOOL, OFF(model.residual), 0, 0, 0, 0, NULL, F_MODEL,
+     "residual blocks: hidden [w, f1, w, f2, w, ...] wired as s = act(W0 in), then s += "
+     "W2 act(W1 norm(s)) a block (norm: layer normalisation), output W norm(s); the model "
+     "for images"},
     {"model.init_from", F_STRING, OFF(model.init_from), 0, 0, 0, SZ(model.init_from), NULL,
      F_MODEL, "start training from these weights (fine-tuning): a .safetensors file (fmcl "
      "export's, or a PyTorch nn.Sequential state dict of this shape) or a model.fmck; empty: "
@@ -749,6 +753,15 @@ fm_status fm_config_validate(const fm_config *cfg) {
   if (cfg->train.time_sampling == FM_TIME_START && cfg->path.coupling != FM_COUPLING_PAIRS)
     return fm_fail(FM_ERR_CONFIG, "config: train.time_sampling start trains only v(x0, 0), the "
                    "one-step map of a teacher's pairs; run fmcl distill for it, or use uniform");
+  if (cfg->model.residual) {
+    int ok = cfg->model.n_hidden >= 3 && cfg->model.n_hidden % 2 == 1;
+    for (int l = 2; ok && l < cfg->model.n_hidden; l += 2)
+      ok = cfg->model.hidden[l] == cfg->model.hidden[0];
+    if (!ok)
+      return fm_fail(FM_ERR_CONFIG, "config: model.residual takes model.hidden as [w, f1, w, f2, "
+                     "w, ...], an odd count of at least 3 with every other width the stream's "
+                     "w (e.g. [512, 1024, 512, 1024, 512] for two blocks)");
+  }
   if (cfg->path.coupling == FM_COUPLING_OT_CLASS && cfg->model.classes == 0)
     return fm_fail(FM_ERR_CONFIG, "config: path.coupling ot_class pairs within the classes of "
                    "a class-conditional model; set model.classes, or use ot");
@@ -856,6 +869,9 @@ uint64_t fm_config_model_hash(const fm_config *cfg) {
   if (!cfg->model.init_from[0])
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"),
                                             "init_from");
+  if (!cfg->model.residual)
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "model"),
+                                            "residual");
   char *text = cJSON_PrintUnformatted(root);
   cJSON_Delete(root);
   uint64_t h = 1469598103934665603ull;

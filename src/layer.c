@@ -256,3 +256,36 @@ fm_status fm_layer_tangent_times(fm_device *dev, cl_mem tg, cl_mem d, int n, int
 fail:
   return st;
 }
+
+/* A launch of one work-group of FM_REDUCE_WG items a row. */
+static fm_status launch_per_row(fm_device *dev, cl_kernel k, size_t rows) {
+  size_t local = fm_device_reduce_wg(dev), global = rows * local;
+  return fm_device_launch(dev, k, 1, &global, &local);
+}
+
+fm_status fm_layer_norm(fm_device *dev, cl_mem s, cl_mem prev, cl_mem y, cl_mem rstd, int n,
+                        int width) {
+  fm_status st = FM_OK;
+  cl_kernel k = NULL;
+  cl_int has_prev = prev != NULL;
+  cl_mem prev_arg = prev ? prev : s; /* any valid buffer when unused */
+  cl_uint uw = (cl_uint)width;
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_norm", &k));
+  ARGS(k, A(s), A(prev_arg), A(has_prev), A(y), A(rstd), A(uw));
+  FM_TRY(launch_per_row(dev, k, (size_t)n));
+fail:
+  return st;
+}
+
+fm_status fm_layer_norm_back(fm_device *dev, cl_mem g, cl_mem y, cl_mem rstd, cl_mem out,
+                             int accumulate, size_t rows, int width, int period) {
+  fm_status st = FM_OK;
+  cl_kernel k = NULL;
+  cl_int acc = accumulate != 0;
+  cl_uint uw = (cl_uint)width, up = (cl_uint)period;
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_norm_back", &k));
+  ARGS(k, A(g), A(y), A(rstd), A(out), A(acc), A(uw), A(up));
+  FM_TRY(launch_per_row(dev, k, rows));
+fail:
+  return st;
+}

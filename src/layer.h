@@ -76,4 +76,15 @@ fm_status fm_layer_tangent_input(fm_device *dev, cl_mem tx, cl_mem tin, size_t r
                                  int width);
 fm_status fm_layer_tangent_times(fm_device *dev, cl_mem tg, cl_mem d, int n, int k, int width);
 
+/* A residual model's layer normalisation: s (n, width) += prev unless prev is NULL, then
+ * y = the rows of s normalised, rstd (n) their 1 / sqrt(var + eps). */
+fm_status fm_layer_norm(fm_device *dev, cl_mem s, cl_mem prev, cl_mem y, cl_mem rstd, int n,
+                        int width);
+
+/* Through the normalisation of the last fm_layer_norm (y, rstd): out (rows, width) = J g,
+ * or out += J g with accumulate; row i of g is at the point i % period. J is symmetric:
+ * this is the backward pass and the tangent's forward pass both. */
+fm_status fm_layer_norm_back(fm_device *dev, cl_mem g, cl_mem y, cl_mem rstd, cl_mem out,
+                             int accumulate, size_t rows, int width, int period);
+
 #endif

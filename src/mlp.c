@@ -44,6 +44,9 @@ struct fm_mlp {
   cl_mem input;         /* (capacity, in[0]) */
   cl_mem d[MAX_LAYERS]; /* act'(z) of hidden layer l at its pre-activation z: (capacity, out[l]) */
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
+  cl_mem norm[MAX_LAYERS]; /* residual: odd layer l's input, norm(s) (capacity, in[l]) */
+  cl_mem rstd[MAX_LAYERS]; /* and the 1 / sqrt(var + eps) of its rows (capacity) */
+  cl_mem grad_s;           /* residual: the gradient at the stream (capacity, stream width) */
   cl_mem grad_a, grad_b; /* backward scratch, ping-pong: (capacity, max_width) */
   cl_mem grad_t;         /* (max_width, capacity): a layer's output gradient transposed */
   size_t col_at[MAX_LAYERS]; /* layer l's first column among the bias-gradient partials */
@@ -53,6 +56,7 @@ struct fm_mlp {
   cl_mem bias_dest;          /* (ldp) ints: the gradient index of each partial column */
   int tangent_rows;          /* rows the tangent buffers hold (0 until the first JVP) */
   cl_mem tangent_a, tangent_b; /* (tangent_rows, max_width), ping-pong */
+  cl_mem tangent_s;            /* residual: the stream's tangents (tangent_rows, max_width) */
   fm_grads_ready grads_ready;  /* told of each finished range of the gradient, or NULL */
   void *grads_ready_ctx;
 };
@@ -73,12 +77,31 @@ fail:
   return st;
 }
 
+/* A residual model's hidden widths: [w, f1, w, f2, w, ...]. */
+static fm_status check_residual(const fm_mlp_shape *s) {
+  if (!s->residual) return FM_OK;
+  int ok = s->n_hidden >= 3 && s->n_hidden % 2 == 1;
+  for (int l = 2; ok && l < s->n_hidden; l += 2) ok = s->hidden[l] == s->hidden[0];
+  if (!ok)
+    return fm_fail(FM_ERR_INVALID, "mlp: a residual model's hidden widths are [w, f1, w, f2, "
+                   "w, ...], an odd count of at least 3, every other one the stream's w");
+  return FM_OK;
+}
+
+/* Whether layer l ends in the activation (and keeps its derivative): every hidden layer of
+ * an MLP; in a residual model the stream's first layer and the blocks' inner layers. */
+static int has_activation(const fm_mlp *m, int l) {
+  if (l == m->n_layers - 1) return 0;
+  return !m->shape.residual || l == 0 || l % 2 == 1;
+}
+
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out) {
   fm_status st = FM_OK;
   *out = NULL;
   if (shape->dim < 1 || shape->n_hidden < 1 || shape->n_hidden > FM_MAX_HIDDEN || capacity < 1)
     return fm_fail(FM_ERR_INVALID, "mlp: bad shape (dim %d, %d hidden layers, capacity %d)",
                    shape->dim, shape->n_hidden, capacity);
+  if ((st = check_residual(shape)) != FM_OK) return st;
   fm_mlp *m = calloc(1, sizeof *m);
   if (!m) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the model");
   m->dev = dev;
@@ -109,9 +132,18 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[0] * sizeof(float), "model input", &m->input));
   for (int l = 0; l < shape->n_hidden; l++) {
     size_t bytes = cap * (size_t)m->out[l] * sizeof(float);
-    FM_TRY(fm_device_alloc(dev, bytes, "activation derivatives", &m->d[l]));
+    if (has_activation(m, l))
+      FM_TRY(fm_device_alloc(dev, bytes, "activation derivatives", &m->d[l]));
     FM_TRY(fm_device_alloc(dev, bytes, "hidden activations", &m->h[l]));
   }
+  for (int l = 1; shape->residual && l < m->n_layers; l += 2) {
+    FM_TRY(fm_device_alloc(dev, cap * (size_t)m->in[l] * sizeof(float), "normalised stream",
+                           &m->norm[l]));
+    FM_TRY(fm_device_alloc(dev, cap * sizeof(float), "normalisation scales", &m->rstd[l]));
+  }
+  if (shape->residual)
+    FM_TRY(fm_device_alloc(dev, cap * (size_t)m->out[0] * sizeof(float), "stream gradient",
+                           &m->grad_s));
   size_t scratch = cap * (size_t)m->max_width * sizeof(float);
   FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_a));
   FM_TRY(fm_device_alloc(dev, scratch, "backward scratch", &m->grad_b));
@@ -129,7 +161,11 @@ void fm_mlp_destroy(fm_mlp *m) {
   for (int l = 0; l < MAX_LAYERS; l++) {
     fm_device_release(m->dev, m->d[l]);
     fm_device_release(m->dev, m->h[l]);
+    fm_device_release(m->dev, m->norm[l]);
+    fm_device_release(m->dev, m->rstd[l]);
   }
+  fm_device_release(m->dev, m->grad_s);
+  fm_device_release(m->dev, m->tangent_s);
   fm_device_release(m->dev, m->grad_a);
   fm_device_release(m->dev, m->grad_b);
   fm_device_release(m->dev, m->grad_t);
@@ -183,8 +219,17 @@ static int gpu_path(const fm_mlp *m) { return fm_gemm_resolve(m->dev, m->gemm) !
 static int thin_input(const fm_mlp *m, int l) {
   return l == 0 && gpu_path(m) && m->in[0] <= FM_THIN_IN;
 }
+/* (A residual model's output layer reads the normalised stream and passes its gradient
+ * back through the normalisation: the thin output kernels' fused act' does not apply.) */
 static int thin_output(const fm_mlp *m, int l) {
-  return l == m->n_layers - 1 && gpu_path(m) && m->out[l] <= FM_GEMM_THIN;
+  return l == m->n_layers - 1 && gpu_path(m) && m->out[l] <= FM_GEMM_THIN && !m->shape.residual;
+}
+
+/* Layer l's input: the features, the normalised stream (a residual model's odd layers), or
+ * the previous layer's output. */
+static cl_mem layer_input(const fm_mlp *m, int l) {
+  if (l == 0) return m->input;
+  return m->shape.residual && l % 2 == 1 ? m->norm[l] : m->h[l - 1];
 }
 
 /* Layer l's W^T in params_t (for fmcl's CPU kernels), made again when the parameters
@@ -208,12 +253,12 @@ static fm_status check_batch(const fm_mlp *m, int n) {
 
 
 /* Layer l's forward product with its epilogue into h (and d when not NULL), act "none"
- * for the output layer. */
+ * for a layer without activation. */
 static fm_status layer_forward(fm_mlp *m, int l, size_t rows, cl_mem a_mem, const char *act,
                                cl_mem d, cl_mem h) {
   fm_status st = FM_OK;
   size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
-  int last = l == m->n_layers - 1;
+  int last = l == m->n_layers - 1, linear = !has_activation(m, l);
   fm_matrix a = {a_mem, 0, in};
   fm_matrix w = {m->params, m->w_off[l], in}; /* W (out, in) as stored */
   fm_gemm_impl impl = impl_for(m, FM_OP_FORWARD, rows, outw, in);
@@ -229,13 +274,21 @@ static fm_status layer_forward(fm_mlp *m, int l, size_t rows, cl_mem a_mem, cons
     return fm_gpu_gemm_bias_act(m->dev, &impl.tile, rows, outw, in, a, w, m->params,
                                 m->b_off[l], act, d, h, outw);
   /* CLBlast, then the epilogue kernel (it keeps the derivative in place of the product). */
-  fm_matrix c = {last ? h : m->d[l], 0, outw};
+  fm_matrix c = {linear ? h : m->d[l], 0, outw};
   FM_TRY(fm_gemm_by(m->dev, &impl, 0, 1, rows, outw, in, 1.0f, a, w, 0.0f, c));
-  if (last) FM_TRY(fm_layer_bias_add(m->dev, h, m->params, m->b_off[l], (int)rows, (int)outw));
+  if (linear) FM_TRY(fm_layer_bias_add(m->dev, h, m->params, m->b_off[l], (int)rows, (int)outw));
   else FM_TRY(fm_layer_bias_act(m->dev, act, m->d[l], h, m->params, m->b_off[l], (int)rows,
                                 (int)outw));
 fail:
   return st;
+}
+
+/* After a residual model's even layer l: its output in h[l] plus the stream before it is
+ * the stream, which the next layer reads normalised. */
+static fm_status stream_made(fm_mlp *m, int l, int n) {
+  if (!m->shape.residual || l % 2 == 1 || l == m->n_layers - 1) return FM_OK;
+  return fm_layer_norm(m->dev, m->h[l], l ? m->h[l - 2] : NULL, m->norm[l + 1], m->rstd[l + 1],
+                       n, m->out[l]);
 }
 
 /* The forward pass; keep: also the activations' derivatives for a backward pass or
@@ -257,16 +310,17 @@ static fm_status forward(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl
     FM_TRY(fm_layer_input(m->dev, x, t, labels, n, sh->dim, sh->time_features, sh->classes,
                           m->input));
   }
+  if (first) FM_TRY(stream_made(m, 0, n));
   for (int l = first; l < m->n_layers; l++) {
-    int last = l == m->n_layers - 1;
-    cl_mem a = l == 0 ? m->input : m->h[l - 1];
+    int last = l == m->n_layers - 1, linear = !has_activation(m, l);
     if (thin_output(m, l)) {
-      FM_TRY(fm_layer_thin_output(m->dev, a, n, m->in[l], m->params, m->w_off[l], m->b_off[l],
-                                  m->out[l], out));
+      FM_TRY(fm_layer_thin_output(m->dev, m->h[l - 1], n, m->in[l], m->params, m->w_off[l],
+                                  m->b_off[l], m->out[l], out));
       continue;
     }
-    FM_TRY(layer_forward(m, l, rows, a, last ? "none" : act, last || !keep ? NULL : m->d[l],
-                         last ? out : m->h[l]));
+    FM_TRY(layer_forward(m, l, rows, layer_input(m, l), linear ? "none" : act,
+                         linear || !keep ? NULL : m->d[l], last ? out : m->h[l]));
+    FM_TRY(stream_made(m, l, n));
   }
 fail:
   return st;
@@ -349,7 +403,7 @@ static fm_status layer_weight_grad(fm_mlp *m, int l, size_t rows, cl_mem g, size
   fm_status st = FM_OK;
   int n = (int)rows;
   size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
-  cl_mem a_mem = l == 0 ? m->input : m->h[l - 1];
+  cl_mem a_mem = layer_input(m, l);
   if (thin_output(m, l))
     return fm_layer_thin_output_grad(m->dev, g, a_mem, n, (int)outw, (int)in, m->grads,
                                      m->w_off[l], m->b_off[l]);
@@ -408,12 +462,55 @@ fail:
   return st;
 }
 
+/* The gradient at layer l's input, g W_l, into next: a residual model's odd layers, whose
+ * input is the normalised stream. */
+static fm_status input_gradient(fm_mlp *m, int l, size_t rows, cl_mem g, cl_mem next) {
+  size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  fm_matrix gz = {g, 0, outw}, w = {m->params, m->w_off[l], in}, gn = {next, 0, in};
+  fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, in, outw);
+  return fm_gemm_by(m->dev, &impl, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn);
+}
+
+/* A residual model's backward pass. grad_s gathers the gradient at the stream: from the
+ * output layer, then from each block's branch (through its normalisation) on top of what
+ * the skip connection passes unchanged. */
+static fm_status residual_backward(fm_mlp *m, cl_mem dout, size_t rows) {
+  fm_status st = FM_OK;
+  int last = m->n_layers - 1, width = m->out[0], n = (int)rows;
+  size_t groups = 0;
+  FM_TRY(layer_weight_grad(m, last, rows, dout, 0));
+  FM_TRY(weight_grad_ready(m, last));
+  FM_TRY(input_gradient(m, last, rows, dout, m->grad_a));
+  FM_TRY(fm_layer_norm_back(m->dev, m->grad_a, m->norm[last], m->rstd[last], m->grad_s, 0, rows,
+                            width, n));
+  for (int l = last - 1; l >= 2; l -= 2) { /* block l / 2: layers l - 1 and l */
+    FM_TRY(layer_weight_grad(m, l, rows, m->grad_s, 0));
+    FM_TRY(weight_grad_ready(m, l));
+    FM_TRY(layer_backward(m, l, rows, m->grad_s, m->grad_a, &groups));
+    FM_TRY(layer_weight_grad(m, l - 1, rows, m->grad_a, groups));
+    FM_TRY(weight_grad_ready(m, l - 1));
+    FM_TRY(input_gradient(m, l - 1, rows, m->grad_a, m->grad_b));
+    FM_TRY(fm_layer_norm_back(m->dev, m->grad_b, m->norm[l - 1], m->rstd[l - 1], m->grad_s, 1,
+                              rows, width, n));
+  }
+  const fm_partials *p = bias_from_partials(m, 0, rows) ? &m->partials : NULL;
+  FM_TRY(fm_layer_times(m->dev, m->grad_s, m->d[0], n, width, p, m->col_at[0]));
+  FM_TRY(layer_weight_grad(m, 0, rows, m->grad_s, p ? fm_layer_groups(m->dev, rows) : 0));
+  FM_TRY(weight_grad_ready(m, 0));
+fail:
+  return st;
+}
+
 fm_status fm_mlp_backward(fm_mlp *m, cl_mem dout, int n) {
   fm_status st = FM_OK;
   FM_TRY(check_batch(m, n));
   size_t rows = (size_t)n, groups = 0;
   FM_TRY(reserve_partials(m, rows));
   for (int l = 0; l < m->n_layers; l++) m->pending[l] = 0;
+  if (m->shape.residual) {
+    FM_TRY(residual_backward(m, dout, rows));
+    return finish_bias_grads(m);
+  }
   cl_mem g = dout; /* gradient at the pre-activation of layer l (the output has none) */
   for (int l = m->n_layers - 1; l >= 0; l--) {
     FM_TRY(layer_weight_grad(m, l, rows, g, groups));
@@ -428,39 +525,80 @@ fail:
   return st;
 }
 
+/* A tangent block's product through layer l: c = a W_l^T + beta c (t is held fixed, so the
+ * bias has no tangent). */
+static fm_status tangent_product(fm_mlp *m, int l, size_t rows, cl_mem a_mem, cl_mem c_mem,
+                                 float beta) {
+  fm_status st = FM_OK;
+  size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
+  fm_matrix a = {a_mem, 0, in}, c = {c_mem, 0, outw};
+  fm_gemm_impl impl = impl_for(m, FM_OP_FORWARD, rows, outw, in);
+  if (impl.provider == FM_GEMM_FMCL) { /* fmcl's CPU kernels are fast for op(B) = B */
+    fm_matrix wt;
+    FM_TRY(transposed_weights(m, l, &wt));
+    return fm_gemm_by(m->dev, &impl, 0, 0, rows, outw, in, 1.0f, a, wt, beta, c);
+  }
+  fm_matrix w = {m->params, m->w_off[l], in};
+  return fm_gemm_by(m->dev, &impl, 0, 1, rows, outw, in, 1.0f, a, w, beta, c);
+fail:
+  return st;
+}
+
+/* A residual model's tangents from those of its input in tangent_a: the stream's in
+ * tangent_s, each block adding its branch's. */
+static fm_status residual_tangents(fm_mlp *m, int n, int k, cl_mem out_tangents) {
+  fm_status st = FM_OK;
+  size_t rows = (size_t)n * (size_t)k;
+  int width = m->out[0];
+  FM_TRY(tangent_product(m, 0, rows, m->tangent_a, m->tangent_s, 0.0f));
+  FM_TRY(fm_layer_tangent_times(m->dev, m->tangent_s, m->d[0], n, k, width));
+  for (int l = 1; l < m->n_layers; l += 2) {
+    int last = l == m->n_layers - 1;
+    cl_mem branch = last ? out_tangents : m->tangent_b;
+    FM_TRY(fm_layer_norm_back(m->dev, m->tangent_s, m->norm[l], m->rstd[l], m->tangent_a, 0,
+                              rows, width, n));
+    FM_TRY(tangent_product(m, l, rows, m->tangent_a, branch, 0.0f));
+    if (last) break;
+    FM_TRY(fm_layer_tangent_times(m->dev, branch, m->d[l], n, k, m->out[l]));
+    FM_TRY(tangent_product(m, l + 1, rows, branch, m->tangent_s, 1.0f));
+  }
+fail:
+  return st;
+}
+
+/* Room for rows tangent rows in each tangent buffer. */
+static fm_status reserve_tangents(fm_mlp *m, size_t rows) {
+  fm_status st = FM_OK;
+  if (rows <= (size_t)m->tangent_rows) return FM_OK;
+  cl_mem *bufs[] = {&m->tangent_a, &m->tangent_b, &m->tangent_s};
+  int count = m->shape.residual ? 3 : 2;
+  for (int b = 0; b < 3; b++) {
+    fm_device_release(m->dev, *bufs[b]);
+    *bufs[b] = NULL;
+  }
+  m->tangent_rows = 0;
+  size_t bytes = rows * (size_t)m->max_width * sizeof(float);
+  for (int b = 0; b < count; b++) FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", bufs[b]));
+  m->tangent_rows = (int)rows;
+fail:
+  return st;
+}
+
 fm_status fm_mlp_jvp(fm_mlp *m, cl_mem x, cl_mem t, cl_mem labels, int n, cl_mem out,
                      cl_mem tangents, int k, cl_mem out_tangents) {
   fm_status st = FM_OK;
   size_t rows = (size_t)n * (size_t)k;
   FM_TRY(fm_mlp_forward(m, x, t, labels, n, out));
-  if (rows > (size_t)m->tangent_rows) {
-    fm_device_release(m->dev, m->tangent_a);
-    fm_device_release(m->dev, m->tangent_b);
-    m->tangent_a = m->tangent_b = NULL;
-    m->tangent_rows = 0;
-    size_t bytes = rows * (size_t)m->max_width * sizeof(float);
-    FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", &m->tangent_a));
-    FM_TRY(fm_device_alloc(m->dev, bytes, "tangents", &m->tangent_b));
-    m->tangent_rows = (int)rows;
-  }
+  FM_TRY(reserve_tangents(m, rows));
   FM_TRY(fm_layer_tangent_input(m->dev, tangents, m->tangent_a, rows, m->shape.dim, m->in[0]));
+  if (m->shape.residual) return residual_tangents(m, n, k, out_tangents);
   /* Each layer is linear in the tangent: T W^T, then times act'(z) of the point's row. */
   cl_mem cur = m->tangent_a;
   for (int l = 0; l < m->n_layers; l++) {
     int last = l == m->n_layers - 1;
-    size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
     cl_mem next = last ? out_tangents : (cur == m->tangent_a ? m->tangent_b : m->tangent_a);
-    fm_matrix a = {cur, 0, in}, c = {next, 0, outw};
-    fm_gemm_impl impl = impl_for(m, FM_OP_FORWARD, rows, outw, in);
-    if (impl.provider == FM_GEMM_FMCL) { /* fmcl's CPU kernels are fast for op(B) = B */
-      fm_matrix wt;
-      FM_TRY(transposed_weights(m, l, &wt));
-      FM_TRY(fm_gemm_by(m->dev, &impl, 0, 0, rows, outw, in, 1.0f, a, wt, 0.0f, c));
-    } else {
-      fm_matrix w = {m->params, m->w_off[l], in};
-      FM_TRY(fm_gemm_by(m->dev, &impl, 0, 1, rows, outw, in, 1.0f, a, w, 0.0f, c));
-    }
-    if (!last) FM_TRY(fm_layer_tangent_times(m->dev, next, m->d[l], n, k, (int)outw));
+    FM_TRY(tangent_product(m, l, rows, cur, next, 0.0f));
+    if (!last) FM_TRY(fm_layer_tangent_times(m->dev, next, m->d[l], n, k, m->out[l]));
     cur = next;
   }
 fail:

@@ -12,6 +12,7 @@ fm_mlp_shape fm_recipe_mlp_shape(const fm_config *cfg, int dim) {
       .classes = cfg->model.classes,
       .n_hidden = cfg->model.n_hidden,
       .activation = cfg->model.activation,
+      .residual = cfg->model.residual,
   };
   memcpy(s.hidden, cfg->model.hidden, sizeof s.hidden);
   return s;

@@ -81,7 +81,7 @@ fm_status fm_reflow_config(const fm_config *teacher_cfg, const char *checkpoint,
 static int same_model(const fm_config *student, const fm_checkpoint *ck, int dim) {
   fm_mlp_shape a = fm_recipe_mlp_shape(student, dim), b = fm_recipe_mlp_shape(&ck->config, ck->dim);
   if (a.dim != b.dim || a.time_features != b.time_features || a.classes != b.classes ||
-      a.n_hidden != b.n_hidden || a.activation != b.activation)
+      a.n_hidden != b.n_hidden || a.activation != b.activation || a.residual != b.residual)
     return 0;
   for (int i = 0; i < a.n_hidden; i++)
     if (a.hidden[i] != b.hidden[i]) return 0;

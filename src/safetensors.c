@@ -46,6 +46,7 @@ static cJSON *metadata(const fm_checkpoint *ck, int raw) {
            cJSON_AddStringToObject(meta, "activation", fm_activation_name(c->model.activation)) &&
            add_json(meta, "time_features", cJSON_CreateNumber(c->model.time_features)) &&
            add_json(meta, "classes", cJSON_CreateNumber(c->model.classes)) &&
+           add_json(meta, "residual", cJSON_CreateBool(c->model.residual)) &&
            cJSON_AddStringToObject(meta, "input", input) &&
            add_json(meta, "mean", doubles(ck->mean, ck->dim)) &&
            add_json(meta, "std", doubles(ck->std, ck->dim)) &&

@@ -10,9 +10,12 @@ it computes what fmcl computes.
 
 `fmcl export` writes the weights as the state dict of an nn.Sequential of Linear and
 activation modules ("0.weight", "0.bias", "2.weight", ...) and the model's description in
-the file's __metadata__ (dim, hidden, activation, time_features, classes, mean, std). The
-network's input is [x, t, sin(2 pi k t), cos(2 pi k t) for k = 1..time_features, the one-hot
-class (all zero for the null class)], as fmcl's kernels build it.
+the file's __metadata__ (dim, hidden, activation, time_features, classes, residual, mean,
+std). The network's input is [x, t, sin(2 pi k t), cos(2 pi k t) for k = 1..time_features,
+the one-hot class (all zero for the null class)], as fmcl's kernels build it. A residual
+model (model.residual) has the same linear layers, wired as blocks: s = act(L0(in)), then
+s = s + L(2k) act(L(2k-1) norm(s)) for each block k, and v = L(last) norm(s), with norm
+PyTorch's layer_norm without affine parameters (eps 1e-5).
 
 --check exports the checkpoint, draws fmcl's source noise here (the Philox counters and
 Box-Muller transform of cl/rng.cl), samples with Euler in PyTorch and compares the points
@@ -81,6 +84,7 @@ class FmclModel(torch.nn.Module):
         self.hidden = json.loads(meta["hidden"])
         self.time_features = int(meta["time_features"])
         self.classes = int(meta["classes"])
+        self.residual = bool(json.loads(meta.get("residual", "false")))
         mean, std = json.loads(meta.get("mean", "null")), json.loads(meta.get("std", "null"))
         self.mean = None if mean is None else torch.tensor(mean, dtype=torch.float64)
         self.std = None if std is None else torch.tensor(std, dtype=torch.float64)
@@ -106,7 +110,15 @@ class FmclModel(torch.nn.Module):
         return torch.cat(cols, dim=1)
 
     def forward(self, x, t, labels=None):
-        return self.net(self.features(x, t, labels))
+        a = self.features(x, t, labels)
+        if not self.residual:
+            return self.net(a)
+        linear = [m for m in self.net if isinstance(m, torch.nn.Linear)]
+        act, norm = self.net[1], torch.nn.functional.layer_norm
+        s = act(linear[0](a))
+        for k in range(1, len(linear) - 1, 2):
+            s = s + linear[k + 1](act(linear[k](norm(s, s.shape[-1:], eps=1e-5))))
+        return linear[-1](norm(s, s.shape[-1:], eps=1e-5))
 
 
 def load(path):

@@ -40,6 +40,7 @@ typedef struct fm_config {
     fm_activation activation;
     int time_features;
     int classes;
+    int residual; /* residual blocks with layer normalisation (fm_mlp_shape.residual) */
     char init_from[512]; /* weights to start from (.safetensors or .fmck); "": new ones */
   } model;
   struct {

@@ -1,5 +1,7 @@
 /* The velocity field v_theta(x, t): a multilayer perceptron on [x, t, time features] with
- * hidden layers of an activation and a linear output of the data's dimension. Parameters
+ * hidden layers of an activation and a linear output of the data's dimension; or, with
+ * residual, the same linear layers wired as residual blocks of layer normalisation (the
+ * model for images, below). Parameters
  * and gradients are each one flat device buffer; layer l's weight W_l (out, in), row-major
  * as in PyTorch, and its bias b_l (out) sit at fixed offsets in it. */
 #ifndef FMCL_MLP_H
@@ -16,6 +18,11 @@ typedef struct fm_mlp_shape {
   int n_hidden;
   int hidden[FM_MAX_HIDDEN];
   fm_activation activation;
+  /* Residual blocks: hidden = [w, f1, w, f2, w, ...] (an odd count, every even entry the
+   * stream's width w). Layer 0 makes the stream s_0 = act(W_0 in + b_0); block k is
+   * s_k = s_{k-1} + W_{2k} act(W_{2k-1} norm(s_{k-1}) + b_{2k-1}) + b_{2k}, norm the layer
+   * normalisation of each row; the output is W_L norm(s_B) + b_L. */
+  int residual;
 } fm_mlp_shape;
 
 typedef struct fm_mlp fm_mlp;

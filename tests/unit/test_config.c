@@ -189,6 +189,33 @@ START_TEST(ot_class_needs_a_class_conditional_model) {
 }
 END_TEST
 
+/* A residual model's widths alternate the stream's with each block's inner width. */
+START_TEST(residual_models_need_blocks_of_the_stream_width) {
+  const char *bad[] = {"model.hidden=[64, 128]", "model.hidden=[64, 128, 32]",
+                       "model.hidden=[64, 128, 64, 128]", "model.hidden=[64]"};
+  for (int i = 0; i < 4; i++) {
+    fm_config cfg;
+    fm_config_defaults(&cfg);
+    ck_fm(fm_config_set(&cfg, "model.residual=true"));
+    ck_fm(fm_config_set(&cfg, bad[i]));
+    ck_assert_int_eq(fm_config_validate(&cfg), FM_ERR_CONFIG);
+    ck_assert_msg(strstr(fm_error_message(), "[w, f1, w, f2, w, ...]"), "%s: %s", bad[i],
+                  fm_error_message());
+  }
+  fm_config cfg;
+  fm_config_defaults(&cfg);
+  ck_fm(fm_config_set(&cfg, "model.residual=true"));
+  ck_fm(fm_config_set(&cfg, "model.hidden=[64, 128, 64, 32, 64]"));
+  ck_fm(fm_config_validate(&cfg));
+  /* The same widths as an MLP are another model (the pinned hash of the defaults, in
+   * model_hash_follows_only_what_is_trained, is the MLP's from before the key). */
+  fm_config plain;
+  fm_config_defaults(&plain);
+  ck_fm(fm_config_set(&plain, "model.hidden=[64, 128, 64, 32, 64]"));
+  ck_assert_uint_ne(fm_config_model_hash(&cfg), fm_config_model_hash(&plain));
+}
+END_TEST
+
 /* One device per local rank of an MPI job: a list of its own, and a clear word for a list
  * given to the key of one device. */
 START_TEST(device_indices_name_a_device_per_local_rank) {
@@ -310,6 +337,7 @@ int main(void) {
   tcase_add_test(tc, device_indices_name_a_device_per_local_rank);
   tcase_add_test(tc, time_grids_are_checked_and_set_the_steps);
   tcase_add_test(tc, ot_class_needs_a_class_conditional_model);
+  tcase_add_test(tc, residual_models_need_blocks_of_the_stream_width);
   tcase_add_test(tc, the_nth_selected_device_goes_to_the_nth_local_rank);
   tcase_add_test(tc, empty_name_follows_the_data_set);
   tcase_add_test(tc, config_overlays_nested_keys);

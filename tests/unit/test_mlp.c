@@ -8,6 +8,41 @@
 
 enum { N = 37, DIM = 3 };
 
+/* out (o) = W_l a + b_l, then the activation unless act is 0. */
+static void reference_layer(const fm_mlp *m, const double *flat, int l, const double *a, int act,
+                            double *out) {
+  int in = fm_mlp_layer_in(m, l), o = fm_mlp_layer_out(m, l);
+  const double *W = flat + fm_mlp_weight_offset(m, l), *bias = flat + fm_mlp_bias_offset(m, l);
+  for (int j = 0; j < o; j++) {
+    double z = bias[j];
+    for (int i = 0; i < in; i++) z += W[j * in + i] * a[i];
+    out[j] = act ? test_act(fm_mlp_get_shape(m)->activation, z) : z;
+  }
+}
+
+/* A residual model from its input features a: s = act(W_0 a + b_0), s += W_{l+1}
+ * act(W_l norm(s) + b_l) a block, v = W_L norm(s) + b_L; norm as PyTorch's LayerNorm
+ * without affine parameters (eps 1e-5). */
+static void reference_residual(const fm_mlp *m, const double *flat, const double *a,
+                               double *out) {
+  double s[300], y[300], h[300], branch[300];
+  int L = fm_mlp_layers(m), w = fm_mlp_layer_out(m, 0);
+  reference_layer(m, flat, 0, a, 1, s);
+  for (int l = 1; l < L; l += 2) {
+    double mean = 0, var = 0;
+    for (int c = 0; c < w; c++) mean += s[c] / w;
+    for (int c = 0; c < w; c++) var += (s[c] - mean) * (s[c] - mean) / w;
+    for (int c = 0; c < w; c++) y[c] = (s[c] - mean) / sqrt(var + 1e-5);
+    if (l == L - 1) {
+      reference_layer(m, flat, l, y, 0, out);
+      return;
+    }
+    reference_layer(m, flat, l, y, 1, h);
+    reference_layer(m, flat, l + 1, h, 0, branch);
+    for (int c = 0; c < w; c++) s[c] += branch[c];
+  }
+}
+
 /* v(x, t) for one row in double, from the flat parameters. */
 static void reference_forward_d(const fm_mlp *m, const double *flat, const double *x, double t,
                                 double *out) {
@@ -21,6 +56,10 @@ static void reference_forward_d(const fm_mlp *m, const double *flat, const doubl
     a[w++] = cos(2 * 3.14159265358979 * k * t);
   }
   int L = fm_mlp_layers(m);
+  if (s->residual) {
+    reference_residual(m, flat, a, out);
+    return;
+  }
   for (int l = 0; l < L; l++) {
     int in = fm_mlp_layer_in(m, l), o = fm_mlp_layer_out(m, l);
     const double *W = flat + fm_mlp_weight_offset(m, l), *bias = flat + fm_mlp_bias_offset(m, l);
@@ -57,9 +96,20 @@ static double reference_loss(const fm_mlp *m, const double *flat, const float *x
 static fm_gemm_provider provider;
 static const fm_gemm_provider providers[] = {FM_GEMM_CLBLAST, FM_GEMM_FMCL, FM_GEMM_FMCL_GPU};
 
+/* The model of the loop tests: index 0 to 2 an MLP, 3 to 5 a residual model of two blocks,
+ * each by the providers in turn. */
+static int residual;
+static void choose_model(int i) {
+  provider = providers[i % 3];
+  residual = i >= 3;
+}
+
 static fm_mlp *make_mlp(fm_activation a, int time_features) {
   /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
   fm_mlp_shape shape = {.dim = DIM, .time_features = time_features, .n_hidden = 3, .hidden = {13, 40, 7}, .activation = a};
+  fm_mlp_shape blocks = {.dim = DIM, .time_features = time_features, .n_hidden = 5,
+                         .hidden = {24, 40, 24, 7, 24}, .activation = a, .residual = 1};
+  if (residual) shape = blocks;
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
   fm_mlp_set_gemm(m, provider);
@@ -78,7 +128,7 @@ static double *params_double(fm_mlp *m) {
 }
 
 START_TEST(forward_matches_reference_for_every_activation) {
-  provider = providers[_i];
+  choose_model(_i);
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 2);
     float x[N * DIM], t[N];
@@ -120,7 +170,7 @@ static float *loss_gradients(fm_mlp *m, const float *x, const float *t, const fl
 }
 
 START_TEST(backward_matches_finite_differences) {
-  provider = providers[_i];
+  choose_model(_i);
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 1);
     float x[N * DIM], t[N], u[N * DIM];
@@ -298,7 +348,7 @@ START_TEST(a_small_work_group_limit_shrinks_the_kernels_or_names_the_one_that_ca
 END_TEST
 
 START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
-  provider = providers[_i];
+  choose_model(_i);
   for (int a = 0; a < 4; a++) {
     fm_mlp *m = make_mlp((fm_activation)a, 1);
     enum { K = 3 };
@@ -376,9 +426,9 @@ int main(void) {
   /* Three cases, each selectable with CK_RUN_CASE (tools/oclgrind.sh times them apart). */
   TCase *tc = tcase_create("mlp");
   tcase_set_timeout(tc, 900);
-  tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 3);
-  tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 3);
-  tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 3);
+  tcase_add_loop_test(tc, forward_matches_reference_for_every_activation, 0, 6);
+  tcase_add_loop_test(tc, backward_matches_finite_differences, 0, 6);
+  tcase_add_loop_test(tc, jvp_matches_finite_differences_of_the_forward_pass, 0, 6);
   tcase_add_test(tc, init_follows_pytorch_linear_bounds);
   tcase_add_test(tc, forward_refuses_a_batch_over_capacity);
   suite_add_tcase(s, tc);
