@@ -76,7 +76,7 @@ static inline float8 load_a_partial(__global const float *arow, int cols) {
  * past m read row m - 1 (valid memory) and are not stored, so the inner loop has no
  * branches. Range (ceil(n/32), ceil(m/8)). */
 #define GEMM_NN_ACCUMULATE                                                                 \
-  int j0 = get_global_id(0) * FM_GEMM_TILE_N, i0 = get_global_id(1) * FM_GEMM_TILE_M;                \
+  int j0 = get_global_id(1) * FM_GEMM_TILE_N, i0 = get_global_id(0) * FM_GEMM_TILE_M;                \
   if (j0 >= n || i0 >= m) return;                                                          \
   A += offa, B += offb;                                                                    \
   int full_n = j0 + FM_GEMM_TILE_N <= n;                                                        \
@@ -115,7 +115,7 @@ static inline float8 load_a_partial(__global const float *arow, int cols) {
  * memory, where the compiler would otherwise merge them into vector loads plus shuffles
  * that compete with the FMAs for a port (about 1.3x slower measured on PoCL). */
 #define GEMM_TN_ACCUMULATE                                                                 \
-  int j0 = get_global_id(0) * FM_GEMM_TILE_N, i0 = get_global_id(1) * FM_GEMM_TILE_M;                \
+  int j0 = get_global_id(1) * FM_GEMM_TILE_N, i0 = get_global_id(0) * FM_GEMM_TILE_M;                \
   if (j0 >= n || i0 >= m) return;                                                          \
   A += offa, B += offb;                                                                    \
   int full_n = j0 + FM_GEMM_TILE_N <= n, full_m = i0 + FM_GEMM_TILE_M <= m;                          \

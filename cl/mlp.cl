@@ -88,16 +88,16 @@ __kernel void fm_bias_add(__global float *y, __global const float *params, uint 
   y[(size_t)i * width + j] += params[bias_at + j];
 }
 
-/* dst[at + c * rows + r] = src[at + r * cols + c]: a (rows, cols) block transposed in place
- * of the same offset of another buffer. Work-item (c, b) moves rows 16b .. 16b + 15 of
- * column c: 16 reads that neighbouring items take from neighbouring floats, one float16
- * write (one float per item ran 3x slower on PoCL). Range (cols, ceil(rows / 16)). */
-__kernel void fm_transpose(__global const float *src, __global float *dst, uint at, uint rows,
-                           uint cols) {
+/* dst[dst_at + c * ld + r] = src[at + r * cols + c]: a (rows, cols) block transposed, its
+ * rows ld apart (ld >= rows). Work-item (c, b) moves rows 16b .. 16b + 15 of column c: 16
+ * reads that neighbouring items take from neighbouring floats, one float16 write (one float
+ * per item ran 3x slower on PoCL). Range (cols, ceil(rows / 16)). */
+__kernel void fm_transpose(__global const float *src, uint at, __global float *dst, uint dst_at,
+                           uint rows, uint cols, uint ld) {
   uint c = get_global_id(0), r0 = get_global_id(1) * 16;
   if (c >= cols || r0 >= rows) return;
   src += at + (size_t)r0 * cols + c;
-  dst += at + (size_t)c * rows + r0;
+  dst += dst_at + (size_t)c * ld + r0;
   if (r0 + 16 <= rows) {
     float16 v = (float16)(src[0], src[cols], src[2 * cols], src[3 * cols], src[4 * cols],
                           src[5 * cols], src[6 * cols], src[7 * cols], src[8 * cols],
@@ -107,6 +107,15 @@ __kernel void fm_transpose(__global const float *src, __global float *dst, uint 
   } else {
     for (uint r = 0; r < rows - r0; r++) dst[r] = src[(size_t)r * cols];
   }
+}
+
+/* dst[dst_at + r * ld + c] = src[at + r * cols + c]: a (rows, cols) block copied with its
+ * rows ld apart. Range (cols, rows). */
+__kernel void fm_copy_strided(__global const float *src, uint at, __global float *dst,
+                              uint dst_at, uint rows, uint cols, uint ld) {
+  uint c = get_global_id(0), r = get_global_id(1);
+  if (c >= cols || r >= rows) return;
+  dst[dst_at + (size_t)r * ld + c] = src[at + (size_t)r * cols + c];
 }
 
 /* Tangents for forward-mode derivatives (the divergence of v): k blocks of n rows, block j

@@ -128,8 +128,8 @@ static fm_status launch_tiles(fm_device *dev, cl_kernel kern, const char *what, 
                               size_t k) {
   char label[64];
   snprintf(label, sizeof label, "%s %zux%zux%zu", what, m, n, k);
-  size_t global[2] = {(n + FM_GEMM_TILE_N - 1) / FM_GEMM_TILE_N,
-                      (m + FM_GEMM_TILE_M - 1) / FM_GEMM_TILE_M},
+  size_t global[2] = {(m + FM_GEMM_TILE_M - 1) / FM_GEMM_TILE_M,
+                      (n + FM_GEMM_TILE_N - 1) / FM_GEMM_TILE_N},
          local[2] = {1, 1};
   return fm_device_launch_as(dev, label, kern, 2, global, local);
 }

@@ -221,14 +221,28 @@ fail:
   return st;
 }
 
-fm_status fm_layer_transpose(fm_device *dev, cl_mem src, cl_mem dst, size_t at, int rows,
-                             int cols) {
+fm_status fm_layer_transpose(fm_device *dev, cl_mem src, size_t at, cl_mem dst, size_t dst_at,
+                             int rows, int cols, int ld) {
   fm_status st = FM_OK;
   cl_kernel k = NULL;
-  cl_uint uat = (cl_uint)at, ur = (cl_uint)rows, uc = (cl_uint)cols;
+  cl_uint uat = (cl_uint)at, udst = (cl_uint)dst_at, ur = (cl_uint)rows, uc = (cl_uint)cols;
+  cl_uint uld = (cl_uint)ld;
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_transpose", &k));
-  ARGS(k, A(src), A(dst), A(uat), A(ur), A(uc));
+  ARGS(k, A(src), A(uat), A(dst), A(udst), A(ur), A(uc), A(uld));
   FM_TRY(launch_rows(dev, k, cols, (rows + 15) / 16));
+fail:
+  return st;
+}
+
+fm_status fm_layer_copy_strided(fm_device *dev, cl_mem src, size_t at, cl_mem dst,
+                                size_t dst_at, int rows, int cols, int ld) {
+  fm_status st = FM_OK;
+  cl_kernel k = NULL;
+  cl_uint uat = (cl_uint)at, udst = (cl_uint)dst_at, ur = (cl_uint)rows, uc = (cl_uint)cols;
+  cl_uint uld = (cl_uint)ld;
+  FM_TRY(fm_device_kernel(dev, "mlp", "fm_copy_strided", &k));
+  ARGS(k, A(src), A(uat), A(dst), A(udst), A(ur), A(uc), A(uld));
+  FM_TRY(launch_rows(dev, k, cols, rows));
 fail:
   return st;
 }

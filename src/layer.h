@@ -67,9 +67,14 @@ fm_status fm_layer_thin_output_back(fm_device *dev, cl_mem dv, int n, int dim, c
                                     size_t w_at, int k, cl_mem d, cl_mem g,
                                     const fm_partials *p, size_t at);
 
-/* dst (cols, rows) = src (rows, cols) transposed, both at offset at. */
-fm_status fm_layer_transpose(fm_device *dev, cl_mem src, cl_mem dst, size_t at, int rows,
-                             int cols);
+/* dst (cols, rows) at dst_at, its rows ld apart (ld >= rows), = src (rows, cols) at at,
+ * transposed. */
+fm_status fm_layer_transpose(fm_device *dev, cl_mem src, size_t at, cl_mem dst, size_t dst_at,
+                             int rows, int cols, int ld);
+
+/* dst (rows, cols) at dst_at, its rows ld apart (ld >= cols), = src (rows, cols) at at. */
+fm_status fm_layer_copy_strided(fm_device *dev, cl_mem src, size_t at, cl_mem dst,
+                                size_t dst_at, int rows, int cols, int ld);
 
 /* Tangents: the input layer's [tx, 0...] (rows, width), and blocks of n rows times d. */
 fm_status fm_layer_tangent_input(fm_device *dev, cl_mem tx, cl_mem tin, size_t rows, int dim,

@@ -36,9 +36,13 @@ struct fm_mlp {
   size_t flat_size, n_params;
   int capacity, max_width;
   cl_mem params, grads; /* (flat_size) */
-  cl_mem params_t;      /* (flat_size): each W_l transposed to (in, out) at the same offset,
-                           for fmcl's CPU kernels, which read B row by row */
-  int params_t_stale[MAX_LAYERS]; /* params changed since layer l's W^T was made */
+  /* For fmcl's CPU kernels, which read B row by row: each W_l transposed to (in, out) in
+   * params_t, and W_l as stored but with wider rows in params_p when its width needs it
+   * (padded_ld); layer l's at t_off / p_off, rows t_ld / p_ld apart. */
+  cl_mem params_t, params_p;
+  size_t t_off[MAX_LAYERS], p_off[MAX_LAYERS];
+  int t_ld[MAX_LAYERS], p_ld[MAX_LAYERS];
+  int derived_stale[MAX_LAYERS]; /* params changed since layer l's copies were made */
   fm_gemm_provider gemm;
   const fm_gemm_tuning *tuning; /* per-shape providers when gemm is auto, or NULL */
   cl_mem input;         /* (capacity, in[0]) */
@@ -76,6 +80,12 @@ fail:
   free(dest);
   return st;
 }
+
+/* The row stride fmcl's CPU kernels get for a matrix of this width. A tile reads B down a
+ * column strip, one row a step; with rows a multiple of 1 KiB apart those reads fall into a
+ * few cache sets, and the strip is evicted before the next tile reads it (128 x 1024 x 1024
+ * ran at half the speed of 128 x 1008 x 1008 on PoCL). 16 floats more spread them. */
+static int padded_ld(int width) { return width % 256 == 0 ? width + 16 : width; }
 
 /* A residual model's hidden widths: [w, f1, w, f2, w, ...]. */
 static fm_status check_residual(const fm_mlp_shape *s) {
@@ -124,7 +134,19 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   size_t cap = (size_t)capacity;
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model parameters", &m->params));
   FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "model gradients", &m->grads));
-  FM_TRY(fm_device_alloc(dev, m->flat_size * sizeof(float), "transposed weights", &m->params_t));
+  size_t t_size = 0, p_size = 0;
+  for (int l = 0; l < m->n_layers; l++) {
+    m->t_off[l] = t_size;
+    m->t_ld[l] = padded_ld(m->out[l]);
+    t_size += ((size_t)m->in[l] * (size_t)m->t_ld[l] + 31) & ~(size_t)31;
+    m->p_off[l] = p_size;
+    m->p_ld[l] = padded_ld(m->in[l]);
+    if (m->p_ld[l] != m->in[l])
+      p_size += ((size_t)m->out[l] * (size_t)m->p_ld[l] + 31) & ~(size_t)31;
+  }
+  FM_TRY(fm_device_alloc(dev, t_size * sizeof(float), "transposed weights", &m->params_t));
+  if (p_size)
+    FM_TRY(fm_device_alloc(dev, p_size * sizeof(float), "padded weights", &m->params_p));
   fm_mlp_params_changed(m);
   FM_TRY(make_bias_dest(m));
   FM_TRY(fm_device_fill(dev, m->params, 0, m->flat_size, 0.0f));
@@ -174,6 +196,7 @@ void fm_mlp_destroy(fm_mlp *m) {
   fm_device_release(m->dev, m->input);
   fm_device_release(m->dev, m->grads);
   fm_device_release(m->dev, m->params_t);
+  fm_device_release(m->dev, m->params_p);
   fm_device_release(m->dev, m->params);
   fm_device_release(m->dev, m->partials.mem);
   fm_device_release(m->dev, m->bias_dest);
@@ -199,7 +222,7 @@ fm_status fm_mlp_init(fm_mlp *m, uint64_t seed) {
 }
 
 void fm_mlp_params_changed(fm_mlp *m) {
-  for (int l = 0; l < MAX_LAYERS; l++) m->params_t_stale[l] = 1;
+  for (int l = 0; l < MAX_LAYERS; l++) m->derived_stale[l] = 1;
 }
 
 void fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) { m->gemm = provider; }
@@ -232,16 +255,34 @@ static cl_mem layer_input(const fm_mlp *m, int l) {
   return m->shape.residual && l % 2 == 1 ? m->norm[l] : m->h[l - 1];
 }
 
-/* Layer l's W^T in params_t (for fmcl's CPU kernels), made again when the parameters
- * changed since. */
-static fm_status transposed_weights(fm_mlp *m, int l, fm_matrix *wt) {
+/* Layer l's copies for fmcl's CPU kernels, made again when the parameters changed since. */
+static fm_status derived_weights(fm_mlp *m, int l) {
   fm_status st = FM_OK;
-  if (m->params_t_stale[l])
-    FM_TRY(fm_layer_transpose(m->dev, m->params, m->params_t, m->w_off[l], m->out[l], m->in[l]));
-  m->params_t_stale[l] = 0;
-  fm_matrix t = {m->params_t, m->w_off[l], (size_t)m->out[l]}; /* (in, out) */
-  *wt = t;
+  if (!m->derived_stale[l]) return FM_OK;
+  FM_TRY(fm_layer_transpose(m->dev, m->params, m->w_off[l], m->params_t, m->t_off[l], m->out[l],
+                            m->in[l], m->t_ld[l]));
+  if (m->p_ld[l] != m->in[l])
+    FM_TRY(fm_layer_copy_strided(m->dev, m->params, m->w_off[l], m->params_p, m->p_off[l],
+                                 m->out[l], m->in[l], m->p_ld[l]));
+  m->derived_stale[l] = 0;
 fail:
+  return st;
+}
+
+/* Layer l's W^T (in, out) for fmcl's CPU kernels. */
+static fm_status transposed_weights(fm_mlp *m, int l, fm_matrix *wt) {
+  fm_status st = derived_weights(m, l);
+  fm_matrix t = {m->params_t, m->t_off[l], (size_t)m->t_ld[l]};
+  *wt = t;
+  return st;
+}
+
+/* Layer l's W (out, in) as B of fmcl's CPU kernels: the padded copy when there is one. */
+static fm_status stored_weights(fm_mlp *m, int l, fm_matrix *w) {
+  fm_status st = derived_weights(m, l);
+  fm_matrix as_stored = {m->params, m->w_off[l], (size_t)m->in[l]};
+  fm_matrix padded = {m->params_p, m->p_off[l], (size_t)m->p_ld[l]};
+  *w = m->p_ld[l] != m->in[l] ? padded : as_stored;
   return st;
 }
 
@@ -416,7 +457,7 @@ static fm_status layer_weight_grad(fm_mlp *m, int l, size_t rows, cl_mem g, size
   if (impl.provider == FM_GEMM_FMCL) {
     if (fm_gemm_tn_tiled(outw, in) && in >= TRANSPOSED_GRADIENT_FROM &&
         outw >= TRANSPOSED_GRADIENT_FROM) {
-      FM_TRY(fm_layer_transpose(m->dev, g, m->grad_t, 0, n, (int)outw));
+      FM_TRY(fm_layer_transpose(m->dev, g, 0, m->grad_t, 0, n, (int)outw, n));
       fm_matrix gt = {m->grad_t, 0, rows};
       return fm_gemm_nn_rowsum(m->dev, outw, in, rows, gt, a, dw, m->grads, m->b_off[l]);
     }
@@ -449,7 +490,9 @@ static fm_status layer_backward(fm_mlp *m, int l, size_t rows, cl_mem g, cl_mem 
   fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, in, outw);
   if (impl.provider == FM_GEMM_FMCL) {
     *groups = 0;
-    return fm_gemm_times(m->dev, rows, in, outw, gz, w, m->d[l - 1], next, in);
+    fm_matrix wp;
+    FM_TRY(stored_weights(m, l, &wp));
+    return fm_gemm_times(m->dev, rows, in, outw, gz, wp, m->d[l - 1], next, in);
   }
   if (impl.provider == FM_GEMM_FMCL_GPU) {
     if (p) *groups = fm_gpu_row_tiles(&impl.tile, rows);
@@ -465,10 +508,14 @@ fail:
 /* The gradient at layer l's input, g W_l, into next: a residual model's odd layers, whose
  * input is the normalised stream. */
 static fm_status input_gradient(fm_mlp *m, int l, size_t rows, cl_mem g, cl_mem next) {
+  fm_status st = FM_OK;
   size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
   fm_matrix gz = {g, 0, outw}, w = {m->params, m->w_off[l], in}, gn = {next, 0, in};
   fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, in, outw);
+  if (impl.provider == FM_GEMM_FMCL) FM_TRY(stored_weights(m, l, &w));
   return fm_gemm_by(m->dev, &impl, 0, 0, rows, in, outw, 1.0f, gz, w, 0.0f, gn);
+fail:
+  return st;
 }
 
 /* A residual model's backward pass. grad_s gathers the gradient at the stream: from the

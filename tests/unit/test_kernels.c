@@ -339,21 +339,96 @@ START_TEST(solver_stage_kernels_match_reference) {
 }
 END_TEST
 
-START_TEST(transpose_copies_a_block_at_its_offset) {
-  const cl_uint rows = 37, cols = 45, at = 7, total = 7 + 37 * 45 + 3;
-  float src[7 + 37 * 45 + 3];
+START_TEST(transpose_and_strided_copy_place_a_block_with_its_row_stride) {
+  /* 37 rows: two whole blocks of 16 and a partial one; the transpose's rows 41 apart, the
+   * copy's 49. */
+  const cl_uint rows = 37, cols = 45, at = 7, dst_at = 5, ld = 49, total = 7 + 49 * 49 + 3;
+  float src[7 + 49 * 49 + 3];
   test_fill_uniform(src, total, 18, -1, 1);
   cl_mem ds = test_upload(src, total), dd = test_zeros(total);
   cl_kernel k = kernel("mlp", "fm_transpose");
-  ARG(k, 0, ds); ARG(k, 1, dd); ARG(k, 2, at); ARG(k, 3, rows); ARG(k, 4, cols);
-  launch_2d(k, cols, (rows + 15) / 16); /* 37 rows: two whole blocks of 16 and a partial one */
+  cl_uint t_ld = 41;
+  ARG(k, 0, ds); ARG(k, 1, at); ARG(k, 2, dd); ARG(k, 3, dst_at); ARG(k, 4, rows);
+  ARG(k, 5, cols); ARG(k, 6, t_ld);
+  launch_2d(k, cols, (rows + 15) / 16);
   float *got = test_download(dd, total);
-  double want[7 + 37 * 45 + 3] = {0};
+  static double want[7 + 49 * 49 + 3];
+  memset(want, 0, sizeof want);
   for (cl_uint r = 0; r < rows; r++)
-    for (cl_uint c = 0; c < cols; c++) want[at + c * rows + r] = src[at + r * cols + c];
+    for (cl_uint c = 0; c < cols; c++) want[dst_at + c * t_ld + r] = src[at + r * cols + c];
   ck_assert_uint_eq(test_mismatches("transpose", got, want, total, 0, 0), 0);
   free(got);
+  ck_fm(fm_device_fill(test_device(), dd, 0, total, 0.0f));
+  k = kernel("mlp", "fm_copy_strided");
+  ARG(k, 0, ds); ARG(k, 1, at); ARG(k, 2, dd); ARG(k, 3, dst_at); ARG(k, 4, rows);
+  ARG(k, 5, cols); ARG(k, 6, ld);
+  launch_2d(k, cols, rows);
+  got = test_download(dd, total);
+  memset(want, 0, sizeof want);
+  for (cl_uint r = 0; r < rows; r++)
+    for (cl_uint c = 0; c < cols; c++) want[dst_at + r * ld + c] = src[at + r * cols + c];
+  ck_assert_uint_eq(test_mismatches("strided copy", got, want, total, 0, 0), 0);
+  free(got);
   fm_device_release(test_device(), ds), fm_device_release(test_device(), dd);
+}
+END_TEST
+
+/* A launch of one FM_REDUCE_WG work-group a row. */
+static void launch_per_row(cl_kernel k, size_t rows) {
+  size_t local = fm_device_reduce_wg(test_device()), global = rows * local;
+  ck_fm(fm_device_launch(test_device(), k, 1, &global, &local));
+}
+
+/* The layer normalisation of a residual stream against double precision: the skip added,
+ * the rows normalised, and the Jacobian-vector product of fm_norm_back over two blocks of
+ * rows (period) added onto what out held. */
+START_TEST(layer_norm_and_its_jacobian_match_reference) {
+  enum { N = 13, W = 150, K = 2 }; /* W: more than one pass of a work-group of 64 */
+  static float s[N * W], prev[N * W], g[K * N * W], out0[K * N * W];
+  test_fill_uniform(s, N * W, 31, -2, 3);
+  test_fill_uniform(prev, N * W, 32, -1, 1);
+  test_fill_uniform(g, K * N * W, 33, -1, 1);
+  test_fill_uniform(out0, K * N * W, 34, -1, 1);
+  cl_mem ds = test_upload(s, N * W), dp = test_upload(prev, N * W), dy = test_zeros(N * W);
+  cl_mem dr = test_zeros(N), dg = test_upload(g, K * N * W), dout = test_upload(out0, K * N * W);
+  cl_kernel k = kernel("mlp", "fm_norm");
+  cl_int has_prev = 1, acc = 1;
+  cl_uint width = W, period = N;
+  ARG(k, 0, ds); ARG(k, 1, dp); ARG(k, 2, has_prev); ARG(k, 3, dy); ARG(k, 4, dr);
+  ARG(k, 5, width);
+  launch_per_row(k, N);
+  k = kernel("mlp", "fm_norm_back");
+  ARG(k, 0, dg); ARG(k, 1, dy); ARG(k, 2, dr); ARG(k, 3, dout); ARG(k, 4, acc); ARG(k, 5, width);
+  ARG(k, 6, period);
+  launch_per_row(k, K * N);
+  float *got_s = test_download(ds, N * W), *got_y = test_download(dy, N * W);
+  float *got_out = test_download(dout, K * N * W);
+  static double want_s[N * W], want_y[N * W], want_out[K * N * W];
+  double r[N];
+  for (int i = 0; i < N; i++) {
+    double mean = 0, var = 0;
+    for (int c = 0; c < W; c++) mean += (want_s[i * W + c] = (double)s[i * W + c] + prev[i * W + c]) / W;
+    for (int c = 0; c < W; c++) var += (want_s[i * W + c] - mean) * (want_s[i * W + c] - mean) / W;
+    r[i] = 1 / sqrt(var + 1e-5);
+    for (int c = 0; c < W; c++) want_y[i * W + c] = (want_s[i * W + c] - mean) * r[i];
+  }
+  /* J g = r (I - 1 1^T / W - y y^T / W) g, the matrix written out. */
+  for (int b = 0; b < K; b++)
+    for (int i = 0; i < N; i++)
+      for (int c = 0; c < W; c++) {
+        double v = 0;
+        for (int e = 0; e < W; e++) {
+          double jce = ((c == e) - 1.0 / W - want_y[i * W + c] * want_y[i * W + e] / W) * r[i];
+          v += jce * g[(b * N + i) * W + e];
+        }
+        want_out[(b * N + i) * W + c] = out0[(b * N + i) * W + c] + v;
+      }
+  ck_assert_uint_eq(test_mismatches("stream", got_s, want_s, N * W, 1e-6, 1e-6), 0);
+  ck_assert_uint_eq(test_mismatches("normalised", got_y, want_y, N * W, 1e-5, 1e-5), 0);
+  ck_assert_uint_eq(test_mismatches("jacobian", got_out, want_out, K * N * W, 1e-5, 1e-5), 0);
+  free(got_s), free(got_y), free(got_out);
+  cl_mem bufs[] = {ds, dp, dy, dr, dg, dout};
+  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
 }
 END_TEST
 
@@ -370,7 +445,8 @@ int main(void) {
   tcase_add_test(tc, solver_stage_kernels_match_reference);
   tcase_add_test(tc, clipping_and_ema_follow_their_formulas);
   tcase_add_test(tc, learning_rate_schedules_warm_up_and_decay);
-  tcase_add_test(tc, transpose_copies_a_block_at_its_offset);
+  tcase_add_test(tc, transpose_and_strided_copy_place_a_block_with_its_row_stride);
+  tcase_add_test(tc, layer_norm_and_its_jacobian_match_reference);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }
