@@ -74,7 +74,8 @@ static inline float8 load_a_partial(__global const float *arow, int cols) {
 
 /* The tile position and the product of A (m, k) and B (k, n) into the accumulators. Rows
  * past m read row m - 1 (valid memory) and are not stored, so the inner loop has no
- * branches. Range (ceil(n/32), ceil(m/8)). */
+ * branches. Range (ceil(m/8), ceil(n/32)): neighbouring work-items take the tiles down
+ * one column strip of B, which stays in the cache between them. */
 #define GEMM_NN_ACCUMULATE                                                                 \
   int j0 = get_global_id(1) * FM_GEMM_TILE_N, i0 = get_global_id(0) * FM_GEMM_TILE_M;                \
   if (j0 >= n || i0 >= m) return;                                                          \

@@ -139,22 +139,21 @@ __kernel void fm_tangent_times(__global float *tg, __global const float *d, uint
   for (uint j = 0; j < k; j++) tg[((size_t)j * n + i) * width + c] *= di;
 }
 
-/* Layer normalisation of a residual model's stream, one work-group a row: with has_prev,
- * s (rows, width) += prev first (the block's skip connection), then y = (s - mean(s)) r
- * with r = 1 / sqrt(var(s) + 1e-5) (PyTorch's LayerNorm, without its affine parameters:
- * the linear layer that reads y absorbs them), and r kept for the backward pass. Mean,
- * then variance about it, for accuracy. Range (rows FM_REDUCE_WG). */
-__kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
+/* Layer normalisation of a residual model's stream, FM_COLS_X work-items a row and
+ * FM_COLS_Y rows a work-group: with has_prev, s (n, width) += prev first (the block's skip
+ * connection), then y = (s - mean(s)) r with r = 1 / sqrt(var(s) + 1e-5) (PyTorch's
+ * LayerNorm, without its affine parameters: the linear layer that reads y absorbs them),
+ * and r kept for the backward pass. Mean, then variance about it, for accuracy. Range
+ * (FM_COLS_X, n rounded up to FM_COLS_Y). */
+__kernel __attribute__((reqd_work_group_size(FM_COLS_X, FM_COLS_Y, 1)))
 void fm_norm(__global float *s, __global const float *prev, int has_prev, __global float *y,
-             __global float *rstd, uint width) {
+             __global float *rstd, uint n, uint width) {
   __local float part[FM_REDUCE_WG];
-  size_t row = get_group_id(0);
-  uint lid = get_local_id(0);
-  s += row * width;
-  y += row * width;
-  prev += has_prev ? row * width : 0;
+  uint lx = get_local_id(0), row = get_global_id(1), live = row < n;
+  size_t at = (size_t)(live ? row : 0) * width;
+  s += at, y += at, prev += has_prev ? at : 0;
   float sum = 0.0f;
-  for (uint c = lid; c < width; c += FM_REDUCE_WG) {
+  for (uint c = lx; live && c < width; c += FM_COLS_X) {
     float v = s[c];
     if (has_prev) {
       v += prev[c];
@@ -162,39 +161,36 @@ void fm_norm(__global float *s, __global const float *prev, int has_prev, __glob
     }
     sum += v;
   }
-  float mean = fm_group_sum(part, sum) / (float)width, sq = 0.0f;
-  for (uint c = lid; c < width; c += FM_REDUCE_WG) {
+  float mean = fm_group_row_sum(part, sum) / (float)width, sq = 0.0f;
+  for (uint c = lx; live && c < width; c += FM_COLS_X) {
     float e = s[c] - mean;
     sq += e * e;
   }
-  float r = rsqrt(fm_group_sum(part, sq) / (float)width + 1e-5f);
-  for (uint c = lid; c < width; c += FM_REDUCE_WG) y[c] = (s[c] - mean) * r;
-  if (lid == 0) rstd[row] = r;
+  float r = rsqrt(fm_group_row_sum(part, sq) / (float)width + 1e-5f);
+  for (uint c = lx; live && c < width; c += FM_COLS_X) y[c] = (s[c] - mean) * r;
+  if (live && lx == 0) rstd[row] = r;
 }
 
-/* Through the normalisation, one work-group a row: out = r (g - mean(g) - y mean(g y)),
- * added to out with accumulate (the stream's gradient gathers every block's). The
- * Jacobian r (I - 1 1^T / width - y y^T / width) is symmetric, so this is both the
- * gradient at s from the gradient g at y and the tangent at y from the tangent g at s.
- * Row i of g uses row i % period of y and r (a JVP's blocks of period rows). Range (rows
- * FM_REDUCE_WG). */
-__kernel __attribute__((reqd_work_group_size(FM_REDUCE_WG, 1, 1)))
+/* Through the normalisation, laid out as fm_norm over rows rows: out = r (g - mean(g) -
+ * y mean(g y)), added to out with accumulate (the stream's gradient gathers every
+ * block's). The Jacobian r (I - 1 1^T / width - y y^T / width) is symmetric, so this is
+ * both the gradient at s from the gradient g at y and the tangent at y from the tangent g
+ * at s. Row i of g uses row i % period of y and r (a JVP's blocks of period rows). */
+__kernel __attribute__((reqd_work_group_size(FM_COLS_X, FM_COLS_Y, 1)))
 void fm_norm_back(__global const float *g, __global const float *y, __global const float *rstd,
-                  __global float *out, int accumulate, uint width, uint period) {
+                  __global float *out, int accumulate, uint rows, uint width, uint period) {
   __local float part[FM_REDUCE_WG];
-  size_t row = get_group_id(0), point = row % period;
-  uint lid = get_local_id(0);
-  g += row * width;
-  out += row * width;
-  y += point * width;
+  uint lx = get_local_id(0), row = get_global_id(1), live = row < rows;
+  size_t point = live ? row % period : 0, at = (size_t)(live ? row : 0) * width;
+  g += at, out += at, y += point * width;
   float sg = 0.0f, sgy = 0.0f;
-  for (uint c = lid; c < width; c += FM_REDUCE_WG) {
+  for (uint c = lx; live && c < width; c += FM_COLS_X) {
     sg += g[c];
     sgy += g[c] * y[c];
   }
-  float mg = fm_group_sum(part, sg) / (float)width;
-  float mgy = fm_group_sum(part, sgy) / (float)width, r = rstd[point];
-  for (uint c = lid; c < width; c += FM_REDUCE_WG) {
+  float mg = fm_group_row_sum(part, sg) / (float)width;
+  float mgy = fm_group_row_sum(part, sgy) / (float)width, r = rstd[point];
+  for (uint c = lx; live && c < width; c += FM_COLS_X) {
     float v = r * (g[c] - mg - y[c] * mgy);
     out[c] = accumulate ? out[c] + v : v;
   }

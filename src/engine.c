@@ -162,6 +162,12 @@ fm_status fm_engine_init_from(fm_engine *e, const char *path) {
                    "must match)", path);
       goto fail;
     }
+    if (ck.config.model.residual != fm_mlp_get_shape(m)->residual) {
+      st = fm_fail(FM_ERR_CONFIG, "%s: its model %s residual blocks and this one %s; "
+                   "model.residual must match", path, ck.config.model.residual ? "has" : "has no",
+                   fm_mlp_get_shape(m)->residual ? "has" : "has none");
+      goto fail;
+    }
     FM_TRY(fm_mlp_write_params(m, ck.ema ? ck.ema : ck.params));
   }
 fail:

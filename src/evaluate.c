@@ -277,53 +277,95 @@ static const char *class_name(const fm_config *cfg, int c, char *buf, size_t siz
 
 enum { IMAGE_COLS = 8, MAX_IMAGE_ROWS = 16, PATH_ROWS = 4 };
 
+/* Checks that output.image_shape holds dim pixels. */
+static fm_status check_image_shape(const fm_config *cfg, int dim) {
+  int h = cfg->output.image_shape[0], w = cfg->output.image_shape[1];
+  if (h * w != dim)
+    return fm_fail(FM_ERR_CONFIG, "config: output.image_shape: %d x %d is %d pixels, the data "
+                   "has %d values a point; set the images' shape, or [] for points", h, w,
+                   h * w, dim);
+  return FM_OK;
+}
+
+/* The grid of samples: a row per class (or rows of 8 samples), grey from lo to hi. */
+static fm_status sample_grid(const fm_config *cfg, const float *samples, const int *labels,
+                             int n, int dim, double lo, double hi, const char *title,
+                             fm_figure *fig) {
+  fm_status st = check_image_shape(cfg, dim);
+  if (st != FM_OK) return st;
+  int by_class = labels && cfg->model.classes > 0;
+  int rows = by_class ? cfg->model.classes : (n + IMAGE_COLS - 1) / IMAGE_COLS;
+  rows = rows > MAX_IMAGE_ROWS ? MAX_IMAGE_ROWS : rows;
+  size_t area = (size_t)dim, cells = (size_t)rows * IMAGE_COLS;
+  float *x = calloc(cells * area, sizeof *x);
+  unsigned char *present = calloc(cells, 1);
+  char names[MAX_IMAGE_ROWS][32];
+  const char *row_labels[MAX_IMAGE_ROWS];
+  if (!x || !present) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory for the image plots");
+    goto fail;
+  }
+  /* Each row's first samples: of its class, or the next eight. */
+  int filled[MAX_IMAGE_ROWS] = {0};
+  for (int i = 0; i < n; i++) {
+    int r = by_class ? labels[i] : i / IMAGE_COLS;
+    if (r < 0 || r >= rows || filled[r] == IMAGE_COLS) continue;
+    size_t k = (size_t)r * IMAGE_COLS + filled[r]++;
+    memcpy(x + k * area, samples + (size_t)i * area, area * sizeof *x);
+    present[k] = 1;
+  }
+  for (int r = 0; r < rows; r++) row_labels[r] = class_name(cfg, r, names[r], sizeof names[r]);
+  fm_plot_opts o = {.title = title};
+  fm_plot_image_grid g = {.x = x, .present = present, .rows = rows, .cols = IMAGE_COLS,
+                          .height = cfg->output.image_shape[0],
+                          .width = cfg->output.image_shape[1], .vmin = lo, .vmax = hi,
+                          .row_labels = by_class ? row_labels : NULL};
+  st = fm_plot_images(&o, &g, fig);
+fail:
+  free(x);
+  free(present);
+  return st;
+}
+
+fm_status fm_evaluate_sample_images(const fm_config *cfg, const float *x, const int *labels,
+                                    int n, int dim, const char *title, const char *path) {
+  fm_status st = FM_OK;
+  double lo = -1, hi = 1;
+  if (strcmp(cfg->data.name, FM_FASHION_MNIST) != 0 || cfg->data.path[0]) {
+    lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < (size_t)n * (size_t)dim; i++) lo = fmin(lo, x[i]), hi = fmax(hi, x[i]);
+    if (!(lo < hi)) lo = -1, hi = 1;
+  }
+  fm_figure fig;
+  FM_TRY(sample_grid(cfg, x, labels, n, dim, lo, hi, title, &fig));
+  st = fm_figure_write(&fig, path, cfg->output.plot_format);
+  fm_figure_free(&fig);
+fail:
+  return st;
+}
+
 /* samples.png and trajectories.png as images: a row per class (or rows of 8 samples), and
  * the first samples from noise to the end, the held-out data's range from black to white. */
 static fm_status plot_images(const fm_eval_inputs *in, const char *dir) {
   const fm_config *cfg = in->cfg;
   int h = cfg->output.image_shape[0], w = cfg->output.image_shape[1], dim = in->test->dim;
-  if (h * w != dim)
-    return fm_fail(FM_ERR_CONFIG, "config: output.image_shape: %d x %d is %d pixels, the data "
-                   "has %d values a point; set the images' shape, or [] for points", h, w,
-                   h * w, dim);
   fm_status st = FM_OK;
   double lo = INFINITY, hi = -INFINITY;
   for (size_t i = 0; i < (size_t)in->test->n * dim; i++)
     lo = fmin(lo, in->test->x[i]), hi = fmax(hi, in->test->x[i]);
   if (!(lo < hi)) lo = -1, hi = 1;
   int by_class = in->sample_labels && cfg->model.classes > 0;
-  int rows = by_class ? cfg->model.classes : (in->n_samples + IMAGE_COLS - 1) / IMAGE_COLS;
-  rows = rows > MAX_IMAGE_ROWS ? MAX_IMAGE_ROWS : rows;
-  /* Room for the samples' rows and for the trajectories' (PATH_ROWS x IMAGE_COLS). */
-  size_t area = (size_t)dim, cells = (size_t)(rows > PATH_ROWS ? rows : PATH_ROWS) * IMAGE_COLS;
-  float *x = calloc(cells * area, sizeof *x);
-  unsigned char *present = calloc(cells, 1);
-  char names[MAX_IMAGE_ROWS][32], times[IMAGE_COLS][16];
-  const char *row_labels[MAX_IMAGE_ROWS], *col_labels[IMAGE_COLS];
-  if (!x || !present) {
-    st = fm_fail(FM_ERR_NOMEM, "out of host memory for the image plots");
-    goto done;
-  }
-  /* Each row's first samples: of its class, or the next eight. */
-  int filled[MAX_IMAGE_ROWS] = {0};
-  for (int i = 0; i < in->n_samples; i++) {
-    int r = by_class ? in->sample_labels[i] : i / IMAGE_COLS;
-    if (r < 0 || r >= rows || filled[r] == IMAGE_COLS) continue;
-    size_t k = (size_t)r * IMAGE_COLS + filled[r]++;
-    memcpy(x + k * area, in->samples + (size_t)i * area, area * sizeof *x);
-    present[k] = 1;
-  }
-  for (int r = 0; r < rows; r++) row_labels[r] = class_name(cfg, r, names[r], sizeof names[r]);
-  fm_plot_opts o = {.title = by_class ? "Samples, a row per class" : "Samples"};
-  fm_plot_image_grid g = {.x = x, .present = present, .rows = rows, .cols = IMAGE_COLS,
-                          .height = h, .width = w, .vmin = lo, .vmax = hi,
-                          .row_labels = by_class ? row_labels : NULL};
   fm_figure fig;
-  if ((st = fm_plot_images(&o, &g, &fig)) != FM_OK ||
-      (st = save(in, &fig, dir, "samples")) != FM_OK)
-    goto done;
-  if (!in->trajectory || in->n_times < 2) goto done;
+  FM_TRY(sample_grid(cfg, in->samples, in->sample_labels, in->n_samples, dim, lo, hi,
+                     by_class ? "Samples, a row per class" : "Samples", &fig));
+  FM_TRY(save(in, &fig, dir, "samples"));
+  if (!in->trajectory || in->n_times < 2) return FM_OK;
   /* The first few samples at eight times from t = 0 to 1. */
+  size_t area = (size_t)dim;
+  float *x = calloc((size_t)PATH_ROWS * IMAGE_COLS * area, sizeof *x);
+  if (!x) return fm_fail(FM_ERR_NOMEM, "out of host memory for the image plots");
+  char names[PATH_ROWS][32], times[IMAGE_COLS][16];
+  const char *row_labels[PATH_ROWS], *col_labels[IMAGE_COLS];
   int paths = in->n_samples < PATH_ROWS ? in->n_samples : PATH_ROWS;
   int cols = in->n_times < IMAGE_COLS ? in->n_times : IMAGE_COLS;
   for (int c = 0; c < cols; c++) {
@@ -343,9 +385,8 @@ static fm_status plot_images(const fm_eval_inputs *in, const char *dir) {
                            .vmin = lo, .vmax = hi, .row_labels = by_class ? row_labels : NULL,
                            .col_labels = col_labels};
   if ((st = fm_plot_images(&t, &tg, &fig)) == FM_OK) st = save(in, &fig, dir, "trajectories");
-done:
   free(x);
-  free(present);
+fail:
   return st;
 }
 

@@ -271,10 +271,13 @@ fail:
   return st;
 }
 
-/* A launch of one work-group of FM_REDUCE_WG items a row. */
+/* A launch of FM_COLS_X work-items a row, FM_COLS_Y rows a work-group. */
 static fm_status launch_per_row(fm_device *dev, cl_kernel k, size_t rows) {
-  size_t local = fm_device_reduce_wg(dev), global = rows * local;
-  return fm_device_launch(dev, k, 1, &global, &local);
+  size_t local[2], global[2];
+  cols_local(dev, local);
+  global[0] = local[0];
+  global[1] = (rows + local[1] - 1) / local[1] * local[1];
+  return fm_device_launch(dev, k, 2, global, local);
 }
 
 fm_status fm_layer_norm(fm_device *dev, cl_mem s, cl_mem prev, cl_mem y, cl_mem rstd, int n,
@@ -283,9 +286,9 @@ fm_status fm_layer_norm(fm_device *dev, cl_mem s, cl_mem prev, cl_mem y, cl_mem 
   cl_kernel k = NULL;
   cl_int has_prev = prev != NULL;
   cl_mem prev_arg = prev ? prev : s; /* any valid buffer when unused */
-  cl_uint uw = (cl_uint)width;
+  cl_uint un = (cl_uint)n, uw = (cl_uint)width;
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_norm", &k));
-  ARGS(k, A(s), A(prev_arg), A(has_prev), A(y), A(rstd), A(uw));
+  ARGS(k, A(s), A(prev_arg), A(has_prev), A(y), A(rstd), A(un), A(uw));
   FM_TRY(launch_per_row(dev, k, (size_t)n));
 fail:
   return st;
@@ -296,9 +299,9 @@ fm_status fm_layer_norm_back(fm_device *dev, cl_mem g, cl_mem y, cl_mem rstd, cl
   fm_status st = FM_OK;
   cl_kernel k = NULL;
   cl_int acc = accumulate != 0;
-  cl_uint uw = (cl_uint)width, up = (cl_uint)period;
+  cl_uint ur = (cl_uint)rows, uw = (cl_uint)width, up = (cl_uint)period;
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_norm_back", &k));
-  ARGS(k, A(g), A(y), A(rstd), A(out), A(acc), A(uw), A(up));
+  ARGS(k, A(g), A(y), A(rstd), A(out), A(acc), A(ur), A(uw), A(up));
   FM_TRY(launch_per_row(dev, k, rows));
 fail:
   return st;

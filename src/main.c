@@ -257,7 +257,9 @@ static const char usage_sample[] =
     "every that many steps to FILE-trajectory.csv and prints the paths' straightness S: 0 for\n"
     "straight paths, exact with euler and 1). Writes FILE.csv (an existing one only with --overwrite), or\n"
     "samples-<solver><steps>-n<n>.csv next to the model (or in output.dir), adding -2, -3,\n"
-    "... rather than replacing an earlier file.\n"
+    "... rather than replacing an earlier file. A model of images (output.image_shape) also\n"
+    "gets FILE.png, its samples a row per class (output.plot_format: .svg or .pdf;\n"
+    "output.plots=false: none).\n"
     "example: fmcl sample --checkpoint runs/8gaussians/model.fmck --set sample.n=10000\n";
 
 static const char usage_reflow[] =

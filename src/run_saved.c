@@ -24,7 +24,8 @@
 static const char *const sample_keys[] = {
     "sample.solver", "sample.steps",    "sample.n",     "sample.batch", "sample.rtol",
     "sample.atol",   "sample.guidance", "sample.class", "sample.times", "sample.time_shift",
-    "sample.save_every", "seed",        "output.dir",   "device.",      NULL};
+    "sample.save_every", "seed",        "output.dir",   "output.plots", "output.plot_format",
+    "device.",           NULL};
 static const char *const likelihood_keys[] = {
     "eval.solver", "eval.probes",  "eval.rtol", "eval.atol",         "eval.divergence",
     "eval.steps",  "eval.n",       "seed",      "data.label_column", "data.key", "sample.batch",
@@ -59,6 +60,30 @@ static fm_status checkpoint_config(const fm_checkpoint *ck, const char *command,
     cfg->sample.n_times = 0, cfg->sample.time_shift = 1.0;
   if (st == FM_OK) st = fm_config_validate(cfg);
   if (st != FM_OK) fm_fail_context(st, "%s: ", command);
+  return st;
+}
+
+/* Image samples also as a picture: X.png (X.svg, X.pdf: output.plot_format) next to X.csv,
+ * under the same rule for an existing file; its path is settled before sampling. */
+static fm_status image_file(const fm_config *cfg, const char *csv_path,
+                            const fm_run_options *opt, char *path, size_t size) {
+  char want[1300];
+  size_t len = strlen(csv_path);
+  int csv = len > 4 && strcmp(csv_path + len - 4, ".csv") == 0;
+  snprintf(want, sizeof want, "%.*s.%s", (int)(csv ? len - 4 : len), csv_path,
+           fm_plot_format_names[cfg->output.plot_format]);
+  return fm_output_file(want, 1, opt->overwrite, "--out", path, size);
+}
+
+static fm_status write_images(const fm_config *cfg, const fm_samples *smp, const char *path,
+                              const fm_run_options *opt) {
+  char title[128];
+  if (cfg->model.classes > 0 && smp->labels)
+    snprintf(title, sizeof title, "Samples at guidance %g, a row per class", cfg->sample.guidance);
+  else
+    snprintf(title, sizeof title, "Samples");
+  fm_status st = fm_evaluate_sample_images(cfg, smp->x, smp->labels, smp->n, smp->dim, title, path);
+  if (st == FM_OK) fm_report(opt->report, FM_REPORT_INFO, "images: %s", path);
   return st;
 }
 
@@ -109,6 +134,9 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
     snprintf(want, sizeof want, "%.*s-trajectory.csv", (int)(csv ? len - 4 : len), path);
     FM_TRY(fm_output_file(want, 1, opt->overwrite, "--out", traj_path, sizeof traj_path));
   }
+  char image_path[1300] = "";
+  if (cfg.output.n_image_shape == 2 && cfg.output.plots)
+    FM_TRY(image_file(&cfg, path, opt, image_path, sizeof image_path));
   fm_engine_options eo = {.profiling = opt->profile, .report = opt->report};
   FM_TRY(fm_engine_open(&cfg, &eo, &engine));
   int rows = cfg.sample.n < cfg.sample.batch ? cfg.sample.n : cfg.sample.batch;
@@ -125,6 +153,7 @@ fm_status fm_run_sample(const char *checkpoint, const char *const *overrides, in
   FM_TRY(fm_sample_draw(fm_engine_model(engine), &sp, ck.mean, ck.std, &smp));
   double build = fm_device_build_seconds(fm_engine_device(engine)) - build0;
   FM_TRY(fm_rundir_write_samples(path, &smp, (const char *const *)ck.columns));
+  if (image_path[0]) FM_TRY(write_images(&cfg, &smp, image_path, opt));
   if (trajectory) {
     FM_TRY(fm_rundir_write_trajectories(traj_path, &smp, (const char *const *)ck.columns));
     double s = fm_samples_straightness(&smp);

@@ -69,4 +69,10 @@ fm_status fm_evaluate_log_likelihood(const fm_eval_inputs *in, const float *x, c
  * noise to sample. A plot left out is reported with why. */
 fm_status fm_evaluate_plots(const fm_eval_inputs *in, const char *dir);
 
+/* The picture of image samples (cfg's output.image_shape) as samples.png draws them: n
+ * samples x (n, dim), a row per class with labels (else rows of 8), grey from -1 to 1 for
+ * Fashion-MNIST or over the samples' own range; written to path in output.plot_format. */
+fm_status fm_evaluate_sample_images(const fm_config *cfg, const float *x, const int *labels,
+                                    int n, int dim, const char *title, const char *path);
+
 #endif

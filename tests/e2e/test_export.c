@@ -141,6 +141,16 @@ START_TEST(export_writes_the_weights_as_safetensors) {
   ck_exit(fmcl(args, &out), 1, out);
   ck_assert_msg(strstr(out, "model.init_from") && strstr(out, "shape"), "%s", out);
   free(out);
+  /* The same widths wired as residual blocks are another model. */
+  snprintf(args, sizeof args, "train --set output.dir=plain3 %s --set model.hidden=[16,12,16]",
+           same);
+  ck_exit(fmcl(args, &out), 0, out);
+  free(out);
+  snprintf(args, sizeof args, "train --set output.dir=blocks --set model.init_from=plain3/model.fmck "
+           "%s --set model.hidden=[16,12,16] --set model.residual=true", same);
+  ck_exit(fmcl(args, &out), 2, out);
+  ck_assert_msg(strstr(out, "model.residual must match"), "%s", out);
+  free(out);
   /* fmcl sample draws the same points from the exported EMA weights as from the run. */
   ck_exit(fmcl("export --checkpoint m/model.fmck --out ema.safetensors --quiet", &out), 0, out);
   free(out);

@@ -101,6 +101,18 @@ START_TEST(an_image_run_draws_images_and_dequantizes_the_held_out_pixels) {
   text = test_read_file(path);
   ck_assert_msg(strstr(text, "\"image_shape\":\t[28, 28]"), "%s", text);
   free(text);
+  /* fmcl sample of an image model draws its samples too, next to the CSV; a row per class. */
+  ck_exit(fmcl("sample --checkpoint fashion/model.fmck --set sample.guidance=4 "
+               "--set sample.n=30 --out fashion/g4.csv", &out), 0, out);
+  ck_assert_msg(strstr(out, "images: fashion/g4.png"), "%s", out);
+  free(out);
+  png_size("fashion/g4.png", &w, &h);
+  ck_assert_msg(h > 10 * 60 && h < 10 * 60 + 60 && w > 8 * 60, "g4.png is %d x %d", w, h);
+  ck_exit(fmcl("sample --checkpoint fashion/model.fmck --set sample.n=30 --out fashion/g1.csv "
+               "--set output.plots=false", &out), 0, out);
+  free(out);
+  snprintf(path, sizeof path, "%s/fashion/g1.png", work);
+  ck_assert_msg(access(path, F_OK) != 0, "output.plots=false still drew g1.png");
   /* Unconditional, 9 samples: rows of 8 (two), and still 4 paths of 8 times. */
   snprintf(args, sizeof args, "%s --set output.dir=plain --set model.classes=0 "
            "--set train.label_dropout=0 --set sample.n=9 --set eval.likelihood=false", quick);

@@ -373,17 +373,18 @@ START_TEST(transpose_and_strided_copy_place_a_block_with_its_row_stride) {
 }
 END_TEST
 
-/* A launch of one FM_REDUCE_WG work-group a row. */
+/* A launch of 16 work-items a row, the rest of FM_REDUCE_WG rows a work-group. */
 static void launch_per_row(cl_kernel k, size_t rows) {
-  size_t local = fm_device_reduce_wg(test_device()), global = rows * local;
-  ck_fm(fm_device_launch(test_device(), k, 1, &global, &local));
+  size_t wg = fm_device_reduce_wg(test_device()), lx = wg < 16 ? wg : 16, ly = wg / lx;
+  size_t global[2] = {lx, (rows + ly - 1) / ly * ly}, local[2] = {lx, ly};
+  ck_fm(fm_device_launch(test_device(), k, 2, global, local));
 }
 
 /* The layer normalisation of a residual stream against double precision: the skip added,
  * the rows normalised, and the Jacobian-vector product of fm_norm_back over two blocks of
  * rows (period) added onto what out held. */
 START_TEST(layer_norm_and_its_jacobian_match_reference) {
-  enum { N = 13, W = 150, K = 2 }; /* W: more than one pass of a work-group of 64 */
+  enum { N = 13, W = 150, K = 2 }; /* N: a part of a work-group's rows; W: not a multiple of 16 */
   static float s[N * W], prev[N * W], g[K * N * W], out0[K * N * W];
   test_fill_uniform(s, N * W, 31, -2, 3);
   test_fill_uniform(prev, N * W, 32, -1, 1);
@@ -393,13 +394,13 @@ START_TEST(layer_norm_and_its_jacobian_match_reference) {
   cl_mem dr = test_zeros(N), dg = test_upload(g, K * N * W), dout = test_upload(out0, K * N * W);
   cl_kernel k = kernel("mlp", "fm_norm");
   cl_int has_prev = 1, acc = 1;
-  cl_uint width = W, period = N;
-  ARG(k, 0, ds); ARG(k, 1, dp); ARG(k, 2, has_prev); ARG(k, 3, dy); ARG(k, 4, dr);
-  ARG(k, 5, width);
+  cl_uint width = W, period = N, n = N, rows = K * N;
+  ARG(k, 0, ds); ARG(k, 1, dp); ARG(k, 2, has_prev); ARG(k, 3, dy); ARG(k, 4, dr); ARG(k, 5, n);
+  ARG(k, 6, width);
   launch_per_row(k, N);
   k = kernel("mlp", "fm_norm_back");
-  ARG(k, 0, dg); ARG(k, 1, dy); ARG(k, 2, dr); ARG(k, 3, dout); ARG(k, 4, acc); ARG(k, 5, width);
-  ARG(k, 6, period);
+  ARG(k, 0, dg); ARG(k, 1, dy); ARG(k, 2, dr); ARG(k, 3, dout); ARG(k, 4, acc); ARG(k, 5, rows);
+  ARG(k, 6, width); ARG(k, 7, period);
   launch_per_row(k, K * N);
   float *got_s = test_download(ds, N * W), *got_y = test_download(dy, N * W);
   float *got_out = test_download(dout, K * N * W);
