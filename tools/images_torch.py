@@ -185,7 +185,7 @@ def torch_worker(spec_path, out_path):
     ema = [q.detach().clone() for q in model.parameters()]
     decay, sigma_min, batch = tr["ema"], cfg["path"]["sigma_min"], tr["batch"]
 
-    def step(t):
+    def step(index):
         rows = torch.randint(0, data.shape[0], (batch,), generator=generator)
         x1, c = data[rows], labels[rows].clone()
         c[torch.rand(batch, generator=generator) < tr["label_dropout"]] = -1
@@ -198,19 +198,19 @@ def torch_worker(spec_path, out_path):
         loss.backward()
         optimizer.step()
         if decay > 0:
-            d = min(decay, (1 + t) / (10 + t))
+            d = min(decay, (1 + index) / (10 + index))
             with torch.no_grad():
                 for e, q in zip(ema, model.parameters()):
                     e.mul_(d).add_(q, alpha=1 - d)
         return loss.detach()
 
     steps, warmup = tr["steps"], min(spec["warmup"], tr["steps"] - 1)
-    losses = [step(t) for t in range(warmup)]
+    losses = [step(i) for i in range(warmup)]
     wall, cpu = time.perf_counter(), time.process_time()
-    for t in range(warmup, steps):
-        losses.append(step(t))
-        if (t + 1) % 500 == 0:
-            print(f"torch: step {t + 1}/{steps}", file=sys.stderr, flush=True)
+    for i in range(warmup, steps):
+        losses.append(step(i))
+        if (i + 1) % 500 == 0:
+            print(f"torch: step {i + 1}/{steps}", file=sys.stderr, flush=True)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     final_loss = float(torch.stack(losses).mean())
 
