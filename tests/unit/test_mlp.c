@@ -43,9 +43,10 @@ static void reference_residual(const fm_mlp *m, const double *flat, const double
   }
 }
 
-/* v(x, t) for one row in double, from the flat parameters. */
+/* v(x, t, label) for one row in double, from the flat parameters (label -1: the null
+ * class, whose one-hot is all zero). */
 static void reference_forward_d(const fm_mlp *m, const double *flat, const double *x, double t,
-                                double *out) {
+                                int label, double *out) {
   const fm_mlp_shape *s = fm_mlp_get_shape(m);
   double a[300], b[300]; /* activations of the current and the next layer */
   int w = 0;
@@ -55,6 +56,7 @@ static void reference_forward_d(const fm_mlp *m, const double *flat, const doubl
     a[w++] = sin(2 * 3.14159265358979 * k * t);
     a[w++] = cos(2 * 3.14159265358979 * k * t);
   }
+  for (int c = 0; c < s->classes; c++) a[w++] = c == label;
   int L = fm_mlp_layers(m);
   if (s->residual) {
     reference_residual(m, flat, a, out);
@@ -74,17 +76,33 @@ static void reference_forward_d(const fm_mlp *m, const double *flat, const doubl
 }
 
 static void reference_forward(const fm_mlp *m, const double *flat, const float *x, float t,
-                              double *out) {
+                              int label, double *out) {
   double xd[DIM];
   for (int d = 0; d < DIM; d++) xd[d] = x[d];
-  reference_forward_d(m, flat, xd, t, out);
+  reference_forward_d(m, flat, xd, t, label, out);
+}
+
+/* Row i's class in the tests of a class-conditional model: -1 (the null class) to 3. */
+static int row_label(const fm_mlp *m, int i) {
+  return fm_mlp_get_shape(m)->classes ? i % 5 - 1 : -1;
+}
+
+/* The rows' classes on the device for a class-conditional model, else NULL. */
+static cl_mem row_labels(const fm_mlp *m) {
+  if (!fm_mlp_get_shape(m)->classes) return NULL;
+  int labels[N];
+  for (int i = 0; i < N; i++) labels[i] = row_label(m, i);
+  cl_mem d = NULL;
+  ck_fm(fm_device_alloc(test_device(), sizeof labels, "test labels", &d));
+  ck_fm(fm_device_write(test_device(), d, 0, sizeof labels, labels));
+  return d;
 }
 
 static double reference_loss(const fm_mlp *m, const double *flat, const float *x, const float *t,
                              const float *u) {
   double loss = 0, v[DIM];
   for (int i = 0; i < N; i++) {
-    reference_forward(m, flat, x + i * DIM, t[i], v);
+    reference_forward(m, flat, x + i * DIM, t[i], row_label(m, i), v);
     for (int d = 0; d < DIM; d++) loss += (v[d] - u[i * DIM + d]) * (v[d] - u[i * DIM + d]);
   }
   return loss / N;
@@ -96,8 +114,9 @@ static double reference_loss(const fm_mlp *m, const double *flat, const float *x
 static fm_gemm_provider provider;
 static const fm_gemm_provider providers[] = {FM_GEMM_CLBLAST, FM_GEMM_FMCL, FM_GEMM_FMCL_GPU};
 
-/* The model of the loop tests: index 0 to 2 an MLP, 3 to 5 a residual model of two blocks,
- * each by the providers in turn. */
+/* The model of the loop tests: index 0 to 2 an MLP, 3 to 5 a residual model of two blocks
+ * conditional on 4 classes (the classes' columns of the first layer are its learned class
+ * embedding), each by the providers in turn. */
 static int residual;
 static void choose_model(int i) {
   provider = providers[i % 3];
@@ -108,7 +127,8 @@ static fm_mlp *make_mlp(fm_activation a, int time_features) {
   /* Widths that leave partial tiles, and one (40) that fills a 32-wide tile and more. */
   fm_mlp_shape shape = {.dim = DIM, .time_features = time_features, .n_hidden = 3, .hidden = {13, 40, 7}, .activation = a};
   fm_mlp_shape blocks = {.dim = DIM, .time_features = time_features, .n_hidden = 5,
-                         .hidden = {24, 40, 24, 7, 24}, .activation = a, .residual = 1};
+                         .hidden = {24, 40, 24, 7, 24}, .activation = a, .classes = 4,
+                         .residual = 1};
   if (residual) shape = blocks;
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
@@ -135,19 +155,21 @@ START_TEST(forward_matches_reference_for_every_activation) {
     test_fill_uniform(x, N * DIM, 1, -2, 2);
     test_fill_uniform(t, N, 2, 0, 1);
     cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), out = test_zeros(N * DIM);
-    ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, out));
+    cl_mem labels = row_labels(m);
+    ck_fm(fm_mlp_forward(m, dx, dt, labels, N, out));
     float *got = test_download(out, N * DIM);
     double *flat = params_double(m), want[N * DIM];
-    for (int i = 0; i < N; i++) reference_forward(m, flat, x + i * DIM, t[i], want + i * DIM);
+    for (int i = 0; i < N; i++)
+      reference_forward(m, flat, x + i * DIM, t[i], row_label(m, i), want + i * DIM);
     ck_assert_uint_eq(test_mismatches(fm_activation_name((fm_activation)a), got, want, N * DIM, 1e-5, 1e-4), 0);
     /* Sampling's forward pass, which keeps no derivatives, gives the same output. */
     ck_fm(fm_device_fill(test_device(), out, 0, N * DIM, 0.0f));
-    ck_fm(fm_mlp_evaluate(m, dx, dt, NULL, N, out));
+    ck_fm(fm_mlp_evaluate(m, dx, dt, labels, N, out));
     float *evaluated = test_download(out, N * DIM);
     ck_assert_int_eq(memcmp(evaluated, got, sizeof(float) * N * DIM), 0);
     free(got), free(flat), free(evaluated);
     fm_device_release(test_device(), dx), fm_device_release(test_device(), dt);
-    fm_device_release(test_device(), out);
+    fm_device_release(test_device(), out), fm_device_release(test_device(), labels);
     fm_mlp_destroy(m);
   }
 }
@@ -158,14 +180,14 @@ END_TEST
 static float *loss_gradients(fm_mlp *m, const float *x, const float *t, const float *u) {
   cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), du = test_upload(u, N * DIM);
   cl_mem v = test_zeros(N * DIM), dv = test_zeros(N * DIM), rows = test_zeros(FM_LOSS_SCRATCH);
-  cl_mem acc = test_zeros(4);
-  ck_fm(fm_mlp_forward(m, dx, dt, NULL, N, v));
+  cl_mem acc = test_zeros(4), labels = row_labels(m);
+  ck_fm(fm_mlp_forward(m, dx, dt, labels, N, v));
   ck_fm(fm_loss_cfm(test_device(), v, du, dv, N, DIM, N, rows, acc, 1));
   fm_device_release(test_device(), acc);
   ck_fm(fm_mlp_backward(m, dv, N));
   float *grad = test_download(fm_mlp_grads(m), fm_mlp_flat_size(m));
-  cl_mem bufs[] = {dx, dt, du, v, dv, rows};
-  for (int i = 0; i < 6; i++) fm_device_release(test_device(), bufs[i]);
+  cl_mem bufs[] = {dx, dt, du, v, dv, rows, labels};
+  for (int i = 0; i < 7; i++) fm_device_release(test_device(), bufs[i]);
   return grad;
 }
 
@@ -366,7 +388,8 @@ START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
     test_fill_uniform(tg, K * N * DIM, 8, -1, 1);
     cl_mem dx = test_upload(x, N * DIM), dt = test_upload(t, N), dtg = test_upload(tg, K * N * DIM);
     cl_mem out = test_zeros(N * DIM), out_tg = test_zeros(K * N * DIM);
-    ck_fm(fm_mlp_jvp(m, dx, dt, NULL, N, out, dtg, K, out_tg));
+    cl_mem labels = row_labels(m);
+    ck_fm(fm_mlp_jvp(m, dx, dt, labels, N, out, dtg, K, out_tg));
     float *got = test_download(out_tg, K * N * DIM);
     double *flat = params_double(m), want[K * N * DIM];
     for (int j = 0; j < K; j++)
@@ -376,18 +399,19 @@ START_TEST(jvp_matches_finite_differences_of_the_forward_pass) {
         /* The central difference of the double-precision forward pass along dir. */
         for (int d = 0; d < DIM; d++)
           xp[d] = x[i * DIM + d] + h * dir[d], xm[d] = x[i * DIM + d] - h * dir[d];
-        reference_forward_d(m, flat, xp, t[i], vp);
-        reference_forward_d(m, flat, xm, t[i], vm);
+        reference_forward_d(m, flat, xp, t[i], row_label(m, i), vp);
+        reference_forward_d(m, flat, xm, t[i], row_label(m, i), vm);
         for (int d = 0; d < DIM; d++) want[(j * N + i) * DIM + d] = (vp[d] - vm[d]) / (2 * h);
       }
     ck_assert_uint_eq(test_mismatches("jvp", got, want, K * N * DIM, 1e-4, 1e-3), 0);
     float *v = test_download(out, N * DIM);
     double want_v[N * DIM];
-    for (int i = 0; i < N; i++) reference_forward(m, flat, x + i * DIM, t[i], want_v + i * DIM);
+    for (int i = 0; i < N; i++)
+      reference_forward(m, flat, x + i * DIM, t[i], row_label(m, i), want_v + i * DIM);
     ck_assert_uint_eq(test_mismatches("jvp value", v, want_v, N * DIM, 1e-5, 1e-4), 0);
     free(got), free(flat), free(v);
-    cl_mem bufs[] = {dx, dt, dtg, out, out_tg};
-    for (int b = 0; b < 5; b++) fm_device_release(test_device(), bufs[b]);
+    cl_mem bufs[] = {dx, dt, dtg, out, out_tg, labels};
+    for (int b = 0; b < 6; b++) fm_device_release(test_device(), bufs[b]);
     fm_mlp_destroy(m);
   }
 }
