@@ -45,12 +45,10 @@ fm_status fm_auction_create(fm_device *dev, int n_max, int round_limit, int work
    * moons points, 256 items: 32 ms). */
   /* One work-group must hold the whole solve: the kernel's own limit (registers) may be
    * below the device's. */
-  size_t limit = 0;
-  FM_CL(clGetKernelWorkGroupInfo(a->k_solve, fm_device_get_info(dev)->id,
-                                 CL_KERNEL_WORK_GROUP_SIZE, sizeof limit, &limit, NULL));
-  if (limit > fm_device_max_work_group(dev)) limit = fm_device_max_work_group(dev);
-  a->wg = fm_device_get_info(dev)->is_gpu ? fm_device_reduce_wg(dev) : 1;
-  while (a->wg > limit && a->wg > 1) a->wg /= 2;
+  size_t limit = fm_device_kernel_limits(dev, a->k_solve)->max_items;
+  a->wg = 1;
+  if (fm_device_get_info(dev)->is_gpu)
+    while (a->wg * 2 <= limit && a->wg * 2 <= FM_REDUCE_WG_MAX) a->wg *= 2;
   if (work_group > 0) {
     if ((work_group & (work_group - 1)) != 0 || (size_t)work_group > limit) {
       st = fm_fail(FM_ERR_INVALID, "auction: a work-group of %d items; a power of two up to %zu",
@@ -110,7 +108,6 @@ fm_status fm_auction_pair(fm_auction *a, cl_mem x1, cl_mem x0, int n, int dim, u
   FM_CL(FM_ARG(k, i++, d));
   FM_CL(FM_ARG(k, i++, a->cost));
   size_t local[2] = {16, 16}, global[2] = {(size_t)n, (size_t)n};
-  if (fm_device_max_work_group(a->dev) < 256) local[1] = 1;
   FM_TRY(fm_device_launch(a->dev, k, 2, global, local));
   return fm_auction_solve(a, a->cost, n, step, perm);
 fail:

@@ -83,9 +83,9 @@ void fm_engine_destroy(fm_engine *e) {
 }
 
 /* The model's providers: device.gemm, or per shape the tuning's when it is auto. */
-static void set_providers(fm_engine *e) {
-  fm_mlp_set_gemm(e->mlp, e->gemm);
+static fm_status set_providers(fm_engine *e) {
   fm_mlp_set_tuning(e->mlp, &e->tuning);
+  return fm_mlp_set_gemm(e->mlp, e->gemm);
 }
 
 fm_status fm_engine_new_model(fm_engine *e, const fm_config *cfg, int dim, int capacity) {
@@ -93,7 +93,7 @@ fm_status fm_engine_new_model(fm_engine *e, const fm_config *cfg, int dim, int c
   FM_ASSERT(!e->mlp);
   fm_mlp_shape shape = fm_recipe_mlp_shape(cfg, dim);
   FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &e->mlp));
-  set_providers(e);
+  FM_TRY(set_providers(e));
   FM_TRY(fm_mlp_init(e->mlp, cfg->seed));
 fail:
   return st;
@@ -105,8 +105,8 @@ fm_status fm_engine_open_saved_model(fm_engine *e, const fm_checkpoint *ck, int 
   fm_mlp *mlp = NULL;
   fm_mlp_shape shape = fm_recipe_mlp_shape(&ck->config, ck->dim);
   FM_TRY(fm_mlp_create(e->dev, &shape, capacity, &mlp));
-  fm_mlp_set_gemm(mlp, e->gemm);
   fm_mlp_set_tuning(mlp, &e->tuning);
+  FM_TRY(fm_mlp_set_gemm(mlp, e->gemm));
   int ok = fm_mlp_flat_size(mlp) == ck->flat_size && fm_mlp_layers(mlp) == ck->n_layers;
   for (int l = 0; ok && l < ck->n_layers; l++)
     ok = fm_mlp_layer_in(mlp, l) == ck->layer_in[l] && fm_mlp_layer_out(mlp, l) == ck->layer_out[l];

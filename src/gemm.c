@@ -41,14 +41,14 @@ fm_gemm_provider fm_gemm_resolve(const fm_device *dev, fm_gemm_provider provider
 }
 
 fm_gemm_impl fm_gemm_choose(const fm_gemm_tuning *t, const fm_device *dev,
-                            fm_gemm_provider provider, fm_gemm_op op, size_t m, size_t n,
-                            size_t k) {
+                            fm_gemm_provider provider, const fm_gpu_tile *tile, fm_gemm_op op,
+                            size_t m, size_t n, size_t k) {
   if (provider == FM_GEMM_AUTO)
     for (int i = 0; t && i < t->n_choices; i++) {
       const fm_gemm_choice *c = &t->choices[i];
       if (c->op == op && c->m == m && c->n == n && c->k == k) return c->impl;
     }
-  fm_gemm_impl impl = {fm_gemm_resolve(dev, provider), fm_gpu_tile_default()};
+  fm_gemm_impl impl = {fm_gemm_resolve(dev, provider), *tile};
   return impl;
 }
 
@@ -269,6 +269,10 @@ fm_status fm_gemm(fm_device *dev, fm_gemm_provider provider, int trans_a, int tr
                   size_t n, size_t k, float alpha, fm_matrix a, fm_matrix b, float beta,
                   fm_matrix c) {
   fm_gemm_impl impl = {fm_gemm_resolve(dev, provider), fm_gpu_tile_default()};
+  if (impl.provider == FM_GEMM_FMCL_GPU) {
+    fm_status st = fm_gpu_tile_fit(dev, &impl.tile);
+    if (st != FM_OK) return st;
+  }
   return fm_gemm_by(dev, &impl, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
 }
 

@@ -58,7 +58,22 @@ static fm_status tile_kernel(fm_device *dev, const fm_gpu_tile *t, const char *n
                    (unsigned long long)fm_device_get_info(dev)->local_mem);
   char options[160];
   fm_gpu_tile_options(t, options, sizeof options);
+  if (!out) return FM_OK;
   return fm_device_kernel_variant(dev, "gemm_gpu", options, name, out);
+}
+
+fm_status fm_gpu_tile_fit(fm_device *dev, fm_gpu_tile *t) {
+  char options[160];
+  for (;;) {
+    size_t allowed = 0, items = (size_t)t->wg_m * (size_t)t->wg_n;
+    if (!fm_gpu_tile_fits(dev, t)) return tile_kernel(dev, t, "fm_gpu_gemm", NULL);
+    fm_gpu_tile_options(t, options, sizeof options);
+    fm_status st = fm_device_program_limit(dev, "gemm_gpu", options, &allowed);
+    if (st != FM_OK || items <= allowed) return st;
+    /* Half the work-group along its longer side, the same accumulators per item. */
+    if (t->wg_m >= t->wg_n) t->wg_m /= 2;
+    else t->wg_n /= 2;
+  }
 }
 
 /* Launches over C (m, n): one work-group per tile, labelled with the shape for the profile. */

@@ -5,19 +5,29 @@
 
 #include "internal.h"
 
-/* FM_COLS_X and FM_COLS_Y of cl/reduce.cl on this device. */
-static void cols_local(const fm_device *dev, size_t local[2]) {
-  size_t wg = fm_device_reduce_wg(dev);
+/* FM_COLS_X and FM_COLS_Y of cl/reduce.cl in kernel k's program. */
+static void cols_local(const fm_device *dev, cl_kernel k, size_t local[2]) {
+  size_t wg = fm_device_kernel_limits(dev, k)->reduce_wg;
   local[0] = wg < 16 ? wg : 16;
   local[1] = wg / local[0];
 }
 
-size_t fm_layer_groups(const fm_device *dev, size_t n) { return fm_device_reduce_groups(dev, n); }
+/* Row groups of kernel k's striding first pass over n rows. */
+static size_t groups_of(const fm_device *dev, cl_kernel k, size_t n) {
+  return fm_reduce_groups(fm_device_kernel_limits(dev, k)->reduce_wg, n);
+}
+
+fm_status fm_layer_groups(fm_device *dev, size_t n, size_t *groups) {
+  cl_kernel k = NULL;
+  fm_status st = fm_device_kernel(dev, "mlp", "fm_column_partials", &k);
+  *groups = st == FM_OK ? groups_of(dev, k, n) : 0;
+  return st;
+}
 
 /* A (FM_COLS_X, FM_COLS_Y) launch over width columns and rows_items rows of items. */
 static fm_status launch_cols(fm_device *dev, cl_kernel k, size_t width, size_t row_items) {
   size_t local[2], global[2];
-  cols_local(dev, local);
+  cols_local(dev, k, local);
   global[0] = width;
   global[1] = row_items;
   return fm_device_launch(dev, k, 2, global, local);
@@ -107,8 +117,8 @@ fm_status fm_layer_times(fm_device *dev, cl_mem g, cl_mem d, int n, int width,
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_times_partials", &k));
   ARGS(k, A(g), A(d), A(un), A(uw), A(pa.want), A(pa.mem), A(pa.ldp), A(pa.at));
   size_t local[2];
-  cols_local(dev, local);
-  FM_TRY(launch_cols(dev, k, (size_t)width, fm_layer_groups(dev, (size_t)n) * local[1]));
+  cols_local(dev, k, local);
+  FM_TRY(launch_cols(dev, k, (size_t)width, groups_of(dev, k, (size_t)n) * local[1]));
 fail:
   return st;
 }
@@ -121,8 +131,8 @@ fm_status fm_layer_column_partials(fm_device *dev, cl_mem g, int n, int width,
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_column_partials", &k));
   ARGS(k, A(g), A(un), A(uw), A(p->mem), A(ldp), A(uat));
   size_t local[2];
-  cols_local(dev, local);
-  FM_TRY(launch_cols(dev, k, (size_t)width, fm_layer_groups(dev, (size_t)n) * local[1]));
+  cols_local(dev, k, local);
+  FM_TRY(launch_cols(dev, k, (size_t)width, groups_of(dev, k, (size_t)n) * local[1]));
 fail:
   return st;
 }
@@ -168,7 +178,7 @@ fm_status fm_layer_thin_output(fm_device *dev, cl_mem h, int n, int k_in, cl_mem
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_thin_output", &k));
   ARGS(k, A(h), A(un), A(uk), A(params), A(uw_at), A(ub_at), A(ud), A(out));
   size_t local[2];
-  cols_local(dev, local);
+  cols_local(dev, k, local);
   FM_TRY(launch_cols(dev, k, local[0], (size_t)n));
 fail:
   return st;
@@ -183,7 +193,7 @@ fm_status fm_layer_thin_output_grad(fm_device *dev, cl_mem g, cl_mem h, int n, i
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_thin_output_grad", &k));
   ARGS(k, A(g), A(h), A(un), A(ud), A(uk), A(grads), A(uw_at), A(ub_at));
   size_t local[2];
-  cols_local(dev, local);
+  cols_local(dev, k, local);
   FM_TRY(launch_cols(dev, k, (size_t)k_in, local[1]));
 fail:
   return st;
@@ -198,7 +208,7 @@ fm_status fm_layer_thin_input_grad(fm_device *dev, cl_mem g, cl_mem x, int n, in
   FM_TRY(fm_device_kernel(dev, "mlp", "fm_thin_input_grad", &k));
   ARGS(k, A(g), A(x), A(un), A(uw), A(ui), A(grads), A(uw_at), A(ub_at));
   size_t local[2];
-  cols_local(dev, local);
+  cols_local(dev, k, local);
   FM_TRY(launch_cols(dev, k, (size_t)width, local[1]));
 fail:
   return st;
@@ -215,8 +225,8 @@ fm_status fm_layer_thin_output_back(fm_device *dev, cl_mem dv, int n, int dim, c
   ARGS(k, A(dv), A(un), A(ud), A(params), A(uw_at), A(uk), A(d), A(g), A(pa.want), A(pa.mem),
        A(pa.ldp), A(pa.at));
   size_t local[2];
-  cols_local(dev, local);
-  FM_TRY(launch_cols(dev, k, (size_t)k_out, fm_layer_groups(dev, (size_t)n) * local[1]));
+  cols_local(dev, k, local);
+  FM_TRY(launch_cols(dev, k, (size_t)k_out, groups_of(dev, k, (size_t)n) * local[1]));
 fail:
   return st;
 }
@@ -274,7 +284,7 @@ fail:
 /* A launch of FM_COLS_X work-items a row, FM_COLS_Y rows a work-group. */
 static fm_status launch_per_row(fm_device *dev, cl_kernel k, size_t rows) {
   size_t local[2], global[2];
-  cols_local(dev, local);
+  cols_local(dev, k, local);
   global[0] = local[0];
   global[1] = (rows + local[1] - 1) / local[1] * local[1];
   return fm_device_launch(dev, k, 2, global, local);

@@ -14,8 +14,9 @@ typedef struct fm_partials {
   size_t ldp;
 } fm_partials;
 
-/* Row groups of the striding first passes over n rows. */
-size_t fm_layer_groups(const fm_device *dev, size_t n);
+/* Row groups of the striding first passes over n rows (the layer kernels' FM_REDUCE_WG
+ * rows each). */
+fm_status fm_layer_groups(fm_device *dev, size_t n, size_t *groups);
 
 /* in (n, dim + 1 + 2 n_freq + n_classes) = [x, t, sin/cos features, one-hot labels]. */
 fm_status fm_layer_input(fm_device *dev, cl_mem x, cl_mem t, cl_mem labels, int n, int dim,

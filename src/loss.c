@@ -7,11 +7,11 @@ fm_status fm_loss_cfm(fm_device *dev, cl_mem v, cl_mem u, cl_mem dv, int n, int 
                       cl_mem scratch, cl_mem acc, uint32_t step) {
   fm_status st = FM_OK;
   cl_kernel k = NULL;
-  size_t wg = fm_device_reduce_wg(dev), groups = fm_device_reduce_groups(dev, (size_t)n);
+  FM_TRY(fm_device_kernel(dev, "loss", "fm_cfm_loss", &k));
+  size_t wg = fm_device_kernel_limits(dev, k)->reduce_wg, groups = fm_reduce_groups(wg, (size_t)n);
   size_t global = groups * wg;
   cl_uint un = (cl_uint)n, ud = (cl_uint)dim, ug = (cl_uint)groups, us = step;
   float scale = 2.0f / (float)total, ftotal = (float)total;
-  FM_TRY(fm_device_kernel(dev, "loss", "fm_cfm_loss", &k));
   FM_CL(FM_ARG(k, 0, v));
   FM_CL(FM_ARG(k, 1, u));
   FM_CL(FM_ARG(k, 2, dv));

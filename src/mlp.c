@@ -45,6 +45,7 @@ struct fm_mlp {
   int derived_stale[MAX_LAYERS]; /* params changed since layer l's copies were made */
   fm_gemm_provider gemm;
   const fm_gemm_tuning *tuning; /* per-shape providers when gemm is auto, or NULL */
+  fm_gpu_tile gpu_tile; /* fmcl's GPU products' tile where the tuning names none, fitted */
   cl_mem input;         /* (capacity, in[0]) */
   cl_mem d[MAX_LAYERS]; /* act'(z) of hidden layer l at its pre-activation z: (capacity, out[l]) */
   cl_mem h[MAX_LAYERS]; /* activations of hidden layer l: (capacity, out[l]) */
@@ -115,6 +116,7 @@ fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity,
   fm_mlp *m = calloc(1, sizeof *m);
   if (!m) return fm_fail(FM_ERR_NOMEM, "out of host memory creating the model");
   m->dev = dev;
+  m->gpu_tile = fm_gpu_tile_default();
   m->shape = *shape;
   m->capacity = capacity;
   m->n_layers = shape->n_hidden + 1;
@@ -225,13 +227,18 @@ void fm_mlp_params_changed(fm_mlp *m) {
   for (int l = 0; l < MAX_LAYERS; l++) m->derived_stale[l] = 1;
 }
 
-void fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) { m->gemm = provider; }
+fm_status fm_mlp_set_gemm(fm_mlp *m, fm_gemm_provider provider) {
+  m->gemm = provider;
+  m->gpu_tile = fm_gpu_tile_default();
+  if (fm_gemm_resolve(m->dev, provider) != FM_GEMM_FMCL_GPU) return FM_OK;
+  return fm_gpu_tile_fit(m->dev, &m->gpu_tile);
+}
 
 void fm_mlp_set_tuning(fm_mlp *m, const fm_gemm_tuning *tuning) { m->tuning = tuning; }
 
 /* Who computes one product: device.gemm, or with auto the tuning's choice for it. */
 static fm_gemm_impl impl_for(const fm_mlp *m, fm_gemm_op op, size_t rows, size_t n, size_t k) {
-  fm_gemm_impl impl = fm_gemm_choose(m->tuning, m->dev, m->gemm, op, rows, n, k);
+  fm_gemm_impl impl = fm_gemm_choose(m->tuning, m->dev, m->gemm, &m->gpu_tile, op, rows, n, k);
   impl.provider = fm_gemm_resolve(m->dev, impl.provider);
   return impl;
 }
@@ -386,7 +393,9 @@ static int bias_from_partials(const fm_mlp *m, int l, size_t rows) {
 /* Room in the partials for a backward pass of n rows: the most row groups any first pass
  * of it writes. */
 static fm_status reserve_partials(fm_mlp *m, size_t rows) {
-  size_t groups = fm_layer_groups(m->dev, rows);
+  size_t groups = 0;
+  fm_status st = fm_layer_groups(m->dev, rows, &groups);
+  if (st != FM_OK) return st;
   for (int l = 1; l < m->n_layers; l++) {
     fm_gemm_impl impl = impl_for(m, FM_OP_BACKWARD, rows, (size_t)m->in[l], (size_t)m->out[l]);
     size_t tiles = fm_gpu_row_tiles(&impl.tile, rows);
@@ -396,8 +405,8 @@ static fm_status reserve_partials(fm_mlp *m, size_t rows) {
   fm_device_release(m->dev, m->partials.mem);
   m->partials.mem = NULL;
   m->partial_groups = 0;
-  fm_status st = fm_device_alloc(m->dev, groups * m->partials.ldp * sizeof(float),
-                                 "bias gradient sums", &m->partials.mem);
+  st = fm_device_alloc(m->dev, groups * m->partials.ldp * sizeof(float), "bias gradient sums",
+                       &m->partials.mem);
   if (st == FM_OK) m->partial_groups = groups;
   return st;
 }
@@ -466,7 +475,7 @@ static fm_status layer_weight_grad(fm_mlp *m, int l, size_t rows, cl_mem g, size
   FM_TRY(fm_gemm_by(m->dev, &impl, 1, 0, outw, in, rows, 1.0f, gz, a, 0.0f, dw));
   if (!groups) {
     FM_TRY(fm_layer_column_partials(m->dev, g, n, (int)outw, &m->partials, m->col_at[l]));
-    groups = fm_layer_groups(m->dev, rows);
+    FM_TRY(fm_layer_groups(m->dev, rows, &groups));
   }
   m->pending[l] = groups;
 fail:
@@ -482,7 +491,8 @@ static fm_status layer_backward(fm_mlp *m, int l, size_t rows, cl_mem g, cl_mem 
   size_t in = (size_t)m->in[l], outw = (size_t)m->out[l];
   const fm_partials *p = bias_from_partials(m, l - 1, rows) ? &m->partials : NULL;
   size_t at = m->col_at[l - 1];
-  *groups = p ? fm_layer_groups(m->dev, rows) : 0;
+  *groups = 0;
+  if (p) FM_TRY(fm_layer_groups(m->dev, rows, groups));
   if (thin_output(m, l))
     return fm_layer_thin_output_back(m->dev, g, n, (int)outw, m->params, m->w_off[l], (int)in,
                                      m->d[l - 1], next, p, at);
@@ -542,7 +552,8 @@ static fm_status residual_backward(fm_mlp *m, cl_mem dout, size_t rows) {
   }
   const fm_partials *p = bias_from_partials(m, 0, rows) ? &m->partials : NULL;
   FM_TRY(fm_layer_times(m->dev, m->grad_s, m->d[0], n, width, p, m->col_at[0]));
-  FM_TRY(layer_weight_grad(m, 0, rows, m->grad_s, p ? fm_layer_groups(m->dev, rows) : 0));
+  if (p) FM_TRY(fm_layer_groups(m->dev, rows, &groups));
+  FM_TRY(layer_weight_grad(m, 0, rows, m->grad_s, p ? groups : 0));
   FM_TRY(weight_grad_ready(m, 0));
 fail:
   return st;

@@ -74,10 +74,10 @@ fm_status fm_optim_step(fm_optim *o, cl_mem params, cl_mem grads, double lr) {
   float clip = (float)o->p.clip;
   cl_kernel k = NULL;
   if (clip > 0) {
-    size_t wg = fm_device_reduce_wg(o->dev), groups = fm_device_reduce_groups(o->dev, o->n);
+    k = o->k_sumsq;
+    size_t wg = fm_device_kernel_limits(o->dev, k)->reduce_wg, groups = fm_reduce_groups(wg, o->n);
     size_t global = groups * wg;
     cl_uint ug = (cl_uint)groups;
-    k = o->k_sumsq;
     FM_CL(FM_ARG(k, 0, grads));
     FM_CL(FM_ARG(k, 1, n));
     FM_CL(FM_ARG(k, 2, o->partial));

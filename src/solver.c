@@ -74,7 +74,7 @@ fm_status fm_solver_create(fm_device *dev, fm_solver_kind kind, size_t capacity,
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_error", &s->k_error));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_sumsq", &s->k_sumsq));
     FM_TRY(fm_device_kernel(dev, "solver", "fm_dopri5_rms", &s->k_rms));
-    s->wg = fm_device_reduce_wg(dev);
+    s->wg = fm_device_kernel_limits(dev, s->k_error)->reduce_wg;
   }
   *out = s;
   return FM_OK;
@@ -295,13 +295,6 @@ static fm_status stage(fm_solver *s, cl_mem out, cl_mem y, const cl_mem *k, int 
   return combine(s, out, y, m, ks, coef, h, n);
 }
 
-/* Work-groups of the first reduction pass: a function of n only, so the order of the
- * sums (and so the norm, bit for bit) does not change from step to step. */
-static size_t groups_for(const fm_solver *s, size_t n) {
-  size_t g = (n + s->wg - 1) / s->wg;
-  return g < FM_REDUCE_GROUPS_MAX ? g : FM_REDUCE_GROUPS_MAX;
-}
-
 /* norm[slot] = sqrt(sum(partial) / n), after a first pass filled `groups` partial sums. */
 static fm_status rms(fm_solver *s, size_t groups, size_t n, cl_uint slot) {
   fm_status st = FM_OK;
@@ -337,7 +330,7 @@ static fm_status error_norm(fm_solver *s, cl_mem y, cl_mem ynew, const cl_mem *k
   FM_CL(FM_ARG(kern, 15, atol));
   FM_CL(FM_ARG(kern, 16, rtol));
   FM_CL(FM_ARG(kern, 17, un));
-  size_t groups = groups_for(s, n), global = groups * s->wg;
+  size_t groups = fm_reduce_groups(s->wg, n), global = groups * s->wg;
   FM_TRY(fm_device_launch(s->dev, kern, 1, &global, &s->wg));
   FM_TRY(rms(s, groups, n, 0));
 fail:
@@ -359,7 +352,7 @@ static fm_status scaled_norm(fm_solver *s, cl_mem a, cl_mem b, float cb, cl_mem 
   FM_CL(FM_ARG(kern, 5, atol));
   FM_CL(FM_ARG(kern, 6, rtol));
   FM_CL(FM_ARG(kern, 7, un));
-  size_t groups = groups_for(s, n), global = groups * s->wg;
+  size_t groups = fm_reduce_groups(s->wg, n), global = groups * s->wg;
   FM_TRY(fm_device_launch(s->dev, kern, 1, &global, &s->wg));
   FM_TRY(rms(s, groups, n, slot));
 fail:

@@ -167,7 +167,7 @@ static fm_status alloc_bufs(fm_device *dev, const product *s, bufs *b) {
   for (size_t q = 0; q < s->k; q++)
     for (size_t j = 0; j < s->n; j++) hw[j * s->k + q] = b->hb[q * s->n + j];
   size_t nbias = (s->m > s->n ? s->m : s->n) + 1;
-  size_t groups = s->m / 4 + fm_device_reduce_groups(dev, s->m) + 1;
+  size_t groups = s->m / 4 + fm_reduce_groups(1, s->m) + 1;
   FM_TRY(fm_device_alloc(dev, na * sizeof(float), "tune A", &b->a));
   FM_TRY(fm_device_alloc(dev, nb * sizeof(float), "tune B", &b->b));
   FM_TRY(fm_device_alloc(dev, nb * sizeof(float), "tune W", &b->w));
@@ -380,7 +380,8 @@ fail:
 }
 
 /* fmcl's own candidates: the CPU kernels on CPUs only, the GPU kernels in every tile shape
- * that fits (on CPUs the default shape). */
+ * (on CPUs the default shape), each fitted to what the driver allows its kernels (a shape
+ * that fits as another candidate does is measured once). */
 static fm_status measure_fmcl(fm_device *dev, product *products, const bufs *b, int n,
                               fm_stop_flag *stop) {
   fm_status st = FM_OK;
@@ -395,7 +396,17 @@ static fm_status measure_fmcl(fm_device *dev, product *products, const bufs *b, 
     }
     for (int t = 0; t < tiles; t++) {
       fm_gemm_impl impl = {FM_GEMM_FMCL_GPU, gpu_tiles[t]};
-      if (!fm_gpu_tile_fits(dev, &impl.tile)) continue;
+      if (!fm_gpu_tile_fits(dev, &impl.tile) || fm_gpu_tile_fit(dev, &impl.tile) != FM_OK) {
+        fm_error_clear();
+        continue;
+      }
+      int seen = 0;
+      for (int e = 0; e < t; e++) {
+        fm_gpu_tile f = gpu_tiles[e];
+        seen |= fm_gpu_tile_fit(dev, &f) == FM_OK && memcmp(&f, &impl.tile, sizeof f) == 0;
+      }
+      fm_error_clear();
+      if (seen) continue;
       double g = measure(dev, s, &b[i], &impl);
       if (g > s->gpu) s->gpu = g, s->tile = impl.tile;
     }

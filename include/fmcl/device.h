@@ -62,7 +62,10 @@ const fm_device_info *fm_device_get_info(const fm_device *dev);
 cl_command_queue fm_device_queue(const fm_device *dev);
 
 /* A kernel of one of the embedded programs ("mlp", "path", ...), built on first use with
- * the program's options and cached on the device. Set every argument before each launch. */
+ * the program's options and cached on the device. Every program is built with the
+ * largest FM_REDUCE_WG (a power of two) that its kernels' own limits allow: built once,
+ * the kernels' limits read, and built again with a smaller size when a kernel needs more
+ * than the driver allows it. Set every argument before each launch. */
 fm_status fm_device_kernel(fm_device *dev, const char *program, const char *kernel,
                            cl_kernel *out);
 
@@ -128,19 +131,33 @@ uint64_t fm_device_bytes_peak(const fm_device *dev);
 double fm_device_build_seconds(const fm_device *dev);
 
 /* The most work-items per group fmcl uses on this device: its own limit, or the
- * selection's max_work_group when that is smaller. */
+ * selection's max_work_group when that is smaller. A kernel may allow fewer
+ * (fm_device_kernel_limits). */
 size_t fm_device_max_work_group(const fm_device *dev);
 
-/* The default work-group size for 1-D elementwise kernels on this device. */
+/* The default work-group size for 1-D elementwise kernels on this device (a launch fits it
+ * to the kernel's own limit). */
 size_t fm_device_local_1d(const fm_device *dev);
 
-/* The work-group size of the tree reductions (FM_REDUCE_WG in every program): the largest
- * power of two up to FM_REDUCE_WG_MAX the device allows. */
-size_t fm_device_reduce_wg(const fm_device *dev);
+/* What the driver allows one kernel on this device, read once when the kernel is created. */
+typedef struct fm_kernel_limits {
+  size_t max_items;   /* CL_KERNEL_WORK_GROUP_SIZE, within fm_device_max_work_group */
+  size_t multiple;    /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE */
+  size_t required[3]; /* its reqd_work_group_size, zeros when it has none */
+  uint64_t local_mem; /* CL_KERNEL_LOCAL_MEM_SIZE before any __local argument is set */
+  size_t reduce_wg;   /* FM_REDUCE_WG its program was built with (cl/reduce.cl) */
+} fm_kernel_limits;
 
-/* First-pass work-groups of a two-pass reduction over n items: one per FM_REDUCE_WG of
- * them, at most FM_REDUCE_GROUPS_MAX. */
-size_t fm_device_reduce_groups(const fm_device *dev, size_t n);
+/* The limits of a kernel made by fm_device_kernel or fm_device_kernel_variant on dev. */
+const fm_kernel_limits *fm_device_kernel_limits(const fm_device *dev, cl_kernel kernel);
+
+/* The fewest work-items any kernel of a program (built with variant options) allows. */
+fm_status fm_device_program_limit(fm_device *dev, const char *program, const char *variant,
+                                  size_t *max_items);
+
+/* First-pass work-groups of a two-pass reduction over n items by a kernel built with
+ * FM_REDUCE_WG = wg: one per wg of them, at most FM_REDUCE_GROUPS_MAX. */
+size_t fm_reduce_groups(size_t wg, size_t n);
 
 /* What device.gemm auto stands for on this device. */
 fm_gemm_provider fm_device_default_gemm(const fm_device *dev);

@@ -38,6 +38,11 @@ fm_gpu_tile fm_gpu_tile_default(void);
 
 /* Whether dev can run the tile (work-group size and local memory), and its -D options. */
 int fm_gpu_tile_fits(const fm_device *dev, const fm_gpu_tile *tile);
+
+/* Fits tile to what the driver allows its kernels on dev (which may be fewer work-items
+ * than the device's maximum): its work-group halved until they allow it. Builds the tile's
+ * program; an error names what a tile that cannot fit needs. */
+fm_status fm_gpu_tile_fit(fm_device *dev, fm_gpu_tile *tile);
 void fm_gpu_tile_options(const fm_gpu_tile *tile, char *out, size_t size);
 
 /* Who computes a product: a provider and, for fmcl's GPU kernels, their tile. */
@@ -71,10 +76,10 @@ typedef struct fm_gemm_tuning {
 } fm_gemm_tuning;
 
 /* Who computes a product: the tuned choice for an operation and shape the tuning measured,
- * else provider resolved (with the default tile). */
+ * else provider resolved with tile (fm_gpu_tile_fit's). */
 fm_gemm_impl fm_gemm_choose(const fm_gemm_tuning *tuning, const fm_device *dev,
-                            fm_gemm_provider provider, fm_gemm_op op, size_t m, size_t n,
-                            size_t k);
+                            fm_gemm_provider provider, const fm_gpu_tile *tile, fm_gemm_op op,
+                            size_t m, size_t n, size_t k);
 
 /* Sets the parameters of CLBlast's kernel ("Xgemm" or "XgemmDirect") on the device; a set
  * of none leaves CLBlast's own. */

@@ -31,8 +31,9 @@ typedef struct fm_mlp fm_mlp;
 fm_status fm_mlp_create(fm_device *dev, const fm_mlp_shape *shape, int capacity, fm_mlp **out);
 void fm_mlp_destroy(fm_mlp *mlp);
 
-/* Who computes the matrix products (auto unless set). */
-void fm_mlp_set_gemm(fm_mlp *mlp, fm_gemm_provider provider);
+/* Who computes the matrix products (auto unless set); fmcl's GPU products get their tile
+ * fitted to the device (fm_gpu_tile_fit). */
+fm_status fm_mlp_set_gemm(fm_mlp *mlp, fm_gemm_provider provider);
 
 /* With the provider auto: the tuned provider of each product shape (borrowed; NULL for
  * the device type's default). */

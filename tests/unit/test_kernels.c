@@ -112,7 +112,8 @@ START_TEST(bias_add_and_column_sums_match_reference) {
   ck_assert_uint_eq(test_mismatches("bias_add", got, want, n * width, 1e-6, 1e-6), 0);
 
   /* Layer A: g = y' * d with its partials at column 0; layer B: y' alone at column 24. */
-  size_t groups = fm_layer_groups(test_device(), n);
+  size_t groups = 0;
+  ck_fm(fm_layer_groups(test_device(), n, &groups));
   ck_assert_uint_gt(groups, 1);
   cl_mem dg = test_upload(got, n * width), partial = test_zeros(groups * ldp);
   fm_partials p = {partial, ldp};
@@ -375,7 +376,8 @@ END_TEST
 
 /* A launch of 16 work-items a row, the rest of FM_REDUCE_WG rows a work-group. */
 static void launch_per_row(cl_kernel k, size_t rows) {
-  size_t wg = fm_device_reduce_wg(test_device()), lx = wg < 16 ? wg : 16, ly = wg / lx;
+  size_t wg = fm_device_kernel_limits(test_device(), k)->reduce_wg;
+  size_t lx = wg < 16 ? wg : 16, ly = wg / lx;
   size_t global[2] = {lx, (rows + ly - 1) / ly * ly}, local[2] = {lx, ly};
   ck_fm(fm_device_launch(test_device(), k, 2, global, local));
 }

@@ -132,7 +132,7 @@ static fm_mlp *make_mlp(fm_activation a, int time_features) {
   if (residual) shape = blocks;
   fm_mlp *m = NULL;
   ck_fm(fm_mlp_create(test_device(), &shape, 64, &m));
-  fm_mlp_set_gemm(m, provider);
+  ck_fm(fm_mlp_set_gemm(m, provider));
   ck_fm(fm_mlp_init(m, 11));
   return m;
 }
@@ -244,7 +244,7 @@ START_TEST(backward_of_a_wide_layer_matches_clblast) {
     for (int p = 0; p < 2; p++) {
       fm_mlp *m = NULL;
       ck_fm(fm_mlp_create(test_device(), &shapes[s], 64, &m));
-      fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL);
+      ck_fm(fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_CLBLAST : FM_GEMM_FMCL));
       ck_fm(fm_mlp_init(m, 15));
       grads[p] = loss_gradients(m, x, t, u);
       n = fm_mlp_flat_size(m);
@@ -281,7 +281,7 @@ START_TEST(gpu_path_gradients_match_the_cpu_kernels) {
   for (int p = 0; p < 2; p++) {
     fm_mlp *m = NULL;
     ck_fm(fm_mlp_create(test_device(), &shape, ROWS, &m));
-    fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_FMCL : _i & 1 ? FM_GEMM_FMCL_GPU : FM_GEMM_CLBLAST);
+    ck_fm(fm_mlp_set_gemm(m, p == 0 ? FM_GEMM_FMCL : _i & 1 ? FM_GEMM_FMCL_GPU : FM_GEMM_CLBLAST));
     ck_fm(fm_mlp_init(m, 24));
     ck_fm(fm_mlp_forward(m, dx, dt, NULL, ROWS, v));
     ck_fm(fm_loss_cfm(test_device(), v, du, dv, ROWS, dim, ROWS, scratch, acc, 1));
@@ -323,7 +323,9 @@ START_TEST(a_small_work_group_limit_shrinks_the_kernels_or_names_the_one_that_ca
   if (index && *index) sel.index = atoi(index);
   fm_device *small = NULL;
   ck_fm(fm_device_open(&sel, &small));
-  ck_assert_uint_eq(fm_device_reduce_wg(small), 16);
+  cl_kernel loss = NULL;
+  ck_fm(fm_device_kernel(small, "loss", "fm_cfm_loss", &loss));
+  ck_assert_uint_eq(fm_device_kernel_limits(small, loss)->reduce_wg, 16);
   fm_device *devs[2] = {test_device(), small};
   fm_mlp_shape shape = {.dim = DIM, .time_features = 1, .n_hidden = 2, .hidden = {37, 20},
                         .activation = FM_ACT_TANH};
@@ -346,7 +348,7 @@ START_TEST(a_small_work_group_limit_shrinks_the_kernels_or_names_the_one_that_ca
     }
     fm_mlp *m = NULL;
     ck_fm(fm_mlp_create(dev, &shape, ROWS, &m));
-    fm_mlp_set_gemm(m, FM_GEMM_CLBLAST);
+    ck_fm(fm_mlp_set_gemm(m, FM_GEMM_CLBLAST));
     ck_fm(fm_mlp_init(m, 34));
     ck_fm(fm_mlp_forward(m, bufs[0], bufs[1], NULL, ROWS, bufs[3]));
     ck_fm(fm_loss_cfm(dev, bufs[3], bufs[2], bufs[4], ROWS, DIM, ROWS, bufs[5], bufs[6], 1));

@@ -39,7 +39,7 @@ static int undefined_functions(const char *ll_path, char *out, size_t size) {
 static char *program_source(int i, char *options, size_t size) {
   char *source = NULL, origin[512];
   ck_fm(fm_kernels_program_source(fm_kernels_program_name(i), &source, origin, sizeof origin));
-  snprintf(options, size, "-DFM_REDUCE_WG=%zu %s", fm_device_reduce_wg(test_device()),
+  snprintf(options, size, "-DFM_REDUCE_WG=%d %s", FM_REDUCE_WG_MAX,
            fm_kernels_program_options(fm_kernels_program_name(i)));
   return source;
 }
