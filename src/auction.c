@@ -2,8 +2,11 @@
  * failed solves that the trainer reads when it reads the loss. */
 #include "fmcl/auction.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "fmcl/assignment.h"
 #include "internal.h"
 
 struct fm_auction {
@@ -123,6 +126,73 @@ fm_status fm_auction_read_record(fm_auction *a, fm_auction_record *out) {
   out->last_rounds = s[2];
   out->first_failed_step = s[3];
   return FM_OK;
+}
+
+/* One known problem solved on the device against the host: *wrong set when the device's
+ * answer fails, is not a permutation, or is not optimal. */
+static fm_status check_one(fm_auction *a, const float *cost, int n, cl_mem perm, int *wrong) {
+  fm_status st = FM_OK;
+  size_t nn = (size_t)n * (size_t)n;
+  double *c = malloc(nn * sizeof *c), largest = 0, device = 0, host = 0;
+  int *got = malloc((size_t)n * sizeof *got), *used = calloc((size_t)n, sizeof *used);
+  int *assign = malloc((size_t)n * sizeof *assign);
+  fm_auction_record rec;
+  *wrong = 0;
+  if (!c || !got || !used || !assign) {
+    st = fm_fail(FM_ERR_NOMEM, "out of host memory checking the device's assignment");
+    goto fail;
+  }
+  FM_TRY(fm_device_write(a->dev, a->cost, 0, nn * sizeof(float), cost));
+  FM_TRY(fm_auction_solve(a, a->cost, n, 0, perm));
+  FM_TRY(fm_device_read(a->dev, perm, 0, (size_t)n * sizeof(int), got));
+  FM_TRY(fm_auction_read_record(a, &rec));
+  for (size_t k = 0; k < nn; k++) c[k] = cost[k], largest = fmax(largest, c[k]);
+  FM_TRY(fm_assignment_solve(c, n, assign, &host, NULL));
+  for (int i = 0; i < n && !*wrong; i++) {
+    *wrong = got[i] < 0 || got[i] >= n || used[got[i]]++;
+    if (!*wrong) device += c[(size_t)i * (size_t)n + (size_t)got[i]];
+  }
+  /* Within the rounding of the costs to FM_AUCTION_RANGE(n) steps of the largest. */
+  if (rec.failures || fabs(device - host) > n * largest / FM_AUCTION_RANGE(n) + 1e-9 * host)
+    *wrong = 1;
+fail:
+  free(c), free(got), free(used), free(assign);
+  return st;
+}
+
+fm_status fm_auction_check(fm_auction *a, char *why, size_t why_size) {
+  fm_status st = FM_OK;
+  int n = a->n_max < 100 ? a->n_max : 100, wrong = 0, limit = a->round_limit;
+  a->round_limit = 1000000; /* these problems need a few thousand rounds */
+  float *cost = malloc((size_t)n * (size_t)n * sizeof *cost);
+  cl_mem perm = NULL;
+  if (why_size) why[0] = '\0';
+  if (!cost) return fm_fail(FM_ERR_NOMEM, "out of host memory checking the device's assignment");
+  FM_TRY(fm_device_alloc(a->dev, (size_t)n * sizeof(int), "ot check pairing", &perm));
+  const char *problem = "equal costs";
+  for (int k = 0; k < n * n; k++) cost[k] = 1.0f;
+  FM_TRY(check_one(a, cost, n, perm, &wrong));
+  if (!wrong) {
+    problem = "uniform random costs";
+    uint64_t x = 88172645463325252ull;
+    for (int k = 0; k < n * n; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      cost[k] = (float)(x >> 40) / 16777216.0f;
+    }
+    FM_TRY(check_one(a, cost, n, perm, &wrong));
+  }
+  if (wrong)
+    snprintf(why, why_size, "the device's assignment solver gave a wrong answer on a known "
+             "problem (%s, %d rows) on %s (driver %s)", problem, n,
+             fm_device_get_info(a->dev)->name, fm_device_get_info(a->dev)->driver);
+  /* The record starts clean for the solves that count. */
+  int fresh[4] = {0, 0, 0, -1};
+  FM_TRY(fm_device_write(a->dev, a->status, 0, sizeof fresh, fresh));
+fail:
+  a->round_limit = limit;
+  fm_device_release(a->dev, perm);
+  free(cost);
+  return st;
 }
 
 const char *fm_auction_failure_str(int code) {

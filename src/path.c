@@ -30,6 +30,7 @@ struct fm_path {
   fm_assignment *solver;
   fm_auction *auction; /* ot on the device; NULL once its failure turned the path to the host */
   int auction_failures; /* failed device solves reported so far */
+  char auction_refused[512]; /* why the device's solver was not used, until reported */
   double ot_seconds;
   long ot_count;
 };
@@ -98,8 +99,14 @@ fm_status fm_path_create(fm_device *dev, const fm_path_params *params, int batch
       goto fail;
     }
     FM_TRY(fm_assignment_create(batch, &p->solver));
-    if (params->coupling == FM_COUPLING_OT && params->ot_solver == FM_OT_SOLVER_DEVICE)
+    if (params->coupling == FM_COUPLING_OT && params->ot_solver == FM_OT_SOLVER_DEVICE) {
       FM_TRY(fm_auction_create(dev, batch, params->auction_round_limit, 0, &p->auction));
+      FM_TRY(fm_auction_check(p->auction, p->auction_refused, sizeof p->auction_refused));
+      if (p->auction_refused[0]) {
+        fm_auction_destroy(p->auction);
+        p->auction = NULL;
+      }
+    }
   }
   *out = p;
   return FM_OK;
@@ -135,6 +142,12 @@ double fm_path_coupling_seconds(const fm_path *p, long *count) {
 
 fm_status fm_path_check_coupling(fm_path *p, char *warning, size_t size) {
   if (size) warning[0] = '\0';
+  if (p->auction_refused[0]) { /* said once */
+    snprintf(warning, size, "path.ot_solver device: %s, so the host solves every batch's "
+             "assignment (path.ot_solver=host says so without the check)", p->auction_refused);
+    p->auction_refused[0] = '\0';
+    return FM_OK;
+  }
   if (!p->auction) return FM_OK;
   fm_auction_record rec;
   fm_status st = fm_auction_read_record(p->auction, &rec);

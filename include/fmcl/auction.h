@@ -5,6 +5,7 @@
 #ifndef FMCL_AUCTION_H
 #define FMCL_AUCTION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fmcl/device.h"
@@ -41,6 +42,14 @@ typedef struct fm_auction_record {
 } fm_auction_record;
 
 fm_status fm_auction_read_record(fm_auction *a, fm_auction_record *out);
+
+/* Solves known problems on the device (equal costs, and uniform random ones) and compares
+ * each total with the host's exact solver: a driver's compiler may miscompile the solve
+ * (Mesa 22's rusticl on llvmpipe does: its rounds stop early), and a wrong pairing must
+ * never train a model. FM_OK with why "" when every answer is right; FM_OK with why saying
+ * what went wrong when one is not (the caller solves on the host instead); an error only
+ * when the device or the host fails. */
+fm_status fm_auction_check(fm_auction *a, char *why, size_t why_size);
 
 /* A failure code as words. */
 const char *fm_auction_failure_str(int code);
