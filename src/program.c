@@ -1,5 +1,9 @@
-/* Program builds and their binaries on disk. A cache file (little-endian): "FMCLPRG1", u64
- * key, u64 binary size, the binary, u32 CRC-32 of every byte before it. */
+/* Program builds and their binaries on disk. A cache file (little-endian): "FMCLPRG2", u64
+ * key; the device name, driver version, platform version and build options, each a u32
+ * length and its bytes; u64 FNV-1a hash of the source; u64 binary size, the binary; u32
+ * CRC-32 of every byte before it. A binary reaches the driver only from a file whose every
+ * recorded string and hash equals the program's own: some drivers abort on a binary that is
+ * not theirs (Mesa's rusticl panics) instead of refusing it. */
 #include "program.h"
 
 #include <stdio.h>
@@ -10,14 +14,19 @@
 #include "fileio.h"
 #include "internal.h"
 
-static const char magic[8] = {'F', 'M', 'C', 'L', 'P', 'R', 'G', '1'};
+static const char magic[8] = {'F', 'M', 'C', 'L', 'P', 'R', 'G', '2'};
+
+static uint64_t fnv1a(uint64_t h, const char *text) {
+  for (const char *p = text; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+  return h;
+}
 
 uint64_t fm_program_cache_key(const char *device, const char *driver, const char *platform,
                               const char *options, const char *source) {
   const char *parts[] = {device, driver, platform, options, source};
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < FM_ARRAY_LEN(parts); i++) {
-    for (const char *p = parts[i]; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = fnv1a(h, parts[i]);
     h = (h ^ 0xFFu) * 1099511628211ull; /* a separator: ("ab", "c") differs from ("a", "bc") */
   }
   return h;
@@ -37,9 +46,29 @@ static void file_of(const char *dir, uint64_t key, char *out, size_t size) {
   snprintf(out, size, "%s/%016llx.bin", dir, (unsigned long long)key);
 }
 
-fm_status fm_program_cache_load(const char *dir, uint64_t key, cl_context context,
-                                cl_device_id device, const char *options, cl_program *out,
+/* The strings a file records, in order. */
+static void recorded(const fm_program_identity *id, const char *strings[4]) {
+  strings[0] = id->device, strings[1] = id->driver, strings[2] = id->platform;
+  strings[3] = id->options;
+}
+
+/* Reads a u32-length string at *at of b (size bytes) and compares it with want: 0 when
+ * it is there and equal. */
+static int read_equal(const unsigned char *b, size_t size, size_t *at, const char *want) {
+  uint32_t len = 0;
+  if (size - *at < 4) return 1;
+  memcpy(&len, b + *at, 4);
+  *at += 4;
+  if (size - *at < len) return 1;
+  int differs = len != strlen(want) || memcmp(b + *at, want, len) != 0;
+  *at += len;
+  return differs;
+}
+
+fm_status fm_program_cache_load(const char *dir, uint64_t key, const fm_program_identity *id,
+                                cl_context context, cl_device_id device, cl_program *out,
                                 char *why, size_t why_size) {
+  static const char *const what[] = {"device", "driver", "platform", "build options"};
   char path[1100];
   char *data = NULL;
   size_t size = 0;
@@ -55,26 +84,40 @@ fm_status fm_program_cache_load(const char *dir, uint64_t key, cl_context contex
     return FM_OK;
   }
   const unsigned char *b = (const unsigned char *)data;
-  uint64_t file_key = 0, length = 0;
+  uint64_t file_key = 0, length = 0, source = 0;
   uint32_t crc = 0;
-  if (size < 28 || memcmp(b, magic, 8) != 0) {
-    snprintf(why, why_size, "%s is not an fmcl program file", path);
+  const char *strings[4];
+  recorded(id, strings);
+  size_t at = 16;
+  if (size < 8 + 8 + 16 + 8 + 8 + 4 || memcmp(b, magic, 8) != 0) {
+    snprintf(why, why_size, "%s is not a program file of this fmcl", path);
   } else {
-    memcpy(&file_key, b + 8, 8);
-    memcpy(&length, b + 16, 8);
     memcpy(&crc, b + size - 4, 4);
-    if (length != size - 28 || crc != fm_crc32(0, b, size - 4))
-      snprintf(why, why_size, "%s is damaged (size or checksum)", path);
-    else if (file_key != key)
-      snprintf(why, why_size, "%s was written for another program", path);
+    memcpy(&file_key, b + 8, 8);
+    if (crc != fm_crc32(0, b, size - 4)) snprintf(why, why_size, "%s is damaged (checksum)", path);
+    else if (file_key != key) snprintf(why, why_size, "%s was written for another program", path);
+    for (int i = 0; i < 4 && !why[0]; i++)
+      if (read_equal(b, size - 4, &at, strings[i]))
+        snprintf(why, why_size, "%s was written for another %s", path, what[i]);
+    if (!why[0] && size - 4 - at >= 16) {
+      memcpy(&source, b + at, 8);
+      memcpy(&length, b + at + 8, 8);
+      at += 16;
+      if (source != id->source_hash)
+        snprintf(why, why_size, "%s was written for another program source", path);
+      else if (length != size - 4 - at)
+        snprintf(why, why_size, "%s is damaged (size)", path);
+    } else if (!why[0]) {
+      snprintf(why, why_size, "%s is damaged (size)", path);
+    }
   }
   if (!why[0]) {
-    const unsigned char *binary = b + 24;
+    const unsigned char *binary = b + at;
     size_t n = (size_t)length;
     cl_int status = CL_SUCCESS, err = CL_SUCCESS;
     cl_program program = clCreateProgramWithBinary(context, 1, &device, &n, &binary, &status, &err);
     if (err == CL_SUCCESS && status == CL_SUCCESS)
-      err = clBuildProgram(program, 1, &device, options, NULL, NULL);
+      err = clBuildProgram(program, 1, &device, id->options, NULL, NULL);
     if (err != CL_SUCCESS || status != CL_SUCCESS) {
       snprintf(why, why_size, "the driver refused %s: %s", path,
                fm_cl_error_name(err != CL_SUCCESS ? err : status));
@@ -87,7 +130,14 @@ fm_status fm_program_cache_load(const char *dir, uint64_t key, cl_context contex
   return FM_OK;
 }
 
-fm_status fm_program_cache_store(const char *dir, uint64_t key, cl_program program) {
+/* Writes bytes into f and adds them to *crc. */
+static void put(FILE *f, uint32_t *crc, const void *bytes, size_t n) {
+  fwrite(bytes, 1, n, f);
+  *crc = fm_crc32(*crc, bytes, n);
+}
+
+fm_status fm_program_cache_store(const char *dir, uint64_t key, const fm_program_identity *id,
+                                 cl_program program) {
   fm_status st = FM_OK;
   unsigned char *binary = NULL;
   size_t n = 0;
@@ -105,14 +155,19 @@ fm_status fm_program_cache_store(const char *dir, uint64_t key, cl_program progr
   fm_file f;
   FM_TRY(fm_file_begin(&f, path, "wb"));
   uint64_t length = n;
-  uint32_t crc = fm_crc32(0, magic, 8);
-  crc = fm_crc32(crc, &key, 8);
-  crc = fm_crc32(crc, &length, 8);
-  crc = fm_crc32(crc, binary, n);
-  fwrite(magic, 1, 8, f.f);
-  fwrite(&key, 8, 1, f.f);
-  fwrite(&length, 8, 1, f.f);
-  fwrite(binary, 1, n, f.f);
+  uint32_t crc = 0;
+  const char *strings[4];
+  recorded(id, strings);
+  put(f.f, &crc, magic, 8);
+  put(f.f, &crc, &key, 8);
+  for (int i = 0; i < 4; i++) {
+    uint32_t len = (uint32_t)strlen(strings[i]);
+    put(f.f, &crc, &len, 4);
+    put(f.f, &crc, strings[i], len);
+  }
+  put(f.f, &crc, &id->source_hash, 8);
+  put(f.f, &crc, &length, 8);
+  put(f.f, &crc, binary, n);
   fwrite(&crc, 4, 1, f.f);
   FM_TRY(fm_file_commit(&f));
 fail:
@@ -172,10 +227,12 @@ fm_status fm_program_get(fm_program_target *t, const char *label, const char *so
   char full[1200], why[1500];
   *from_cache = 0;
   snprintf(full, sizeof full, "-cl-std=CL1.2 %s", options);
+  fm_program_identity id = {t->device_name, t->driver, t->platform, full,
+                            fnv1a(1469598103934665603ull, source)};
   uint64_t key = fm_program_cache_key(t->device_name, t->driver, t->platform, full, source);
   if (t->cache_dir[0]) {
     double t0 = now_seconds();
-    fm_status st = fm_program_cache_load(t->cache_dir, key, t->context, t->device, full, out,
+    fm_status st = fm_program_cache_load(t->cache_dir, key, &id, t->context, t->device, out,
                                          why, sizeof why);
     *seconds += now_seconds() - t0;
     if (st != FM_OK) return st;
@@ -189,7 +246,7 @@ fm_status fm_program_get(fm_program_target *t, const char *label, const char *so
   }
   fm_status st = fm_program_build(t, label, source, options, out, seconds);
   if (st != FM_OK) return st;
-  if (t->cache_dir[0] && fm_program_cache_store(t->cache_dir, key, *out) != FM_OK) {
+  if (t->cache_dir[0] && fm_program_cache_store(t->cache_dir, key, &id, *out) != FM_OK) {
     fm_report(t->report, FM_REPORT_WARNING, "%s; compiled programs are not kept (set "
               "device.program_cache to a writable folder, or \"off\")", fm_error_message());
     t->cache_dir = ""; /* say it once */

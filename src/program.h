@@ -1,8 +1,9 @@
 /* Kernel programs for the device module: built from source (a failure prints the whole
  * build log), and kept on disk as binaries, one file per device, driver, source and
  * options, so that a later run builds nothing from source on any driver. A cached file
- * that is damaged, written for another key, or refused by the driver is reported and
- * rebuilt from source, never trusted. Internal. */
+ * that is damaged, or recorded for another device, driver, platform, source or options, is
+ * reported and rebuilt from source without its binary reaching the driver; one the driver
+ * refuses is rebuilt too. Internal. */
 #ifndef FMCL_PROGRAM_H
 #define FMCL_PROGRAM_H
 
@@ -42,15 +43,25 @@ uint64_t fm_program_cache_key(const char *device, const char *driver, const char
  * ($HOME/.cache when unset). */
 void fm_program_cache_dir(const char *configured, char *out, size_t size);
 
-/* The program of key from dir, built for device with options: *out NULL when there is no
- * file; when there is one that cannot be used, *out NULL and why says why (FM_OK both
- * times: the caller builds from source). Errors are out-of-memory only. */
-fm_status fm_program_cache_load(const char *dir, uint64_t key, cl_context context,
-                                cl_device_id device, const char *options, cl_program *out,
+/* What decides a cached binary, recorded in its file and compared before the binary
+ * reaches a driver. */
+typedef struct fm_program_identity {
+  const char *device, *driver, *platform;
+  const char *options;  /* the full build options */
+  uint64_t source_hash; /* FNV-1a of the source */
+} fm_program_identity;
+
+/* The program of key from dir, built for device: *out NULL when there is no file; when
+ * there is one that cannot be used (damaged, or recorded for another identity, in which
+ * case no driver sees its binary; or refused by the driver), *out NULL and why says why
+ * (FM_OK both times: the caller builds from source). Errors are out-of-memory only. */
+fm_status fm_program_cache_load(const char *dir, uint64_t key, const fm_program_identity *id,
+                                cl_context context, cl_device_id device, cl_program *out,
                                 char *why, size_t why_size);
 
-/* Writes the binary of program (built for one device) under key, atomically; the folder
- * is created. */
-fm_status fm_program_cache_store(const char *dir, uint64_t key, cl_program program);
+/* Writes the binary of program (built for one device) under key with its identity,
+ * atomically; the folder is created. */
+fm_status fm_program_cache_store(const char *dir, uint64_t key, const fm_program_identity *id,
+                                 cl_program program);
 
 #endif
