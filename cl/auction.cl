@@ -103,7 +103,7 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
   float largest = 0.0f;
   for (size_t k = (size_t)lid; k < nn; k += (size_t)wg) {
     float c = cost[k];
-    largest = (c >= 0.0f && c <= FLT_MAX) ? fmax(largest, c) : INFINITY;
+    largest = (FM_FINITE_BITS(as_uint(c)) && c >= 0.0f) ? fmax(largest, c) : INFINITY;
   }
   scratch[lid] = largest;
   barrier(CLK_LOCAL_MEM_FENCE);
@@ -113,7 +113,7 @@ __kernel void fm_auction_solve(__global const float *cost, int n, __global int *
   }
   largest = scratch[0];
   int range = FM_AUCTION_RANGE(n), failure = 0, rounds = 0;
-  if (!(largest <= FLT_MAX)) {
+  if (!FM_FINITE_BITS(as_uint(largest))) {
     failure = 2;
   } else {
     /* cost / largest first, as range / largest may overflow; costs all below FLT_MIN

@@ -42,6 +42,6 @@ void fm_accumulate_mean(__global const float *partial, uint groups, float total,
     acc[0] += mean;
     acc[1] += 1.0f;
     __global uint *first_bad = (__global uint *)(acc + 2);
-    if (!isfinite(mean) && *first_bad == 0) *first_bad = step;
+    if (!FM_FINITE_BITS(as_uint(mean)) && *first_bad == 0) *first_bad = step;
   }
 }

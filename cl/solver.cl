@@ -82,8 +82,8 @@ void fm_dopri5_error(__global float *partial, __global const float *y,
     float err = e1 * k1[i] + e3 * k3[i] + e4 * k4[i] + e5 * k5[i] + e6 * k6[i] + e7 * k7[i];
     float yi = y[i], yn = ynew[i];
     float v = scaled_square(err, atol + rtol * fmax(fabs(yi), fabs(yn)));
-    if (!isfinite(yi) || !isfinite(k1[i])) v = NAN;
-    else if (!isfinite(v) || !isfinite(yn)) v = INFINITY;
+    if (!FM_FINITE_BITS(as_uint(yi)) || !FM_FINITE_BITS(as_uint(k1[i]))) v = NAN;
+    else if (!FM_FINITE_BITS(as_uint(v)) || !FM_FINITE_BITS(as_uint(yn))) v = INFINITY;
     acc += v;
   }
   float sum = fm_group_sum(part, acc);
@@ -101,8 +101,10 @@ void fm_dopri5_sumsq(__global float *partial, __global const float *a,
   for (uint i = get_global_id(0); i < n; i += get_global_size(0)) {
     float ai = a[i], bi = b[i], yi = y[i];
     float v = scaled_square(ai - cb * bi, atol + rtol * fabs(yi));
-    if (!isfinite(ai) || !isfinite(bi) || !isfinite(yi)) v = NAN;
-    else if (!isfinite(v)) v = INFINITY;
+    if (!FM_FINITE_BITS(as_uint(ai)) || !FM_FINITE_BITS(as_uint(bi)) ||
+        !FM_FINITE_BITS(as_uint(yi)))
+      v = NAN;
+    else if (!FM_FINITE_BITS(as_uint(v))) v = INFINITY;
     acc += v;
   }
   float sum = fm_group_sum(part, acc);

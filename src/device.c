@@ -23,6 +23,7 @@ typedef struct cached_kernel {
   char name[64];
   cl_kernel kernel;
   fm_kernel_limits limits;
+  long launches;
 } cached_kernel;
 
 typedef struct cached_program {
@@ -61,6 +62,7 @@ struct fm_device {
                        kernels turned out to allow less */
   fm_gemm_provider gemm; /* what device.gemm auto stands for */
   char cache_dir[1024];  /* the program cache, or "" for none */
+  int announced;         /* the first build from source was reported */
   const fm_reporter *report;
   fm_device_counts counts;
   cl_mem scratch; /* libraries' temporary buffer (fm_device_scratch) */
@@ -265,6 +267,18 @@ fail:
   return st;
 }
 
+/* Says what a first run spends its first seconds on: compiling programs from source, once
+ * per device and driver when the cache keeps them. */
+static void announce_build(fm_device *dev, const char *name, double seconds) {
+  if (!dev->announced)
+    fm_report(dev->report, FM_REPORT_INFO, "building the kernel programs for %s (%s)",
+              dev->info.name, dev->cache_dir[0] ? "once per device and driver: the program "
+              "cache keeps them" : "device.program_cache is off: every run builds them");
+  dev->announced = 1;
+  fm_report(dev->report, FM_REPORT_PROGRESS, "built kernel program %s (%d so far, %.1f s)",
+            name, dev->counts.programs_from_source + 1, dev->build_seconds + seconds);
+}
+
 /* Builds (or loads from the cache) program name with its variant options and FM_REDUCE_WG
  * = wg. */
 static fm_status build_with(fm_device *dev, const char *name, const char *variant,
@@ -279,6 +293,7 @@ static fm_status build_with(fm_device *dev, const char *name, const char *varian
   int from_cache = 0;
   double seconds = 0;
   fm_status st = fm_program_get(&t, origin, source, options, out, &from_cache, &seconds);
+  if (st == FM_OK && !from_cache) announce_build(dev, name, seconds);
   dev->build_seconds += seconds;
   if (!t.cache_dir[0]) dev->cache_dir[0] = '\0'; /* the cache failed: not tried again */
   if (st != FM_OK) return st;
@@ -386,6 +401,47 @@ fm_status fm_device_kernel_variant(fm_device *dev, const char *program, const ch
   return FM_OK;
 }
 
+/* Whether a kernel of this name (of any program or variant) was launched on dev. */
+static int launched(const fm_device *dev, const char *name) {
+  for (int i = 0; i < dev->n_kernels; i++)
+    if (dev->kernels[i].launches > 0 && strcmp(dev->kernels[i].name, name) == 0) return 1;
+  return 0;
+}
+
+fm_status fm_device_unlaunched(fm_device *dev, char *names, size_t size) {
+  fm_status st = FM_OK;
+  cl_kernel *kernels = NULL;
+  cl_uint n = 0;
+  names[0] = '\0';
+  for (int i = 0; i < fm_kernels_program_count(); i++) {
+    cached_program *p = NULL;
+    FM_TRY(get_program(dev, fm_kernels_program_name(i), "", &p));
+    FM_CL(clCreateKernelsInProgram(p->program, 0, NULL, &n));
+    kernels = calloc(n ? n : 1, sizeof *kernels);
+    if (!kernels) return fm_fail(FM_ERR_NOMEM, "out of host memory listing kernels");
+    FM_CL(clCreateKernelsInProgram(p->program, n, kernels, NULL));
+    for (cl_uint k = 0; k < n; k++) {
+      fm_kernel_limits l;
+      char name[64];
+      FM_TRY(read_limits(dev, kernels[k], 0, &l));
+      FM_TRY(kernel_name(kernels[k], name, sizeof name));
+      if (required_items(&l) && !launched(dev, name)) {
+        size_t used = strlen(names);
+        snprintf(names + used, size - used, "%s%s", used ? " " : "", name);
+      }
+    }
+    for (cl_uint k = 0; k < n; k++) (void)clReleaseKernel(kernels[k]);
+    free(kernels);
+    kernels = NULL;
+    n = 0;
+  }
+fail:
+  for (cl_uint k = 0; kernels && k < n; k++)
+    if (kernels[k]) (void)clReleaseKernel(kernels[k]);
+  free(kernels);
+  return st;
+}
+
 fm_status fm_device_program_limit(fm_device *dev, const char *program, const char *variant,
                                   size_t *max_items) {
   cached_program *p = NULL;
@@ -403,10 +459,15 @@ const fm_kernel_limits *fm_device_kernel_limits(const fm_device *dev, cl_kernel 
 
 /* Fits a work-group into what the kernel allows: a smaller one for a kernel that takes any
  * size, or an error naming the kernel, the size and the limit for one that needs its own. */
-static fm_status fit_local(const fm_device *dev, cl_kernel kernel, cl_uint dims, size_t *local) {
+static fm_status fit_local(fm_device *dev, cl_kernel kernel, cl_uint dims, size_t *local) {
   fm_status st = FM_OK;
   fm_kernel_limits own;
-  const fm_kernel_limits *l = fm_device_kernel_limits(dev, kernel);
+  const fm_kernel_limits *l = NULL;
+  for (int i = 0; i < dev->n_kernels && !l; i++)
+    if (dev->kernels[i].kernel == kernel) {
+      l = &dev->kernels[i].limits;
+      dev->kernels[i].launches++;
+    }
   if (!l) { /* a kernel of a test's or a tool's own program */
     FM_TRY(read_limits(dev, kernel, 0, &own));
     l = &own;

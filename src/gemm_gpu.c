@@ -66,10 +66,13 @@ fm_status fm_gpu_tile_fit(fm_device *dev, fm_gpu_tile *t) {
   char options[160];
   for (;;) {
     size_t allowed = 0, items = (size_t)t->wg_m * (size_t)t->wg_n;
-    if (!fm_gpu_tile_fits(dev, t)) return tile_kernel(dev, t, "fm_gpu_gemm", NULL);
-    fm_gpu_tile_options(t, options, sizeof options);
-    fm_status st = fm_device_program_limit(dev, "gemm_gpu", options, &allowed);
-    if (st != FM_OK || items <= allowed) return st;
+    if (fm_gpu_tile_fits(dev, t)) {
+      fm_gpu_tile_options(t, options, sizeof options);
+      fm_status st = fm_device_program_limit(dev, "gemm_gpu", options, &allowed);
+      if (st != FM_OK || items <= allowed) return st;
+    } else if (items == 1) {
+      return tile_kernel(dev, t, "fm_gpu_gemm", NULL); /* the error that says why */
+    }
     /* Half the work-group along its longer side, the same accumulators per item. */
     if (t->wg_m >= t->wg_n) t->wg_m /= 2;
     else t->wg_n /= 2;

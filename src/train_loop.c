@@ -176,6 +176,12 @@ fm_status fm_train_loop_run(const fm_train_loop_params *p, fm_train_loop_result 
       /* The first step compiles kernels; time the rest. */
       FM_TRY(fm_device_finish(dev));
       out->first_step_s = fm_seconds() - t_train;
+      fm_device_counts built;
+      fm_device_get_counts(dev, &built);
+      if (built.programs_from_source > 0)
+        fm_report(p->report, FM_REPORT_INFO, "built %d kernel program%s in %.1f s",
+                  built.programs_from_source, built.programs_from_source == 1 ? "" : "s",
+                  fm_device_build_seconds(dev));
       t_train = t_log = fm_seconds();
       window_start = step;
       fm_progress_begin(&progress, p->report, p->live && l.writer, step, steps);

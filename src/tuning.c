@@ -88,7 +88,7 @@ static const char *read_product(const cJSON *s, fm_gemm_choice *c) {
 }
 
 /* Why a parsed tuning file cannot be used for dev, or NULL when it can; fills out. */
-static const char *read_tuning(const cJSON *root, const fm_device *dev, fm_gemm_tuning *out) {
+static const char *read_tuning(const cJSON *root, fm_device *dev, fm_gemm_tuning *out) {
   const fm_device_info *d = fm_device_get_info(dev);
   if (!root) return "it is not valid JSON";
   cJSON *dv = cJSON_GetObjectItem(root, "device"), *dr = cJSON_GetObjectItem(root, "driver");
@@ -109,8 +109,12 @@ static const char *read_tuning(const cJSON *root, const fm_device *dev, fm_gemm_
     fm_gemm_choice *c = &out->choices[i];
     const char *why = read_product(cJSON_GetArrayItem(products, i), c);
     if (why) return why;
-    if (c->impl.provider == FM_GEMM_FMCL_GPU && !fm_gpu_tile_fits(dev, &c->impl.tile))
+    /* A tile the driver allows fewer items than the device's maximum runs fitted. */
+    if (c->impl.provider == FM_GEMM_FMCL_GPU &&
+        (!fm_gpu_tile_fits(dev, &c->impl.tile) || fm_gpu_tile_fit(dev, &c->impl.tile) != FM_OK)) {
+      fm_error_clear();
       return "a product's GPU tile does not fit this device";
+    }
     for (int j = 0; j < out->n_choices; j++)
       if (out->choices[j].op == c->op && out->choices[j].m == c->m &&
           out->choices[j].n == c->n && out->choices[j].k == c->k)
@@ -123,7 +127,7 @@ static const char *read_tuning(const cJSON *root, const fm_device *dev, fm_gemm_
   return why;
 }
 
-fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning *out,
+fm_status fm_tuning_load(fm_device *dev, const char *path, fm_gemm_tuning *out,
                          const fm_reporter *report) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "rb");

@@ -3,6 +3,9 @@
 # OpenCL device (PoCL on a machine without a GPU; FMCL_TEST_DEVICE=N picks device N), twice:
 # with the default providers, then with CLBlast forced (FMCL_GEMM=clblast), the path every
 # GPU takes: CLBlast's products, the thin-layer kernels and the two-pass bias gradients.
+# Then once more on a second OpenCL implementation, Mesa's rusticl on llvmpipe (the
+# clang -> SPIR-V -> NIR compiler of Mesa's GPU drivers, with smaller per-kernel limits than
+# PoCL's), with CLBlast as on a GPU; a machine without rusticl skips that pass, saying so.
 #   tools/test.sh             Release build in build/
 #   tools/test.sh --sanitize  also AddressSanitizer + UndefinedBehaviorSanitizer in build-sanitize/
 set -euo pipefail
@@ -15,6 +18,17 @@ suite() {
   FMCL_GEMM=clblast ctest --test-dir "$1" --output-on-failure -j"$(nproc)"
 }
 suite build
+
+# Mesa's rusticl: its device index among all of them when RUSTICL_ENABLE=llvmpipe shows it.
+rusticl=$(RUSTICL_ENABLE=llvmpipe build/fmcl devices 2>/dev/null |
+          awk '/platform rusticl\)/ {print $1; exit}' || true)
+if [ -n "$rusticl" ]; then
+  echo "== build: Mesa's rusticl (llvmpipe, device $rusticl), CLBlast forced"
+  RUSTICL_ENABLE=llvmpipe FMCL_TEST_DEVICE="$rusticl" FMCL_GEMM=clblast \
+    ctest --test-dir build --output-on-failure -j"$(nproc)"
+else
+  echo "== build: Mesa's rusticl: skipped (no rusticl device; apt-get install mesa-opencl-icd)"
+fi
 if [ "${1:-}" = "--sanitize" ]; then
   cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DFMCL_SANITIZE=ON
   cmake --build build-sanitize -j"$(nproc)"

@@ -64,6 +64,11 @@
 #define FM_AUCTION_EPS_FACTOR 8
 #define FM_AUCTION_STATE_ARRAYS 9
 
+/* Whether the bits of a float (read as a 32-bit unsigned int: as_uint in OpenCL C) are a
+ * finite number. The kernels test the exponent rather than call isfinite or compare NaNs:
+ * a compiler that assumes finite math may fold those away. */
+#define FM_FINITE_BITS(bits) (((bits) & 0x7f800000u) != 0x7f800000u)
+
 /* Work-groups of the first pass of a two-pass reduction, at most. */
 #define FM_REDUCE_GROUPS_MAX 256
 

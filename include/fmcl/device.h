@@ -151,6 +151,11 @@ typedef struct fm_kernel_limits {
 /* The limits of a kernel made by fm_device_kernel or fm_device_kernel_variant on dev. */
 const fm_kernel_limits *fm_device_kernel_limits(const fm_device *dev, cl_kernel kernel);
 
+/* The kernels with a compiled-in work-group size (whose results depend on it) of every
+ * embedded program that were never launched on dev, space-separated into names ("" when
+ * every one was); tests use it to show that a workload ran them all. */
+fm_status fm_device_unlaunched(fm_device *dev, char *names, size_t size);
+
 /* The fewest work-items any kernel of a program (built with variant options) allows. */
 fm_status fm_device_program_limit(fm_device *dev, const char *program, const char *variant,
                                   size_t *max_items);

@@ -17,8 +17,9 @@ void fm_tuning_path(const fm_device *dev, const char *configured, char *out, siz
 /* Reads the tuning file at path for dev into out. No file: FM_OK and an empty tuning. A
  * damaged or unreadable file, or one written for another device, driver or fmcl: also
  * FM_OK and empty, with the reason reported as a warning (the run goes on with the
- * defaults, never a wrong result). Other failures (out of memory) are errors. */
-fm_status fm_tuning_load(const fm_device *dev, const char *path, fm_gemm_tuning *out,
+ * defaults, never a wrong result). Other failures (out of memory) are errors. fmcl's GPU
+ * tiles are fitted to what the driver allows their kernels (fm_gpu_tile_fit). */
+fm_status fm_tuning_load(fm_device *dev, const char *path, fm_gemm_tuning *out,
                          const fm_reporter *report);
 void fm_tuning_free(fm_gemm_tuning *tuning);
 

@@ -47,11 +47,13 @@ static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha
 }
 
 /* Each test runs for every provider (the loop index selects one): CLBlast, fmcl's CPU
- * kernels, fmcl's GPU kernels in their default tile. */
+ * kernels, fmcl's GPU kernels in their default tile (fitted to what the driver allows its
+ * kernels, as a model's is). */
 static void use_provider(int i) {
   static const fm_gemm_provider providers[] = {FM_GEMM_CLBLAST, FM_GEMM_FMCL, FM_GEMM_FMCL_GPU};
   impl.provider = providers[i];
   impl.tile = fm_gpu_tile_default();
+  if (impl.provider == FM_GEMM_FMCL_GPU) ck_fm(fm_gpu_tile_fit(test_device(), &impl.tile));
 }
 
 /* Tile shapes of fmcl's GPU kernels besides the default: those fmcl tune tries, and a
@@ -62,6 +64,7 @@ static const fm_gpu_tile tiles[] = {
 START_TEST(gpu_products_match_reference_in_every_tile_shape) {
   impl.provider = FM_GEMM_FMCL_GPU;
   impl.tile = tiles[_i];
+  ck_fm(fm_gpu_tile_fit(test_device(), &impl.tile));
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++) check_gemm(ta, tb, 37, 45, 29, 1.0f, 0.0f, 50u + 2u * ta + tb);
   check_gemm(0, 0, 33, 17, 65, 0.5f, 2.0f, 54);
@@ -280,6 +283,7 @@ END_TEST
  * (loop 0) and a small one (loop 1) at sizes of several partial tiles. */
 START_TEST(gpu_fused_epilogues_match_reference) {
   fm_gpu_tile tile = _i == 0 ? fm_gpu_tile_default() : tiles[3];
+  ck_fm(fm_gpu_tile_fit(test_device(), &tile));
   const size_t m = 77, n = 45, k = 29;
   fm_device *dev = test_device();
   float *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b), *w = malloc(n * k * sizeof *w);

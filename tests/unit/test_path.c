@@ -227,6 +227,14 @@ START_TEST(a_failed_device_assignment_turns_the_path_to_the_host) {
   ck_fm(fm_path_create(dev, &p, N, DIM, &path));
   char warning[512];
   ck_fm(fm_path_check_coupling(path, warning, sizeof warning));
+  if (strstr(warning, "wrong answer on a known problem")) { /* a driver fmcl does not trust */
+    fprintf(stderr, "skipped: %s\n", warning);
+    ck_assert(!fm_path_device_coupling(path));
+    fm_path_destroy(path);
+    cl_mem bufs[] = {d, x_t, t, u};
+    for (int i = 0; i < 4; i++) fm_device_release(dev, bufs[i]);
+    return;
+  }
   ck_assert_str_eq(warning, "");
   ck_assert(fm_path_device_coupling(path));
   ck_fm(fm_path_sample(path, d, NULL, N_DATA, NULL, 0, N, 0, SEED, 9, x_t, t, u, NULL));
