@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The check of a machine with GPUs and no network, run from a build carried there: lists
-# the OpenCL devices; on each GPU runs the kernel, product, MLP, solver, likelihood and
-# training suites with both providers (CLBlast, and fmcl's own GPU kernels); trains the toy
-# recipe and a 64-D recipe on each GPU and compares the loss curves with PoCL's; runs
-# fmcl tune and fmcl bench --devices all; and writes one Markdown report. Without a GPU it
-# checks PoCL alone, the same way.
+# the OpenCL devices; on each GPU, and on each device of another implementation than PoCL
+# (Mesa's rusticl: RUSTICL_ENABLE=llvmpipe shows its CPU device, RUSTICL_ENABLE=radeonsi
+# or iris its GPU drivers), runs the kernel, product, MLP, solver, likelihood and training
+# suites with both providers (CLBlast, and fmcl's own kernels); trains the toy recipe and a
+# 64-D recipe there and compares the loss curves with PoCL's; runs fmcl tune and fmcl bench
+# --devices all; and writes one Markdown report. With none of those it checks PoCL alone,
+# the same way.
 #
 #   tools/gpu_check.sh [--build DIR] [--out REPORT.md] [--quick] [--reference DIR]
 #       [--make-reference DIR]
@@ -89,6 +91,7 @@ summary_value() {
 "$fmcl" devices >"$work/devices.txt" 2>&1
 gpus=$(awk 'NR > 1 && substr($0, 75, 3) == "GPU" { print $1 }' "$work/devices.txt")
 pocl=$(awk 'NR > 1 && /PoCL/ { print $1; exit }' "$work/devices.txt")
+others=$(awk 'NR > 1 && substr($0, 75, 3) != "GPU" && !/PoCL/ { print $1 }' "$work/devices.txt")
 
 if [ -n "$make_reference" ]; then
   [ -n "$pocl" ] || { echo "gpu_check: --make-reference needs a PoCL device" >&2; exit 2; }
@@ -101,7 +104,7 @@ if [ -n "$make_reference" ]; then
   exit 0
 fi
 
-targets="$gpus"
+targets=$(echo $gpus $others)
 if [ -z "$targets" ]; then targets="$pocl"; fi
 if [ -z "$targets" ]; then
   echo "gpu_check: no OpenCL device found:" >&2
@@ -113,9 +116,12 @@ fi
   echo "# fmcl GPU check"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -n); $("$fmcl" --version 2>&1 | head -n 1)."
-  if [ -z "$gpus" ]; then
+  if [ -z "$gpus" ] && [ -z "$others" ]; then
     echo
     echo "No GPU found: this report covers PoCL only."
+  elif [ -z "$gpus" ]; then
+    echo
+    echo "No GPU found: this report covers device(s) $targets, of other implementations than PoCL."
   fi
   echo
   echo '```'

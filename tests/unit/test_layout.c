@@ -41,7 +41,8 @@ static const struct {
 /* Headers that are the private half of another module. */
 static const char *const aliases[][2] = {
     {"internal", "status"}, {"plot_frame", "plot"}, {"figure", "plot"}, {"gemm_gpu", "gemm"},
-    {"device_list", "device"}, {"run_saved", "run"}};
+    {"device_list", "device"}, {"device_kernels", "device"}, {"device_state", "device"},
+    {"run_saved", "run"}};
 
 static const char *module_of(const char *name) {
   for (size_t i = 0; i < FM_ARRAY_LEN(aliases); i++)
