@@ -163,11 +163,11 @@ fail:
 fm_status fm_auction_check(fm_auction *a, char *why, size_t why_size) {
   fm_status st = FM_OK;
   int n = a->n_max < 100 ? a->n_max : 100, wrong = 0, limit = a->round_limit;
-  a->round_limit = 1000000; /* these problems need a few thousand rounds */
   float *cost = malloc((size_t)n * (size_t)n * sizeof *cost);
   cl_mem perm = NULL;
   if (why_size) why[0] = '\0';
   if (!cost) return fm_fail(FM_ERR_NOMEM, "out of host memory checking the device's assignment");
+  a->round_limit = 1000000; /* these problems need a few thousand rounds */
   FM_TRY(fm_device_alloc(a->dev, (size_t)n * sizeof(int), "ot check pairing", &perm));
   const char *problem = "equal costs";
   for (int k = 0; k < n * n; k++) cost[k] = 1.0f;
